@@ -1,0 +1,372 @@
+//! The thin wasm layer: wit-bindgen exports that convert to and from the plain model, and
+//! the wasi-http executor that sends each batch of requests concurrently.
+
+use crate::errors::ConnectorError;
+use crate::http::{Method, Request, Response, Transport};
+use crate::model;
+use crate::retry::{Client, Policy};
+use crate::twilio::actions::StatusChange;
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "connector-plugin",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+use exports::governance::connector::connector::Guest;
+use governance::connector::types as wit;
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, FutureIncomingResponse, IncomingResponse, Fields, Method as WasiMethod,
+    OutgoingBody, OutgoingRequest, Scheme,
+};
+
+/// Largest body the plugin itself will hold (the host enforces its own, smaller cap first).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Sends through `wasi:http/outgoing-handler`.
+struct WasiTransport;
+
+impl Transport for WasiTransport {
+    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
+        let started: Vec<Result<FutureIncomingResponse, ConnectorError>> =
+            requests.iter().map(start).collect();
+        // Wait until every started request has an answer, polling them together.
+        loop {
+            let pollables: Vec<_> = started
+                .iter()
+                .filter_map(|f| f.as_ref().ok())
+                .filter(|f| f.get().is_none())
+                .map(|f| f.subscribe())
+                .collect();
+            if pollables.is_empty() {
+                break;
+            }
+            let refs: Vec<_> = pollables.iter().collect();
+            wasip2::io::poll::poll(&refs);
+        }
+        started
+            .into_iter()
+            .zip(requests)
+            .map(|(f, req)| f.and_then(|f| finish(f, req)))
+            .collect()
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        wasip2::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        wasip2::random::random::get_random_u64()
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let t = wasip2::clocks::wall_clock::now();
+        chrono::DateTime::from_timestamp(t.seconds as i64, t.nanoseconds).unwrap_or_default()
+    }
+}
+
+/// Split an absolute `https://host/path?query` URL.
+fn split_url(url: &str) -> Result<(&str, &str), ConnectorError> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| ConnectorError::Refused(format!("{url} is not an HTTPS URL")))?;
+    let slash = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(slash);
+    Ok((authority, if path.is_empty() { "/" } else { path }))
+}
+
+fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
+    let (authority, path) = split_url(&req.url)?;
+    let headers = Fields::new();
+    if let Some(ct) = req.content_type {
+        headers
+            .append("content-type", ct.as_bytes())
+            .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    }
+    headers
+        .append("accept", b"application/json")
+        .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    let out = OutgoingRequest::new(headers);
+    let method = match req.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+        Method::Delete => WasiMethod::Delete,
+    };
+    let bad = |what: &str| ConnectorError::Transport(format!("could not set {what} of {}", req.url));
+    out.set_method(&method).map_err(|_| bad("method"))?;
+    out.set_scheme(Some(&Scheme::Https)).map_err(|_| bad("scheme"))?;
+    out.set_authority(Some(authority)).map_err(|_| bad("authority"))?;
+    out.set_path_with_query(Some(path)).map_err(|_| bad("path"))?;
+    let body = out.body().map_err(|_| bad("body"))?;
+    let future = outgoing_handler::handle(out, None).map_err(|e| map_error(e, req))?;
+    if !req.body.is_empty() {
+        let stream = body.write().map_err(|_| bad("body stream"))?;
+        for chunk in req.body.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| ConnectorError::Transport(format!("writing request body: {e:?}")))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| map_error(e, req))?;
+    Ok(future)
+}
+
+fn finish(future: FutureIncomingResponse, req: &Request) -> Result<Response, ConnectorError> {
+    let answer = future
+        .get()
+        .ok_or_else(|| ConnectorError::Transport("response not ready".into()))?
+        .map_err(|_| ConnectorError::Transport("response already taken".into()))?;
+    let response: IncomingResponse = answer.map_err(|e| map_error(e, req))?;
+    let status = response.status();
+    let retry_after_ms = response
+        .headers()
+        .get("retry-after")
+        .first()
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| (s * 1000.0) as u64);
+    let body = response
+        .consume()
+        .map_err(|_| ConnectorError::Transport("response body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|_| ConnectorError::Transport("response body stream unavailable".into()))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_BODY {
+                    return Err(ConnectorError::MalformedResponse(format!(
+                        "response from {} is larger than {MAX_BODY} bytes",
+                        req.url
+                    )));
+                }
+            }
+            Err(wasip2::io::streams::StreamError::Closed) => break,
+            Err(wasip2::io::streams::StreamError::LastOperationFailed(e)) => {
+                let detail = wasip2::http::types::http_error_code(&e)
+                    .map(|c| describe(&c))
+                    .unwrap_or_else(|| e.to_debug_string());
+                return Err(ConnectorError::Transport(format!(
+                    "reading the response from {}: {detail}",
+                    req.url
+                )));
+            }
+        }
+    }
+    drop(stream);
+    Ok(Response {
+        status,
+        retry_after_ms,
+        body: bytes,
+    })
+}
+
+fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::HttpResponseBodySize(limit) => format!(
+            "response body exceeds the host's limit{}",
+            limit.map(|l| format!(" of {l} bytes")).unwrap_or_default()
+        ),
+        ErrorCode::HttpRequestDenied => "denied by the host's egress policy".into(),
+        ErrorCode::ConnectionTimeout | ErrorCode::HttpResponseTimeout => "timed out".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
+    match code {
+        ErrorCode::HttpRequestDenied => ConnectorError::Refused(format!(
+            "the host's egress policy denied {} {}",
+            method_name(req.method),
+            req.url
+        )),
+        other => ConnectorError::Transport(format!("{} {}: {}", method_name(req.method), req.url, describe(&other))),
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Delete => "DELETE",
+    }
+}
+
+// ---- conversions between the WIT types and the plain model ----
+
+fn config(c: wit::Config) -> model::Config {
+    model::Config {
+        app: c.app,
+        account_id: c.account_id,
+        options: c.options,
+    }
+}
+
+fn status(s: model::Status) -> wit::AccountStatus {
+    match s {
+        model::Status::Active => wit::AccountStatus::Active,
+        model::Status::Suspended => wit::AccountStatus::Suspended,
+        model::Status::Deprovisioned => wit::AccountStatus::Deprovisioned,
+    }
+}
+
+fn account(a: model::Account) -> wit::Account {
+    wit::Account {
+        id: a.id,
+        username: a.username,
+        email: a.email,
+        display_name: a.display_name,
+        status: status(a.status),
+        last_activity: a.last_activity,
+        entitlements: a
+            .entitlements
+            .into_iter()
+            .map(|e| wit::Entitlement {
+                kind: match e.kind {
+                    model::EntitlementKind::AccountType => wit::EntitlementKind::AccountType,
+                    model::EntitlementKind::Role => wit::EntitlementKind::Role,
+                    model::EntitlementKind::Service => wit::EntitlementKind::Service,
+                },
+                id: e.id,
+                name: e.name,
+                last_activity: e.last_activity,
+            })
+            .collect(),
+        attributes: a.attributes,
+        warnings: a.warnings,
+    }
+}
+
+fn action(r: model::ActionResult) -> wit::ActionResult {
+    wit::ActionResult {
+        account_id: r.account_id,
+        action: r.action,
+        dry_run: r.dry_run,
+        changed: r.changed,
+        status: r.status.map(status),
+        message: r.message,
+        warnings: r.warnings,
+    }
+}
+
+fn error(e: ConnectorError) -> wit::ConnectorError {
+    match e {
+        ConnectorError::Unauthorized(m) => wit::ConnectorError::Unauthorized(m),
+        ConnectorError::Forbidden(m) => wit::ConnectorError::Forbidden(m),
+        ConnectorError::NotFound(m) => wit::ConnectorError::NotFound(m),
+        ConnectorError::RateLimited { retry_after_ms, message } => {
+            wit::ConnectorError::RateLimited(wit::RateLimit { retry_after_ms, message })
+        }
+        ConnectorError::InvalidConfig(m) => wit::ConnectorError::InvalidConfig(m),
+        ConnectorError::InvalidInput(m) => wit::ConnectorError::InvalidInput(m),
+        ConnectorError::Unsupported(m) => wit::ConnectorError::Unsupported(m),
+        ConnectorError::Refused(m) => wit::ConnectorError::Refused(m),
+        ConnectorError::Upstream { status, code, message } => {
+            wit::ConnectorError::Upstream(wit::UpstreamError { status, code, message })
+        }
+        ConnectorError::Transport(m) => wit::ConnectorError::Transport(m),
+        ConnectorError::MalformedResponse(m) => wit::ConnectorError::MalformedResponse(m),
+    }
+}
+
+fn capability(c: model::Capability) -> wit::Capability {
+    match c {
+        model::Capability::ListAccounts => wit::Capability::ListAccounts,
+        model::Capability::GetAccount => wit::Capability::GetAccount,
+        model::Capability::Suspend => wit::Capability::Suspend,
+        model::Capability::Reactivate => wit::Capability::Reactivate,
+        model::Capability::Deprovision => wit::Capability::Deprovision,
+        model::Capability::Provision => wit::Capability::Provision,
+    }
+}
+
+/// Run `f` with a fresh client over wasi-http.
+fn with_client<T>(f: impl FnOnce(&mut Client<'_>) -> model::Result<T>) -> model::Result<T> {
+    let mut transport = WasiTransport;
+    let mut client = Client::new(&mut transport, Policy::default());
+    f(&mut client)
+}
+
+struct Component;
+
+impl Guest for Component {
+    fn metadata() -> wit::ConnectorInfo {
+        wit::ConnectorInfo {
+            name: crate::apps::NAME.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            apps: crate::apps::APPS
+                .iter()
+                .map(|a| wit::AppInfo {
+                    name: a.name.to_string(),
+                    description: a.description.to_string(),
+                    hosts: a.hosts.iter().map(|h| h.to_string()).collect(),
+                    capabilities: a.capabilities.iter().copied().map(capability).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn check(cfg: wit::Config) -> Result<String, wit::ConnectorError> {
+        let cfg = config(cfg);
+        with_client(|c| crate::apps::check(c, &cfg)).map_err(error)
+    }
+
+    fn list_accounts(cfg: wit::Config, cursor: Option<String>) -> Result<wit::AccountPage, wit::ConnectorError> {
+        let cfg = config(cfg);
+        with_client(|c| crate::apps::list_accounts(c, &cfg, cursor.as_deref()))
+            .map(|p| wit::AccountPage {
+                accounts: p.accounts.into_iter().map(account).collect(),
+                next_cursor: p.next_cursor,
+            })
+            .map_err(error)
+    }
+
+    fn get_account(cfg: wit::Config, id: String) -> Result<wit::Account, wit::ConnectorError> {
+        let cfg = config(cfg);
+        with_client(|c| crate::apps::get_account(c, &cfg, &id)).map(account).map_err(error)
+    }
+
+    fn suspend(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+        change(cfg, id, StatusChange::Suspend, dry_run)
+    }
+
+    fn reactivate(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+        change(cfg, id, StatusChange::Reactivate, dry_run)
+    }
+
+    fn deprovision(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+        change(cfg, id, StatusChange::Deprovision, dry_run)
+    }
+
+    fn provision(cfg: wit::Config, request: wit::ProvisionRequest, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+        let cfg = config(cfg);
+        let request = model::ProvisionRequest {
+            username: request.username,
+            email: request.email,
+            full_name: request.full_name,
+            roles: request.roles,
+            attributes_json: request.attributes_json,
+        };
+        with_client(|c| crate::apps::provision(c, &cfg, &request, dry_run)).map(action).map_err(error)
+    }
+}
+
+fn change(cfg: wit::Config, id: String, change: StatusChange, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+    let cfg = config(cfg);
+    with_client(|c| crate::apps::change_status(c, &cfg, &id, change, dry_run)).map(action).map_err(error)
+}
+
+export!(Component);

@@ -1,0 +1,148 @@
+//! The connector's view of HTTP: plain request/response values and the transport trait that
+//! the wasi-http executor (in the component) or a native executor implements.
+
+use crate::errors::{self, ConnectorError};
+use serde::de::DeserializeOwned;
+
+/// HTTP method used by the connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// An outbound request with an absolute `https://` URL. Never carries credentials: the host
+/// adds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub content_type: Option<&'static str>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A GET of an absolute URL.
+    pub fn get(url: String) -> Self {
+        Self {
+            method: Method::Get,
+            url,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
+
+    /// A DELETE of an absolute URL.
+    pub fn delete(url: String) -> Self {
+        Self {
+            method: Method::Delete,
+            url,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
+
+    /// A form-encoded POST (Twilio's update style).
+    pub fn post_form(url: String, fields: &[(&str, &str)]) -> Self {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        Self {
+            method: Method::Post,
+            url,
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: body.into_bytes(),
+        }
+    }
+
+    /// A JSON POST (the Flex Users API style).
+    pub fn post_json(url: String, body: &serde_json::Value) -> Self {
+        Self {
+            method: Method::Post,
+            url,
+            content_type: Some("application/json"),
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// An answer from upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// `Retry-After`, in milliseconds, when the answer carried one.
+    pub retry_after_ms: Option<u64>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Decode a 2xx JSON body, or map the error answer to a typed error.
+    pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ConnectorError> {
+        self.ok(what)?;
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ConnectorError::MalformedResponse(format!("{what}: body is not the expected JSON ({e})"))
+        })
+    }
+
+    /// Succeed on 2xx, otherwise return the typed error.
+    pub fn ok(&self, what: &str) -> Result<(), ConnectorError> {
+        if self.is_success() {
+            Ok(())
+        } else {
+            Err(errors::from_status(
+                self.status,
+                &self.body,
+                self.retry_after_ms,
+                what,
+            ))
+        }
+    }
+}
+
+/// Sends requests. Implementations send a batch concurrently and answer in input order.
+pub trait Transport {
+    /// Send every request (concurrently where possible); one result per request, in order.
+    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>>;
+    /// Wait this long (used for backoff).
+    fn sleep_ms(&mut self, ms: u64);
+    /// A random number for jitter.
+    fn random_u64(&mut self) -> u64;
+    /// Current wall-clock time, as the host lets the plugin see it.
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+/// Percent-encode a value for `application/x-www-form-urlencoded` and query strings.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_are_percent_encoded() {
+        let r = Request::post_form("https://x/y".into(), &[("Status", "suspended"), ("FriendlyName", "a b&c")]);
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "Status=suspended&FriendlyName=a%20b%26c"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! Twilio governance connector. Everything except `component` is plain Rust that compiles
+//! natively (unit tests, benchmarks) and into the wasm32-wasip2 component.
+
+pub mod apps;
+pub mod errors;
+pub mod http;
+pub mod model;
+pub mod paging;
+pub mod retry;
+pub mod time;
+pub mod twilio;
+
+#[cfg(target_arch = "wasm32")]
+mod component;

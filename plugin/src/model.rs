@@ -1,0 +1,112 @@
+//! Plain data types of the connector contract, independent of wit-bindgen.
+
+use crate::errors::ConnectorError;
+
+/// Normalised account status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Suspended,
+    Deprovisioned,
+}
+
+/// Kinds of entitlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntitlementKind {
+    AccountType,
+    Role,
+    Service,
+}
+
+/// Something an account holds, with its own last activity where known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    pub kind: EntitlementKind,
+    pub id: String,
+    pub name: String,
+    pub last_activity: Option<String>,
+}
+
+/// One account as the connector reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub status: Status,
+    pub last_activity: Option<String>,
+    pub entitlements: Vec<Entitlement>,
+    pub attributes: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// A page of accounts plus the opaque cursor of the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPage {
+    pub accounts: Vec<Account>,
+    pub next_cursor: Option<String>,
+}
+
+/// Non-secret per-call configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub app: String,
+    pub account_id: String,
+    pub options: Vec<(String, String)>,
+}
+
+impl Config {
+    /// Value of an option by key.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Outcome of an action or its dry-run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionResult {
+    pub account_id: String,
+    pub action: String,
+    pub dry_run: bool,
+    pub changed: bool,
+    pub status: Option<Status>,
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+/// Input of a provision action.
+#[derive(Debug, Clone, Default)]
+pub struct ProvisionRequest {
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub roles: Vec<String>,
+    pub attributes_json: Option<String>,
+}
+
+/// What an app can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    ListAccounts,
+    GetAccount,
+    Suspend,
+    Reactivate,
+    Deprovision,
+    Provision,
+}
+
+/// Static description of one app.
+#[derive(Debug, Clone)]
+pub struct AppInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub hosts: &'static [&'static str],
+    pub capabilities: &'static [Capability],
+}
+
+/// Shorthand for connector results.
+pub type Result<T> = std::result::Result<T, ConnectorError>;

@@ -1,0 +1,172 @@
+//! Twilio list paging: opaque cursors, next-page links (2010 API `next_page_uri` paths and v1
+//! `meta.next_page_url` URLs), and following every page of several lists concurrently.
+
+use crate::errors::ConnectorError;
+use crate::http::Request;
+use crate::retry::Client;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// One decoded list page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// Absolute URL of the next page, already checked to stay on the same host.
+    pub next_url: Option<String>,
+}
+
+/// Resolve a page link against `host`; refuse anything that leaves it or is not HTTPS.
+pub fn resolve_link(host: &str, link: &str) -> Result<String, ConnectorError> {
+    if link.starts_with('/') && !link.starts_with("//") {
+        return Ok(format!("https://{host}{link}"));
+    }
+    let rest = link.strip_prefix("https://").ok_or_else(|| {
+        ConnectorError::Refused(format!(
+            "page link {link:?} is not an HTTPS URL on {host}; refusing to follow it"
+        ))
+    })?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if !authority.eq_ignore_ascii_case(host) {
+        return Err(ConnectorError::Refused(format!(
+            "page link leads to {authority:?}, outside {host}; refusing to follow it"
+        )));
+    }
+    Ok(link.to_string())
+}
+
+/// Decode a list page whose items are under `key` (either paging style).
+pub fn parse_page(host: &str, body: &[u8], key: &str, what: &str) -> Result<Page, ConnectorError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ConnectorError::MalformedResponse(format!("{what}: list page is not JSON ({e})"))
+    })?;
+    let items = match v.get(key) {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Null) | None => {
+            return Err(ConnectorError::MalformedResponse(format!(
+                "{what}: list page has no {key:?} array"
+            )));
+        }
+        Some(_) => {
+            return Err(ConnectorError::MalformedResponse(format!(
+                "{what}: {key:?} is not an array"
+            )));
+        }
+    };
+    let link = v
+        .get("meta")
+        .and_then(|m| m.get("next_page_url"))
+        .or_else(|| v.get("next_page_uri"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let next_url = link.map(|l| resolve_link(host, l)).transpose()?;
+    Ok(Page { items, next_url })
+}
+
+/// Decode a page's items into typed resources.
+pub fn items<T: DeserializeOwned>(page: &Page, what: &str) -> Result<Vec<T>, ConnectorError> {
+    page.items
+        .iter()
+        .map(|i| {
+            serde_json::from_value(i.clone()).map_err(|e| {
+                ConnectorError::MalformedResponse(format!("{what}: unexpected item shape ({e})"))
+            })
+        })
+        .collect()
+}
+
+/// Follow every page of several lists at once (one request per list per wave); results in
+/// input order. A page link that repeats is an error, so a looping upstream cannot hang a sync.
+pub fn fetch_all_pages(
+    client: &mut Client<'_>,
+    host: &str,
+    first_urls: Vec<String>,
+    key: &str,
+    what: &str,
+) -> Vec<Result<Vec<Value>, ConnectorError>> {
+    const MAX_PAGES: usize = 10_000;
+    let n = first_urls.len();
+    let mut out: Vec<Result<Vec<Value>, ConnectorError>> = (0..n).map(|_| Ok(Vec::new())).collect();
+    let mut seen: Vec<Vec<String>> = first_urls.iter().map(|u| vec![u.clone()]).collect();
+    let mut frontier: Vec<(usize, String)> = first_urls.into_iter().enumerate().collect();
+    while !frontier.is_empty() {
+        let requests = frontier.iter().map(|(_, u)| Request::get(u.clone())).collect();
+        let answers = client.send_all(requests);
+        let mut next = Vec::new();
+        for ((i, _), answer) in frontier.into_iter().zip(answers) {
+            let page = answer
+                .and_then(|r| r.ok(what).map(|_| r))
+                .and_then(|r| parse_page(host, &r.body, key, what));
+            match (page, &mut out[i]) {
+                (Ok(page), Ok(acc)) => {
+                    acc.extend(page.items);
+                    if let Some(url) = page.next_url {
+                        if seen[i].contains(&url) || seen[i].len() >= MAX_PAGES {
+                            out[i] = Err(ConnectorError::MalformedResponse(format!(
+                                "{what}: paging loops back to a page already read"
+                            )));
+                        } else {
+                            seen[i].push(url.clone());
+                            next.push((i, url));
+                        }
+                    }
+                }
+                (Err(e), slot) => *slot = Err(e),
+                (Ok(_), Err(_)) => {}
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_links_stay_on_host() {
+        assert_eq!(
+            resolve_link("api.twilio.com", "/2010-04-01/Accounts.json?Page=1").unwrap(),
+            "https://api.twilio.com/2010-04-01/Accounts.json?Page=1"
+        );
+    }
+
+    #[test]
+    fn foreign_or_plaintext_links_are_refused() {
+        for bad in [
+            "https://evil.example/2010-04-01/Accounts.json",
+            "http://api.twilio.com/x",
+            "//evil.example/x",
+            "https://api.twilio.com.evil.example/x",
+            "https://api.twilio.com@evil.example/x",
+        ] {
+            assert!(
+                matches!(resolve_link("api.twilio.com", bad), Err(ConnectorError::Refused(_))),
+                "{bad} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_both_paging_styles() {
+        let p = parse_page(
+            "api.twilio.com",
+            br#"{"accounts":[{"sid":"AC1"}],"next_page_uri":"/2010-04-01/Accounts.json?Page=1"}"#,
+            "accounts",
+            "accounts",
+        )
+        .unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert!(p.next_url.unwrap().starts_with("https://api.twilio.com/"));
+        let p = parse_page(
+            "taskrouter.twilio.com",
+            br#"{"workers":[],"meta":{"key":"workers","next_page_url":null}}"#,
+            "workers",
+            "workers",
+        )
+        .unwrap();
+        assert_eq!(p.next_url, None);
+        assert!(parse_page("h", b"{\"x\":1}", "workers", "w").is_err());
+        assert!(parse_page("h", b"{\"workers\":[", "workers", "w").is_err());
+    }
+}

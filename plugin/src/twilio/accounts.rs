@@ -1,0 +1,261 @@
+//! Listing and reading accounts: the Account resource, its status mapping, and the usage
+//! look-ups that give last activity and service entitlements.
+
+use super::usage::{Activity, UsageRecord};
+use super::{API_HOST, url, validate_sid};
+use crate::errors::ConnectorError;
+use crate::http::Request;
+use crate::model::{Account, AccountPage, Config, Entitlement, EntitlementKind, Result, Status};
+use crate::paging::{self, fetch_all_pages};
+use crate::retry::Client;
+use crate::time::{date_rfc3339, month_bounds, parse_timestamp, rfc3339};
+use serde::Deserialize;
+
+/// Largest page the 2010 API serves.
+pub const PAGE_SIZE: u32 = 1000;
+
+/// The fields of an Account resource the connector reads. `auth_token` is deliberately absent.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountResource {
+    pub sid: String,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    pub status: String,
+    #[serde(default, rename = "type")]
+    pub account_type: Option<String>,
+    #[serde(default)]
+    pub owner_account_sid: Option<String>,
+    #[serde(default)]
+    pub date_created: Option<String>,
+}
+
+/// Map Twilio's account status; `None` for a value Twilio does not document.
+pub fn map_status(status: &str) -> Option<Status> {
+    match status {
+        "active" => Some(Status::Active),
+        "suspended" => Some(Status::Suspended),
+        "closed" => Some(Status::Deprovisioned),
+        _ => None,
+    }
+}
+
+/// Build the connector's account from the resource and its usage activity.
+pub fn to_account(r: &AccountResource, activity: Option<&Activity>, warnings: Vec<String>) -> Account {
+    let mut warnings = warnings;
+    let status = map_status(&r.status).unwrap_or_else(|| {
+        warnings.push(format!("unknown Twilio account status {:?}; reported as active", r.status));
+        Status::Active
+    });
+    let mut entitlements = Vec::new();
+    if let Some(t) = r.account_type.as_deref().filter(|t| !t.is_empty()) {
+        entitlements.push(Entitlement {
+            kind: EntitlementKind::AccountType,
+            id: t.to_string(),
+            name: t.to_string(),
+            last_activity: None,
+        });
+    }
+    if let Some(a) = activity {
+        for (service, date) in &a.services {
+            entitlements.push(Entitlement {
+                kind: EntitlementKind::Service,
+                id: service.clone(),
+                name: service.clone(),
+                last_activity: Some(date_rfc3339(*date)),
+            });
+        }
+    }
+    let mut attributes = Vec::new();
+    if let Some(o) = &r.owner_account_sid {
+        attributes.push(("owner_account_sid".to_string(), o.clone()));
+    }
+    if let Some(t) = r.date_created.as_deref().and_then(parse_timestamp) {
+        attributes.push(("date_created".to_string(), rfc3339(t)));
+    }
+    Account {
+        id: r.sid.clone(),
+        username: r.friendly_name.clone(),
+        email: None,
+        display_name: r.friendly_name.clone(),
+        status,
+        last_activity: activity.and_then(|a| a.last).map(date_rfc3339),
+        entitlements,
+        attributes,
+        warnings,
+    }
+}
+
+/// First URL of the account list, or the page a cursor points at.
+fn list_url(cursor: Option<&str>) -> Result<String> {
+    match cursor {
+        None => Ok(url(&format!("/2010-04-01/Accounts.json?PageSize={PAGE_SIZE}"))),
+        // The cursor is the next page link; checked again so a forged cursor cannot leave the host.
+        Some(c) => paging::resolve_link(API_HOST, c),
+    }
+}
+
+/// One page of accounts, each with its usage-derived activity.
+pub fn list_page(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) -> Result<AccountPage> {
+    let response = client.send(Request::get(list_url(cursor)?))?;
+    response.ok("account list")?;
+    let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
+    let resources: Vec<AccountResource> = paging::items(&page, "account list")?;
+    let accounts = with_usage(client, cfg, &resources)?;
+    Ok(AccountPage {
+        accounts,
+        next_cursor: page
+            .next_url
+            .map(|u| u.trim_start_matches("https://api.twilio.com").to_string()),
+    })
+}
+
+/// Fetch the Account resource itself.
+pub fn fetch_resource(client: &mut Client<'_>, id: &str) -> Result<AccountResource> {
+    validate_sid(id)?;
+    client
+        .send(Request::get(url(&format!("/2010-04-01/Accounts/{id}.json"))))?
+        .json(&format!("account {id}"))
+}
+
+/// One account with its activity.
+pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
+    let resource = fetch_resource(client, id)?;
+    Ok(with_usage(client, cfg, &[resource])?.remove(0))
+}
+
+/// Usage list URL for an account; the connecting account's own usage must exclude its
+/// subaccounts (`IncludeSubaccounts` defaults to true).
+fn usage_url(cfg: &Config, sid: &str, granularity: &str, range: Option<(chrono::NaiveDate, chrono::NaiveDate)>) -> String {
+    let mut u = format!("/2010-04-01/Accounts/{sid}/Usage/Records/{granularity}.json?PageSize={PAGE_SIZE}");
+    if sid == cfg.account_id {
+        u.push_str("&IncludeSubaccounts=false");
+    }
+    if let Some((start, end)) = range {
+        u.push_str(&format!("&StartDate={start}&EndDate={end}"));
+    }
+    url(&u)
+}
+
+/// Read usage for many accounts at once: Monthly for all, then Daily for each distinct month
+/// that holds a latest priced date.
+fn with_usage(client: &mut Client<'_>, cfg: &Config, resources: &[AccountResource]) -> Result<Vec<Account>> {
+    let monthly_urls = resources.iter().map(|r| usage_url(cfg, &r.sid, "Monthly", None)).collect();
+    let monthly = fetch_all_pages(client, API_HOST, monthly_urls, "usage_records", "monthly usage");
+
+    let mut activity: Vec<Option<Activity>> = Vec::with_capacity(resources.len());
+    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
+    for (i, (r, result)) in resources.iter().zip(monthly).enumerate() {
+        match result {
+            Ok(values) => activity.push(Some(Activity::from_records(&records(values, &r.sid)?))),
+            Err(e) => {
+                activity.push(None);
+                usage_unreadable(r, e, &mut warnings[i])?;
+            }
+        }
+    }
+
+    // One Daily query per (account, month) that needs an exact day.
+    let mut jobs: Vec<(usize, String)> = Vec::new();
+    for (i, a) in activity.iter().enumerate() {
+        if let Some(a) = a {
+            for month in a.months_to_refine() {
+                jobs.push((i, usage_url(cfg, &resources[i].sid, "Daily", Some(month_bounds(month)))));
+            }
+        }
+    }
+    let daily = fetch_all_pages(client, API_HOST, jobs.iter().map(|(_, u)| u.clone()).collect(), "usage_records", "daily usage");
+    let mut daily_records: Vec<Vec<UsageRecord>> = vec![Vec::new(); resources.len()];
+    for ((i, _), result) in jobs.iter().zip(daily) {
+        daily_records[*i].extend(records(result?, &resources[*i].sid)?);
+    }
+
+    Ok(resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let exact = activity[i].as_ref().map(|m| m.refine(&Activity::from_records(&daily_records[i])));
+            to_account(r, exact.as_ref(), std::mem::take(&mut warnings[i]))
+        })
+        .collect())
+}
+
+/// Decode usage records of one account.
+fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>> {
+    values
+        .into_iter()
+        .map(|v| {
+            serde_json::from_value(v).map_err(|e| {
+                ConnectorError::MalformedResponse(format!("usage records of {sid}: unexpected record ({e})"))
+            })
+        })
+        .collect()
+}
+
+/// A closed account's usage may be gone: say so on the account. Anything else fails the call,
+/// so a partial result is never presented as complete.
+fn usage_unreadable(r: &AccountResource, e: ConnectorError, warnings: &mut Vec<String>) -> Result<()> {
+    let gone = matches!(e, ConnectorError::NotFound(_) | ConnectorError::Forbidden(_));
+    if gone && r.status == "closed" {
+        warnings.push(format!("usage of closed account {} is not readable: {e}", r.sid));
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(status: &str) -> AccountResource {
+        serde_json::from_value(json!({
+            "sid": "AC00000000000000000000000000000001",
+            "friendly_name": "Sales team",
+            "status": status,
+            "type": "Trial",
+            "auth_token": "secret",
+            "owner_account_sid": "AC00000000000000000000000000000000",
+            "date_created": "Thu, 30 Jul 2015 20:00:00 +0000"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn statuses_map_as_documented() {
+        assert_eq!(map_status("active"), Some(Status::Active));
+        assert_eq!(map_status("suspended"), Some(Status::Suspended));
+        assert_eq!(map_status("closed"), Some(Status::Deprovisioned));
+        assert_eq!(map_status("frozen"), None);
+        let a = to_account(&resource("frozen"), None, vec![]);
+        assert_eq!(a.status, Status::Active);
+        assert!(a.warnings[0].contains("frozen"));
+    }
+
+    #[test]
+    fn account_carries_type_services_and_rfc3339_dates() {
+        let mut act = Activity::default();
+        act.last = chrono::NaiveDate::from_ymd_opt(2024, 4, 17);
+        act.services.insert("Messaging".into(), act.last.unwrap());
+        let a = to_account(&resource("closed"), Some(&act), vec![]);
+        assert_eq!(a.status, Status::Deprovisioned);
+        assert_eq!(a.last_activity.as_deref(), Some("2024-04-17T00:00:00Z"));
+        assert_eq!(a.entitlements[0].kind, EntitlementKind::AccountType);
+        assert_eq!(a.entitlements[0].name, "Trial");
+        assert_eq!(a.entitlements[1].name, "Messaging");
+        assert!(a.attributes.contains(&("date_created".into(), "2015-07-30T20:00:00Z".into())));
+    }
+
+    #[test]
+    fn main_account_usage_excludes_subaccounts() {
+        let cfg = Config { account_id: "AC1".into(), ..Config::default() };
+        assert!(usage_url(&cfg, "AC1", "Monthly", None).ends_with("IncludeSubaccounts=false"));
+        assert!(!usage_url(&cfg, "AC2", "Monthly", None).contains("IncludeSubaccounts"));
+    }
+
+    #[test]
+    fn forged_cursors_cannot_leave_the_api_host() {
+        assert!(list_url(Some("https://evil.example/x")).is_err());
+        assert!(list_url(Some("/2010-04-01/Accounts.json?Page=2")).is_ok());
+    }
+}
