@@ -1,1 +1,16 @@
+//! A stateful Twilio simulator on loopback: Twilio's JSON shapes and paging, Basic-auth
+//! checking, fault injection and a request log, for tests, the demo and conformance runs.
+//! One file per Twilio host; requests are routed on the `Host` header, so every Twilio host
+//! can share one listening address (the host's `--connect-to`).
 
+mod api2010;
+mod auth;
+pub mod faults;
+pub mod fixture;
+mod paging;
+mod server;
+mod state;
+
+pub use faults::{Fault, FaultRule};
+pub use fixture::Fixture;
+pub use server::{RecordedRequest, Simulator};

@@ -1,0 +1,108 @@
+//! Fault injection: rules consumed by matching requests, plus periodic faults for load runs.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// One injected misbehaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 429 with Twilio error 20429, with or without `Retry-After` (seconds).
+    RateLimit { retry_after_secs: Option<u64> },
+    /// A bare 5xx (or any) status with a Twilio error body.
+    Status(u16),
+    /// A 200 whose body is not JSON.
+    Malformed,
+    /// A 200 whose JSON body is cut in half.
+    Truncated,
+    /// A 200 with a body of this many bytes of padding JSON.
+    Oversized(usize),
+    /// Wait this long before answering normally.
+    Delay(Duration),
+    /// Close the connection without an answer.
+    Reset,
+}
+
+/// A fault applied to the next `times` requests whose path contains `path_contains`.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    pub path_contains: Option<String>,
+    pub fault: Fault,
+    pub times: u32,
+}
+
+impl FaultRule {
+    /// A rule for any path.
+    pub fn any(fault: Fault, times: u32) -> Self {
+        Self { path_contains: None, fault, times }
+    }
+
+    /// A rule for paths containing `needle`.
+    pub fn on(needle: &str, fault: Fault, times: u32) -> Self {
+        Self { path_contains: Some(needle.to_string()), fault, times }
+    }
+}
+
+/// All fault settings of a running simulator.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Latency added to every answer.
+    pub latency: Duration,
+    /// Every Nth request gets a 429 (0 = never).
+    pub rate_limit_every: u64,
+    /// Every Nth request gets a 503 (0 = never).
+    pub error_every: u64,
+    /// Every Nth request gets a malformed body (0 = never).
+    pub malformed_every: u64,
+    /// One-off rules, consumed in order.
+    pub rules: VecDeque<FaultRule>,
+}
+
+impl Faults {
+    /// The fault for request number `n` (1-based) to `path`, consuming a matching rule.
+    pub fn take(&mut self, n: u64, path: &str) -> Option<Fault> {
+        if let Some(i) = self.rules.iter().position(|r| {
+            r.times > 0 && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        }) {
+            let rule = &mut self.rules[i];
+            rule.times -= 1;
+            let fault = rule.fault.clone();
+            if rule.times == 0 {
+                self.rules.remove(i);
+            }
+            return Some(fault);
+        }
+        let every = |k: u64| k > 0 && n % k == 0;
+        if every(self.rate_limit_every) {
+            Some(Fault::RateLimit { retry_after_secs: None })
+        } else if every(self.error_every) {
+            Some(Fault::Status(503))
+        } else if every(self.malformed_every) {
+            Some(Fault::Malformed)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_consumed_in_order_and_by_path() {
+        let mut f = Faults::default();
+        f.rules.push_back(FaultRule::on("/Usage/", Fault::Status(500), 1));
+        f.rules.push_back(FaultRule::any(Fault::Malformed, 2));
+        assert_eq!(f.take(1, "/2010-04-01/Accounts.json"), Some(Fault::Malformed));
+        assert_eq!(f.take(2, "/x/Usage/Records"), Some(Fault::Status(500)));
+        assert_eq!(f.take(3, "/y"), Some(Fault::Malformed));
+        assert_eq!(f.take(4, "/y"), None);
+    }
+
+    #[test]
+    fn periodic_faults() {
+        let mut f = Faults { rate_limit_every: 3, ..Faults::default() };
+        let hits: Vec<_> = (1..=6).filter(|n| f.take(*n, "/").is_some()).collect();
+        assert_eq!(hits, vec![3, 6]);
+    }
+}

@@ -1,0 +1,192 @@
+//! The fixture format (Twilio resources as Twilio returns them), defaults for omitted
+//! fields, the built-in demo fixture and a generator of large fixtures.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Simulator state as loaded from JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Fixture {
+    /// SID of the connecting (main) account.
+    pub main_account_sid: String,
+    /// Account resources (main account and subaccounts).
+    #[serde(default)]
+    pub accounts: Vec<Value>,
+    /// Usage records per account SID (each a UsageRecord with `start_date`/`end_date`).
+    #[serde(default)]
+    pub usage_records: BTreeMap<String, Vec<Value>>,
+    /// TaskRouter Workspace resources.
+    #[serde(default)]
+    pub workspaces: Vec<Value>,
+    /// Worker resources per workspace SID.
+    #[serde(default)]
+    pub workers: BTreeMap<String, Vec<Value>>,
+    /// Flex User resources per Flex instance SID.
+    #[serde(default)]
+    pub flex_users: BTreeMap<String, Vec<Value>>,
+    /// Frontline User resources.
+    #[serde(default)]
+    pub frontline_users: Vec<Value>,
+    /// Extra accepted API keys: `{"sid": "SK...", "secret": "..."}`.
+    #[serde(default)]
+    pub api_keys: Vec<Value>,
+}
+
+/// The built-in demo fixture.
+pub const DEMO_JSON: &str = include_str!("../fixtures/demo.json");
+
+impl Fixture {
+    /// Parse a fixture and fill the fields Twilio would send but the file omits.
+    pub fn from_json(text: &str) -> anyhow::Result<Self> {
+        let mut f: Fixture = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("fixture is not valid JSON of the fixture format: {e}"))?;
+        f.fill_defaults()?;
+        Ok(f)
+    }
+
+    /// The built-in demo fixture.
+    pub fn demo() -> Self {
+        Self::from_json(DEMO_JSON).expect("the built-in demo fixture is valid")
+    }
+
+    /// The main account's auth token (the simulator's accepted secret).
+    pub fn main_auth_token(&self) -> Option<String> {
+        self.accounts
+            .iter()
+            .find(|a| a["sid"] == self.main_account_sid.as_str())
+            .and_then(|a| a["auth_token"].as_str())
+            .map(str::to_string)
+    }
+
+    fn fill_defaults(&mut self) -> anyhow::Result<()> {
+        if self.main_account_sid.is_empty() {
+            anyhow::bail!("fixture has no main_account_sid");
+        }
+        let main = self.main_account_sid.clone();
+        if !self.accounts.iter().any(|a| a["sid"] == main.as_str()) {
+            self.accounts.insert(0, json!({"sid": main, "friendly_name": "Main account"}));
+        }
+        for (i, a) in self.accounts.iter_mut().enumerate() {
+            let sid = a["sid"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("account #{i} has no sid"))?
+                .to_string();
+            let o = a.as_object_mut().ok_or_else(|| anyhow::anyhow!("account #{i} is not an object"))?;
+            let is_main = sid == main;
+            o.entry("friendly_name").or_insert_with(|| json!(sid.clone()));
+            o.entry("status").or_insert_with(|| json!("active"));
+            o.entry("type").or_insert_with(|| json!("Full"));
+            o.entry("auth_token").or_insert_with(|| json!(token_for(&sid)));
+            o.entry("owner_account_sid").or_insert_with(|| json!(if is_main { sid.clone() } else { main.clone() }));
+            o.entry("date_created").or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
+            o.entry("date_updated").or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
+            o.insert("uri".into(), json!(format!("/2010-04-01/Accounts/{sid}.json")));
+            o.entry("subresource_uris").or_insert_with(|| {
+                json!({
+                    "usage_records": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json"),
+                })
+            });
+        }
+        for (sid, records) in self.usage_records.iter_mut() {
+            for r in records.iter_mut() {
+                let o = r.as_object_mut().ok_or_else(|| anyhow::anyhow!("usage record of {sid} is not an object"))?;
+                let end = o
+                    .get("end_date")
+                    .and_then(Value::as_str)
+                    .or_else(|| o.get("start_date").and_then(Value::as_str))
+                    .ok_or_else(|| anyhow::anyhow!("usage record of {sid} has no end_date"))?
+                    .to_string();
+                o.entry("start_date").or_insert_with(|| json!(end.clone()));
+                o.entry("end_date").or_insert_with(|| json!(end));
+                o.entry("category").or_insert_with(|| json!("sms"));
+                o.entry("price").or_insert(Value::Null);
+                o.entry("count").or_insert_with(|| json!("1"));
+                o.entry("usage").or_insert_with(|| json!("1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A large fixture: `accounts` subaccounts with usage, deterministic for a `seed`.
+    pub fn generate(accounts: usize, seed: u64) -> Self {
+        let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let main = format!("AC{:032x}", seed as u128 + 1);
+        let mut f = Fixture {
+            main_account_sid: main.clone(),
+            ..Fixture::default()
+        };
+        f.accounts.push(json!({"sid": main, "friendly_name": "Generated main account", "auth_token": "generated-main-token"}));
+        let categories = ["sms-outbound", "mms", "calls-inbound", "verify-push", "lookups", "taskrouter-tasks"];
+        let statuses = ["active", "active", "active", "suspended", "closed"];
+        for i in 0..accounts {
+            let sid = format!("AC{:032x}", (seed as u128) << 64 | (i as u128 + 2));
+            f.accounts.push(json!({
+                "sid": sid,
+                "friendly_name": format!("Generated subaccount {i}"),
+                "status": statuses[(next() % statuses.len() as u64) as usize],
+                "type": if next() % 4 == 0 { "Trial" } else { "Full" },
+            }));
+            let mut records = Vec::new();
+            for _ in 0..(next() % 4) {
+                let day = 1 + next() % 28;
+                let month = 1 + next() % 12;
+                let price = match next() % 3 {
+                    0 => json!(format!("{}.{:02}", next() % 5, next() % 100)),
+                    1 => json!((next() % 500) as f64 / 100.0),
+                    _ => json!("0.00"),
+                };
+                records.push(json!({
+                    "category": categories[(next() % categories.len() as u64) as usize],
+                    "end_date": format!("2025-{month:02}-{day:02}"),
+                    "price": price,
+                }));
+            }
+            f.usage_records.insert(sid, records);
+        }
+        f.fill_defaults().expect("generated fixture is valid");
+        f
+    }
+}
+
+/// A deterministic stand-in for an account's auth token (fixtures may give their own).
+fn token_for(sid: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in sid.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}{:016x}", h.rotate_left(17) ^ 0x5bd1e995)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_fixture_loads_with_defaults() {
+        let f = Fixture::demo();
+        assert!(f.main_auth_token().is_some());
+        assert!(f.accounts.iter().all(|a| a["status"].is_string() && a["uri"].is_string()));
+    }
+
+    #[test]
+    fn generated_fixture_has_requested_size() {
+        let f = Fixture::generate(50, 7);
+        assert_eq!(f.accounts.len(), 51);
+        assert_eq!(Fixture::generate(50, 7).accounts, f.accounts, "deterministic");
+    }
+
+    #[test]
+    fn bad_fixtures_are_rejected_clearly() {
+        assert!(Fixture::from_json("{").is_err());
+        assert!(Fixture::from_json(r#"{"main_account_sid":""}"#).is_err());
+        let e = Fixture::from_json(r#"{"main_account_sid":"AC1","accounts":[{"friendly_name":"x"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("no sid"));
+    }
+}

@@ -1,0 +1,80 @@
+//! Twilio's two list envelopes: the 2010 API's (`next_page_uri`, a path) and the v1/v2 APIs'
+//! (`meta.next_page_url`, absolute, with `meta.key`).
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Page size and page number from a query; Twilio caps page size at 1000.
+pub fn page_params(query: &BTreeMap<String, String>, default_size: usize) -> (usize, usize) {
+    let size = query
+        .get("PageSize")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(default_size)
+        .clamp(1, 1000);
+    let page = query.get("Page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    (size, page)
+}
+
+fn query_string(query: &BTreeMap<String, String>, page: usize) -> String {
+    let mut q: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| k.as_str() != "Page" && k.as_str() != "PageToken")
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    q.push(format!("Page={page}"));
+    q.push(format!("PageToken=PT{page}"));
+    q.join("&")
+}
+
+/// Percent-encode a query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A 2010 API list page of `items` under `key`.
+pub fn page_2010(path: &str, query: &BTreeMap<String, String>, key: &str, items: &[Value]) -> Value {
+    let (size, page) = page_params(query, 50);
+    let start = page * size;
+    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
+    let has_next = start + size < items.len();
+    let uri = |p: usize| format!("{path}?{}", query_string(query, p));
+    let mut v = json!({
+        "first_page_uri": uri(0),
+        "next_page_uri": if has_next { json!(uri(page + 1)) } else { Value::Null },
+        "previous_page_uri": if page > 0 { json!(uri(page - 1)) } else { Value::Null },
+        "page": page,
+        "page_size": size,
+        "start": start,
+        "end": start + chunk.len().saturating_sub(1),
+        "uri": uri(page),
+    });
+    v[key] = Value::Array(chunk);
+    v
+}
+
+/// A v1/v2 list page of `items` under `key`, with absolute links on `host`.
+pub fn page_v1(host: &str, path: &str, query: &BTreeMap<String, String>, key: &str, items: &[Value]) -> Value {
+    let (size, page) = page_params(query, 50);
+    let start = page * size;
+    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
+    let has_next = start + size < items.len();
+    let url = |p: usize| format!("https://{host}{path}?{}", query_string(query, p));
+    let mut v = json!({
+        "meta": {
+            "page": page,
+            "page_size": size,
+            "first_page_url": url(0),
+            "previous_page_url": if page > 0 { json!(url(page - 1)) } else { Value::Null },
+            "url": url(page),
+            "next_page_url": if has_next { json!(url(page + 1)) } else { Value::Null },
+            "key": key,
+        }
+    });
+    v[key] = Value::Array(chunk);
+    v
+}

@@ -1,0 +1,56 @@
+//! Mutable simulator state and Twilio's error body.
+
+use crate::fixture::Fixture;
+use serde_json::{Value, json};
+
+/// Everything the simulator knows; actions change it.
+pub struct State {
+    pub fixture: Fixture,
+    /// Accepted `(user, secret)` Basic-auth pairs.
+    pub accepted: Vec<(String, String)>,
+    /// Counter for SIDs the simulator creates.
+    pub next_sid: u64,
+}
+
+impl State {
+    /// State from a fixture; the main account's token and any API keys are accepted.
+    pub fn new(fixture: Fixture) -> Self {
+        let mut accepted = Vec::new();
+        if let Some(t) = fixture.main_auth_token() {
+            accepted.push((fixture.main_account_sid.clone(), t));
+        }
+        for k in &fixture.api_keys {
+            if let (Some(s), Some(p)) = (k["sid"].as_str(), k["secret"].as_str()) {
+                accepted.push((s.to_string(), p.to_string()));
+            }
+        }
+        Self { fixture, accepted, next_sid: 1 }
+    }
+
+    /// A new SID with a two-letter prefix.
+    pub fn new_sid(&mut self, prefix: &str) -> String {
+        self.next_sid += 1;
+        format!("{prefix}{:032x}", 0xf000_0000_0000u64 + self.next_sid)
+    }
+}
+
+/// A handler's answer: status and JSON body (`None` for an empty 204).
+pub type Answer = (u16, Option<Value>);
+
+/// Twilio's error body.
+pub fn error(status: u16, code: u32, message: &str) -> Answer {
+    (
+        status,
+        Some(json!({
+            "code": code,
+            "message": message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+            "status": status,
+        })),
+    )
+}
+
+/// The 404 Twilio sends for an unknown resource.
+pub fn not_found(path: &str) -> Answer {
+    error(404, 20404, &format!("The requested resource {path} was not found"))
+}
