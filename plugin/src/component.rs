@@ -40,20 +40,17 @@ impl Transport for WasiTransport {
     fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
         let started: Vec<Result<FutureIncomingResponse, ConnectorError>> =
             requests.iter().map(start).collect();
-        // Wait until every started request has an answer, polling them together.
+        // Wait until every started request has an answer, polling them together. Readiness
+        // is asked of the pollables: `get` would consume the answer.
+        let pollables: Vec<_> = started.iter().filter_map(|f| f.as_ref().ok()).map(|f| f.subscribe()).collect();
         loop {
-            let pollables: Vec<_> = started
-                .iter()
-                .filter_map(|f| f.as_ref().ok())
-                .filter(|f| f.get().is_none())
-                .map(|f| f.subscribe())
-                .collect();
-            if pollables.is_empty() {
+            let waiting: Vec<_> = pollables.iter().filter(|p| !p.ready()).collect();
+            if waiting.is_empty() {
                 break;
             }
-            let refs: Vec<_> = pollables.iter().collect();
-            wasip2::io::poll::poll(&refs);
+            wasip2::io::poll::poll(&waiting);
         }
+        drop(pollables);
         started
             .into_iter()
             .zip(requests)

@@ -1,0 +1,102 @@
+//! Command-line arguments. Global options are accepted before or after the subcommand.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Sandboxed Twilio governance connector: list, inspect and act on Twilio, Flex and Frontline users.
+#[derive(Debug, Parser)]
+#[command(name = "connector", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Twilio product to act on: twilio, flex or frontline.
+    #[arg(long, global = true, env = "CONNECTOR_APP", default_value = "twilio")]
+    pub app: String,
+    /// Connector component (.wasm); defaults to the one `make build` produces.
+    #[arg(long, global = true, env = "CONNECTOR_PLUGIN")]
+    pub plugin: Option<PathBuf>,
+    /// Reach every Twilio host at HOST:PORT over plain HTTP, keeping Host header and path.
+    #[arg(long, global = true, env = "CONNECTOR_CONNECT_TO", value_name = "HOST:PORT")]
+    pub connect_to: Option<String>,
+    /// One JSON object per line instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Fix the clock the plugin sees (RFC 3339).
+    #[arg(long, global = true, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Append JSON audit lines (requests and actions) to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
+    /// Where compiled plugins are cached.
+    #[arg(long, global = true, env = "CONNECTOR_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the plugin's apps, their hosts and capabilities.
+    Apps,
+    /// Verify credentials and configuration with one read.
+    Check,
+    /// List every account with status, last activity and entitlements.
+    Accounts,
+    /// Show one account.
+    Account {
+        /// Account SID (or the app's user id).
+        id: String,
+    },
+    /// Suspend an account.
+    Suspend(ActionArgs),
+    /// Reactivate a suspended account.
+    Reactivate(ActionArgs),
+    /// Deprovision (close) an account.
+    Deprovision(ActionArgs),
+    /// Run the Twilio simulator on loopback.
+    Sim(SimArgs),
+    /// Run the simulator with the demo fixture and sync through the component.
+    Demo,
+}
+
+/// Arguments of an action.
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// Account SID (or the app's user id).
+    pub id: String,
+    /// Show what would be done; send nothing that changes state.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Fixture JSON; the built-in demo fixture when absent.
+    #[arg(long, value_name = "FILE")]
+    pub fixture: Option<PathBuf>,
+    /// Generate a fixture with N subaccounts instead.
+    #[arg(long, value_name = "N", conflicts_with = "fixture")]
+    pub generate: Option<usize>,
+    /// Loopback address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// Latency added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Answer every Nth request with 429.
+    #[arg(long, default_value_t = 0)]
+    pub rate_limit_every: u64,
+    /// Answer every Nth request with 503.
+    #[arg(long, default_value_t = 0)]
+    pub error_every: u64,
+    /// Answer every Nth request with a malformed body.
+    #[arg(long, default_value_t = 0)]
+    pub malformed_every: u64,
+}

@@ -1,0 +1,207 @@
+//! The subcommands.
+
+use crate::args::{ActionArgs, Cli, Command, Global, SimArgs};
+use crate::output;
+use anyhow::{Context, anyhow, bail};
+use connector_host::audit::AuditLog;
+use connector_host::runtime::Action;
+use connector_host::{Credentials, Host, HostOptions, Tenant};
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use twilio_sim::{Fixture, Simulator};
+
+/// File name of the component `make build` produces.
+const PLUGIN_FILE: &str = "twilio_connector.wasm";
+
+/// Run one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Sim(a) => sim(a).await,
+        Command::Demo => demo(g).await,
+        Command::Apps => {
+            let host = load(g, None).await?;
+            if g.json {
+                println!("{}", output::apps_json(host.info()));
+            } else {
+                print!("{}", output::apps_text(host.info()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let (host, tenant) = setup(g).await?;
+            let summary = host.check(&tenant).await?;
+            if g.json {
+                println!("{}", serde_json::json!({"app": tenant.app, "ok": true, "message": summary}));
+            } else {
+                println!("{summary}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts => {
+            let (host, tenant) = setup(g).await?;
+            accounts(&host, &tenant, g.json).await
+        }
+        Command::Account { id } => {
+            let (host, tenant) = setup(g).await?;
+            let a = host.get_account(&tenant, id).await?;
+            if g.json {
+                println!("{}", output::account_json(&tenant.app, None, &a));
+            } else {
+                print!("{}", output::account_detail(&a));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Suspend(a) => act(g, Action::Suspend, a).await,
+        Command::Reactivate(a) => act(g, Action::Reactivate, a).await,
+        Command::Deprovision(a) => act(g, Action::Deprovision, a).await,
+    }
+}
+
+async fn act(g: &Global, action: Action, a: &ActionArgs) -> anyhow::Result<ExitCode> {
+    let (host, tenant) = setup(g).await?;
+    let r = host.act(&tenant, action, &a.id, a.dry_run).await?;
+    if g.json {
+        println!("{}", output::action_json(&tenant.app, &r));
+    } else {
+        print!("{}", output::action_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Result<ExitCode> {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("syncing accounts");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = host
+        .list_all(tenant, |n| bar.set_message(format!("{n} accounts read")))
+        .await;
+    bar.finish_and_clear();
+    let list = result?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for a in &list {
+            writeln!(out, "{}", output::account_json(&tenant.app, None, a))?;
+        }
+    } else {
+        write!(out, "{}", output::accounts_table(&list))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The component to load: `--plugin`, else next to the binary, else the build tree.
+fn plugin_path(g: &Global) -> anyhow::Result<PathBuf> {
+    if let Some(p) = &g.plugin {
+        if !p.exists() {
+            bail!("plugin {} does not exist", p.display());
+        }
+        return Ok(p.clone());
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            candidates.push(dir.join(PLUGIN_FILE));
+            candidates.push(dir.join("../wasm32-wasip2/component").join(PLUGIN_FILE));
+        }
+    }
+    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/wasm32-wasip2/component/twilio_connector.wasm")));
+    candidates
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| anyhow!("the connector component was not found; run `make build` or pass --plugin PATH"))
+}
+
+fn connect_to(g: &Global) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(spec) = &g.connect_to else { return Ok(None) };
+    let addr = spec
+        .to_socket_addrs()
+        .with_context(|| format!("--connect-to {spec:?} is not HOST:PORT"))?
+        .next()
+        .ok_or_else(|| anyhow!("--connect-to {spec:?} resolves to no address"))?;
+    Ok(Some(addr))
+}
+
+fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOptions> {
+    let now = g
+        .now
+        .as_deref()
+        .map(|s| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&chrono::Utc)))
+        .transpose()
+        .with_context(|| "--now must be an RFC 3339 timestamp such as 2025-11-23T12:00:00Z")?;
+    let audit = g
+        .audit
+        .as_deref()
+        .map(|p| AuditLog::open(p).with_context(|| format!("cannot open audit file {}", p.display())))
+        .transpose()?;
+    Ok(HostOptions {
+        connect_to: connect,
+        cache_dir: g.cache_dir.clone(),
+        now,
+        audit,
+        ..HostOptions::default()
+    })
+}
+
+async fn load(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<Host> {
+    let path = plugin_path(g)?;
+    Ok(Host::load(&path, options(g, connect)?).await?)
+}
+
+/// Load the plugin and build the tenant from the environment.
+async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
+    let credentials = Credentials::from_env()?;
+    let host = load(g, connect_to(g)?).await?;
+    host.policy_for(&g.app)?;
+    Ok((host, Tenant::new("default", g.app.clone(), credentials)))
+}
+
+async fn sim(a: &SimArgs) -> anyhow::Result<ExitCode> {
+    let fixture = match (&a.fixture, a.generate) {
+        (Some(p), _) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read fixture {}", p.display()))?;
+            Fixture::from_json(&text).with_context(|| format!("fixture {}", p.display()))?
+        }
+        (None, Some(n)) => Fixture::generate(n, 1),
+        (None, None) => Fixture::demo(),
+    };
+    let main = fixture.main_account_sid.clone();
+    let sim = Simulator::start(fixture, &a.listen).await?;
+    {
+        let mut f = sim.faults();
+        f.latency = std::time::Duration::from_millis(a.latency_ms);
+        f.rate_limit_every = a.rate_limit_every;
+        f.error_every = a.error_every;
+        f.malformed_every = a.malformed_every;
+    }
+    eprintln!(
+        "Twilio simulator listening on {} (main account {main}; its auth token is the fixture's auth_token). \
+         Use --connect-to {}. Ctrl-C stops it.",
+        sim.addr(),
+        sim.addr()
+    );
+    tokio::signal::ctrl_c().await.ok();
+    sim.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
+    let sim = Simulator::start(Fixture::demo(), "127.0.0.1:0").await?;
+    let (sid, token) = sim.main_credentials();
+    let host = load(g, Some(sim.addr())).await?;
+    println!("Twilio simulator on {} (demo fixture); syncing through the sandboxed component.\n", sim.addr());
+    let credentials = Credentials::AuthToken { account_sid: sid, auth_token: token };
+    let mut failed = false;
+    for app in host.info().apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>() {
+        println!("== app: {app} ==");
+        let tenant = Tenant::new("demo", app, credentials.clone());
+        if let Err(e) = accounts(&host, &tenant, g.json).await {
+            eprintln!("error: {e:#}");
+            failed = true;
+        }
+        println!();
+    }
+    sim.stop().await;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,182 @@
+//! Output: JSON lines (the fields of DESIGN §6) or readable tables.
+
+use connector_host::types::{Account, AccountStatus, ActionResult, Capability, ConnectorInfo, EntitlementKind};
+use serde_json::{Value, json};
+
+/// Lower-case status name.
+pub fn status_name(s: AccountStatus) -> &'static str {
+    match s {
+        AccountStatus::Active => "active",
+        AccountStatus::Suspended => "suspended",
+        AccountStatus::Deprovisioned => "deprovisioned",
+    }
+}
+
+fn kind_name(k: EntitlementKind) -> &'static str {
+    match k {
+        EntitlementKind::AccountType => "account_type",
+        EntitlementKind::Role => "role",
+        EntitlementKind::Service => "service",
+    }
+}
+
+/// An account as one JSON object.
+pub fn account_json(app: &str, tenant: Option<&str>, a: &Account) -> Value {
+    let mut v = json!({
+        "app": app,
+        "id": a.id,
+        "username": a.username,
+        "email": a.email,
+        "display_name": a.display_name,
+        "status": status_name(a.status),
+        "last_activity": a.last_activity,
+        "entitlements": a.entitlements.iter().map(|e| json!({
+            "kind": kind_name(e.kind),
+            "id": e.id,
+            "name": e.name,
+            "last_activity": e.last_activity,
+        })).collect::<Vec<_>>(),
+        "attributes": a.attributes.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+        "warnings": a.warnings,
+    });
+    if let Some(t) = tenant {
+        v["tenant"] = json!(t);
+    }
+    v
+}
+
+/// An action result as one JSON object.
+pub fn action_json(app: &str, r: &ActionResult) -> Value {
+    json!({
+        "app": app,
+        "id": r.account_id,
+        "action": r.action,
+        "dry_run": r.dry_run,
+        "changed": r.changed,
+        "status": r.status.map(status_name),
+        "message": r.message,
+        "warnings": r.warnings,
+    })
+}
+
+fn cell(s: &str, width: usize) -> String {
+    let mut out: String = s.chars().take(width).collect();
+    if s.chars().count() > width {
+        out.pop();
+        out.push('…');
+    }
+    format!("{out:<width$}")
+}
+
+/// Accounts as a table.
+pub fn accounts_table(accounts: &[Account]) -> String {
+    let mut out = format!(
+        "{}  {}  {}  {}  {}\n",
+        cell("ID", 34),
+        cell("STATUS", 13),
+        cell("LAST ACTIVITY", 20),
+        cell("NAME", 24),
+        "ENTITLEMENTS"
+    );
+    for a in accounts {
+        let ents: Vec<String> = a
+            .entitlements
+            .iter()
+            .map(|e| match &e.last_activity {
+                Some(t) => format!("{} ({})", e.name, t.get(..10).unwrap_or(t)),
+                None => e.name.clone(),
+            })
+            .collect();
+        out.push_str(&format!(
+            "{}  {}  {}  {}  {}\n",
+            cell(&a.id, 34),
+            cell(status_name(a.status), 13),
+            cell(a.last_activity.as_deref().unwrap_or("-"), 20),
+            cell(a.display_name.as_deref().or(a.username.as_deref()).unwrap_or("-"), 24),
+            ents.join(", ")
+        ));
+        for w in &a.warnings {
+            out.push_str(&format!("    warning: {w}\n"));
+        }
+    }
+    out.push_str(&format!("{} account(s)\n", accounts.len()));
+    out
+}
+
+/// One account in detail.
+pub fn account_detail(a: &Account) -> String {
+    let mut out = String::new();
+    let line = |k: &str, v: &str| format!("{k:<14}{v}\n");
+    out.push_str(&line("id", &a.id));
+    out.push_str(&line("username", a.username.as_deref().unwrap_or("-")));
+    out.push_str(&line("email", a.email.as_deref().unwrap_or("-")));
+    out.push_str(&line("display name", a.display_name.as_deref().unwrap_or("-")));
+    out.push_str(&line("status", status_name(a.status)));
+    out.push_str(&line("last activity", a.last_activity.as_deref().unwrap_or("-")));
+    for e in &a.entitlements {
+        let when = e.last_activity.as_deref().map(|t| format!(", last activity {t}")).unwrap_or_default();
+        out.push_str(&line("entitlement", &format!("{}: {}{when}", kind_name(e.kind), e.name)));
+    }
+    for (k, v) in &a.attributes {
+        out.push_str(&line(k, v));
+    }
+    for w in &a.warnings {
+        out.push_str(&line("warning", w));
+    }
+    out
+}
+
+/// An action result for people.
+pub fn action_text(r: &ActionResult) -> String {
+    let mut out = String::new();
+    if r.dry_run {
+        out.push_str("[dry run] ");
+    }
+    out.push_str(&r.message);
+    out.push('\n');
+    for w in &r.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out
+}
+
+/// The plugin's apps.
+pub fn apps_text(info: &ConnectorInfo) -> String {
+    let mut out = format!("{} {}\n", info.name, info.version);
+    for a in &info.apps {
+        let caps: Vec<String> = a.capabilities.iter().map(|c| cap_name(*c).to_string()).collect();
+        out.push_str(&format!(
+            "  {:<10} {}\n             hosts: {}\n             can: {}\n",
+            a.name,
+            a.description,
+            a.hosts.join(", "),
+            caps.join(", ")
+        ));
+    }
+    out
+}
+
+/// The plugin's apps as JSON.
+pub fn apps_json(info: &ConnectorInfo) -> Value {
+    json!({
+        "name": info.name,
+        "version": info.version,
+        "apps": info.apps.iter().map(|a| json!({
+            "name": a.name,
+            "description": a.description,
+            "hosts": a.hosts,
+            "capabilities": a.capabilities.iter().map(|c| cap_name(*c).to_string()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn cap_name(c: Capability) -> &'static str {
+    match c {
+        Capability::ListAccounts => "list-accounts",
+        Capability::GetAccount => "get-account",
+        Capability::Suspend => "suspend",
+        Capability::Reactivate => "reactivate",
+        Capability::Deprovision => "deprovision",
+        Capability::Provision => "provision",
+    }
+}

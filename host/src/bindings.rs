@@ -1,0 +1,18 @@
+//! Host-side bindings of the `governance:connector` world, with the wasi imports provided by
+//! wasmtime-wasi and wasmtime-wasi-http.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "connector-plugin",
+    exports: { default: async },
+    with: {
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        "wasi:random": wasmtime_wasi::p2::bindings::random,
+    },
+    require_store_data_send: true,
+});
+
+/// The contract's data types (accounts, errors, results).
+pub use governance::connector::types;

@@ -1,0 +1,352 @@
+//! The one place outbound traffic is decided: the allowlist (HTTPS to the app's declared
+//! Twilio hosts only), `--connect-to` redirection, credential injection, limits on count,
+//! concurrency, time and size, and redaction of secrets from answers before the guest sees them.
+
+use crate::audit::{AuditLog, RequestEvent};
+use crate::credentials::Credentials;
+use crate::limits::Limits;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
+use http::{HeaderName, HeaderValue, Uri};
+use http_body_util::{BodyExt, Full};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wasmtime_wasi_http::{
+    DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
+    WasiHttpHooks,
+};
+
+/// Only hosts under this suffix can ever be allowed, whatever a plugin declares.
+pub const TRUSTED_SUFFIX: &str = ".twilio.com";
+
+/// Where requests may go.
+#[derive(Debug, Clone, Default)]
+pub struct EgressPolicy {
+    /// Hosts this call may reach (the app's declared hosts that pass [`TRUSTED_SUFFIX`]).
+    pub allowed_hosts: Vec<String>,
+    /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
+    pub connect_to: Option<SocketAddr>,
+}
+
+impl EgressPolicy {
+    /// Policy for a plugin's declared hosts: only trusted Twilio hosts survive.
+    pub fn for_hosts(declared: &[String], connect_to: Option<SocketAddr>) -> Self {
+        let allowed_hosts = declared
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .filter(|h| h.ends_with(TRUSTED_SUFFIX) && !h.contains(['/', ':', '@']))
+            .collect();
+        Self { allowed_hosts, connect_to }
+    }
+
+    /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.
+    pub fn check(&self, uri: &Uri) -> Result<String, String> {
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        if uri.scheme_str() != Some("https") {
+            return Err(format!("{uri} is not HTTPS"));
+        }
+        if uri.port_u16().is_some_and(|p| p != 443) {
+            return Err(format!("{uri} uses a non-standard port"));
+        }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(format!("{uri} carries user info"));
+        }
+        if !self.allowed_hosts.iter().any(|h| *h == host) {
+            return Err(format!(
+                "{host} is not an allowed host (allowed: {})",
+                self.allowed_hosts.join(", ")
+            ));
+        }
+        Ok(host)
+    }
+}
+
+/// What happened to outbound traffic during one call.
+#[derive(Debug, Default, Clone)]
+pub struct CallTraffic {
+    /// Requests that went out (method, host, path, status).
+    pub requests: Vec<RequestEvent>,
+    /// Requests the policy or a limit stopped, with the reason.
+    pub violations: Vec<String>,
+}
+
+/// Per-call wasi-http hooks: one instance per `Store`, so per tenant call.
+pub struct EgressHooks {
+    policy: Arc<EgressPolicy>,
+    credentials: Option<Arc<Credentials>>,
+    limits: Limits,
+    tenant: String,
+    sent: Arc<AtomicU64>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    traffic: Arc<Mutex<CallTraffic>>,
+    audit: Option<AuditLog>,
+}
+
+impl EgressHooks {
+    /// Hooks for one call.
+    pub fn new(
+        policy: Arc<EgressPolicy>,
+        credentials: Option<Arc<Credentials>>,
+        limits: Limits,
+        tenant: String,
+        audit: Option<AuditLog>,
+    ) -> Self {
+        let permits = limits.max_in_flight.max(1);
+        Self {
+            policy,
+            credentials,
+            limits,
+            tenant,
+            sent: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+            traffic: Arc::new(Mutex::new(CallTraffic::default())),
+            audit,
+        }
+    }
+
+    /// Shared view of this call's traffic.
+    pub fn traffic(&self) -> Arc<Mutex<CallTraffic>> {
+        self.traffic.clone()
+    }
+
+    fn refuse(&self, why: String, error: HttpError) -> SendFuture {
+        tracing::warn!(tenant = %self.tenant, "outbound request refused: {why}");
+        lock(&self.traffic).violations.push(why);
+        Box::new(async move { Err(error) })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type SendOutput = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+type SendFuture = Box<dyn Future<Output = SendOutput> + Send>;
+
+/// Headers the guest may never set: wasi's defaults plus credentials and cookies.
+fn forbidden(name: &HeaderName) -> bool {
+    DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        || name == AUTHORIZATION
+        || name.as_str() == "cookie"
+        || name.as_str() == "x-twilio-signature"
+}
+
+impl WasiHttpHooks for EgressHooks {
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(forbidden)
+    }
+
+    fn send_request(
+        &mut self,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
+        let host = match self.policy.check(request.uri()) {
+            Ok(h) => h,
+            Err(why) => return self.refuse(format!("egress denied: {method} {why}"), HttpError::HttpRequestDenied),
+        };
+        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > self.limits.max_requests {
+            return self.refuse(
+                format!("request limit reached: more than {} outbound requests in one call", self.limits.max_requests),
+                HttpError::ConnectionLimitReached,
+            );
+        }
+
+        // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
+        let headers = request.headers_mut();
+        headers.remove(AUTHORIZATION);
+        if let Some(c) = &self.credentials {
+            match HeaderValue::from_str(&c.authorization()) {
+                Ok(mut v) => {
+                    v.set_sensitive(true);
+                    headers.insert(AUTHORIZATION, v);
+                }
+                Err(_) => return self.refuse("credentials are not a valid header value".into(), HttpError::HttpRequestDenied),
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&host) {
+            headers.insert(HOST, v);
+        }
+        if let Some(addr) = self.policy.connect_to {
+            let pq = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+            match Uri::builder().scheme("http").authority(addr.to_string()).path_and_query(pq).build() {
+                Ok(u) => *request.uri_mut() = u,
+                Err(_) => return self.refuse("cannot build the --connect-to URI".into(), HttpError::HttpRequestUriInvalid),
+            }
+        }
+
+        let limits = self.limits.clone();
+        let secret = self.credentials.as_ref().map(|c| c.secret().to_string());
+        let traffic = self.traffic.clone();
+        let audit = self.audit.clone();
+        let tenant = self.tenant.clone();
+        let semaphore = self.in_flight.clone();
+        let options = Some(RequestOptions {
+            connect_timeout: Some(options.and_then(|o| o.connect_timeout).unwrap_or(limits.request_timeout).min(limits.request_timeout)),
+            first_byte_timeout: Some(limits.request_timeout),
+            between_bytes_timeout: Some(limits.request_timeout),
+        });
+        Box::new(async move {
+            let _permit = semaphore.acquire_owned().await.map_err(|_| HttpError::InternalError(None))?;
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(limits.request_timeout, fetch(request, options, limits.max_response_bytes)).await;
+            let outcome = match outcome {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::HttpResponseTimeout),
+            };
+            let (status, bytes) = match &outcome {
+                Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
+                Err(_) => (None, 0),
+            };
+            let event = RequestEvent {
+                tenant,
+                method,
+                host: host.clone(),
+                path,
+                status,
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                bytes,
+                error: outcome.as_ref().err().map(|e| format!("{e:?}")),
+            };
+            if let Some(a) = &audit {
+                a.request(&event);
+            }
+            if let Err(HttpError::HttpResponseBodySize(_)) = &outcome {
+                lock(&traffic).violations.push(format!(
+                    "response from {host} exceeded the {} byte limit",
+                    limits.max_response_bytes
+                ));
+            }
+            lock(&traffic).requests.push(event);
+            let (mut parts, body) = outcome?;
+            let body = redact(body, secret.as_deref());
+            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+            let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+            Ok((http::Response::from_parts(parts, body), io))
+        })
+    }
+}
+
+/// Send and read the whole answer, refusing bodies over `cap` bytes.
+async fn fetch(
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    cap: usize,
+) -> Result<(http::response::Parts, Bytes), HttpError> {
+    let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+    // The connection is driven on its own task while the body is read.
+    let driver = tokio::spawn(io);
+    let (parts, mut body) = response.into_parts();
+    if parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > cap)
+    {
+        driver.abort();
+        return Err(HttpError::HttpResponseBodySize(Some(cap as u64)));
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > cap {
+                driver.abort();
+                return Err(HttpError::HttpResponseBodySize(Some(cap as u64)));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    driver.abort();
+    Ok((parts, buf.freeze()))
+}
+
+/// Blank every `auth_token` in a JSON answer and remove any echo of the tenant's secret.
+pub fn redact(body: Bytes, secret: Option<&str>) -> Bytes {
+    let mut out = body;
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out) {
+        if blank_auth_tokens(&mut v) {
+            out = Bytes::from(v.to_string());
+        }
+    }
+    if let Some(s) = secret.filter(|s| s.len() >= 4) {
+        let text = String::from_utf8_lossy(&out);
+        if text.contains(s) {
+            out = Bytes::from(text.replace(s, "[redacted]"));
+        }
+    }
+    out
+}
+
+/// Blank `auth_token` values everywhere in `v`; true when anything changed.
+fn blank_auth_tokens(v: &mut serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut changed = false;
+            for (k, child) in map.iter_mut() {
+                if k == "auth_token" && !child.is_null() && child.as_str() != Some("") {
+                    *child = serde_json::Value::String(String::new());
+                    changed = true;
+                } else {
+                    changed |= blank_auth_tokens(child);
+                }
+            }
+            changed
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| blank_auth_tokens(i) | c),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> EgressPolicy {
+        EgressPolicy::for_hosts(&["api.twilio.com".into(), "evil.example".into(), "x.twilio.com@evil".into()], None)
+    }
+
+    #[test]
+    fn untrusted_declared_hosts_are_dropped() {
+        assert_eq!(policy().allowed_hosts, vec!["api.twilio.com".to_string()]);
+    }
+
+    #[test]
+    fn only_https_to_allowed_hosts() {
+        let p = policy();
+        assert!(p.check(&"https://api.twilio.com/2010-04-01/Accounts.json".parse().unwrap()).is_ok());
+        for bad in [
+            "http://api.twilio.com/x",
+            "https://evil.example/x",
+            "https://api.twilio.com:8443/x",
+            "https://user@api.twilio.com/x",
+            "https://taskrouter.twilio.com/v1/Workspaces",
+        ] {
+            assert!(p.check(&bad.parse().unwrap()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auth_tokens_and_echoed_secrets_are_removed() {
+        let body = Bytes::from(r#"{"accounts":[{"sid":"AC1","auth_token":"abcd1234"}],"echo":"my-secret-token"}"#);
+        let out = redact(body, Some("my-secret-token"));
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(!text.contains("abcd1234") && !text.contains("my-secret-token"));
+        assert!(text.contains(r#""auth_token":"""#));
+    }
+
+    #[test]
+    fn guest_cannot_set_credentials() {
+        assert!(forbidden(&AUTHORIZATION));
+        assert!(forbidden(&HOST));
+        assert!(!forbidden(&http::header::CONTENT_TYPE));
+    }
+}

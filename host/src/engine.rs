@@ -1,0 +1,142 @@
+//! The wasmtime engine, the on-disk cache of precompiled components, the epoch ticker that
+//! enforces CPU budgets, and the linker with exactly the imports a plugin may use.
+
+use crate::audit::AuditLog;
+use crate::bindings::ConnectorPluginPre;
+use crate::limits::{EPOCH_TICK, Limits};
+use crate::runtime::HostState;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+
+/// How the host runs plugins.
+#[derive(Clone, Default)]
+pub struct HostOptions {
+    /// Limits applied to every call.
+    pub limits: Limits,
+    /// Reach every allowed host at this address over plain HTTP (simulators, proxies).
+    pub connect_to: Option<SocketAddr>,
+    /// Where precompiled components are kept; `None` uses the default cache directory.
+    pub cache_dir: Option<PathBuf>,
+    /// Fix the wall clock the plugin sees.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Append audit lines here.
+    pub audit: Option<AuditLog>,
+}
+
+/// Where a component's compiled form came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineCache {
+    /// Compiled now (and stored for next time).
+    Compiled,
+    /// Loaded from the on-disk cache.
+    Cached,
+}
+
+/// Default cache directory: `$CONNECTOR_CACHE_DIR`, else `$XDG_CACHE_HOME` or `~/.cache`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CONNECTOR_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("governance-connector")
+}
+
+/// Engine configuration shared by every plugin.
+pub fn new_engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))
+}
+
+/// Compile a component, or load its precompiled form from the cache keyed by the component's
+/// bytes, the wasmtime version and the engine's configuration.
+pub fn load_component(engine: &Engine, path: &Path, cache_dir: &Path) -> anyhow::Result<(Component, EngineCache)> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut compat);
+    let mut h = Sha256::new();
+    h.update(&bytes);
+    h.update(compat.finish().to_le_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let key: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let cached = cache_dir.join(format!("{key}.cwasm"));
+    if cached.exists() {
+        // SAFETY: the file was written by `precompile_component` of an engine with the same
+        // compatibility hash (it is in the key) and is only ever replaced atomically.
+        match unsafe { Component::deserialize_file(engine, &cached) } {
+            Ok(c) => return Ok((c, EngineCache::Cached)),
+            Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
+        }
+    }
+    let component = Component::new(engine, &bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid WebAssembly component: {e:#}", path.display()))?;
+    if let Err(e) = store_precompiled(engine, &bytes, cache_dir, &cached) {
+        tracing::warn!("could not cache the compiled plugin: {e}");
+    }
+    Ok((component, EngineCache::Compiled))
+}
+
+fn store_precompiled(engine: &Engine, bytes: &[u8], dir: &Path, target: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let compiled = engine.precompile_component(bytes).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    std::fs::write(&tmp, compiled)?;
+    std::fs::rename(&tmp, target)?;
+    Ok(())
+}
+
+/// The linker: wasi (no files, sockets, env or inherited stdio are granted by the context)
+/// plus wasi-http's outgoing handler, whose sends go through the egress hooks.
+pub fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    Ok(linker)
+}
+
+/// Pre-linked component ready to instantiate per call.
+pub fn instance_pre(engine: &Engine, component: &Component) -> anyhow::Result<ConnectorPluginPre<HostState>> {
+    let pre = linker(engine)?
+        .instantiate_pre(component)
+        .map_err(|e| anyhow::anyhow!("the plugin needs imports this host does not grant: {e:#}"))?;
+    ConnectorPluginPre::new(pre).map_err(|e| anyhow::anyhow!("the plugin does not export governance:connector/connector: {e:#}"))
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    /// Start ticking `engine`.
+    pub fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch ticker thread");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,78 @@
+//! Per-call resource limits.
+
+use std::time::Duration;
+
+/// Limits applied to every plugin call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest linear memory the guest may grow to.
+    pub memory_bytes: usize,
+    /// CPU budget: time the guest may spend executing (not waiting on HTTP).
+    pub cpu_time: Duration,
+    /// Wall-clock budget of a whole call.
+    pub call_timeout: Duration,
+    /// Outbound requests one call may make.
+    pub max_requests: u64,
+    /// Largest response body handed to the guest.
+    pub max_response_bytes: usize,
+    /// Time allowed for one outbound request, answer body included.
+    pub request_timeout: Duration,
+    /// Requests one call may have in flight at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            cpu_time: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(1800),
+            max_requests: 50_000,
+            max_response_bytes: 16 << 20,
+            request_timeout: Duration::from_secs(60),
+            max_in_flight: 32,
+        }
+    }
+}
+
+/// How often the engine's epoch advances; the CPU budget is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+impl Limits {
+    /// CPU budget in epoch ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        (self.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}
+
+/// Caps linear memory and table growth; the error it returns becomes the call's trap reason.
+pub struct MemoryLimiter {
+    max_bytes: usize,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `max_bytes` of linear memory.
+    pub fn new(max_bytes: usize) -> Self {
+        Self { max_bytes }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit exceeded: the plugin asked for {} MiB, the limit is {} MiB",
+                desired >> 20,
+                self.max_bytes >> 20
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > 100_000 {
+            return Err(wasmtime::Error::msg(format!("table limit exceeded: {desired} elements")));
+        }
+        Ok(true)
+    }
+}
