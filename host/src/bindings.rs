@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
         "wasi:random": wasmtime_wasi::p2::bindings::random,
     },
     require_store_data_send: true,
+    additional_derives: [PartialEq],
 });
 
 /// The contract's data types (accounts, errors, results).

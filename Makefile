@@ -1,0 +1,45 @@
+# Build, test and run the sandboxed Twilio governance connector.
+# `make demo` and `make test` work on a fresh machine: they install what they need.
+
+CARGO     ?= cargo
+COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
+HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
+
+.PHONY: setup component hostile build demo test lint bench fuzz clean
+
+## Install the wasm target (idempotent).
+setup:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+## The connector component (small: opt-level s, LTO, abort on panic, stripped).
+component: setup
+	$(CARGO) build -p twilio-connector --target wasm32-wasip2 --profile component
+	@ls -l $(COMPONENT)
+
+## The hostile test component used by the security tests.
+hostile: setup
+	$(CARGO) build -p hostile-plugin --target wasm32-wasip2 --profile component
+
+## Release CLI at target/release/connector plus the component.
+build: component
+	$(CARGO) build --release -p connector-host --bin connector
+
+## Start the simulator with the demo fixture, sync every app through the component, stop.
+demo: build
+	./target/release/connector demo
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p twilio-connector -p hostile-plugin --target wasm32-wasip2 -- -D warnings
+
+## The whole suite: formatting, lints, unit tests, end-to-end tests (real component, real
+## host, real simulator over loopback).
+test: component hostile lint
+	$(CARGO) build -p connector-host --bin connector
+	$(CARGO) test --workspace
+
+clean:
+	$(CARGO) clean

