@@ -178,7 +178,10 @@ fn describe(code: &ErrorCode) -> String {
             limit.map(|l| format!(" of {l} bytes")).unwrap_or_default()
         ),
         ErrorCode::HttpRequestDenied => "denied by the host's egress policy".into(),
-        ErrorCode::ConnectionTimeout | ErrorCode::HttpResponseTimeout => "timed out".into(),
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => "timed out".into(),
         other => format!("{other:?}"),
     }
 }
@@ -189,6 +192,13 @@ fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
             "the host's egress policy denied {} {}",
             method_name(req.method),
             req.url
+        )),
+        // The same request would get the same oversized answer: not worth a retry.
+        ErrorCode::HttpResponseBodySize(_) => ConnectorError::MalformedResponse(format!(
+            "{} {}: {}",
+            method_name(req.method),
+            req.url,
+            describe(&code)
         )),
         other => ConnectorError::Transport(format!("{} {}: {}", method_name(req.method), req.url, describe(&other))),
     }

@@ -20,6 +20,8 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without an answer.
     Reset,
+    /// Answer with this status and JSON body instead (e.g. a hostile page link).
+    Body(u16, String),
 }
 
 /// A fault applied to the next `times` requests whose path contains `path_contains`.

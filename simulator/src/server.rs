@@ -302,6 +302,12 @@ fn fault_response(f: &Fault) -> Response {
             r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
             r
         }
+        Fault::Body(status, body) => {
+            let mut r = Response::new(Body::from(body.clone()));
+            *r.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
         Fault::Delay(_) => json_response(error(500, 20500, "unreachable")),
     }
 }

@@ -1,0 +1,126 @@
+//! The sandbox holds against a hostile plugin: each attack is stopped with a specific error,
+//! the host keeps serving, and no secret reaches the guest or the output.
+
+use connector_e2e::{host_with, hostile_wasm, secrets, sim, tenant};
+use connector_host::{CallError, Host, Limits};
+use std::time::{Duration, Instant};
+use twilio_sim::{Fixture, Simulator};
+
+fn limits() -> Limits {
+    Limits {
+        memory_bytes: 32 << 20,
+        cpu_time: Duration::from_secs(2),
+        max_requests: 50,
+        ..Limits::default()
+    }
+}
+
+async fn hostile(sim: &Simulator) -> Host {
+    host_with(sim, hostile_wasm(), limits()).await
+}
+
+/// Run a mode; return the plugin's report (display name) or the call error.
+async fn run(host: &Host, sim: &Simulator, mode: &str) -> Result<String, CallError> {
+    let t = tenant(sim, "twilio").with_option("mode", mode);
+    let page = host.list_page(&t, None).await?;
+    Ok(page.accounts[0].display_name.clone().unwrap_or_default())
+}
+
+async fn still_serves(host: &Host, sim: &Simulator) {
+    assert_eq!(run(host, sim, "ok").await.unwrap(), "ok", "the host keeps serving after an attack");
+}
+
+#[tokio::test]
+async fn infinite_loop_is_stopped_by_the_cpu_budget() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let started = Instant::now();
+    let err = run(&host, &sim, "loop").await.unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("CPU time limit exceeded")), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn trap_memory_hog_and_deep_recursion_fail_only_their_call() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let err = run(&host, &sim, "trap").await.unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("panicked on purpose")), "{err}");
+    let err = run(&host, &sim, "alloc").await.map(|s| s.len()).unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")), "{err}");
+    let err = run(&host, &sim, "recurse").await.unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("stack overflow") || reason.contains("trapped")), "{err}");
+    // A 48 MiB return value cannot even be built inside a 32 MiB sandbox.
+    let err = run(&host, &sim, "huge").await.map(|s| s.len()).unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")), "{err}");
+    still_serves(&host, &sim).await;
+    // And the real connector in its own host is unaffected.
+    let real = connector_e2e::host(&sim).await;
+    assert_eq!(real.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn requests_outside_the_allowlist_are_denied_before_the_network() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    for mode in ["foreign-host", "plain-http", "other-port"] {
+        let report = run(&host, &sim, mode).await.unwrap();
+        assert!(report.contains("HttpRequestDenied"), "{mode}: {report}");
+    }
+    assert!(sim.requests().is_empty(), "nothing reached any server: {:?}", sim.requests());
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn the_guest_cannot_set_credentials_and_never_sees_secrets() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "own-auth").await.unwrap();
+    assert!(report.contains("header authorization refused"), "{report}");
+    assert!(sim.requests().is_empty());
+
+    // The raw Accounts answer as the guest sees it: every auth_token blanked.
+    let body = run(&host, &sim, "echo").await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let accounts = v["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 6);
+    assert!(accounts.iter().all(|a| a["auth_token"] == ""), "{body}");
+    for s in secrets(&sim) {
+        assert!(!body.contains(&s), "secret leaked to the guest");
+    }
+    // The request itself carried the tenant's credentials, added by the host.
+    let r = &sim.requests()[0];
+    assert!(r.authenticated && r.user.as_deref() == Some(sim.main_credentials().0.as_str()));
+}
+
+#[tokio::test]
+async fn no_environment_files_or_arguments_inside_the_sandbox() {
+    let sim = sim(Fixture::demo()).await;
+    // SAFETY: the variable is set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("TWILIO_AUTH_TOKEN", "env-secret-should-not-leak") };
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "env").await.unwrap();
+    assert!(report.contains("vars=[]"), "{report}");
+    assert!(report.contains("root=Err"), "{report}");
+    assert!(report.contains("passwd=Err"), "{report}");
+    assert!(!report.contains("env-secret-should-not-leak"));
+}
+
+#[tokio::test]
+async fn request_floods_hit_the_per_call_limit() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "flood").await.unwrap();
+    assert!(report.contains("ConnectionLimitReached"), "{report}");
+    assert_eq!(sim.requests().len(), 50, "exactly the limit went out");
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn untrusted_declared_hosts_are_not_allowed() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let policy = host.policy_for("twilio").unwrap();
+    assert_eq!(policy.allowed_hosts, vec!["api.twilio.com".to_string()]);
+}
