@@ -40,8 +40,13 @@ pub struct AuditLog {
 impl AuditLog {
     /// Open (append) or create an audit file.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self { file: Arc::new(Mutex::new(file)) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            file: Arc::new(Mutex::new(file)),
+        })
     }
 
     fn write(&self, kind: &str, value: impl Serialize) {
@@ -49,7 +54,9 @@ impl AuditLog {
             "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "event": kind,
         });
-        if let (Some(obj), Ok(serde_json::Value::Object(extra))) = (line.as_object_mut(), serde_json::to_value(value)) {
+        if let (Some(obj), Ok(serde_json::Value::Object(extra))) =
+            (line.as_object_mut(), serde_json::to_value(value))
+        {
             obj.extend(extra);
         }
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,18 +8,32 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// Account SID + Auth Token.
-    AuthToken { account_sid: String, auth_token: String },
+    AuthToken {
+        account_sid: String,
+        auth_token: String,
+    },
     /// API Key SID + secret, acting on `account_sid`.
-    ApiKey { account_sid: String, key_sid: String, secret: String },
+    ApiKey {
+        account_sid: String,
+        key_sid: String,
+        secret: String,
+    },
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::AuthToken { account_sid, .. } => {
-                write!(f, "AuthToken {{ account_sid: {account_sid}, auth_token: <redacted> }}")
+                write!(
+                    f,
+                    "AuthToken {{ account_sid: {account_sid}, auth_token: <redacted> }}"
+                )
             }
-            Self::ApiKey { account_sid, key_sid, .. } => write!(
+            Self::ApiKey {
+                account_sid,
+                key_sid,
+                ..
+            } => write!(
                 f,
                 "ApiKey {{ account_sid: {account_sid}, key_sid: {key_sid}, secret: <redacted> }}"
             ),
@@ -52,13 +66,21 @@ impl Credentials {
                 None => Ok(None),
             }
         };
-        let account_sid = nonempty("TWILIO_ACCOUNT_SID")?.ok_or(CredentialError::MissingAccountSid)?;
+        let account_sid =
+            nonempty("TWILIO_ACCOUNT_SID")?.ok_or(CredentialError::MissingAccountSid)?;
         if let Some(key_sid) = nonempty("TWILIO_API_KEY")? {
             let secret = nonempty("TWILIO_API_SECRET")?.ok_or(CredentialError::MissingApiSecret)?;
-            return Ok(Self::ApiKey { account_sid, key_sid, secret });
+            return Ok(Self::ApiKey {
+                account_sid,
+                key_sid,
+                secret,
+            });
         }
         let auth_token = nonempty("TWILIO_AUTH_TOKEN")?.ok_or(CredentialError::MissingSecret)?;
-        Ok(Self::AuthToken { account_sid, auth_token })
+        Ok(Self::AuthToken {
+            account_sid,
+            auth_token,
+        })
     }
 
     /// Read from the process environment.
@@ -92,7 +114,10 @@ impl Credentials {
     /// The `Authorization` header value.
     pub(crate) fn authorization(&self) -> String {
         let raw = format!("{}:{}", self.user(), self.secret());
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
     }
 }
 
@@ -102,7 +127,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -127,9 +155,17 @@ mod tests {
         assert!(e.to_string().contains("TWILIO_ACCOUNT_SID"));
         let e = Credentials::from_lookup(lookup(&[("TWILIO_ACCOUNT_SID", "AC1")])).unwrap_err();
         assert!(e.to_string().contains("TWILIO_AUTH_TOKEN"));
-        let e = Credentials::from_lookup(lookup(&[("TWILIO_ACCOUNT_SID", "AC1"), ("TWILIO_API_KEY", "SK")])).unwrap_err();
+        let e = Credentials::from_lookup(lookup(&[
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_API_KEY", "SK"),
+        ]))
+        .unwrap_err();
         assert!(e.to_string().contains("TWILIO_API_SECRET"));
-        let e = Credentials::from_lookup(lookup(&[("TWILIO_ACCOUNT_SID", "AC1"), ("TWILIO_AUTH_TOKEN", " ")])).unwrap_err();
+        let e = Credentials::from_lookup(lookup(&[
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", " "),
+        ]))
+        .unwrap_err();
         assert!(e.to_string().contains("empty"));
     }
 }

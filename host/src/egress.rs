@@ -38,7 +38,10 @@ impl EgressPolicy {
             .map(|h| h.to_ascii_lowercase())
             .filter(|h| h.ends_with(TRUSTED_SUFFIX) && !h.contains(['/', ':', '@']))
             .collect();
-        Self { allowed_hosts, connect_to }
+        Self {
+            allowed_hosts,
+            connect_to,
+        }
     }
 
     /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.
@@ -122,7 +125,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-type SendOutput = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+type SendOutput = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
 type SendFuture = Box<dyn Future<Output = SendOutput> + Send>;
 
 /// Headers the guest may never set: wasi's defaults plus credentials and cookies.
@@ -148,12 +157,20 @@ impl WasiHttpHooks for EgressHooks {
         let path = request.uri().path().to_string();
         let host = match self.policy.check(request.uri()) {
             Ok(h) => h,
-            Err(why) => return self.refuse(format!("egress denied: {method} {why}"), HttpError::HttpRequestDenied),
+            Err(why) => {
+                return self.refuse(
+                    format!("egress denied: {method} {why}"),
+                    HttpError::HttpRequestDenied,
+                );
+            }
         };
         let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
         if n > self.limits.max_requests {
             return self.refuse(
-                format!("request limit reached: more than {} outbound requests in one call", self.limits.max_requests),
+                format!(
+                    "request limit reached: more than {} outbound requests in one call",
+                    self.limits.max_requests
+                ),
                 HttpError::ConnectionLimitReached,
             );
         }
@@ -167,17 +184,37 @@ impl WasiHttpHooks for EgressHooks {
                     v.set_sensitive(true);
                     headers.insert(AUTHORIZATION, v);
                 }
-                Err(_) => return self.refuse("credentials are not a valid header value".into(), HttpError::HttpRequestDenied),
+                Err(_) => {
+                    return self.refuse(
+                        "credentials are not a valid header value".into(),
+                        HttpError::HttpRequestDenied,
+                    );
+                }
             }
         }
         if let Ok(v) = HeaderValue::from_str(&host) {
             headers.insert(HOST, v);
         }
         if let Some(addr) = self.policy.connect_to {
-            let pq = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-            match Uri::builder().scheme("http").authority(addr.to_string()).path_and_query(pq).build() {
+            let pq = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+                .to_string();
+            match Uri::builder()
+                .scheme("http")
+                .authority(addr.to_string())
+                .path_and_query(pq)
+                .build()
+            {
                 Ok(u) => *request.uri_mut() = u,
-                Err(_) => return self.refuse("cannot build the --connect-to URI".into(), HttpError::HttpRequestUriInvalid),
+                Err(_) => {
+                    return self.refuse(
+                        "cannot build the --connect-to URI".into(),
+                        HttpError::HttpRequestUriInvalid,
+                    );
+                }
             }
         }
 
@@ -188,14 +225,26 @@ impl WasiHttpHooks for EgressHooks {
         let tenant = self.tenant.clone();
         let semaphore = self.in_flight.clone();
         let options = Some(RequestOptions {
-            connect_timeout: Some(options.and_then(|o| o.connect_timeout).unwrap_or(limits.request_timeout).min(limits.request_timeout)),
+            connect_timeout: Some(
+                options
+                    .and_then(|o| o.connect_timeout)
+                    .unwrap_or(limits.request_timeout)
+                    .min(limits.request_timeout),
+            ),
             first_byte_timeout: Some(limits.request_timeout),
             between_bytes_timeout: Some(limits.request_timeout),
         });
         Box::new(async move {
-            let _permit = semaphore.acquire_owned().await.map_err(|_| HttpError::InternalError(None))?;
+            let _permit = semaphore
+                .acquire_owned()
+                .await
+                .map_err(|_| HttpError::InternalError(None))?;
             let started = Instant::now();
-            let outcome = tokio::time::timeout(limits.request_timeout, fetch(request, options, limits.max_response_bytes)).await;
+            let outcome = tokio::time::timeout(
+                limits.request_timeout,
+                fetch(request, options, limits.max_response_bytes),
+            )
+            .await;
             let outcome = match outcome {
                 Ok(r) => r,
                 Err(_) => Err(HttpError::HttpResponseTimeout),
@@ -226,9 +275,14 @@ impl WasiHttpHooks for EgressHooks {
             lock(&traffic).requests.push(event);
             let (mut parts, body) = outcome?;
             let body = redact(body, secret.as_deref());
-            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-            let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+            let body: WasiBody = Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                Box::new(async { Ok(()) });
             Ok((http::Response::from_parts(parts, body), io))
         })
     }
@@ -301,7 +355,9 @@ fn blank_auth_tokens(v: &mut serde_json::Value) -> bool {
             }
             changed
         }
-        serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| blank_auth_tokens(i) | c),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |c, i| blank_auth_tokens(i) | c),
         _ => false,
     }
 }
@@ -311,7 +367,14 @@ mod tests {
     use super::*;
 
     fn policy() -> EgressPolicy {
-        EgressPolicy::for_hosts(&["api.twilio.com".into(), "evil.example".into(), "x.twilio.com@evil".into()], None)
+        EgressPolicy::for_hosts(
+            &[
+                "api.twilio.com".into(),
+                "evil.example".into(),
+                "x.twilio.com@evil".into(),
+            ],
+            None,
+        )
     }
 
     #[test]
@@ -322,7 +385,14 @@ mod tests {
     #[test]
     fn only_https_to_allowed_hosts() {
         let p = policy();
-        assert!(p.check(&"https://api.twilio.com/2010-04-01/Accounts.json".parse().unwrap()).is_ok());
+        assert!(
+            p.check(
+                &"https://api.twilio.com/2010-04-01/Accounts.json"
+                    .parse()
+                    .unwrap()
+            )
+            .is_ok()
+        );
         for bad in [
             "http://api.twilio.com/x",
             "https://evil.example/x",
@@ -336,7 +406,9 @@ mod tests {
 
     #[test]
     fn auth_tokens_and_echoed_secrets_are_removed() {
-        let body = Bytes::from(r#"{"accounts":[{"sid":"AC1","auth_token":"abcd1234"}],"echo":"my-secret-token"}"#);
+        let body = Bytes::from(
+            r#"{"accounts":[{"sid":"AC1","auth_token":"abcd1234"}],"echo":"my-secret-token"}"#,
+        );
         let out = redact(body, Some("my-secret-token"));
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("abcd1234") && !text.contains("my-secret-token"));

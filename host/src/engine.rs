@@ -60,15 +60,25 @@ pub fn new_engine() -> anyhow::Result<Engine> {
 
 /// Compile a component, or load its precompiled form from the cache keyed by the component's
 /// bytes, the wasmtime version and the engine's configuration.
-pub fn load_component(engine: &Engine, path: &Path, cache_dir: &Path) -> anyhow::Result<(Component, EngineCache)> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
+pub fn load_component(
+    engine: &Engine,
+    path: &Path,
+    cache_dir: &Path,
+) -> anyhow::Result<(Component, EngineCache)> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
     let mut compat = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut compat);
     let mut h = Sha256::new();
     h.update(&bytes);
     h.update(compat.finish().to_le_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    let key: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let cached = cache_dir.join(format!("{key}.cwasm"));
     if cached.exists() {
         // SAFETY: the file was written by `precompile_component` of an engine with the same
@@ -78,17 +88,28 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: &Path) -> anyhow:
             Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
         }
     }
-    let component = Component::new(engine, &bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid WebAssembly component: {e:#}", path.display()))?;
+    let component = Component::new(engine, &bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a valid WebAssembly component: {e:#}",
+            path.display()
+        )
+    })?;
     if let Err(e) = store_precompiled(engine, &bytes, cache_dir, &cached) {
         tracing::warn!("could not cache the compiled plugin: {e}");
     }
     Ok((component, EngineCache::Compiled))
 }
 
-fn store_precompiled(engine: &Engine, bytes: &[u8], dir: &Path, target: &Path) -> anyhow::Result<()> {
+fn store_precompiled(
+    engine: &Engine,
+    bytes: &[u8],
+    dir: &Path,
+    target: &Path,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let compiled = engine.precompile_component(bytes).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let compiled = engine
+        .precompile_component(bytes)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let tmp = dir.join(format!(".{}.tmp", std::process::id()));
     std::fs::write(&tmp, compiled)?;
     std::fs::rename(&tmp, target)?;
@@ -100,16 +121,22 @@ fn store_precompiled(engine: &Engine, bytes: &[u8], dir: &Path, target: &Path) -
 pub fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     Ok(linker)
 }
 
 /// Pre-linked component ready to instantiate per call.
-pub fn instance_pre(engine: &Engine, component: &Component) -> anyhow::Result<ConnectorPluginPre<HostState>> {
+pub fn instance_pre(
+    engine: &Engine,
+    component: &Component,
+) -> anyhow::Result<ConnectorPluginPre<HostState>> {
     let pre = linker(engine)?
         .instantiate_pre(component)
         .map_err(|e| anyhow::anyhow!("the plugin needs imports this host does not grant: {e:#}"))?;
-    ConnectorPluginPre::new(pre).map_err(|e| anyhow::anyhow!("the plugin does not export governance:connector/connector: {e:#}"))
+    ConnectorPluginPre::new(pre).map_err(|e| {
+        anyhow::anyhow!("the plugin does not export governance:connector/connector: {e:#}")
+    })
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.

@@ -58,7 +58,12 @@ impl MemoryLimiter {
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             return Err(wasmtime::Error::msg(format!(
                 "memory limit exceeded: the plugin asked for {} MiB, the limit is {} MiB",
@@ -69,9 +74,16 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > 100_000 {
-            return Err(wasmtime::Error::msg(format!("table limit exceeded: {desired} elements")));
+            return Err(wasmtime::Error::msg(format!(
+                "table limit exceeded: {desired} elements"
+            )));
         }
         Ok(true)
     }

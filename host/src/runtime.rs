@@ -33,13 +33,20 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -47,9 +54,15 @@ impl WasiHttpView for HostState {
 #[derive(Debug, Clone)]
 pub enum CallError {
     /// The plugin answered with a typed connector error.
-    Connector { error: ConnectorError, host_notes: Vec<String> },
+    Connector {
+        error: ConnectorError,
+        host_notes: Vec<String>,
+    },
     /// The plugin trapped or broke a limit; the host stopped it.
-    Plugin { reason: String, host_notes: Vec<String> },
+    Plugin {
+        reason: String,
+        host_notes: Vec<String>,
+    },
     /// The whole call ran past its wall-clock budget.
     Timeout(Duration),
     /// The host itself could not run the call.
@@ -75,7 +88,9 @@ pub fn describe(e: &ConnectorError) -> String {
         ConnectorError::RateLimited(r) => format!(
             "rate limited by Twilio after retries: {}{}",
             r.message,
-            r.retry_after_ms.map(|ms| format!(" (retry after {ms} ms)")).unwrap_or_default()
+            r.retry_after_ms
+                .map(|ms| format!(" (retry after {ms} ms)"))
+                .unwrap_or_default()
         ),
         ConnectorError::InvalidConfig(m) => format!("invalid configuration: {m}"),
         ConnectorError::InvalidInput(m) => format!("invalid input: {m}"),
@@ -95,7 +110,11 @@ impl fmt::Display for CallError {
         match self {
             Self::Connector { error, .. } => write!(f, "{}", describe(error))?,
             Self::Plugin { reason, .. } => write!(f, "plugin stopped: {reason}")?,
-            Self::Timeout(d) => write!(f, "plugin call exceeded its {}s time limit and was stopped", d.as_secs())?,
+            Self::Timeout(d) => write!(
+                f,
+                "plugin call exceeded its {}s time limit and was stopped",
+                d.as_secs()
+            )?,
             Self::Host(m) => write!(f, "host error: {m}")?,
         }
         let notes = self.host_notes();
@@ -141,15 +160,41 @@ impl Host {
     /// Load a plugin component (compiled once, then cached on disk) and read its metadata.
     pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
         let engine = engine::new_engine().map_err(|e| CallError::Host(format!("{e:#}")))?;
-        let cache_dir = options.cache_dir.clone().unwrap_or_else(engine::default_cache_dir);
-        let (component, cache) = engine::load_component(&engine, path, &cache_dir).map_err(|e| CallError::Host(format!("{e:#}")))?;
-        let pre = engine::instance_pre(&engine, &component).map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let cache_dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(engine::default_cache_dir);
+        let (component, cache) = engine::load_component(&engine, path, &cache_dir)
+            .map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let pre = engine::instance_pre(&engine, &component)
+            .map_err(|e| CallError::Host(format!("{e:#}")))?;
         let ticker = EpochTicker::start(&engine);
-        let placeholder = ConnectorInfo { name: String::new(), version: String::new(), apps: Vec::new() };
-        let mut host = Self { engine, pre, options, info: placeholder, cache, _ticker: ticker };
+        let placeholder = ConnectorInfo {
+            name: String::new(),
+            version: String::new(),
+            apps: Vec::new(),
+        };
+        let mut host = Self {
+            engine,
+            pre,
+            options,
+            info: placeholder,
+            cache,
+            _ticker: ticker,
+        };
         let mut call = host.start(None).await?;
         let info = host
-            .finish(tokio::time::timeout(host.options.limits.call_timeout, call.plugin.governance_connector_connector().call_metadata(&mut call.store)).await.map(|r| r.map(Ok)), &call)
+            .finish(
+                tokio::time::timeout(
+                    host.options.limits.call_timeout,
+                    call.plugin
+                        .governance_connector_connector()
+                        .call_metadata(&mut call.store),
+                )
+                .await
+                .map(|r| r.map(Ok)),
+                &call,
+            )
             .await?;
         host.info = info;
         Ok(host)
@@ -172,11 +217,22 @@ impl Host {
 
     /// The hosts a tenant's app may reach: its declared hosts that the host trusts.
     pub fn policy_for(&self, app: &str) -> Result<EgressPolicy, CallError> {
-        let app_info = self.info.apps.iter().find(|a| a.name == app).ok_or_else(|| {
-            let known: Vec<_> = self.info.apps.iter().map(|a| a.name.as_str()).collect();
-            CallError::Host(format!("unknown app {app:?}; the plugin serves: {}", known.join(", ")))
-        })?;
-        Ok(EgressPolicy::for_hosts(&app_info.hosts, self.options.connect_to))
+        let app_info = self
+            .info
+            .apps
+            .iter()
+            .find(|a| a.name == app)
+            .ok_or_else(|| {
+                let known: Vec<_> = self.info.apps.iter().map(|a| a.name.as_str()).collect();
+                CallError::Host(format!(
+                    "unknown app {app:?}; the plugin serves: {}",
+                    known.join(", ")
+                ))
+            })?;
+        Ok(EgressPolicy::for_hosts(
+            &app_info.hosts,
+            self.options.connect_to,
+        ))
     }
 
     async fn start(&self, tenant: Option<&Tenant>) -> Result<Call, CallError> {
@@ -223,12 +279,20 @@ impl Host {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        let plugin = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| CallError::Plugin { reason: format!("instantiation failed: {e:#}"), host_notes: Vec::new() })?;
-        Ok(Call { store, plugin, traffic, stderr })
+        let plugin =
+            self.pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| CallError::Plugin {
+                    reason: format!("instantiation failed: {e:#}"),
+                    host_notes: Vec::new(),
+                })?;
+        Ok(Call {
+            store,
+            plugin,
+            traffic,
+            stderr,
+        })
     }
 
     async fn finish<T>(
@@ -244,19 +308,39 @@ impl Host {
             Err(_) => Err(CallError::Timeout(self.options.limits.call_timeout)),
             Ok(Err(trap)) => {
                 let mut reason = format!("{trap:#}");
-                if let Some(limit) = trap.chain().map(|c| c.to_string()).find(|m| m.contains("limit exceeded")) {
+                if let Some(limit) = trap
+                    .chain()
+                    .map(|c| c.to_string())
+                    .find(|m| m.contains("limit exceeded"))
+                {
                     reason = limit;
                 } else if let Some(code) = trap.downcast_ref::<wasmtime::Trap>() {
                     reason = format!("the plugin trapped ({code})");
                 }
-                let stderr = String::from_utf8_lossy(&call.stderr.contents()).trim().to_string();
+                let stderr = String::from_utf8_lossy(&call.stderr.contents())
+                    .trim()
+                    .to_string();
                 if !stderr.is_empty() {
-                    let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+                    let tail: String = stderr
+                        .lines()
+                        .rev()
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(" | ");
                     reason.push_str(&format!("; plugin stderr: {tail}"));
                 }
-                Err(CallError::Plugin { reason, host_notes: notes })
+                Err(CallError::Plugin {
+                    reason,
+                    host_notes: notes,
+                })
             }
-            Ok(Ok(Err(error))) => Err(CallError::Connector { error, host_notes: notes }),
+            Ok(Ok(Err(error))) => Err(CallError::Connector {
+                error,
+                host_notes: notes,
+            }),
             Ok(Ok(Ok(v))) => Ok(v),
         }
     }
@@ -273,21 +357,41 @@ impl Host {
     pub async fn check(&self, tenant: &Tenant) -> Result<String, CallError> {
         let cfg = self.config(tenant);
         let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(self.options.limits.call_timeout, call.plugin.governance_connector_connector().call_check(&mut call.store, &cfg)).await;
+        let r = tokio::time::timeout(
+            self.options.limits.call_timeout,
+            call.plugin
+                .governance_connector_connector()
+                .call_check(&mut call.store, &cfg),
+        )
+        .await;
         self.finish(r, &call).await
     }
 
     /// One page of accounts.
-    pub async fn list_page(&self, tenant: &Tenant, cursor: Option<&str>) -> Result<AccountPage, CallError> {
+    pub async fn list_page(
+        &self,
+        tenant: &Tenant,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, CallError> {
         let cfg = self.config(tenant);
         let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(self.options.limits.call_timeout, call.plugin.governance_connector_connector().call_list_accounts(&mut call.store, &cfg, cursor)).await;
+        let r = tokio::time::timeout(
+            self.options.limits.call_timeout,
+            call.plugin
+                .governance_connector_connector()
+                .call_list_accounts(&mut call.store, &cfg, cursor),
+        )
+        .await;
         self.finish(r, &call).await
     }
 
     /// Every account, page after page; `progress` hears the running total. A cursor that
     /// repeats is an error, so a broken plugin cannot loop forever.
-    pub async fn list_all(&self, tenant: &Tenant, mut progress: impl FnMut(usize)) -> Result<Vec<Account>, CallError> {
+    pub async fn list_all(
+        &self,
+        tenant: &Tenant,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Account>, CallError> {
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut cursor: Option<String> = None;
@@ -297,7 +401,9 @@ impl Host {
             progress(all.len());
             match page.next_cursor {
                 Some(next) if !seen.insert(next.clone()) => {
-                    return Err(CallError::Host(format!("the plugin returned cursor {next:?} twice; stopping to avoid a loop")));
+                    return Err(CallError::Host(format!(
+                        "the plugin returned cursor {next:?} twice; stopping to avoid a loop"
+                    )));
                 }
                 Some(next) => cursor = Some(next),
                 None => return Ok(all),
@@ -309,20 +415,47 @@ impl Host {
     pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
         let cfg = self.config(tenant);
         let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(self.options.limits.call_timeout, call.plugin.governance_connector_connector().call_get_account(&mut call.store, &cfg, id)).await;
+        let r = tokio::time::timeout(
+            self.options.limits.call_timeout,
+            call.plugin
+                .governance_connector_connector()
+                .call_get_account(&mut call.store, &cfg, id),
+        )
+        .await;
         self.finish(r, &call).await
     }
 
     /// Run an action (suspend, reactivate, deprovision) and audit it.
-    pub async fn act(&self, tenant: &Tenant, action: Action, id: &str, dry_run: bool) -> Result<ActionResult, CallError> {
+    pub async fn act(
+        &self,
+        tenant: &Tenant,
+        action: Action,
+        id: &str,
+        dry_run: bool,
+    ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
         let mut call = self.start(Some(tenant)).await?;
         let api = call.plugin.governance_connector_connector();
         let limit = self.options.limits.call_timeout;
         let r = match action {
-            Action::Suspend => tokio::time::timeout(limit, api.call_suspend(&mut call.store, &cfg, id, dry_run)).await,
-            Action::Reactivate => tokio::time::timeout(limit, api.call_reactivate(&mut call.store, &cfg, id, dry_run)).await,
-            Action::Deprovision => tokio::time::timeout(limit, api.call_deprovision(&mut call.store, &cfg, id, dry_run)).await,
+            Action::Suspend => {
+                tokio::time::timeout(limit, api.call_suspend(&mut call.store, &cfg, id, dry_run))
+                    .await
+            }
+            Action::Reactivate => {
+                tokio::time::timeout(
+                    limit,
+                    api.call_reactivate(&mut call.store, &cfg, id, dry_run),
+                )
+                .await
+            }
+            Action::Deprovision => {
+                tokio::time::timeout(
+                    limit,
+                    api.call_deprovision(&mut call.store, &cfg, id, dry_run),
+                )
+                .await
+            }
         };
         let result = self.finish(r, &call).await;
         self.audit_action(tenant, action.name(), id, dry_run, &result);
@@ -330,16 +463,37 @@ impl Host {
     }
 
     /// Provision a user and audit it.
-    pub async fn provision(&self, tenant: &Tenant, request: &ProvisionRequest, dry_run: bool) -> Result<ActionResult, CallError> {
+    pub async fn provision(
+        &self,
+        tenant: &Tenant,
+        request: &ProvisionRequest,
+        dry_run: bool,
+    ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
         let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(self.options.limits.call_timeout, call.plugin.governance_connector_connector().call_provision(&mut call.store, &cfg, request, dry_run)).await;
+        let r = tokio::time::timeout(
+            self.options.limits.call_timeout,
+            call.plugin.governance_connector_connector().call_provision(
+                &mut call.store,
+                &cfg,
+                request,
+                dry_run,
+            ),
+        )
+        .await;
         let result = self.finish(r, &call).await;
         self.audit_action(tenant, "provision", &request.username, dry_run, &result);
         result
     }
 
-    fn audit_action(&self, tenant: &Tenant, action: &str, id: &str, dry_run: bool, result: &Result<ActionResult, CallError>) {
+    fn audit_action(
+        &self,
+        tenant: &Tenant,
+        action: &str,
+        id: &str,
+        dry_run: bool,
+        result: &Result<ActionResult, CallError>,
+    ) {
         if let Some(a) = &self.options.audit {
             let (text, warnings) = match result {
                 Ok(r) => (r.message.clone(), r.warnings.clone()),

@@ -3,42 +3,49 @@
 use crate::errors::ConnectorError;
 use crate::model::{Account, AccountPage, ActionResult, AppInfo, Config, ProvisionRequest, Result};
 use crate::retry::Client;
-use crate::twilio;
 use crate::twilio::actions::StatusChange;
+use crate::{flex, frontline, twilio};
 
 /// Connector name reported in metadata.
 pub const NAME: &str = "twilio-governance-connector";
 
 /// Every app, in the order they are reported.
-pub const APPS: &[AppInfo] = &[twilio::INFO];
+pub const APPS: &[AppInfo] = &[twilio::INFO, flex::INFO, frontline::INFO];
 
-/// Look an app up by name.
-pub fn app(cfg: &Config) -> Result<&'static AppInfo> {
-    APPS.iter().find(|a| a.name == cfg.app).ok_or_else(|| {
-        let known: Vec<_> = APPS.iter().map(|a| a.name).collect();
-        ConnectorError::InvalidConfig(format!(
-            "unknown app {:?}; this connector serves: {}",
-            cfg.app,
-            known.join(", ")
-        ))
-    })
+/// The apps by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum App {
+    Twilio,
+    Flex,
+    Frontline,
 }
 
-fn require_account_id(cfg: &Config) -> Result<()> {
+/// Look the configured app up, and check the connecting account is named.
+fn app(cfg: &Config) -> Result<App> {
+    let app = match cfg.app.as_str() {
+        "twilio" => App::Twilio,
+        "flex" => App::Flex,
+        "frontline" => App::Frontline,
+        other => {
+            let known: Vec<_> = APPS.iter().map(|a| a.name).collect();
+            return Err(ConnectorError::InvalidConfig(format!(
+                "unknown app {other:?}; this connector serves: {}",
+                known.join(", ")
+            )));
+        }
+    };
     if cfg.account_id.trim().is_empty() {
         return Err(ConnectorError::InvalidConfig(
             "the connecting account SID is missing (TWILIO_ACCOUNT_SID)".into(),
         ));
     }
-    Ok(())
+    Ok(app)
 }
 
 /// Verify configuration and credentials with one cheap read.
 pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
-    let app = app(cfg)?;
-    require_account_id(cfg)?;
-    match app.name {
-        _ => {
+    match app(cfg)? {
+        App::Twilio => {
             let r = twilio::accounts::fetch_resource(client, &cfg.account_id)?;
             Ok(format!(
                 "connected to Twilio account {} ({}, {})",
@@ -47,35 +54,81 @@ pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
                 r.status
             ))
         }
+        App::Flex => {
+            let spaces = flex::workers::workspaces(client)?;
+            let instance = flex::instance(cfg)?;
+            if let Some(go) = instance {
+                flex::users_api::by_username(client, go, "connector-check")?;
+            }
+            Ok(format!(
+                "connected to TaskRouter: {} workspace(s){}",
+                spaces.len(),
+                instance.map(|go| format!("; Flex Users API of instance {go} reachable")).unwrap_or_default()
+            ))
+        }
+        App::Frontline => Ok(
+            "Frontline has no read-only probe without a user; credentials are checked on the first fetch".into(),
+        ),
     }
 }
 
 /// One page of accounts.
 pub fn list_accounts(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) -> Result<AccountPage> {
-    app(cfg)?;
-    require_account_id(cfg)?;
-    twilio::accounts::list_page(client, cfg, cursor)
+    match app(cfg)? {
+        App::Twilio => twilio::accounts::list_page(client, cfg, cursor),
+        App::Flex => flex::accounts::list_page(client, cfg, cursor),
+        App::Frontline => Err(ConnectorError::Unsupported(
+            "Twilio Frontline has no user listing API; fetch users by SID or identity (accounts --identities FILE)"
+                .into(),
+        )),
+    }
 }
 
 /// One account.
 pub fn get_account(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
-    app(cfg)?;
-    require_account_id(cfg)?;
-    twilio::accounts::get(client, cfg, id)
+    match app(cfg)? {
+        App::Twilio => twilio::accounts::get(client, cfg, id),
+        App::Flex => flex::accounts::get(client, cfg, id),
+        App::Frontline => frontline::users::fetch(client, id).map(|u| frontline::users::to_account(&u)),
+    }
 }
 
 /// A status change (suspend, reactivate, deprovision).
-pub fn change_status(client: &mut Client<'_>, cfg: &Config, id: &str, change: StatusChange, dry_run: bool) -> Result<ActionResult> {
-    app(cfg)?;
-    require_account_id(cfg)?;
-    twilio::actions::change_status(client, cfg, id, change, dry_run)
+pub fn change_status(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    id: &str,
+    change: StatusChange,
+    dry_run: bool,
+) -> Result<ActionResult> {
+    match (app(cfg)?, change) {
+        (App::Twilio, _) => twilio::actions::change_status(client, cfg, id, change, dry_run),
+        (App::Flex, StatusChange::Deprovision) => flex::actions::deprovision(client, cfg, id, dry_run),
+        (App::Flex, _) => Err(ConnectorError::Unsupported(format!(
+            "Twilio Flex has no suspended state for a user, so {} is not possible; use deprovision",
+            change.name()
+        ))),
+        (App::Frontline, StatusChange::Reactivate) => {
+            frontline::users::set_state(client, cfg, id, change.name(), "active", dry_run)
+        }
+        (App::Frontline, _) => frontline::users::set_state(client, cfg, id, change.name(), "deactivated", dry_run),
+    }
 }
 
 /// Provision a user where the app supports it.
-pub fn provision(_client: &mut Client<'_>, cfg: &Config, _request: &ProvisionRequest, _dry_run: bool) -> Result<ActionResult> {
-    let app = app(cfg)?;
-    Err(ConnectorError::Unsupported(format!(
-        "the {} app cannot provision users: Twilio accounts are created in the Console",
-        app.name
-    )))
+pub fn provision(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    request: &ProvisionRequest,
+    dry_run: bool,
+) -> Result<ActionResult> {
+    match app(cfg)? {
+        App::Flex => flex::actions::provision(client, cfg, request, dry_run),
+        App::Twilio => Err(ConnectorError::Unsupported(
+            "the twilio app cannot provision: subaccounts are created in the Twilio Console or API by an owner".into(),
+        )),
+        App::Frontline => Err(ConnectorError::Unsupported(
+            "Frontline users are provisioned by the SSO identity provider, not through the API".into(),
+        )),
+    }
 }

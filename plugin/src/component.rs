@@ -26,7 +26,7 @@ use exports::governance::connector::connector::Guest;
 use governance::connector::types as wit;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, FutureIncomingResponse, IncomingResponse, Fields, Method as WasiMethod,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
     OutgoingBody, OutgoingRequest, Scheme,
 };
 
@@ -42,7 +42,11 @@ impl Transport for WasiTransport {
             requests.iter().map(start).collect();
         // Wait until every started request has an answer, polling them together. Readiness
         // is asked of the pollables: `get` would consume the answer.
-        let pollables: Vec<_> = started.iter().filter_map(|f| f.as_ref().ok()).map(|f| f.subscribe()).collect();
+        let pollables: Vec<_> = started
+            .iter()
+            .filter_map(|f| f.as_ref().ok())
+            .map(|f| f.subscribe())
+            .collect();
         loop {
             let waiting: Vec<_> = pollables.iter().filter(|p| !p.ready()).collect();
             if waiting.is_empty() {
@@ -99,11 +103,15 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
         Method::Post => WasiMethod::Post,
         Method::Delete => WasiMethod::Delete,
     };
-    let bad = |what: &str| ConnectorError::Transport(format!("could not set {what} of {}", req.url));
+    let bad =
+        |what: &str| ConnectorError::Transport(format!("could not set {what} of {}", req.url));
     out.set_method(&method).map_err(|_| bad("method"))?;
-    out.set_scheme(Some(&Scheme::Https)).map_err(|_| bad("scheme"))?;
-    out.set_authority(Some(authority)).map_err(|_| bad("authority"))?;
-    out.set_path_with_query(Some(path)).map_err(|_| bad("path"))?;
+    out.set_scheme(Some(&Scheme::Https))
+        .map_err(|_| bad("scheme"))?;
+    out.set_authority(Some(authority))
+        .map_err(|_| bad("authority"))?;
+    out.set_path_with_query(Some(path))
+        .map_err(|_| bad("path"))?;
     let body = out.body().map_err(|_| bad("body"))?;
     let future = outgoing_handler::handle(out, None).map_err(|e| map_error(e, req))?;
     if !req.body.is_empty() {
@@ -200,7 +208,12 @@ fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
             req.url,
             describe(&code)
         )),
-        other => ConnectorError::Transport(format!("{} {}: {}", method_name(req.method), req.url, describe(&other))),
+        other => ConnectorError::Transport(format!(
+            "{} {}: {}",
+            method_name(req.method),
+            req.url,
+            describe(&other)
+        )),
     }
 }
 
@@ -274,16 +287,26 @@ fn error(e: ConnectorError) -> wit::ConnectorError {
         ConnectorError::Unauthorized(m) => wit::ConnectorError::Unauthorized(m),
         ConnectorError::Forbidden(m) => wit::ConnectorError::Forbidden(m),
         ConnectorError::NotFound(m) => wit::ConnectorError::NotFound(m),
-        ConnectorError::RateLimited { retry_after_ms, message } => {
-            wit::ConnectorError::RateLimited(wit::RateLimit { retry_after_ms, message })
-        }
+        ConnectorError::RateLimited {
+            retry_after_ms,
+            message,
+        } => wit::ConnectorError::RateLimited(wit::RateLimit {
+            retry_after_ms,
+            message,
+        }),
         ConnectorError::InvalidConfig(m) => wit::ConnectorError::InvalidConfig(m),
         ConnectorError::InvalidInput(m) => wit::ConnectorError::InvalidInput(m),
         ConnectorError::Unsupported(m) => wit::ConnectorError::Unsupported(m),
         ConnectorError::Refused(m) => wit::ConnectorError::Refused(m),
-        ConnectorError::Upstream { status, code, message } => {
-            wit::ConnectorError::Upstream(wit::UpstreamError { status, code, message })
-        }
+        ConnectorError::Upstream {
+            status,
+            code,
+            message,
+        } => wit::ConnectorError::Upstream(wit::UpstreamError {
+            status,
+            code,
+            message,
+        }),
         ConnectorError::Transport(m) => wit::ConnectorError::Transport(m),
         ConnectorError::MalformedResponse(m) => wit::ConnectorError::MalformedResponse(m),
     }
@@ -331,7 +354,10 @@ impl Guest for Component {
         with_client(|c| crate::apps::check(c, &cfg)).map_err(error)
     }
 
-    fn list_accounts(cfg: wit::Config, cursor: Option<String>) -> Result<wit::AccountPage, wit::ConnectorError> {
+    fn list_accounts(
+        cfg: wit::Config,
+        cursor: Option<String>,
+    ) -> Result<wit::AccountPage, wit::ConnectorError> {
         let cfg = config(cfg);
         with_client(|c| crate::apps::list_accounts(c, &cfg, cursor.as_deref()))
             .map(|p| wit::AccountPage {
@@ -343,22 +369,40 @@ impl Guest for Component {
 
     fn get_account(cfg: wit::Config, id: String) -> Result<wit::Account, wit::ConnectorError> {
         let cfg = config(cfg);
-        with_client(|c| crate::apps::get_account(c, &cfg, &id)).map(account).map_err(error)
+        with_client(|c| crate::apps::get_account(c, &cfg, &id))
+            .map(account)
+            .map_err(error)
     }
 
-    fn suspend(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+    fn suspend(
+        cfg: wit::Config,
+        id: String,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
         change(cfg, id, StatusChange::Suspend, dry_run)
     }
 
-    fn reactivate(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+    fn reactivate(
+        cfg: wit::Config,
+        id: String,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
         change(cfg, id, StatusChange::Reactivate, dry_run)
     }
 
-    fn deprovision(cfg: wit::Config, id: String, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+    fn deprovision(
+        cfg: wit::Config,
+        id: String,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
         change(cfg, id, StatusChange::Deprovision, dry_run)
     }
 
-    fn provision(cfg: wit::Config, request: wit::ProvisionRequest, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+    fn provision(
+        cfg: wit::Config,
+        request: wit::ProvisionRequest,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
         let cfg = config(cfg);
         let request = model::ProvisionRequest {
             username: request.username,
@@ -367,13 +411,22 @@ impl Guest for Component {
             roles: request.roles,
             attributes_json: request.attributes_json,
         };
-        with_client(|c| crate::apps::provision(c, &cfg, &request, dry_run)).map(action).map_err(error)
+        with_client(|c| crate::apps::provision(c, &cfg, &request, dry_run))
+            .map(action)
+            .map_err(error)
     }
 }
 
-fn change(cfg: wit::Config, id: String, change: StatusChange, dry_run: bool) -> Result<wit::ActionResult, wit::ConnectorError> {
+fn change(
+    cfg: wit::Config,
+    id: String,
+    change: StatusChange,
+    dry_run: bool,
+) -> Result<wit::ActionResult, wit::ConnectorError> {
     let cfg = config(cfg);
-    with_client(|c| crate::apps::change_status(c, &cfg, &id, change, dry_run)).map(action).map_err(error)
+    with_client(|c| crate::apps::change_status(c, &cfg, &id, change, dry_run))
+        .map(action)
+        .map_err(error)
 }
 
 export!(Component);

@@ -42,7 +42,10 @@ impl fmt::Display for ConnectorError {
                 code,
                 message,
             } => match code {
-                Some(c) => write!(f, "upstream error: HTTP {status}, Twilio error {c}: {message}"),
+                Some(c) => write!(
+                    f,
+                    "upstream error: HTTP {status}, Twilio error {c}: {message}"
+                ),
                 None => write!(f, "upstream error: HTTP {status}: {message}"),
             },
             Self::Transport(m) => write!(f, "transport error: {m}"),
@@ -102,12 +105,18 @@ mod tests {
             from_status(401, body, None, "accounts"),
             ConnectorError::Unauthorized(m) if m.contains("20003")
         ));
-        let body = br#"{"code":20404,"message":"The requested resource was not found","status":404}"#;
+        let body =
+            br#"{"code":20404,"message":"The requested resource was not found","status":404}"#;
         assert!(matches!(
             from_status(404, body, None, "account AC1"),
             ConnectorError::NotFound(m) if m.contains("AC1")
         ));
-        let e = from_status(429, b"{\"code\":20429,\"message\":\"Too many requests\"}", Some(2000), "x");
+        let e = from_status(
+            429,
+            b"{\"code\":20429,\"message\":\"Too many requests\"}",
+            Some(2000),
+            "x",
+        );
         assert_eq!(
             e,
             ConnectorError::RateLimited {
@@ -128,7 +137,18 @@ mod tests {
                 message: "accounts: HTTP 500 without a Twilio error body".into()
             }
         );
-        let e = from_status(400, br#"{"code":20001,"message":"Invalid Status"}"#, None, "a");
-        assert!(matches!(e, ConnectorError::Upstream { code: Some(20001), .. }));
+        let e = from_status(
+            400,
+            br#"{"code":20001,"message":"Invalid Status"}"#,
+            None,
+            "a",
+        );
+        assert!(matches!(
+            e,
+            ConnectorError::Upstream {
+                code: Some(20001),
+                ..
+            }
+        ));
     }
 }

@@ -88,7 +88,9 @@ impl Response {
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ConnectorError> {
         self.ok(what)?;
         serde_json::from_slice(&self.body).map_err(|e| {
-            ConnectorError::MalformedResponse(format!("{what}: body is not the expected JSON ({e})"))
+            ConnectorError::MalformedResponse(format!(
+                "{what}: body is not the expected JSON ({e})"
+            ))
         })
     }
 
@@ -139,7 +141,10 @@ mod tests {
 
     #[test]
     fn form_bodies_are_percent_encoded() {
-        let r = Request::post_form("https://x/y".into(), &[("Status", "suspended"), ("FriendlyName", "a b&c")]);
+        let r = Request::post_form(
+            "https://x/y".into(),
+            &[("Status", "suspended"), ("FriendlyName", "a b&c")],
+        );
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
             "Status=suspended&FriendlyName=a%20b%26c"

@@ -2,6 +2,8 @@
 //! natively (unit tests, benchmarks) and into the wasm32-wasip2 component.
 
 pub mod apps;
+pub mod flex;
+pub mod frontline;
 pub mod errors;
 pub mod http;
 pub mod model;

@@ -89,7 +89,10 @@ pub fn fetch_all_pages(
     let mut seen: Vec<Vec<String>> = first_urls.iter().map(|u| vec![u.clone()]).collect();
     let mut frontier: Vec<(usize, String)> = first_urls.into_iter().enumerate().collect();
     while !frontier.is_empty() {
-        let requests = frontier.iter().map(|(_, u)| Request::get(u.clone())).collect();
+        let requests = frontier
+            .iter()
+            .map(|(_, u)| Request::get(u.clone()))
+            .collect();
         let answers = client.send_all(requests);
         let mut next = Vec::new();
         for ((i, _), answer) in frontier.into_iter().zip(answers) {
@@ -141,7 +144,10 @@ mod tests {
             "https://api.twilio.com@evil.example/x",
         ] {
             assert!(
-                matches!(resolve_link("api.twilio.com", bad), Err(ConnectorError::Refused(_))),
+                matches!(
+                    resolve_link("api.twilio.com", bad),
+                    Err(ConnectorError::Refused(_))
+                ),
                 "{bad} must be refused"
             );
         }

@@ -135,7 +135,10 @@ impl<'t> Client<'t> {
 /// Whether an answer is worth retrying, and the server's `Retry-After` hint if any.
 /// 429 is always safe to retry (Twilio did not process the request); 5xx and broken
 /// connections only for reads, so an update is never applied twice by surprise.
-fn retry_delay(request: &Request, answer: &Result<Response, ConnectorError>) -> Option<Option<u64>> {
+fn retry_delay(
+    request: &Request,
+    answer: &Result<Response, ConnectorError>,
+) -> Option<Option<u64>> {
     match answer {
         Ok(r) if r.status == 429 => Some(r.retry_after_ms),
         Ok(r) if matches!(r.status, 500 | 502 | 503 | 504) && request.method == Method::Get => {
@@ -185,7 +188,9 @@ mod tests {
     }
 
     fn get(n: usize) -> Vec<Request> {
-        (0..n).map(|i| Request::get(format!("https://h/{i}"))).collect()
+        (0..n)
+            .map(|i| Request::get(format!("https://h/{i}")))
+            .collect()
     }
 
     #[test]
@@ -195,7 +200,10 @@ mod tests {
             batches: vec![],
             slept: vec![],
         };
-        let policy = Policy { max_in_flight: 4, ..Policy::default() };
+        let policy = Policy {
+            max_in_flight: 4,
+            ..Policy::default()
+        };
         let mut c = Client::new(&mut t, policy);
         let out = c.send_all(get(12));
         assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
@@ -227,7 +235,10 @@ mod tests {
             slept: vec![],
         };
         let mut c = Client::new(&mut t, Policy::default());
-        let r = c.send(Request::post_form("https://h/x".into(), &[("Status", "closed")]));
+        let r = c.send(Request::post_form(
+            "https://h/x".into(),
+            &[("Status", "closed")],
+        ));
         assert_eq!(r.unwrap().status, 503);
         assert_eq!(c.sent, 1);
     }

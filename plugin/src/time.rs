@@ -67,9 +67,15 @@ mod tests {
     #[test]
     fn month_bounds_handle_december_and_leap_years() {
         let d = NaiveDate::from_ymd_opt(2024, 2, 10).unwrap();
-        assert_eq!(month_bounds(d).1, NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(
+            month_bounds(d).1,
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
         let d = NaiveDate::from_ymd_opt(2023, 12, 31).unwrap();
-        assert_eq!(month_bounds(d).0, NaiveDate::from_ymd_opt(2023, 12, 1).unwrap());
+        assert_eq!(
+            month_bounds(d).0,
+            NaiveDate::from_ymd_opt(2023, 12, 1).unwrap()
+        );
         assert_eq!(month_bounds(d).1, d);
     }
 }

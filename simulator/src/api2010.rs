@@ -28,7 +28,9 @@ pub fn handle(
     };
     if let Some(sid) = rest.strip_suffix(".json").filter(|s| !s.contains('/')) {
         return match method {
-            "GET" => account(state, sid).map_or_else(|| not_found(path), |a| (200, Some(a.clone()))),
+            "GET" => {
+                account(state, sid).map_or_else(|| not_found(path), |a| (200, Some(a.clone())))
+            }
             "POST" => update_account(state, sid, path, form),
             _ => error(405, 20004, "Method not allowed"),
         };
@@ -61,14 +63,27 @@ fn list_accounts(state: &State, path: &str, query: &BTreeMap<String, String>) ->
         .fixture
         .accounts
         .iter()
-        .filter(|a| query.get("Status").is_none_or(|s| a["status"] == s.as_str()))
-        .filter(|a| query.get("FriendlyName").is_none_or(|s| a["friendly_name"] == s.as_str()))
+        .filter(|a| {
+            query
+                .get("Status")
+                .is_none_or(|s| a["status"] == s.as_str())
+        })
+        .filter(|a| {
+            query
+                .get("FriendlyName")
+                .is_none_or(|s| a["friendly_name"] == s.as_str())
+        })
         .cloned()
         .collect();
     (200, Some(page_2010(path, query, "accounts", &items)))
 }
 
-fn update_account(state: &mut State, sid: &str, path: &str, form: &BTreeMap<String, String>) -> Answer {
+fn update_account(
+    state: &mut State,
+    sid: &str,
+    path: &str,
+    form: &BTreeMap<String, String>,
+) -> Answer {
     let Some(a) = state.fixture.accounts.iter_mut().find(|a| a["sid"] == sid) else {
         return not_found(path);
     };
@@ -109,9 +124,19 @@ fn num(v: &Value) -> Option<f64> {
 fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, String>) -> Vec<Value> {
     let main = &state.fixture.main_account_sid;
     let include_subs = query.get("IncludeSubaccounts").is_none_or(|v| v != "false");
-    let date = |k: &str| query.get(k).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+    let date = |k: &str| {
+        query
+            .get(k)
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    };
     let (from, to) = (date("StartDate"), date("EndDate"));
-    let mut sources: Vec<&Value> = state.fixture.usage_records.get(sid).into_iter().flatten().collect();
+    let mut sources: Vec<&Value> = state
+        .fixture
+        .usage_records
+        .get(sid)
+        .into_iter()
+        .flatten()
+        .collect();
     if sid == main && include_subs {
         for (other, recs) in &state.fixture.usage_records {
             if other != main {
@@ -124,10 +149,16 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
     let mut groups: BTreeMap<Key, (f64, bool, bool, f64, f64)> = BTreeMap::new();
     let mut all_time_bounds: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for r in sources {
-        let Some(end) = r["end_date"].as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) else {
+        let Some(end) = r["end_date"]
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        else {
             continue;
         };
-        let start = r["start_date"].as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).unwrap_or(end);
+        let start = r["start_date"]
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .unwrap_or(end);
         if from.is_some_and(|f| end < f) || to.is_some_and(|t| end > t) {
             continue;
         }
@@ -139,7 +170,9 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             Granularity::Daily => (end, end),
             Granularity::Monthly => month(end),
             Granularity::AllTime => {
-                let b = all_time_bounds.entry(category.clone()).or_insert((start, end));
+                let b = all_time_bounds
+                    .entry(category.clone())
+                    .or_insert((start, end));
                 *b = (b.0.min(start), b.1.max(end));
                 (NaiveDate::MIN, NaiveDate::MIN)
             }
@@ -148,7 +181,9 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             if cat == "totalprice" && category == "totalprice" {
                 continue;
             }
-            let e = groups.entry((ps, pe, cat)).or_insert((0.0, false, false, 0.0, 0.0));
+            let e = groups
+                .entry((ps, pe, cat))
+                .or_insert((0.0, false, false, 0.0, 0.0));
             if let Some(p) = num(&r["price"]) {
                 e.0 += p;
                 e.2 = true;
@@ -158,14 +193,20 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             e.4 += num(&r["usage"]).unwrap_or(1.0);
         }
     }
-    let overall = all_time_bounds.values().fold(None, |acc: Option<(NaiveDate, NaiveDate)>, b| {
-        Some(acc.map_or(*b, |a| (a.0.min(b.0), a.1.max(b.1))))
-    });
+    let overall = all_time_bounds
+        .values()
+        .fold(None, |acc: Option<(NaiveDate, NaiveDate)>, b| {
+            Some(acc.map_or(*b, |a| (a.0.min(b.0), a.1.max(b.1))))
+        });
     let mut out: Vec<Value> = groups
         .into_iter()
         .map(|((ps, pe, cat), (price, stringy, priced, count, usage))| {
             let (ps, pe) = if g == Granularity::AllTime {
-                if cat == "totalprice" { overall.unwrap_or((ps, pe)) } else { all_time_bounds[&cat] }
+                if cat == "totalprice" {
+                    overall.unwrap_or((ps, pe))
+                } else {
+                    all_time_bounds[&cat]
+                }
             } else {
                 (ps, pe)
             };
@@ -201,6 +242,8 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
 
 fn month(d: NaiveDate) -> (NaiveDate, NaiveDate) {
     let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("valid");
-    let next = first.checked_add_months(chrono::Months::new(1)).expect("valid");
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .expect("valid");
     (first, next.pred_opt().expect("valid"))
 }

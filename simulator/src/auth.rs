@@ -39,14 +39,23 @@ mod tests {
     use super::*;
 
     fn basic(u: &str, p: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
     }
 
     #[test]
     fn accepts_only_known_pairs() {
         let ok = vec![("AC1".to_string(), "tok".to_string())];
-        assert_eq!(check(Some(&basic("AC1", "tok")), &ok), Caller::Valid("AC1".into()));
-        assert_eq!(check(Some(&basic("AC1", "nope")), &ok), Caller::Invalid("AC1".into()));
+        assert_eq!(
+            check(Some(&basic("AC1", "tok")), &ok),
+            Caller::Valid("AC1".into())
+        );
+        assert_eq!(
+            check(Some(&basic("AC1", "nope")), &ok),
+            Caller::Invalid("AC1".into())
+        );
         assert_eq!(check(None, &ok), Caller::Missing);
         assert_eq!(check(Some("Bearer x"), &ok), Caller::Missing);
     }

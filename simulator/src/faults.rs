@@ -35,12 +35,20 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule for any path.
     pub fn any(fault: Fault, times: u32) -> Self {
-        Self { path_contains: None, fault, times }
+        Self {
+            path_contains: None,
+            fault,
+            times,
+        }
     }
 
     /// A rule for paths containing `needle`.
     pub fn on(needle: &str, fault: Fault, times: u32) -> Self {
-        Self { path_contains: Some(needle.to_string()), fault, times }
+        Self {
+            path_contains: Some(needle.to_string()),
+            fault,
+            times,
+        }
     }
 }
 
@@ -73,9 +81,11 @@ impl Faults {
             }
             return Some(fault);
         }
-        let every = |k: u64| k > 0 && n % k == 0;
+        let every = |k: u64| k > 0 && n.is_multiple_of(k);
         if every(self.rate_limit_every) {
-            Some(Fault::RateLimit { retry_after_secs: None })
+            Some(Fault::RateLimit {
+                retry_after_secs: None,
+            })
         } else if every(self.error_every) {
             Some(Fault::Status(503))
         } else if every(self.malformed_every) {
@@ -93,9 +103,13 @@ mod tests {
     #[test]
     fn rules_are_consumed_in_order_and_by_path() {
         let mut f = Faults::default();
-        f.rules.push_back(FaultRule::on("/Usage/", Fault::Status(500), 1));
+        f.rules
+            .push_back(FaultRule::on("/Usage/", Fault::Status(500), 1));
         f.rules.push_back(FaultRule::any(Fault::Malformed, 2));
-        assert_eq!(f.take(1, "/2010-04-01/Accounts.json"), Some(Fault::Malformed));
+        assert_eq!(
+            f.take(1, "/2010-04-01/Accounts.json"),
+            Some(Fault::Malformed)
+        );
         assert_eq!(f.take(2, "/x/Usage/Records"), Some(Fault::Status(500)));
         assert_eq!(f.take(3, "/y"), Some(Fault::Malformed));
         assert_eq!(f.take(4, "/y"), None);
@@ -103,7 +117,10 @@ mod tests {
 
     #[test]
     fn periodic_faults() {
-        let mut f = Faults { rate_limit_every: 3, ..Faults::default() };
+        let mut f = Faults {
+            rate_limit_every: 3,
+            ..Faults::default()
+        };
         let hits: Vec<_> = (1..=6).filter(|n| f.take(*n, "/").is_some()).collect();
         assert_eq!(hits, vec![3, 6]);
     }

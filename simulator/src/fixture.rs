@@ -65,23 +65,34 @@ impl Fixture {
         }
         let main = self.main_account_sid.clone();
         if !self.accounts.iter().any(|a| a["sid"] == main.as_str()) {
-            self.accounts.insert(0, json!({"sid": main, "friendly_name": "Main account"}));
+            self.accounts
+                .insert(0, json!({"sid": main, "friendly_name": "Main account"}));
         }
         for (i, a) in self.accounts.iter_mut().enumerate() {
             let sid = a["sid"]
                 .as_str()
                 .ok_or_else(|| anyhow::anyhow!("account #{i} has no sid"))?
                 .to_string();
-            let o = a.as_object_mut().ok_or_else(|| anyhow::anyhow!("account #{i} is not an object"))?;
+            let o = a
+                .as_object_mut()
+                .ok_or_else(|| anyhow::anyhow!("account #{i} is not an object"))?;
             let is_main = sid == main;
-            o.entry("friendly_name").or_insert_with(|| json!(sid.clone()));
+            o.entry("friendly_name")
+                .or_insert_with(|| json!(sid.clone()));
             o.entry("status").or_insert_with(|| json!("active"));
             o.entry("type").or_insert_with(|| json!("Full"));
-            o.entry("auth_token").or_insert_with(|| json!(token_for(&sid)));
-            o.entry("owner_account_sid").or_insert_with(|| json!(if is_main { sid.clone() } else { main.clone() }));
-            o.entry("date_created").or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
-            o.entry("date_updated").or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
-            o.insert("uri".into(), json!(format!("/2010-04-01/Accounts/{sid}.json")));
+            o.entry("auth_token")
+                .or_insert_with(|| json!(token_for(&sid)));
+            o.entry("owner_account_sid")
+                .or_insert_with(|| json!(if is_main { sid.clone() } else { main.clone() }));
+            o.entry("date_created")
+                .or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
+            o.entry("date_updated")
+                .or_insert_with(|| json!("Wed, 01 Mar 2023 10:00:00 +0000"));
+            o.insert(
+                "uri".into(),
+                json!(format!("/2010-04-01/Accounts/{sid}.json")),
+            );
             o.entry("subresource_uris").or_insert_with(|| {
                 json!({
                     "usage_records": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json"),
@@ -90,7 +101,9 @@ impl Fixture {
         }
         for (sid, records) in self.usage_records.iter_mut() {
             for r in records.iter_mut() {
-                let o = r.as_object_mut().ok_or_else(|| anyhow::anyhow!("usage record of {sid} is not an object"))?;
+                let o = r
+                    .as_object_mut()
+                    .ok_or_else(|| anyhow::anyhow!("usage record of {sid} is not an object"))?;
                 let end = o
                     .get("end_date")
                     .and_then(Value::as_str)
@@ -110,7 +123,9 @@ impl Fixture {
 
     /// A large fixture: `accounts` subaccounts with usage, deterministic for a `seed`.
     pub fn generate(accounts: usize, seed: u64) -> Self {
-        let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut rng = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut next = move || {
             rng ^= rng << 13;
             rng ^= rng >> 7;
@@ -123,7 +138,14 @@ impl Fixture {
             ..Fixture::default()
         };
         f.accounts.push(json!({"sid": main, "friendly_name": "Generated main account", "auth_token": "generated-main-token"}));
-        let categories = ["sms-outbound", "mms", "calls-inbound", "verify-push", "lookups", "taskrouter-tasks"];
+        let categories = [
+            "sms-outbound",
+            "mms",
+            "calls-inbound",
+            "verify-push",
+            "lookups",
+            "taskrouter-tasks",
+        ];
         let statuses = ["active", "active", "active", "suspended", "closed"];
         for i in 0..accounts {
             let sid = format!("AC{:032x}", (seed as u128) << 64 | (i as u128 + 2));
@@ -172,21 +194,31 @@ mod tests {
     fn demo_fixture_loads_with_defaults() {
         let f = Fixture::demo();
         assert!(f.main_auth_token().is_some());
-        assert!(f.accounts.iter().all(|a| a["status"].is_string() && a["uri"].is_string()));
+        assert!(
+            f.accounts
+                .iter()
+                .all(|a| a["status"].is_string() && a["uri"].is_string())
+        );
     }
 
     #[test]
     fn generated_fixture_has_requested_size() {
         let f = Fixture::generate(50, 7);
         assert_eq!(f.accounts.len(), 51);
-        assert_eq!(Fixture::generate(50, 7).accounts, f.accounts, "deterministic");
+        assert_eq!(
+            Fixture::generate(50, 7).accounts,
+            f.accounts,
+            "deterministic"
+        );
     }
 
     #[test]
     fn bad_fixtures_are_rejected_clearly() {
         assert!(Fixture::from_json("{").is_err());
         assert!(Fixture::from_json(r#"{"main_account_sid":""}"#).is_err());
-        let e = Fixture::from_json(r#"{"main_account_sid":"AC1","accounts":[{"friendly_name":"x"}]}"#).unwrap_err();
+        let e =
+            Fixture::from_json(r#"{"main_account_sid":"AC1","accounts":[{"friendly_name":"x"}]}"#)
+                .unwrap_err();
         assert!(e.to_string().contains("no sid"));
     }
 }

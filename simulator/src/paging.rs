@@ -11,7 +11,10 @@ pub fn page_params(query: &BTreeMap<String, String>, default_size: usize) -> (us
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(default_size)
         .clamp(1, 1000);
-    let page = query.get("Page").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let page = query
+        .get("Page")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
     (size, page)
 }
 
@@ -30,14 +33,21 @@ fn query_string(query: &BTreeMap<String, String>, page: usize) -> String {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 /// A 2010 API list page of `items` under `key`.
-pub fn page_2010(path: &str, query: &BTreeMap<String, String>, key: &str, items: &[Value]) -> Value {
+pub fn page_2010(
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    items: &[Value],
+) -> Value {
     let (size, page) = page_params(query, 50);
     let start = page * size;
     let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
@@ -58,7 +68,13 @@ pub fn page_2010(path: &str, query: &BTreeMap<String, String>, key: &str, items:
 }
 
 /// A v1/v2 list page of `items` under `key`, with absolute links on `host`.
-pub fn page_v1(host: &str, path: &str, query: &BTreeMap<String, String>, key: &str, items: &[Value]) -> Value {
+pub fn page_v1(
+    host: &str,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    items: &[Value],
+) -> Value {
     let (size, page) = page_params(query, 50);
     let start = page * size;
     let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();

@@ -58,7 +58,10 @@ impl Simulator {
             .parse()
             .map_err(|e| anyhow::anyhow!("--listen {listen:?} is not an IP:PORT address ({e})"))?;
         if !addr.ip().is_loopback() {
-            anyhow::bail!("the simulator only listens on loopback (127.0.0.1 or ::1), not {}", addr.ip());
+            anyhow::bail!(
+                "the simulator only listens on loopback (127.0.0.1 or ::1), not {}",
+                addr.ip()
+            );
         }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -70,7 +73,9 @@ impl Simulator {
             log: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
         });
-        let app = axum::Router::new().fallback(dispatch).with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(dispatch)
+            .with_state(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -79,7 +84,12 @@ impl Simulator {
                 })
                 .await;
         });
-        Ok(Self { addr, shared, shutdown: Some(tx), task: Some(task) })
+        Ok(Self {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// Where it listens.
@@ -114,7 +124,12 @@ impl Simulator {
 
     /// The main account's SID and auth token (what a tenant would configure).
     pub fn main_credentials(&self) -> (String, String) {
-        self.with_fixture(|f| (f.main_account_sid.clone(), f.main_auth_token().unwrap_or_default()))
+        self.with_fixture(|f| {
+            (
+                f.main_account_sid.clone(),
+                f.main_auth_token().unwrap_or_default(),
+            )
+        })
     }
 
     /// Stop serving and wait for the server task.
@@ -155,7 +170,10 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(b) => {
                         out.push(b);
                         i += 2;
@@ -170,9 +188,17 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-const TWILIO_HOSTS: &[&str] = &["api.twilio.com", "taskrouter.twilio.com", "flex-api.twilio.com", "frontline-api.twilio.com"];
+const TWILIO_HOSTS: &[&str] = &[
+    "api.twilio.com",
+    "taskrouter.twilio.com",
+    "flex-api.twilio.com",
+    "frontline-api.twilio.com",
+];
 
-async fn dispatch(axum::extract::State(shared): axum::extract::State<Arc<Shared>>, req: Request) -> Response {
+async fn dispatch(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    req: Request,
+) -> Response {
     let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
     let (parts, body) = req.into_parts();
     let host = parts
@@ -187,9 +213,20 @@ async fn dispatch(axum::extract::State(shared): axum::extract::State<Arc<Shared>
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     let query_text = parts.uri.query().unwrap_or("").to_string();
-    let auth_header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).map(str::to_string);
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
-    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let auth_header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).into_owned();
 
     let caller = {
@@ -243,7 +280,11 @@ async fn dispatch(axum::extract::State(shared): axum::extract::State<Arc<Shared>
             .starts_with("application/json")
             .then(|| serde_json::from_slice(&body).ok())
             .flatten();
-        let form = if json_body.is_none() { parse_form(&body_text) } else { BTreeMap::new() };
+        let form = if json_body.is_none() {
+            parse_form(&body_text)
+        } else {
+            BTreeMap::new()
+        };
         let mut state = lock(&shared.state);
         match host.as_str() {
             "api.twilio.com" => crate::api2010::handle(&mut state, &method, &path, &query, &form),
@@ -261,7 +302,10 @@ fn json_response((status, body): Answer) -> Response {
     };
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status != 204 {
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     r
 }
@@ -271,19 +315,26 @@ fn fault_response(f: &Fault) -> Response {
         Fault::RateLimit { retry_after_secs } => {
             let mut r = json_response(error(429, 20429, "Too Many Requests"));
             if let Some(s) = retry_after_secs {
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*s));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*s));
             }
             r
         }
         Fault::Status(s) => json_response(error(*s, 20500, "Internal Server Error")),
         Fault::Malformed => {
             let mut r = Response::new(Body::from("<html>upstream proxy error</html>"));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         Fault::Truncated => {
             let mut r = Response::new(Body::from(r#"{"accounts":[{"sid":"AC"#));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         Fault::Oversized(n) => {
@@ -296,16 +347,23 @@ fn fault_response(f: &Fault) -> Response {
         Fault::Reset => {
             let stream = futures_util::stream::iter(vec![
                 Ok::<_, std::io::Error>(bytes_of("{\"accounts\":[")),
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected reset",
+                )),
             ]);
             let mut r = Response::new(Body::from_stream(stream));
-            r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
             r
         }
         Fault::Body(status, body) => {
             let mut r = Response::new(Body::from(body.clone()));
             *r.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             r
         }
         Fault::Delay(_) => json_response(error(500, 20500, "unreachable")),

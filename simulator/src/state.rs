@@ -24,7 +24,11 @@ impl State {
                 accepted.push((s.to_string(), p.to_string()));
             }
         }
-        Self { fixture, accepted, next_sid: 1 }
+        Self {
+            fixture,
+            accepted,
+            next_sid: 1,
+        }
     }
 
     /// A new SID with a two-letter prefix.
@@ -52,5 +56,9 @@ pub fn error(status: u16, code: u32, message: &str) -> Answer {
 
 /// The 404 Twilio sends for an unknown resource.
 pub fn not_found(path: &str) -> Answer {
-    error(404, 20404, &format!("The requested resource {path} was not found"))
+    error(
+        404,
+        20404,
+        &format!("The requested resource {path} was not found"),
+    )
 }

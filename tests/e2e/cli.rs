@@ -22,18 +22,35 @@ fn text(b: &[u8]) -> String {
 }
 
 fn lines(out: &Output) -> Vec<Value> {
-    text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_json_has_every_field_and_global_options_go_anywhere() {
     let sim = sim(Fixture::demo()).await;
     let addr = sim.addr().to_string();
-    let out = cli(&sim, None, &["accounts", "--app", "twilio", "--json", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        None,
+        &[
+            "accounts",
+            "--app",
+            "twilio",
+            "--json",
+            "--connect-to",
+            &addr,
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rows = lines(&out);
     assert_eq!(rows.len(), 6);
-    let b002 = rows.iter().find(|r| r["id"] == "AC0000000000000000000000000000b002").unwrap();
+    let b002 = rows
+        .iter()
+        .find(|r| r["id"] == "AC0000000000000000000000000000b002")
+        .unwrap();
     assert_eq!(b002["app"], "twilio");
     assert_eq!(b002["username"], "Marketing SMS");
     assert_eq!(b002["display_name"], "Marketing SMS");
@@ -52,7 +69,18 @@ async fn accounts_json_has_every_field_and_global_options_go_anywhere() {
         assert!(statuses.contains(&s));
     }
     // Same result with the global options before the subcommand.
-    let before = cli(&sim, None, &["--json", "--connect-to", &addr, "--app", "twilio", "accounts"]);
+    let before = cli(
+        &sim,
+        None,
+        &[
+            "--json",
+            "--connect-to",
+            &addr,
+            "--app",
+            "twilio",
+            "accounts",
+        ],
+    );
     assert_eq!(lines(&before), rows);
 }
 
@@ -62,48 +90,111 @@ async fn table_account_and_actions_with_dry_run() {
     let addr = sim.addr().to_string();
     let out = cli(&sim, None, &["--connect-to", &addr, "accounts"]);
     let table = text(&out.stdout);
-    assert!(table.contains("STATUS") && table.contains("Support line") && table.contains("6 account(s)"), "{table}");
+    assert!(
+        table.contains("STATUS")
+            && table.contains("Support line")
+            && table.contains("6 account(s)"),
+        "{table}"
+    );
 
     let sub = "AC0000000000000000000000000000b001";
-    let out = cli(&sim, None, &["account", sub, "--json", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        None,
+        &["account", sub, "--json", "--connect-to", &addr],
+    );
     assert_eq!(lines(&out)[0]["id"], sub);
 
-    let out = cli(&sim, None, &["suspend", sub, "--dry-run", "--json", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        None,
+        &["suspend", sub, "--dry-run", "--json", "--connect-to", &addr],
+    );
     let r = &lines(&out)[0];
-    assert_eq!((r["dry_run"].as_bool(), r["changed"].as_bool(), r["status"].as_str()), (Some(true), Some(true), Some("active")));
+    assert_eq!(
+        (
+            r["dry_run"].as_bool(),
+            r["changed"].as_bool(),
+            r["status"].as_str()
+        ),
+        (Some(true), Some(true), Some("active"))
+    );
     assert!(sim.requests().iter().all(|r| r.method == "GET"));
 
-    for (action, status) in [("suspend", "suspended"), ("reactivate", "active"), ("deprovision", "deprovisioned")] {
+    for (action, status) in [
+        ("suspend", "suspended"),
+        ("reactivate", "active"),
+        ("deprovision", "deprovisioned"),
+    ] {
         let out = cli(&sim, None, &[action, sub, "--json", "--connect-to", &addr]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(lines(&out)[0]["status"], status, "{action}");
     }
 
-    let out = cli(&sim, None, &["suspend", "AC0000000000000000000000000000a001", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        None,
+        &[
+            "suspend",
+            "AC0000000000000000000000000000a001",
+            "--connect-to",
+            &addr,
+        ],
+    );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("refused: AC0000000000000000000000000000a001 is the connecting account"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("refused: AC0000000000000000000000000000a001 is the connecting account"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_one_clear_line_without_secrets() {
     let sim = sim(Fixture::demo()).await;
     let addr = sim.addr().to_string();
-    let out = cli(&sim, Some("not-the-right-token"), &["accounts", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        Some("not-the-right-token"),
+        &["accounts", "--connect-to", &addr],
+    );
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: authentication failed"), "{err}");
     assert!(!err.contains("not-the-right-token"));
 
-    let out = cli(&sim, None, &["accounts", "--app", "salesforce", "--connect-to", &addr]);
-    assert!(text(&out.stderr).contains("unknown app \"salesforce\""), "{}", text(&out.stderr));
+    let out = cli(
+        &sim,
+        None,
+        &["accounts", "--app", "salesforce", "--connect-to", &addr],
+    );
+    assert!(
+        text(&out.stderr).contains("unknown app \"salesforce\""),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let out = cli(&sim, None, &["accounts", "--now", "yesterday", "--connect-to", &addr]);
+    let out = cli(
+        &sim,
+        None,
+        &["accounts", "--now", "yesterday", "--connect-to", &addr],
+    );
     assert!(text(&out.stderr).contains("--now must be an RFC 3339 timestamp"));
 
     let mut c = Command::new(connector_bin());
-    let out = c.args(["accounts", "--connect-to", &addr]).env_clear().env("CONNECTOR_CACHE_DIR", cache_dir()).output().unwrap();
-    assert!(text(&out.stderr).contains("TWILIO_ACCOUNT_SID is not set"), "{}", text(&out.stderr));
+    let out = c
+        .args(["accounts", "--connect-to", &addr])
+        .env_clear()
+        .env("CONNECTOR_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("TWILIO_ACCOUNT_SID is not set"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,9 +220,20 @@ async fn no_secret_in_output_or_audit() {
         all.push_str(&text(&out.stderr));
     }
     let log = std::fs::read_to_string(&audit).unwrap();
-    let events: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(events.iter().any(|e| e["event"] == "request" && e["host"] == "api.twilio.com" && e["status"] == 200));
-    assert!(events.iter().any(|e| e["event"] == "action" && e["action"] == "deprovision"));
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "request"
+            && e["host"] == "api.twilio.com"
+            && e["status"] == 200)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "action" && e["action"] == "deprovision")
+    );
     all.push_str(&log);
     for s in secrets(&sim) {
         assert!(!all.contains(&s), "a secret appeared in output or audit");

@@ -21,11 +21,30 @@ async fn wrong_token_is_a_clear_authentication_error() {
     let sim = sim(Fixture::demo()).await;
     let host = host(&sim).await;
     let (sid, _) = sim.main_credentials();
-    let t = Tenant::new("t", "twilio", Credentials::AuthToken { account_sid: sid, auth_token: "wrong-token-value".into() });
+    let t = Tenant::new(
+        "t",
+        "twilio",
+        Credentials::AuthToken {
+            account_sid: sid,
+            auth_token: "wrong-token-value".into(),
+        },
+    );
     let err = host.list_all(&t, |_| {}).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::Unauthorized(_), .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            CallError::Connector {
+                error: ConnectorError::Unauthorized(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
     let text = err.to_string();
-    assert!(text.starts_with("authentication failed") && text.contains("20003"), "{text}");
+    assert!(
+        text.starts_with("authentication failed") && text.contains("20003"),
+        "{text}"
+    );
     assert!(!text.contains("wrong-token-value"));
     assert_eq!(sim.requests().len(), 1, "an auth failure is not retried");
 }
@@ -33,25 +52,60 @@ async fn wrong_token_is_a_clear_authentication_error() {
 #[tokio::test]
 async fn rate_limits_are_retried_and_nothing_is_lost_or_duplicated() {
     let sim = sim(Fixture::generate(40, 3)).await;
-    sim.inject(FaultRule::on("/Accounts.json", Fault::RateLimit { retry_after_secs: Some(1) }, 1));
-    sim.inject(FaultRule::on("/Usage/", Fault::RateLimit { retry_after_secs: None }, 5));
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::RateLimit {
+            retry_after_secs: Some(1),
+        },
+        1,
+    ));
+    sim.inject(FaultRule::on(
+        "/Usage/",
+        Fault::RateLimit {
+            retry_after_secs: None,
+        },
+        5,
+    ));
     let host = host(&sim).await;
-    let list = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap();
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
     ids_once(&list, 41);
     let limited = sim.requests().iter().filter(|r| r.status == 429).count();
     assert_eq!(limited, 6);
     // Same answer as a run without faults.
-    let clean = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap();
+    let clean = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
     assert_eq!(list, clean);
 }
 
 #[tokio::test]
 async fn persistent_rate_limiting_ends_in_a_typed_error_after_bounded_retries() {
     let sim = sim(Fixture::demo()).await;
-    sim.inject(FaultRule::any(Fault::RateLimit { retry_after_secs: None }, 1000));
+    sim.inject(FaultRule::any(
+        Fault::RateLimit {
+            retry_after_secs: None,
+        },
+        1000,
+    ));
     let host = host(&sim).await;
-    let err = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::RateLimited(_), .. }), "{err}");
+    let err = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Connector {
+                error: ConnectorError::RateLimited(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
     let n = sim.requests().len();
     assert!((2..=10).contains(&n), "bounded retries, got {n}");
 }
@@ -63,7 +117,10 @@ async fn server_errors_and_resets_on_reads_are_retried() {
     sim.inject(FaultRule::on("/Usage/", Fault::Status(500), 2));
     sim.inject(FaultRule::on("/Usage/", Fault::Reset, 1));
     let host = host(&sim).await;
-    let list = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap();
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
     ids_once(&list, 6);
 }
 
@@ -73,9 +130,18 @@ async fn malformed_and_truncated_bodies_fail_clearly() {
         let sim = sim(Fixture::demo()).await;
         sim.inject(FaultRule::on("/Accounts.json", fault.clone(), 1));
         let host = host(&sim).await;
-        let err = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap_err();
+        let err = host
+            .list_all(&tenant(&sim, "twilio"), |_| {})
+            .await
+            .unwrap_err();
         assert!(
-            matches!(&err, CallError::Connector { error: ConnectorError::MalformedResponse(_), .. }),
+            matches!(
+                &err,
+                CallError::Connector {
+                    error: ConnectorError::MalformedResponse(_),
+                    ..
+                }
+            ),
             "{fault:?}: {err}"
         );
         assert!(err.to_string().contains("account list"), "{err}");
@@ -85,22 +151,45 @@ async fn malformed_and_truncated_bodies_fail_clearly() {
 #[tokio::test]
 async fn oversized_bodies_are_cut_off_by_the_host() {
     let sim = sim(Fixture::demo()).await;
-    sim.inject(FaultRule::on("/Accounts.json", Fault::Oversized(3 << 20), 1));
-    let limits = Limits { max_response_bytes: 1 << 20, ..Limits::default() };
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::Oversized(3 << 20),
+        1,
+    ));
+    let limits = Limits {
+        max_response_bytes: 1 << 20,
+        ..Limits::default()
+    };
     let host = host_with(&sim, connector_wasm(), limits).await;
-    let err = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap_err();
+    let err = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("exceeds the host's limit") || text.contains("exceeded the 1048576 byte limit"), "{text}");
+    assert!(
+        text.contains("exceeds the host's limit")
+            || text.contains("exceeded the 1048576 byte limit"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn slow_answers_time_out_with_a_specific_error() {
     let sim = sim(Fixture::demo()).await;
     sim.inject(FaultRule::any(Fault::Delay(Duration::from_secs(3)), 100));
-    let limits = Limits { request_timeout: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits {
+        request_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
     let host = host_with(&sim, connector_wasm(), limits).await;
-    let err = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::Transport(m), .. } if m.contains("timed out")), "{err}");
+    let err = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Connector { error: ConnectorError::Transport(m), .. } if m.contains("timed out")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -112,10 +201,20 @@ async fn page_link_to_a_foreign_host_is_refused_and_nothing_is_sent_there() {
         "next_page_uri": "https://evil.example/2010-04-01/Accounts.json?Page=1",
         "page": 0, "page_size": 1000
     });
-    sim.inject(FaultRule::on("/Accounts.json", Fault::Body(200, page.to_string()), 1));
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::Body(200, page.to_string()),
+        1,
+    ));
     let host = host(&sim).await;
-    let err = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::Refused(m), .. } if m.contains("evil.example")), "{err}");
+    let err = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Connector { error: ConnectorError::Refused(m), .. } if m.contains("evil.example")),
+        "{err}"
+    );
     let reqs = sim.requests();
     assert_eq!(reqs.len(), 1, "only the first page was fetched: {reqs:?}");
     assert!(reqs.iter().all(|r| r.host == "api.twilio.com"));

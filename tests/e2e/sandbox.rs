@@ -27,7 +27,11 @@ async fn run(host: &Host, sim: &Simulator, mode: &str) -> Result<String, CallErr
 }
 
 async fn still_serves(host: &Host, sim: &Simulator) {
-    assert_eq!(run(host, sim, "ok").await.unwrap(), "ok", "the host keeps serving after an attack");
+    assert_eq!(
+        run(host, sim, "ok").await.unwrap(),
+        "ok",
+        "the host keeps serving after an attack"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +40,10 @@ async fn infinite_loop_is_stopped_by_the_cpu_budget() {
     let host = hostile(&sim).await;
     let started = Instant::now();
     let err = run(&host, &sim, "loop").await.unwrap_err();
-    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("CPU time limit exceeded")), "{err}");
+    assert!(
+        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("CPU time limit exceeded")),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     still_serves(&host, &sim).await;
 }
@@ -46,18 +53,39 @@ async fn trap_memory_hog_and_deep_recursion_fail_only_their_call() {
     let sim = sim(Fixture::demo()).await;
     let host = hostile(&sim).await;
     let err = run(&host, &sim, "trap").await.unwrap_err();
-    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("panicked on purpose")), "{err}");
-    let err = run(&host, &sim, "alloc").await.map(|s| s.len()).unwrap_err();
-    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")), "{err}");
+    assert!(
+        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("panicked on purpose")),
+        "{err}"
+    );
+    let err = run(&host, &sim, "alloc")
+        .await
+        .map(|s| s.len())
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")),
+        "{err}"
+    );
     let err = run(&host, &sim, "recurse").await.unwrap_err();
-    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("stack overflow") || reason.contains("trapped")), "{err}");
+    assert!(
+        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("stack overflow") || reason.contains("trapped")),
+        "{err}"
+    );
     // A 48 MiB return value cannot even be built inside a 32 MiB sandbox.
     let err = run(&host, &sim, "huge").await.map(|s| s.len()).unwrap_err();
-    assert!(matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")), "{err}");
+    assert!(
+        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")),
+        "{err}"
+    );
     still_serves(&host, &sim).await;
     // And the real connector in its own host is unaffected.
     let real = connector_e2e::host(&sim).await;
-    assert_eq!(real.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap().len(), 6);
+    assert_eq!(
+        real.list_all(&tenant(&sim, "twilio"), |_| {})
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
 }
 
 #[tokio::test]
@@ -68,7 +96,11 @@ async fn requests_outside_the_allowlist_are_denied_before_the_network() {
         let report = run(&host, &sim, mode).await.unwrap();
         assert!(report.contains("HttpRequestDenied"), "{mode}: {report}");
     }
-    assert!(sim.requests().is_empty(), "nothing reached any server: {:?}", sim.requests());
+    assert!(
+        sim.requests().is_empty(),
+        "nothing reached any server: {:?}",
+        sim.requests()
+    );
     still_serves(&host, &sim).await;
 }
 

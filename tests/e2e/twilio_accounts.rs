@@ -6,7 +6,9 @@ use serde_json::json;
 use twilio_sim::Fixture;
 
 fn find<'a>(list: &'a [Account], id: &str) -> &'a Account {
-    list.iter().find(|a| a.id == id).unwrap_or_else(|| panic!("{id} missing"))
+    list.iter()
+        .find(|a| a.id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
 }
 
 fn services(a: &Account) -> Vec<(String, Option<String>)> {
@@ -21,7 +23,10 @@ fn services(a: &Account) -> Vec<(String, Option<String>)> {
 async fn demo_fixture_statuses_types_services_and_last_activity() {
     let sim = sim(Fixture::demo()).await;
     let host = host(&sim).await;
-    let list = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap();
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
     assert_eq!(list.len(), 6);
 
     let main = find(&list, "AC0000000000000000000000000000a001");
@@ -30,7 +35,11 @@ async fn demo_fixture_statuses_types_services_and_last_activity() {
     assert_eq!(main.last_activity.as_deref(), Some("2025-09-01T00:00:00Z"));
 
     let support = find(&list, "AC0000000000000000000000000000b001");
-    assert_eq!(support.last_activity.as_deref(), Some("2025-10-20T00:00:00Z"), "the 0.00 call on 10-29 does not count");
+    assert_eq!(
+        support.last_activity.as_deref(),
+        Some("2025-10-20T00:00:00Z"),
+        "the 0.00 call on 10-29 does not count"
+    );
     assert_eq!(
         services(support),
         vec![
@@ -38,15 +47,28 @@ async fn demo_fixture_statuses_types_services_and_last_activity() {
             ("Voice".into(), Some("2025-10-14T00:00:00Z".into()))
         ]
     );
-    let types: Vec<_> = support.entitlements.iter().filter(|e| e.kind == EntitlementKind::AccountType).map(|e| e.name.as_str()).collect();
+    let types: Vec<_> = support
+        .entitlements
+        .iter()
+        .filter(|e| e.kind == EntitlementKind::AccountType)
+        .map(|e| e.name.as_str())
+        .collect();
     assert_eq!(types, vec!["Full"]);
 
     let marketing = find(&list, "AC0000000000000000000000000000b002");
-    assert_eq!(services(marketing), vec![("Messaging".into(), Some("2025-11-09T00:00:00Z".into()))], "SMS, MMS and short codes are one service");
+    assert_eq!(
+        services(marketing),
+        vec![("Messaging".into(), Some("2025-11-09T00:00:00Z".into()))],
+        "SMS, MMS and short codes are one service"
+    );
 
     let pilot = find(&list, "AC0000000000000000000000000000b003");
     assert_eq!(pilot.status, AccountStatus::Suspended);
-    assert_eq!(services(pilot), vec![("Verify".into(), Some("2024-12-18T00:00:00Z".into()))], "-0.00 lookups are not priced");
+    assert_eq!(
+        services(pilot),
+        vec![("Verify".into(), Some("2024-12-18T00:00:00Z".into()))],
+        "-0.00 lookups are not priced"
+    );
 
     let closed = find(&list, "AC0000000000000000000000000000b004");
     assert_eq!(closed.status, AccountStatus::Deprovisioned);
@@ -86,9 +108,15 @@ async fn tricky_prices_and_exact_days_across_history() {
     .unwrap();
     let sim = sim(fixture).await;
     let host = host(&sim).await;
-    let list = host.list_all(&tenant(&sim, "twilio"), |_| {}).await.unwrap();
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
     let main = find(&list, "AC00000000000000000000000000000001");
-    assert_eq!(main.last_activity, None, "zero and null prices are no activity, and subaccounts' usage is not the main account's");
+    assert_eq!(
+        main.last_activity, None,
+        "zero and null prices are no activity, and subaccounts' usage is not the main account's"
+    );
     assert!(services(main).is_empty());
     let sub = find(&list, "AC00000000000000000000000000000002");
     assert_eq!(sub.last_activity.as_deref(), Some("2023-07-14T00:00:00Z"));
@@ -97,16 +125,37 @@ async fn tricky_prices_and_exact_days_across_history() {
         vec![
             ("Messaging".into(), Some("2023-07-14T00:00:00Z".into())),
             ("Verify".into(), Some("2022-12-31T00:00:00Z".into())),
-            ("quantum-widgets".into(), Some("2020-01-05T00:00:00Z".into())),
+            (
+                "quantum-widgets".into(),
+                Some("2020-01-05T00:00:00Z".into())
+            ),
         ]
     );
     // Cheap reads: per account one Monthly query and one Daily query per distinct month.
-    let usage: Vec<_> = sim.requests().into_iter().filter(|r| r.path.contains("/Usage/")).collect();
-    let daily = usage.iter().filter(|r| r.path.ends_with("Daily.json")).count();
-    let monthly = usage.iter().filter(|r| r.path.ends_with("Monthly.json")).count();
+    let usage: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/Usage/"))
+        .collect();
+    let daily = usage
+        .iter()
+        .filter(|r| r.path.ends_with("Daily.json"))
+        .count();
+    let monthly = usage
+        .iter()
+        .filter(|r| r.path.ends_with("Monthly.json"))
+        .count();
     assert_eq!(monthly, 2);
-    assert_eq!(daily, 3, "one Daily query per latest month (2023-07, 2022-12, 2020-01); none for an unpriced account");
-    assert!(usage.iter().all(|r| r.path.contains("AC00000000000000000000000000000002") || r.query.contains("IncludeSubaccounts=false")));
+    assert_eq!(
+        daily, 3,
+        "one Daily query per latest month (2023-07, 2022-12, 2020-01); none for an unpriced account"
+    );
+    assert!(
+        usage
+            .iter()
+            .all(|r| r.path.contains("AC00000000000000000000000000000002")
+                || r.query.contains("IncludeSubaccounts=false"))
+    );
 }
 
 #[tokio::test]
@@ -114,14 +163,21 @@ async fn listing_pages_through_thousands_of_accounts_exactly_once() {
     let sim = sim(Fixture::generate(2300, 11)).await;
     let host = host(&sim).await;
     let mut progress = Vec::new();
-    let list = host.list_all(&tenant(&sim, "twilio"), |n| progress.push(n)).await.unwrap();
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |n| progress.push(n))
+        .await
+        .unwrap();
     assert_eq!(list.len(), 2301);
     let mut ids: Vec<_> = list.iter().map(|a| a.id.clone()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 2301, "no account lost or duplicated");
     assert_eq!(progress, vec![1000, 2000, 2301], "three pages of 1000");
-    let pages: Vec<_> = sim.requests().into_iter().filter(|r| r.path == "/2010-04-01/Accounts.json").collect();
+    let pages: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/2010-04-01/Accounts.json")
+        .collect();
     assert_eq!(pages.len(), 3);
     assert!(pages.iter().all(|r| r.query.contains("PageSize=1000")));
 }
@@ -136,8 +192,14 @@ async fn get_account_agrees_with_listing_and_unknown_ids_are_not_found() {
         let one = host.get_account(&t, &a.id).await.unwrap();
         assert_eq!(&one, a);
     }
-    let err = host.get_account(&t, "AC0000000000000000000000000000ffff").await.unwrap_err();
+    let err = host
+        .get_account(&t, "AC0000000000000000000000000000ffff")
+        .await
+        .unwrap_err();
     assert!(err.to_string().starts_with("not found"), "{err}");
     let err = host.get_account(&t, "../../etc/passwd").await.unwrap_err();
-    assert!(err.to_string().contains("not a Twilio account SID"), "{err}");
+    assert!(
+        err.to_string().contains("not a Twilio account SID"),
+        "{err}"
+    );
 }

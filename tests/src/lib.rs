@@ -11,12 +11,17 @@ use twilio_sim::{Fixture, Simulator};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// `target/`, honouring `CARGO_TARGET_DIR`.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 fn cargo(args: &[&str]) {
@@ -32,7 +37,16 @@ fn cargo(args: &[&str]) {
 }
 
 fn component(package: &str, file: &str) -> PathBuf {
-    cargo(&["build", "-q", "-p", package, "--target", "wasm32-wasip2", "--profile", "component"]);
+    cargo(&[
+        "build",
+        "-q",
+        "-p",
+        package,
+        "--target",
+        "wasm32-wasip2",
+        "--profile",
+        "component",
+    ]);
     target_dir().join("wasm32-wasip2/component").join(file)
 }
 
@@ -65,7 +79,9 @@ pub fn cache_dir() -> PathBuf {
 
 /// Start a simulator on an ephemeral loopback port.
 pub async fn sim(fixture: Fixture) -> Simulator {
-    Simulator::start(fixture, "127.0.0.1:0").await.expect("simulator starts")
+    Simulator::start(fixture, "127.0.0.1:0")
+        .await
+        .expect("simulator starts")
 }
 
 /// Host options aimed at `sim`.
@@ -79,7 +95,10 @@ pub fn options(sim: &Simulator) -> HostOptions {
 
 /// Load `plugin` with `limits`, aimed at `sim`.
 pub async fn host_with(sim: &Simulator, plugin: &Path, limits: Limits) -> Host {
-    let opts = HostOptions { limits, ..options(sim) };
+    let opts = HostOptions {
+        limits,
+        ..options(sim)
+    };
     Host::load(plugin, opts).await.expect("plugin loads")
 }
 
@@ -91,7 +110,14 @@ pub async fn host(sim: &Simulator) -> Host {
 /// The simulator's main account as a tenant of `app`.
 pub fn tenant(sim: &Simulator, app: &str) -> Tenant {
     let (sid, token) = sim.main_credentials();
-    Tenant::new("test", app, Credentials::AuthToken { account_sid: sid, auth_token: token })
+    Tenant::new(
+        "test",
+        app,
+        Credentials::AuthToken {
+            account_sid: sid,
+            auth_token: token,
+        },
+    )
 }
 
 /// Every string that must never appear in output: each account's auth token.

@@ -10,14 +10,19 @@ pub fn load(file: &str) -> Value {
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::root().join("../shared/twilio-oai"));
     let path = dir.join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("Twilio's OpenAPI file {} is needed by this test: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "Twilio's OpenAPI file {} is needed by this test: {e}",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).expect("OpenAPI JSON")
 }
 
 /// The 200 (or given status) JSON schema of `method path`.
 pub fn response_schema(spec: &Value, path: &str, method: &str, status: &str) -> Value {
-    spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone()
+    spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+        .clone()
 }
 
 fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
@@ -63,15 +68,28 @@ pub fn violations(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<
         Some("array") => match value.as_array() {
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    out.extend(violations(spec, &schema["items"], item, &format!("{at}[{i}]")));
+                    out.extend(violations(
+                        spec,
+                        &schema["items"],
+                        item,
+                        &format!("{at}[{i}]"),
+                    ));
                 }
             }
             None => out.push(format!("{at}: expected array")),
         },
-        Some("string") if !value.is_string() => out.push(format!("{at}: expected string, got {value}")),
-        Some("integer") if !value.is_i64() && !value.is_u64() => out.push(format!("{at}: expected integer, got {value}")),
-        Some("number") if !value.is_number() => out.push(format!("{at}: expected number, got {value}")),
-        Some("boolean") if !value.is_boolean() => out.push(format!("{at}: expected boolean, got {value}")),
+        Some("string") if !value.is_string() => {
+            out.push(format!("{at}: expected string, got {value}"))
+        }
+        Some("integer") if !value.is_i64() && !value.is_u64() => {
+            out.push(format!("{at}: expected integer, got {value}"))
+        }
+        Some("number") if !value.is_number() => {
+            out.push(format!("{at}: expected number, got {value}"))
+        }
+        Some("boolean") if !value.is_boolean() => {
+            out.push(format!("{at}: expected boolean, got {value}"))
+        }
         _ => {}
     }
     out

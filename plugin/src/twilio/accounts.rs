@@ -40,10 +40,17 @@ pub fn map_status(status: &str) -> Option<Status> {
 }
 
 /// Build the connector's account from the resource and its usage activity.
-pub fn to_account(r: &AccountResource, activity: Option<&Activity>, warnings: Vec<String>) -> Account {
+pub fn to_account(
+    r: &AccountResource,
+    activity: Option<&Activity>,
+    warnings: Vec<String>,
+) -> Account {
     let mut warnings = warnings;
     let status = map_status(&r.status).unwrap_or_else(|| {
-        warnings.push(format!("unknown Twilio account status {:?}; reported as active", r.status));
+        warnings.push(format!(
+            "unknown Twilio account status {:?}; reported as active",
+            r.status
+        ));
         Status::Active
     });
     let mut entitlements = Vec::new();
@@ -88,14 +95,20 @@ pub fn to_account(r: &AccountResource, activity: Option<&Activity>, warnings: Ve
 /// First URL of the account list, or the page a cursor points at.
 fn list_url(cursor: Option<&str>) -> Result<String> {
     match cursor {
-        None => Ok(url(&format!("/2010-04-01/Accounts.json?PageSize={PAGE_SIZE}"))),
+        None => Ok(url(&format!(
+            "/2010-04-01/Accounts.json?PageSize={PAGE_SIZE}"
+        ))),
         // The cursor is the next page link; checked again so a forged cursor cannot leave the host.
         Some(c) => paging::resolve_link(API_HOST, c),
     }
 }
 
 /// One page of accounts, each with its usage-derived activity.
-pub fn list_page(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) -> Result<AccountPage> {
+pub fn list_page(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    cursor: Option<&str>,
+) -> Result<AccountPage> {
     let response = client.send(Request::get(list_url(cursor)?))?;
     response.ok("account list")?;
     let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
@@ -113,7 +126,9 @@ pub fn list_page(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) ->
 pub fn fetch_resource(client: &mut Client<'_>, id: &str) -> Result<AccountResource> {
     validate_sid(id)?;
     client
-        .send(Request::get(url(&format!("/2010-04-01/Accounts/{id}.json"))))?
+        .send(Request::get(url(&format!(
+            "/2010-04-01/Accounts/{id}.json"
+        ))))?
         .json(&format!("account {id}"))
 }
 
@@ -125,8 +140,14 @@ pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
 
 /// Usage list URL for an account; the connecting account's own usage must exclude its
 /// subaccounts (`IncludeSubaccounts` defaults to true).
-fn usage_url(cfg: &Config, sid: &str, granularity: &str, range: Option<(chrono::NaiveDate, chrono::NaiveDate)>) -> String {
-    let mut u = format!("/2010-04-01/Accounts/{sid}/Usage/Records/{granularity}.json?PageSize={PAGE_SIZE}");
+fn usage_url(
+    cfg: &Config,
+    sid: &str,
+    granularity: &str,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> String {
+    let mut u =
+        format!("/2010-04-01/Accounts/{sid}/Usage/Records/{granularity}.json?PageSize={PAGE_SIZE}");
     if sid == cfg.account_id {
         u.push_str("&IncludeSubaccounts=false");
     }
@@ -138,9 +159,22 @@ fn usage_url(cfg: &Config, sid: &str, granularity: &str, range: Option<(chrono::
 
 /// Read usage for many accounts at once: Monthly for all, then Daily for each distinct month
 /// that holds a latest priced date.
-fn with_usage(client: &mut Client<'_>, cfg: &Config, resources: &[AccountResource]) -> Result<Vec<Account>> {
-    let monthly_urls = resources.iter().map(|r| usage_url(cfg, &r.sid, "Monthly", None)).collect();
-    let monthly = fetch_all_pages(client, API_HOST, monthly_urls, "usage_records", "monthly usage");
+fn with_usage(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    resources: &[AccountResource],
+) -> Result<Vec<Account>> {
+    let monthly_urls = resources
+        .iter()
+        .map(|r| usage_url(cfg, &r.sid, "Monthly", None))
+        .collect();
+    let monthly = fetch_all_pages(
+        client,
+        API_HOST,
+        monthly_urls,
+        "usage_records",
+        "monthly usage",
+    );
 
     let mut activity: Vec<Option<Activity>> = Vec::with_capacity(resources.len());
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
@@ -159,11 +193,20 @@ fn with_usage(client: &mut Client<'_>, cfg: &Config, resources: &[AccountResourc
     for (i, a) in activity.iter().enumerate() {
         if let Some(a) = a {
             for month in a.months_to_refine() {
-                jobs.push((i, usage_url(cfg, &resources[i].sid, "Daily", Some(month_bounds(month)))));
+                jobs.push((
+                    i,
+                    usage_url(cfg, &resources[i].sid, "Daily", Some(month_bounds(month))),
+                ));
             }
         }
     }
-    let daily = fetch_all_pages(client, API_HOST, jobs.iter().map(|(_, u)| u.clone()).collect(), "usage_records", "daily usage");
+    let daily = fetch_all_pages(
+        client,
+        API_HOST,
+        jobs.iter().map(|(_, u)| u.clone()).collect(),
+        "usage_records",
+        "daily usage",
+    );
     let mut daily_records: Vec<Vec<UsageRecord>> = vec![Vec::new(); resources.len()];
     for ((i, _), result) in jobs.iter().zip(daily) {
         daily_records[*i].extend(records(result?, &resources[*i].sid)?);
@@ -173,7 +216,9 @@ fn with_usage(client: &mut Client<'_>, cfg: &Config, resources: &[AccountResourc
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let exact = activity[i].as_ref().map(|m| m.refine(&Activity::from_records(&daily_records[i])));
+            let exact = activity[i]
+                .as_ref()
+                .map(|m| m.refine(&Activity::from_records(&daily_records[i])));
             to_account(r, exact.as_ref(), std::mem::take(&mut warnings[i]))
         })
         .collect())
@@ -185,7 +230,9 @@ fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>
         .into_iter()
         .map(|v| {
             serde_json::from_value(v).map_err(|e| {
-                ConnectorError::MalformedResponse(format!("usage records of {sid}: unexpected record ({e})"))
+                ConnectorError::MalformedResponse(format!(
+                    "usage records of {sid}: unexpected record ({e})"
+                ))
             })
         })
         .collect()
@@ -193,10 +240,20 @@ fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>
 
 /// A closed account's usage may be gone: say so on the account. Anything else fails the call,
 /// so a partial result is never presented as complete.
-fn usage_unreadable(r: &AccountResource, e: ConnectorError, warnings: &mut Vec<String>) -> Result<()> {
-    let gone = matches!(e, ConnectorError::NotFound(_) | ConnectorError::Forbidden(_));
+fn usage_unreadable(
+    r: &AccountResource,
+    e: ConnectorError,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let gone = matches!(
+        e,
+        ConnectorError::NotFound(_) | ConnectorError::Forbidden(_)
+    );
     if gone && r.status == "closed" {
-        warnings.push(format!("usage of closed account {} is not readable: {e}", r.sid));
+        warnings.push(format!(
+            "usage of closed account {} is not readable: {e}",
+            r.sid
+        ));
         Ok(())
     } else {
         Err(e)
@@ -243,12 +300,18 @@ mod tests {
         assert_eq!(a.entitlements[0].kind, EntitlementKind::AccountType);
         assert_eq!(a.entitlements[0].name, "Trial");
         assert_eq!(a.entitlements[1].name, "Messaging");
-        assert!(a.attributes.contains(&("date_created".into(), "2015-07-30T20:00:00Z".into())));
+        assert!(
+            a.attributes
+                .contains(&("date_created".into(), "2015-07-30T20:00:00Z".into()))
+        );
     }
 
     #[test]
     fn main_account_usage_excludes_subaccounts() {
-        let cfg = Config { account_id: "AC1".into(), ..Config::default() };
+        let cfg = Config {
+            account_id: "AC1".into(),
+            ..Config::default()
+        };
         assert!(usage_url(&cfg, "AC1", "Monthly", None).ends_with("IncludeSubaccounts=false"));
         assert!(!usage_url(&cfg, "AC2", "Monthly", None).contains("IncludeSubaccounts"));
     }

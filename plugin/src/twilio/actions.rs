@@ -64,14 +64,24 @@ pub fn guard_connecting_account(cfg: &Config, id: &str, change: StatusChange) ->
     if id == cfg.account_id && change != StatusChange::Reactivate {
         return Err(ConnectorError::Refused(format!(
             "{id} is the connecting account; it cannot be {}ed through its own credentials",
-            if change == StatusChange::Suspend { "suspend" } else { "clos" }
+            if change == StatusChange::Suspend {
+                "suspend"
+            } else {
+                "clos"
+            }
         )));
     }
     Ok(())
 }
 
 /// Apply (or, with `dry_run`, only plan) a status change.
-pub fn change_status(client: &mut Client<'_>, cfg: &Config, id: &str, change: StatusChange, dry_run: bool) -> Result<ActionResult> {
+pub fn change_status(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    id: &str,
+    change: StatusChange,
+    dry_run: bool,
+) -> Result<ActionResult> {
     validate_sid(id)?;
     guard_connecting_account(cfg, id, change)?;
     let current = fetch_resource(client, id)?;
@@ -113,7 +123,10 @@ mod tests {
     use super::*;
 
     fn cfg() -> Config {
-        Config { account_id: "AC00000000000000000000000000000000".into(), ..Config::default() }
+        Config {
+            account_id: "AC00000000000000000000000000000000".into(),
+            ..Config::default()
+        }
     }
 
     fn res(status: &str) -> AccountResource {
@@ -130,18 +143,43 @@ mod tests {
     #[test]
     fn connecting_account_is_protected() {
         let main = "AC00000000000000000000000000000000";
-        assert!(matches!(guard_connecting_account(&cfg(), main, StatusChange::Suspend), Err(ConnectorError::Refused(_))));
-        assert!(matches!(guard_connecting_account(&cfg(), main, StatusChange::Deprovision), Err(ConnectorError::Refused(_))));
+        assert!(matches!(
+            guard_connecting_account(&cfg(), main, StatusChange::Suspend),
+            Err(ConnectorError::Refused(_))
+        ));
+        assert!(matches!(
+            guard_connecting_account(&cfg(), main, StatusChange::Deprovision),
+            Err(ConnectorError::Refused(_))
+        ));
         assert!(guard_connecting_account(&cfg(), main, StatusChange::Reactivate).is_ok());
-        assert!(guard_connecting_account(&cfg(), "AC00000000000000000000000000000001", StatusChange::Suspend).is_ok());
+        assert!(
+            guard_connecting_account(
+                &cfg(),
+                "AC00000000000000000000000000000001",
+                StatusChange::Suspend
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn plans_are_idempotent_and_closed_is_final() {
         let id = "AC00000000000000000000000000000001";
-        assert_eq!(plan(id, StatusChange::Suspend, &res("suspended")).unwrap(), None);
-        assert_eq!(plan(id, StatusChange::Suspend, &res("active")).unwrap(), Some(()));
-        assert_eq!(plan(id, StatusChange::Deprovision, &res("closed")).unwrap(), None);
-        assert!(matches!(plan(id, StatusChange::Reactivate, &res("closed")), Err(ConnectorError::Refused(_))));
+        assert_eq!(
+            plan(id, StatusChange::Suspend, &res("suspended")).unwrap(),
+            None
+        );
+        assert_eq!(
+            plan(id, StatusChange::Suspend, &res("active")).unwrap(),
+            Some(())
+        );
+        assert_eq!(
+            plan(id, StatusChange::Deprovision, &res("closed")).unwrap(),
+            None
+        );
+        assert!(matches!(
+            plan(id, StatusChange::Reactivate, &res("closed")),
+            Err(ConnectorError::Refused(_))
+        ));
     }
 }

@@ -82,17 +82,35 @@ mod tests {
 
     #[test]
     fn sms_and_mms_are_one_messaging_service() {
-        for c in ["sms", "sms-inbound-longcode", "mms-outbound", "mms", "shortcodes-customerowned"] {
+        for c in [
+            "sms",
+            "sms-inbound-longcode",
+            "mms-outbound",
+            "mms",
+            "shortcodes-customerowned",
+        ] {
             assert_eq!(service_for_category(c).as_deref(), Some("Messaging"), "{c}");
         }
     }
 
     #[test]
     fn voice_verify_and_others() {
-        assert_eq!(service_for_category("calls-inbound-tollfree").as_deref(), Some("Voice"));
-        assert_eq!(service_for_category("verify-push").as_deref(), Some("Verify"));
-        assert_eq!(service_for_category("taskrouter-tasks").as_deref(), Some("TaskRouter"));
-        assert_eq!(service_for_category("phonenumbers-local").as_deref(), Some("Phone Numbers"));
+        assert_eq!(
+            service_for_category("calls-inbound-tollfree").as_deref(),
+            Some("Voice")
+        );
+        assert_eq!(
+            service_for_category("verify-push").as_deref(),
+            Some("Verify")
+        );
+        assert_eq!(
+            service_for_category("taskrouter-tasks").as_deref(),
+            Some("TaskRouter")
+        );
+        assert_eq!(
+            service_for_category("phonenumbers-local").as_deref(),
+            Some("Phone Numbers")
+        );
     }
 
     #[test]
@@ -104,6 +122,9 @@ mod tests {
     #[test]
     fn aggregates_are_no_service_and_unknowns_keep_their_name() {
         assert_eq!(service_for_category("totalprice"), None);
-        assert_eq!(service_for_category("quantum-teleport").as_deref(), Some("quantum-teleport"));
+        assert_eq!(
+            service_for_category("quantum-teleport").as_deref(),
+            Some("quantum-teleport")
+        );
     }
 }

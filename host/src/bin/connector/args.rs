@@ -23,7 +23,12 @@ pub struct Global {
     #[arg(long, global = true, env = "CONNECTOR_PLUGIN")]
     pub plugin: Option<PathBuf>,
     /// Reach every Twilio host at HOST:PORT over plain HTTP, keeping Host header and path.
-    #[arg(long, global = true, env = "CONNECTOR_CONNECT_TO", value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        global = true,
+        env = "CONNECTOR_CONNECT_TO",
+        value_name = "HOST:PORT"
+    )]
     pub connect_to: Option<String>,
     /// One JSON object per line instead of a table.
     #[arg(long, global = true)]

@@ -34,7 +34,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (host, tenant) = setup(g).await?;
             let summary = host.check(&tenant).await?;
             if g.json {
-                println!("{}", serde_json::json!({"app": tenant.app, "ok": true, "message": summary}));
+                println!(
+                    "{}",
+                    serde_json::json!({"app": tenant.app, "ok": true, "message": summary})
+                );
             } else {
                 println!("{summary}");
             }
@@ -106,15 +109,19 @@ fn plugin_path(g: &Global) -> anyhow::Result<PathBuf> {
             candidates.push(dir.join("../wasm32-wasip2/component").join(PLUGIN_FILE));
         }
     }
-    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/wasm32-wasip2/component/twilio_connector.wasm")));
-    candidates
-        .into_iter()
-        .find(|p| p.exists())
-        .ok_or_else(|| anyhow!("the connector component was not found; run `make build` or pass --plugin PATH"))
+    candidates.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/wasm32-wasip2/component/twilio_connector.wasm"
+    )));
+    candidates.into_iter().find(|p| p.exists()).ok_or_else(|| {
+        anyhow!("the connector component was not found; run `make build` or pass --plugin PATH")
+    })
 }
 
 fn connect_to(g: &Global) -> anyhow::Result<Option<SocketAddr>> {
-    let Some(spec) = &g.connect_to else { return Ok(None) };
+    let Some(spec) = &g.connect_to else {
+        return Ok(None);
+    };
     let addr = spec
         .to_socket_addrs()
         .with_context(|| format!("--connect-to {spec:?} is not HOST:PORT"))?
@@ -133,7 +140,9 @@ fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOption
     let audit = g
         .audit
         .as_deref()
-        .map(|p| AuditLog::open(p).with_context(|| format!("cannot open audit file {}", p.display())))
+        .map(|p| {
+            AuditLog::open(p).with_context(|| format!("cannot open audit file {}", p.display()))
+        })
         .transpose()?;
     Ok(HostOptions {
         connect_to: connect,
@@ -160,7 +169,8 @@ async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
 async fn sim(a: &SimArgs) -> anyhow::Result<ExitCode> {
     let fixture = match (&a.fixture, a.generate) {
         (Some(p), _) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read fixture {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read fixture {}", p.display()))?;
             Fixture::from_json(&text).with_context(|| format!("fixture {}", p.display()))?
         }
         (None, Some(n)) => Fixture::generate(n, 1),
@@ -190,10 +200,22 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
     let sim = Simulator::start(Fixture::demo(), "127.0.0.1:0").await?;
     let (sid, token) = sim.main_credentials();
     let host = load(g, Some(sim.addr())).await?;
-    println!("Twilio simulator on {} (demo fixture); syncing through the sandboxed component.\n", sim.addr());
-    let credentials = Credentials::AuthToken { account_sid: sid, auth_token: token };
+    println!(
+        "Twilio simulator on {} (demo fixture); syncing through the sandboxed component.\n",
+        sim.addr()
+    );
+    let credentials = Credentials::AuthToken {
+        account_sid: sid,
+        auth_token: token,
+    };
     let mut failed = false;
-    for app in host.info().apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>() {
+    for app in host
+        .info()
+        .apps
+        .iter()
+        .map(|a| a.name.clone())
+        .collect::<Vec<_>>()
+    {
         println!("== app: {app} ==");
         let tenant = Tenant::new("demo", app, credentials.clone());
         if let Err(e) = accounts(&host, &tenant, g.json).await {
@@ -203,5 +225,9 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
         println!();
     }
     sim.stop().await;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

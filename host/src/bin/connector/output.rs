@@ -1,6 +1,8 @@
 //! Output: JSON lines (the fields of DESIGN §6) or readable tables.
 
-use connector_host::types::{Account, AccountStatus, ActionResult, Capability, ConnectorInfo, EntitlementKind};
+use connector_host::types::{
+    Account, AccountStatus, ActionResult, Capability, ConnectorInfo, EntitlementKind,
+};
 use serde_json::{Value, json};
 
 /// Lower-case status name.
@@ -92,7 +94,13 @@ pub fn accounts_table(accounts: &[Account]) -> String {
             cell(&a.id, 34),
             cell(status_name(a.status), 13),
             cell(a.last_activity.as_deref().unwrap_or("-"), 20),
-            cell(a.display_name.as_deref().or(a.username.as_deref()).unwrap_or("-"), 24),
+            cell(
+                a.display_name
+                    .as_deref()
+                    .or(a.username.as_deref())
+                    .unwrap_or("-"),
+                24
+            ),
             ents.join(", ")
         ));
         for w in &a.warnings {
@@ -110,12 +118,25 @@ pub fn account_detail(a: &Account) -> String {
     out.push_str(&line("id", &a.id));
     out.push_str(&line("username", a.username.as_deref().unwrap_or("-")));
     out.push_str(&line("email", a.email.as_deref().unwrap_or("-")));
-    out.push_str(&line("display name", a.display_name.as_deref().unwrap_or("-")));
+    out.push_str(&line(
+        "display name",
+        a.display_name.as_deref().unwrap_or("-"),
+    ));
     out.push_str(&line("status", status_name(a.status)));
-    out.push_str(&line("last activity", a.last_activity.as_deref().unwrap_or("-")));
+    out.push_str(&line(
+        "last activity",
+        a.last_activity.as_deref().unwrap_or("-"),
+    ));
     for e in &a.entitlements {
-        let when = e.last_activity.as_deref().map(|t| format!(", last activity {t}")).unwrap_or_default();
-        out.push_str(&line("entitlement", &format!("{}: {}{when}", kind_name(e.kind), e.name)));
+        let when = e
+            .last_activity
+            .as_deref()
+            .map(|t| format!(", last activity {t}"))
+            .unwrap_or_default();
+        out.push_str(&line(
+            "entitlement",
+            &format!("{}: {}{when}", kind_name(e.kind), e.name),
+        ));
     }
     for (k, v) in &a.attributes {
         out.push_str(&line(k, v));
@@ -144,7 +165,11 @@ pub fn action_text(r: &ActionResult) -> String {
 pub fn apps_text(info: &ConnectorInfo) -> String {
     let mut out = format!("{} {}\n", info.name, info.version);
     for a in &info.apps {
-        let caps: Vec<String> = a.capabilities.iter().map(|c| cap_name(*c).to_string()).collect();
+        let caps: Vec<String> = a
+            .capabilities
+            .iter()
+            .map(|c| cap_name(*c).to_string())
+            .collect();
         out.push_str(&format!(
             "  {:<10} {}\n             hosts: {}\n             can: {}\n",
             a.name,

@@ -1,0 +1,56 @@
+//! The `flex` app: TaskRouter workers of every workspace, joined with Flex Users when a Flex
+//! instance SID is configured; deprovision and provision.
+
+pub mod accounts;
+pub mod actions;
+pub mod users_api;
+pub mod workers;
+
+use crate::model::{AppInfo, Capability, Config};
+
+/// TaskRouter host.
+pub const TASKROUTER_HOST: &str = "taskrouter.twilio.com";
+/// Flex API host (Flex Users API).
+pub const FLEX_API_HOST: &str = "flex-api.twilio.com";
+
+/// Static description of the app.
+pub const INFO: AppInfo = AppInfo {
+    name: "flex",
+    description: "Twilio Flex users: TaskRouter workers and Flex Users API users",
+    hosts: &[TASKROUTER_HOST, FLEX_API_HOST],
+    capabilities: &[
+        Capability::ListAccounts,
+        Capability::GetAccount,
+        Capability::Deprovision,
+        Capability::Provision,
+    ],
+};
+
+/// Config option naming the Flex instance.
+pub const INSTANCE_OPTION: &str = "flex_instance_sid";
+
+/// The Flex instance SID, if configured (validated before it goes into a URL).
+pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
+    match cfg.option(INSTANCE_OPTION).map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(go) if is_sid(go, "GO") => Ok(Some(go)),
+        Some(go) => Err(crate::errors::ConnectorError::InvalidConfig(format!(
+            "{go:?} is not a Flex instance SID (GO followed by 32 hex digits)"
+        ))),
+    }
+}
+
+/// Whether `s` is a Twilio SID with `prefix`.
+pub fn is_sid(s: &str, prefix: &str) -> bool {
+    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Absolute TaskRouter URL.
+pub fn taskrouter(path: &str) -> String {
+    format!("https://{TASKROUTER_HOST}{path}")
+}
+
+/// Absolute Flex API URL.
+pub fn flex_api(path: &str) -> String {
+    format!("https://{FLEX_API_HOST}{path}")
+}

@@ -1,0 +1,138 @@
+//! The Flex Users API (public beta): list (v1), fetch by SID or username (v4), and the account
+//! of a Flex User that has no TaskRouter worker (e.g. deactivated).
+
+use super::workers::{ACCOUNT_TYPE, decode};
+use super::{FLEX_API_HOST, flex_api};
+use crate::http::{Request, form_encode};
+use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
+use crate::paging::{fetch_all_pages, parse_page};
+use crate::retry::Client;
+use serde::Deserialize;
+
+/// The fields of a Flex User the connector reads.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct FlexUser {
+    pub flex_user_sid: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub worker_sid: Option<String>,
+    #[serde(default)]
+    pub workspace_sid: Option<String>,
+    #[serde(default)]
+    pub deactivated: bool,
+    /// v4 provisioning answers nest the worker.
+    #[serde(default)]
+    pub worker: Option<NestedWorker>,
+}
+
+/// `{"worker_sid", "workspace_sid"}` as the Provision answer nests it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct NestedWorker {
+    #[serde(default)]
+    pub worker_sid: Option<String>,
+    #[serde(default)]
+    pub workspace_sid: Option<String>,
+}
+
+impl FlexUser {
+    /// The worker SID, wherever the answer put it.
+    pub fn worker(&self) -> Option<&str> {
+        self.worker_sid
+            .as_deref()
+            .or_else(|| self.worker.as_ref().and_then(|w| w.worker_sid.as_deref()))
+    }
+}
+
+/// Every Flex User of an instance.
+pub fn list(client: &mut Client<'_>, instance: &str) -> Result<Vec<FlexUser>> {
+    let first = flex_api(&format!("/v1/Instances/{instance}/Users?PageSize=1000"));
+    let values = fetch_all_pages(client, FLEX_API_HOST, vec![first], "users", "Flex user list")
+        .pop()
+        .expect("one list")?;
+    decode(values, "Flex user list")
+}
+
+/// A Flex User by SID; `None` when Twilio does not know it.
+pub fn by_sid(client: &mut Client<'_>, instance: &str, sid: &str) -> Result<Option<FlexUser>> {
+    let r = client.send(Request::get(flex_api(&format!("/v4/Instances/{instance}/Users/{sid}"))))?;
+    if r.status == 404 {
+        return Ok(None);
+    }
+    r.json(&format!("Flex user {sid}")).map(Some)
+}
+
+/// A Flex User by username (0 or 1 result).
+pub fn by_username(client: &mut Client<'_>, instance: &str, username: &str) -> Result<Option<FlexUser>> {
+    let url = flex_api(&format!("/v4/Instances/{instance}/Users?Username={}", form_encode(username)));
+    let r = client.send(Request::get(url))?;
+    if r.status == 404 {
+        return Ok(None);
+    }
+    r.ok(&format!("Flex user {username}"))?;
+    let page = parse_page(FLEX_API_HOST, &r.body, "users", "Flex user by username")?;
+    Ok(decode::<FlexUser>(page.items, "Flex user by username")?.into_iter().next())
+}
+
+/// The account of a Flex User that has no worker to describe it.
+pub fn to_account(u: &FlexUser) -> Account {
+    let mut entitlements = vec![Entitlement {
+        kind: EntitlementKind::AccountType,
+        id: ACCOUNT_TYPE.to_string(),
+        name: ACCOUNT_TYPE.to_string(),
+        last_activity: None,
+    }];
+    entitlements.extend(u.roles.iter().map(|r| Entitlement {
+        kind: EntitlementKind::Role,
+        id: r.clone(),
+        name: r.clone(),
+        last_activity: None,
+    }));
+    let mut attributes = vec![("flex_user_sid".to_string(), u.flex_user_sid.clone())];
+    if let Some(ws) = &u.workspace_sid {
+        attributes.push(("workspace_sid".into(), ws.clone()));
+    }
+    Account {
+        id: u.flex_user_sid.clone(),
+        username: u.username.clone(),
+        email: u.email.clone(),
+        display_name: u.full_name.clone().or_else(|| u.username.clone()),
+        status: if u.deactivated { Status::Deprovisioned } else { Status::Active },
+        last_activity: None,
+        entitlements,
+        attributes,
+        warnings: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deactivated_user_is_deprovisioned() {
+        let u: FlexUser = serde_json::from_str(
+            r#"{"flex_user_sid":"FU1","username":"jane","roles":["agent"],"deactivated":true,"worker_sid":null}"#,
+        )
+        .unwrap();
+        let a = to_account(&u);
+        assert_eq!(a.status, Status::Deprovisioned);
+        assert_eq!(a.entitlements.len(), 2);
+        assert_eq!(u.worker(), None);
+    }
+
+    #[test]
+    fn provision_answer_nests_the_worker() {
+        let u: FlexUser = serde_json::from_str(
+            r#"{"flex_user_sid":"FU1","worker":{"worker_sid":"WK1","workspace_sid":"WS1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.worker(), Some("WK1"));
+    }
+}

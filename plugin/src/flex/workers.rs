@@ -1,0 +1,258 @@
+//! TaskRouter workers as Flex UI users: the last-activity rule, roles from the `attributes`
+//! JSON string, and the account built from a worker (joined with its Flex User when known).
+
+use super::users_api::FlexUser;
+use super::{TASKROUTER_HOST, taskrouter};
+use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
+use crate::paging::{self, fetch_all_pages};
+use crate::retry::Client;
+use crate::time::{parse_timestamp, rfc3339};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Name of the account-type entitlement every worker holds.
+pub const ACCOUNT_TYPE: &str = "Flex UI User";
+
+/// Activities that mean the worker is not active right now.
+const INACTIVE_ACTIVITIES: &[&str] = &["Offline", "Unavailable"];
+
+/// The fields of a Worker the connector reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Worker {
+    pub sid: String,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    #[serde(default)]
+    pub activity_name: Option<String>,
+    #[serde(default)]
+    pub date_status_changed: Option<String>,
+    #[serde(default)]
+    pub attributes: Option<String>,
+    #[serde(default)]
+    pub workspace_sid: Option<String>,
+}
+
+/// The fields of a Workspace the connector reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Workspace {
+    pub sid: String,
+}
+
+/// Last activity: when the worker went Offline/Unavailable, else the sync time (it is active).
+pub fn last_activity(w: &Worker, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let inactive = w.activity_name.as_deref().is_some_and(|a| INACTIVE_ACTIVITIES.contains(&a));
+    if inactive {
+        w.date_status_changed.as_deref().and_then(parse_timestamp)
+    } else {
+        Some(now)
+    }
+}
+
+/// What the `attributes` JSON string holds for the connector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    pub roles: Vec<String>,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    /// Set when the attributes could not be read as documented.
+    pub problem: Option<String>,
+}
+
+/// Parse a worker's `attributes` string. Never fails: problems become a note.
+pub fn parse_attributes(raw: Option<&str>) -> Attributes {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Attributes::default();
+    };
+    let v: Value = match serde_json::from_str(raw) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return Attributes { problem: Some("attributes are not a JSON object".into()), ..Attributes::default() },
+        Err(e) => return Attributes { problem: Some(format!("attributes are not valid JSON ({e})")), ..Attributes::default() },
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let mut a = Attributes { email: text("email"), full_name: text("full_name"), ..Attributes::default() };
+    match v.get("roles") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for r in items {
+                match r.as_str().map(str::trim).filter(|s| !s.is_empty()) {
+                    Some(r) if !a.roles.iter().any(|x| x == r) => a.roles.push(r.to_string()),
+                    Some(_) => {}
+                    None => a.problem = Some("a role in attributes.roles is not a string".into()),
+                }
+            }
+        }
+        Some(_) => a.problem = Some("attributes.roles is not a list".into()),
+    }
+    a
+}
+
+fn role(name: &str) -> Entitlement {
+    Entitlement { kind: EntitlementKind::Role, id: name.to_string(), name: name.to_string(), last_activity: None }
+}
+
+fn account_type() -> Entitlement {
+    Entitlement { kind: EntitlementKind::AccountType, id: ACCOUNT_TYPE.to_string(), name: ACCOUNT_TYPE.to_string(), last_activity: None }
+}
+
+/// The account for a worker, joined with its Flex User when one is known.
+pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Account {
+    let attrs = parse_attributes(w.attributes.as_deref());
+    let mut warnings = Vec::new();
+    if let Some(p) = &attrs.problem {
+        warnings.push(format!("worker {}: {p}; no roles read from it", w.sid));
+    }
+    let mut roles = attrs.roles.clone();
+    if let Some(u) = user {
+        for r in &u.roles {
+            if !roles.contains(r) {
+                roles.push(r.clone());
+            }
+        }
+    }
+    let mut entitlements = vec![account_type()];
+    entitlements.extend(roles.iter().map(|r| role(r)));
+    let mut attributes = Vec::new();
+    if let Some(ws) = &w.workspace_sid {
+        attributes.push(("workspace_sid".into(), ws.clone()));
+    }
+    if let Some(a) = &w.activity_name {
+        attributes.push(("activity_name".into(), a.clone()));
+    }
+    if let Some(u) = user {
+        attributes.push(("flex_user_sid".into(), u.flex_user_sid.clone()));
+    }
+    let deactivated = user.is_some_and(|u| u.deactivated);
+    Account {
+        id: w.sid.clone(),
+        username: w.friendly_name.clone().or_else(|| user.and_then(|u| u.username.clone())),
+        email: attrs.email.clone().or_else(|| user.and_then(|u| u.email.clone())),
+        display_name: attrs
+            .full_name
+            .clone()
+            .or_else(|| user.and_then(|u| u.full_name.clone()))
+            .or_else(|| w.friendly_name.clone()),
+        status: if deactivated { Status::Deprovisioned } else { Status::Active },
+        last_activity: last_activity(w, now).map(rfc3339),
+        entitlements,
+        attributes,
+        warnings,
+    }
+}
+
+/// Every workspace.
+pub fn workspaces(client: &mut Client<'_>) -> Result<Vec<Workspace>> {
+    let first = taskrouter("/v1/Workspaces?PageSize=1000");
+    let values = fetch_all_pages(client, TASKROUTER_HOST, vec![first], "workspaces", "workspace list")
+        .pop()
+        .expect("one list")?;
+    decode(values, "workspace list")
+}
+
+/// Every worker of every workspace (optionally only those with `friendly_name`).
+pub fn all_workers(client: &mut Client<'_>, friendly_name: Option<&str>) -> Result<Vec<Worker>> {
+    let spaces = workspaces(client)?;
+    let filter = friendly_name
+        .map(|f| format!("&FriendlyName={}", crate::http::form_encode(f)))
+        .unwrap_or_default();
+    let urls = spaces
+        .iter()
+        .map(|ws| taskrouter(&format!("/v1/Workspaces/{}/Workers?PageSize=1000{filter}", ws.sid)))
+        .collect();
+    let mut out = Vec::new();
+    for (ws, result) in spaces.iter().zip(fetch_all_pages(client, TASKROUTER_HOST, urls, "workers", "worker list")) {
+        for mut w in decode::<Worker>(result?, "worker list")? {
+            w.workspace_sid.get_or_insert_with(|| ws.sid.clone());
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// Find one worker by SID in whichever workspace holds it.
+pub fn find_worker(client: &mut Client<'_>, sid: &str) -> Result<Option<Worker>> {
+    let spaces = workspaces(client)?;
+    let requests = spaces
+        .iter()
+        .map(|ws| crate::http::Request::get(taskrouter(&format!("/v1/Workspaces/{}/Workers/{sid}", ws.sid))))
+        .collect();
+    for (ws, answer) in spaces.iter().zip(client.send_all(requests)) {
+        let r = answer?;
+        if r.status == 404 {
+            continue;
+        }
+        let mut w: Worker = r.json(&format!("worker {sid}"))?;
+        w.workspace_sid.get_or_insert_with(|| ws.sid.clone());
+        return Ok(Some(w));
+    }
+    Ok(None)
+}
+
+/// Decode list items.
+pub fn decode<T: serde::de::DeserializeOwned>(values: Vec<Value>, what: &str) -> Result<Vec<T>> {
+    paging::items(&paging::Page { items: values, next_url: None }, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(activity: &str, attributes: &str) -> Worker {
+        Worker {
+            sid: "WK1".into(),
+            friendly_name: Some("alice".into()),
+            activity_name: Some(activity.into()),
+            date_status_changed: Some("2025-11-18T17:45:12Z".into()),
+            attributes: Some(attributes.into()),
+            workspace_sid: Some("WS1".into()),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        parse_timestamp("2025-11-23T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn offline_and_unavailable_use_the_status_change_others_the_sync_time() {
+        for a in ["Offline", "Unavailable"] {
+            assert_eq!(last_activity(&worker(a, "{}"), now()).map(rfc3339).as_deref(), Some("2025-11-18T17:45:12Z"));
+        }
+        for a in ["Available", "Break", "offline"] {
+            assert_eq!(last_activity(&worker(a, "{}"), now()), Some(now()), "{a}");
+        }
+    }
+
+    #[test]
+    fn roles_come_from_the_attributes_string() {
+        let a = parse_attributes(Some(r#"{"roles":["agent","supervisor","agent"],"email":"a@x","full_name":"A B"}"#));
+        assert_eq!(a.roles, vec!["agent", "supervisor"]);
+        assert_eq!(a.email.as_deref(), Some("a@x"));
+        assert_eq!(a.problem, None);
+    }
+
+    #[test]
+    fn malformed_or_missing_attributes_give_no_roles_and_never_fail() {
+        for raw in ["not json", "[1,2]", r#"{"roles":"agent"}"#, r#"{"roles":{"a":1}}"#] {
+            let a = parse_attributes(Some(raw));
+            assert!(a.roles.is_empty(), "{raw}");
+            assert!(a.problem.is_some(), "{raw}");
+        }
+        assert_eq!(parse_attributes(None), Attributes::default());
+        assert_eq!(parse_attributes(Some("{}")), Attributes::default());
+        let acc = to_account(&worker("Offline", "nope"), None, now());
+        assert_eq!(acc.entitlements.len(), 1);
+        assert_eq!(acc.entitlements[0].name, "Flex UI User");
+        assert_eq!(acc.warnings.len(), 1);
+    }
+
+    #[test]
+    fn worker_account_fields() {
+        let acc = to_account(&worker("Available", r#"{"roles":["admin"],"email":"a@x","full_name":"Alice A"}"#), None, now());
+        assert_eq!(acc.username.as_deref(), Some("alice"));
+        assert_eq!(acc.email.as_deref(), Some("a@x"));
+        assert_eq!(acc.display_name.as_deref(), Some("Alice A"));
+        assert_eq!(acc.status, Status::Active);
+        assert_eq!(acc.last_activity.as_deref(), Some("2025-11-23T12:00:00Z"));
+        assert_eq!(acc.entitlements[1].kind, EntitlementKind::Role);
+    }
+}

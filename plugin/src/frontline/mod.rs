@@ -1,0 +1,20 @@
+//! The `frontline` app: Frontline users fetched one by one (Twilio has no list API),
+//! deactivated/reactivated through `State`, availability through `IsAvailable`.
+
+pub mod users;
+
+use crate::model::{AppInfo, Capability};
+
+/// Frontline API host.
+pub const FRONTLINE_HOST: &str = "frontline-api.twilio.com";
+
+/// Static description of the app.
+pub const INFO: AppInfo = AppInfo {
+    name: "frontline",
+    description: "Twilio Frontline users (fetched by SID or identity)",
+    hosts: &[FRONTLINE_HOST],
+    capabilities: &[Capability::GetAccount, Capability::Suspend, Capability::Reactivate, Capability::Deprovision],
+};
+
+/// Config option carrying the desired availability on suspend/reactivate.
+pub const AVAILABLE_OPTION: &str = "available";
