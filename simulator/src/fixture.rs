@@ -118,6 +118,45 @@ impl Fixture {
                 o.entry("usage").or_insert_with(|| json!("1"));
             }
         }
+        for (i, ws) in self.workspaces.iter_mut().enumerate() {
+            let sid = ws["sid"].as_str().ok_or_else(|| anyhow::anyhow!("workspace #{i} has no sid"))?.to_string();
+            let o = ws.as_object_mut().ok_or_else(|| anyhow::anyhow!("workspace #{i} is not an object"))?;
+            o.entry("account_sid").or_insert_with(|| json!(main.clone()));
+            o.entry("friendly_name").or_insert_with(|| json!("Flex Task Assignment"));
+            o.entry("date_created").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+            o.entry("date_updated").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+            o.entry("default_activity_name").or_insert_with(|| json!("Offline"));
+            o.entry("multi_task_enabled").or_insert_with(|| json!(true));
+            o.entry("prioritize_queue_order").or_insert_with(|| json!("FIFO"));
+            o.insert("url".into(), json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}")));
+            o.entry("links").or_insert_with(|| json!({"workers": format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}/Workers")}));
+        }
+        for (ws, workers) in self.workers.iter_mut() {
+            for w in workers.iter_mut() {
+                if !w["sid"].is_string() {
+                    anyhow::bail!("a worker of {ws} has no sid");
+                }
+                *w = worker_defaults(w.take(), ws, &main);
+            }
+        }
+        for (go, users) in self.flex_users.iter_mut() {
+            for u in users.iter_mut() {
+                if !u["flex_user_sid"].is_string() {
+                    anyhow::bail!("a Flex user of {go} has no flex_user_sid");
+                }
+                *u = flex_user_defaults(u.take(), go, &main);
+            }
+        }
+        for u in self.frontline_users.iter_mut() {
+            let sid = u["sid"].as_str().ok_or_else(|| anyhow::anyhow!("a Frontline user has no sid"))?.to_string();
+            let o = u.as_object_mut().ok_or_else(|| anyhow::anyhow!("Frontline user {sid} is not an object"))?;
+            o.entry("identity").or_insert_with(|| json!(sid.clone()));
+            o.entry("friendly_name").or_insert(Value::Null);
+            o.entry("avatar").or_insert(Value::Null);
+            o.entry("state").or_insert_with(|| json!("active"));
+            o.entry("is_available").or_insert_with(|| json!(false));
+            o.insert("url".into(), json!(format!("https://frontline-api.twilio.com/v1/Users/{sid}")));
+        }
         Ok(())
     }
 
@@ -175,6 +214,49 @@ impl Fixture {
         f.fill_defaults().expect("generated fixture is valid");
         f
     }
+}
+
+/// Fill a Worker resource's omitted fields.
+pub fn worker_defaults(mut w: Value, ws: &str, main: &str) -> Value {
+    let sid = w["sid"].as_str().unwrap_or_default().to_string();
+    if let Some(o) = w.as_object_mut() {
+        o.entry("account_sid").or_insert_with(|| json!(main));
+        o.entry("workspace_sid").or_insert_with(|| json!(ws));
+        o.entry("friendly_name").or_insert_with(|| json!(sid.clone()));
+        o.entry("activity_name").or_insert_with(|| json!("Offline"));
+        let activity = o["activity_name"].as_str().unwrap_or("Offline").to_string();
+        o.entry("activity_sid").or_insert_with(|| json!(format!("WA{:032x}", activity.len())));
+        o.entry("available").or_insert_with(|| json!(activity != "Offline" && activity != "Unavailable"));
+        o.entry("attributes").or_insert_with(|| json!("{}"));
+        o.entry("date_created").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.entry("date_updated").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.entry("date_status_changed").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.insert("url".into(), json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}/Workers/{sid}")));
+        o.entry("links").or_insert_with(|| json!({"workspace": format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}")}));
+    }
+    w
+}
+
+/// Fill a Flex User resource's omitted fields.
+pub fn flex_user_defaults(mut u: Value, go: &str, main: &str) -> Value {
+    if let Some(o) = u.as_object_mut() {
+        o.entry("account_sid").or_insert_with(|| json!(main));
+        o.entry("instance_sid").or_insert_with(|| json!(go));
+        o.entry("flex_team_sid").or_insert_with(|| json!("QO00000000000000000000000000000000"));
+        o.entry("username").or_insert(Value::Null);
+        o.entry("email").or_insert(Value::Null);
+        o.entry("full_name").or_insert(Value::Null);
+        o.entry("roles").or_insert_with(|| json!(["agent"]));
+        o.entry("worker_sid").or_insert(Value::Null);
+        o.entry("workspace_sid").or_insert(Value::Null);
+        o.entry("locale").or_insert(Value::Null);
+        o.entry("deactivated").or_insert_with(|| json!(false));
+        o.entry("deactivated_date").or_insert(Value::Null);
+        o.entry("created_date").or_insert_with(|| json!("2025-01-01T00:00:00Z"));
+        o.entry("updated_date").or_insert_with(|| json!("2025-01-01T00:00:00Z"));
+        o.entry("version").or_insert_with(|| json!(1));
+    }
+    u
 }
 
 /// A deterministic stand-in for an account's auth token (fixtures may give their own).

@@ -7,9 +7,12 @@ mod api2010;
 mod auth;
 pub mod faults;
 pub mod fixture;
+mod flex_api;
+mod frontline;
 mod paging;
 mod server;
 mod state;
+mod taskrouter;
 
 pub use faults::{Fault, FaultRule};
 pub use fixture::Fixture;

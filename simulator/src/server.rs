@@ -162,7 +162,8 @@ pub fn parse_form(s: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn decode(s: &str) -> String {
+/// Percent-decode (and `+` as space).
+pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -288,6 +289,9 @@ async fn dispatch(
         let mut state = lock(&shared.state);
         match host.as_str() {
             "api.twilio.com" => crate::api2010::handle(&mut state, &method, &path, &query, &form),
+            "taskrouter.twilio.com" => crate::taskrouter::handle(&mut state, &method, &path, &query),
+            "flex-api.twilio.com" => crate::flex_api::handle(&mut state, &method, &path, &query, json_body.as_ref()),
+            "frontline-api.twilio.com" => crate::frontline::handle(&mut state, &method, &path, &form),
             _ => not_found(&path),
         }
     };

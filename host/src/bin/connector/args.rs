@@ -39,6 +39,9 @@ pub struct Global {
     /// Append JSON audit lines (requests and actions) to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Flex instance SID (GO...): joins the Flex Users API and enables provisioning.
+    #[arg(long, global = true, env = "TWILIO_FLEX_INSTANCE_SID", value_name = "GO_SID")]
+    pub flex_instance: Option<String>,
     /// Where compiled plugins are cached.
     #[arg(long, global = true, env = "CONNECTOR_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -52,7 +55,11 @@ pub enum Command {
     /// Verify credentials and configuration with one read.
     Check,
     /// List every account with status, last activity and entitlements.
-    Accounts,
+    Accounts {
+        /// Frontline: fetch these identities or SIDs (one per line; `-` reads stdin).
+        #[arg(long, value_name = "FILE")]
+        identities: Option<PathBuf>,
+    },
     /// Show one account.
     Account {
         /// Account SID (or the app's user id).
@@ -64,6 +71,8 @@ pub enum Command {
     Reactivate(ActionArgs),
     /// Deprovision (close) an account.
     Deprovision(ActionArgs),
+    /// Provision a Flex user (Flex Users API; needs --flex-instance).
+    Provision(ProvisionArgs),
     /// Run the Twilio simulator on loopback.
     Sim(SimArgs),
     /// Run the simulator with the demo fixture and sync through the component.
@@ -75,6 +84,32 @@ pub enum Command {
 pub struct ActionArgs {
     /// Account SID (or the app's user id).
     pub id: String,
+    /// Show what would be done; send nothing that changes state.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Frontline: also set availability for new conversations.
+    #[arg(long, value_name = "true|false")]
+    pub available: Option<bool>,
+}
+
+/// Arguments of `provision`.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Unique username (1-256 characters).
+    #[arg(long)]
+    pub username: String,
+    /// Email address (1-256 characters).
+    #[arg(long)]
+    pub email: String,
+    /// Full name (1-256 characters).
+    #[arg(long)]
+    pub full_name: String,
+    /// Role: agent, supervisor or admin (repeatable).
+    #[arg(long = "role", value_name = "ROLE", required = true)]
+    pub roles: Vec<String>,
+    /// TaskRouter worker attributes as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub worker_attributes: Option<String>,
     /// Show what would be done; send nothing that changes state.
     #[arg(long)]
     pub dry_run: bool,

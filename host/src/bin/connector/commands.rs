@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use crate::args::{ActionArgs, Cli, Command, Global, SimArgs};
+use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs, SimArgs};
 use crate::output;
 use anyhow::{Context, anyhow, bail};
 use connector_host::audit::AuditLog;
@@ -43,9 +43,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Accounts => {
+        Command::Accounts { identities } => {
             let (host, tenant) = setup(g).await?;
-            accounts(&host, &tenant, g.json).await
+            match identities {
+                Some(file) => accounts_by_identity(&host, &tenant, file, g.json).await,
+                None => accounts(&host, &tenant, g.json).await,
+            }
         }
         Command::Account { id } => {
             let (host, tenant) = setup(g).await?;
@@ -60,16 +63,74 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suspend(a) => act(g, Action::Suspend, a).await,
         Command::Reactivate(a) => act(g, Action::Reactivate, a).await,
         Command::Deprovision(a) => act(g, Action::Deprovision, a).await,
+        Command::Provision(a) => provision(g, a).await,
     }
 }
 
 async fn act(g: &Global, action: Action, a: &ActionArgs) -> anyhow::Result<ExitCode> {
-    let (host, tenant) = setup(g).await?;
+    let (host, mut tenant) = setup(g).await?;
+    if let Some(available) = a.available {
+        if tenant.app != "frontline" {
+            bail!("--available applies to the frontline app only");
+        }
+        tenant = tenant.with_option("available", if available { "true" } else { "false" });
+    }
     let r = host.act(&tenant, action, &a.id, a.dry_run).await?;
     if g.json {
         println!("{}", output::action_json(&tenant.app, &r));
     } else {
         print!("{}", output::action_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn provision(g: &Global, a: &ProvisionArgs) -> anyhow::Result<ExitCode> {
+    let (host, tenant) = setup(g).await?;
+    let request = connector_host::types::ProvisionRequest {
+        username: a.username.clone(),
+        email: a.email.clone(),
+        full_name: a.full_name.clone(),
+        roles: a.roles.clone(),
+        attributes_json: a.worker_attributes.clone(),
+    };
+    let r = host.provision(&tenant, &request, a.dry_run).await?;
+    if g.json {
+        println!("{}", output::action_json(&tenant.app, &r));
+    } else {
+        print!("{}", output::action_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Frontline has no list API: fetch each identity; report the missing ones, keep the rest.
+async fn accounts_by_identity(host: &Host, tenant: &Tenant, file: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read identities from stdin")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read identities file {}", file.display()))?
+    };
+    let ids: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for id in &ids {
+        match host.get_account(tenant, id).await {
+            Ok(a) => found.push(a),
+            Err(connector_host::CallError::Connector { error: connector_host::types::ConnectorError::NotFound(_), .. }) => {
+                missing.push(*id)
+            }
+            Err(e) => return Err(anyhow!("{id}: {e}")),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        for a in &found {
+            writeln!(out, "{}", output::account_json(&tenant.app, None, a))?;
+        }
+    } else {
+        write!(out, "{}", output::accounts_table(&found))?;
+    }
+    if !missing.is_empty() {
+        eprintln!("not found ({} of {}): {}", missing.len(), ids.len(), missing.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -163,7 +224,11 @@ async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
     let credentials = Credentials::from_env()?;
     let host = load(g, connect_to(g)?).await?;
     host.policy_for(&g.app)?;
-    Ok((host, Tenant::new("default", g.app.clone(), credentials)))
+    let mut tenant = Tenant::new("default", g.app.clone(), credentials);
+    if let Some(go) = &g.flex_instance {
+        tenant = tenant.with_option("flex_instance_sid", go);
+    }
+    Ok((host, tenant))
 }
 
 async fn sim(a: &SimArgs) -> anyhow::Result<ExitCode> {
@@ -201,33 +266,47 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
     let (sid, token) = sim.main_credentials();
     let host = load(g, Some(sim.addr())).await?;
     println!(
-        "Twilio simulator on {} (demo fixture); syncing through the sandboxed component.\n",
+        "Twilio simulator on {} (demo fixture); syncing every app through the sandboxed component.\n",
         sim.addr()
     );
-    let credentials = Credentials::AuthToken {
-        account_sid: sid,
-        auth_token: token,
-    };
+    let credentials = Credentials::AuthToken { account_sid: sid, auth_token: token };
+    let (instance, identities) = sim.with_fixture(|f| {
+        let go = f.flex_users.keys().next().cloned();
+        let ids: Vec<String> =
+            f.frontline_users.iter().filter_map(|u| u["identity"].as_str().map(str::to_string)).collect();
+        (go, ids)
+    });
     let mut failed = false;
-    for app in host
-        .info()
-        .apps
-        .iter()
-        .map(|a| a.name.clone())
-        .collect::<Vec<_>>()
-    {
-        println!("== app: {app} ==");
-        let tenant = Tenant::new("demo", app, credentials.clone());
-        if let Err(e) = accounts(&host, &tenant, g.json).await {
+    let apps: Vec<String> = host.info().apps.iter().map(|a| a.name.clone()).collect();
+    for app in apps {
+        let mut tenant = Tenant::new("demo", app.clone(), credentials.clone());
+        let result = match app.as_str() {
+            "frontline" => {
+                println!("== app: frontline (users {}) ==", identities.join(", "));
+                let file = std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
+                std::fs::write(&file, identities.join("\n"))?;
+                let r = accounts_by_identity(&host, &tenant, &file, g.json).await;
+                let _ = std::fs::remove_file(&file);
+                r
+            }
+            "flex" => {
+                if let Some(go) = &instance {
+                    tenant = tenant.with_option("flex_instance_sid", go);
+                }
+                println!("== app: flex (instance {}) ==", instance.as_deref().unwrap_or("none"));
+                accounts(&host, &tenant, g.json).await
+            }
+            _ => {
+                println!("== app: {app} ==");
+                accounts(&host, &tenant, g.json).await
+            }
+        };
+        if let Err(e) = result {
             eprintln!("error: {e:#}");
             failed = true;
         }
         println!();
     }
     sim.stop().await;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
