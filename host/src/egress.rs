@@ -56,7 +56,7 @@ impl EgressPolicy {
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
             return Err(format!("{uri} carries user info"));
         }
-        if !self.allowed_hosts.iter().any(|h| *h == host) {
+        if !self.allowed_hosts.contains(&host) {
             return Err(format!(
                 "{host} is not an allowed host (allowed: {})",
                 self.allowed_hosts.join(", ")
@@ -326,10 +326,10 @@ async fn fetch(
 /// Blank every `auth_token` in a JSON answer and remove any echo of the tenant's secret.
 pub fn redact(body: Bytes, secret: Option<&str>) -> Bytes {
     let mut out = body;
-    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out) {
-        if blank_auth_tokens(&mut v) {
-            out = Bytes::from(v.to_string());
-        }
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out)
+        && blank_auth_tokens(&mut v)
+    {
+        out = Bytes::from(v.to_string());
     }
     if let Some(s) = secret.filter(|s| s.len() >= 4) {
         let text = String::from_utf8_lossy(&out);

@@ -73,7 +73,11 @@ pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
 }
 
 /// One page of accounts.
-pub fn list_accounts(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) -> Result<AccountPage> {
+pub fn list_accounts(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    cursor: Option<&str>,
+) -> Result<AccountPage> {
     match app(cfg)? {
         App::Twilio => twilio::accounts::list_page(client, cfg, cursor),
         App::Flex => flex::accounts::list_page(client, cfg, cursor),
@@ -89,7 +93,9 @@ pub fn get_account(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Ac
     match app(cfg)? {
         App::Twilio => twilio::accounts::get(client, cfg, id),
         App::Flex => flex::accounts::get(client, cfg, id),
-        App::Frontline => frontline::users::fetch(client, id).map(|u| frontline::users::to_account(&u)),
+        App::Frontline => {
+            frontline::users::fetch(client, id).map(|u| frontline::users::to_account(&u))
+        }
     }
 }
 
@@ -103,7 +109,9 @@ pub fn change_status(
 ) -> Result<ActionResult> {
     match (app(cfg)?, change) {
         (App::Twilio, _) => twilio::actions::change_status(client, cfg, id, change, dry_run),
-        (App::Flex, StatusChange::Deprovision) => flex::actions::deprovision(client, cfg, id, dry_run),
+        (App::Flex, StatusChange::Deprovision) => {
+            flex::actions::deprovision(client, cfg, id, dry_run)
+        }
         (App::Flex, _) => Err(ConnectorError::Unsupported(format!(
             "Twilio Flex has no suspended state for a user, so {} is not possible; use deprovision",
             change.name()
@@ -111,7 +119,9 @@ pub fn change_status(
         (App::Frontline, StatusChange::Reactivate) => {
             frontline::users::set_state(client, cfg, id, change.name(), "active", dry_run)
         }
-        (App::Frontline, _) => frontline::users::set_state(client, cfg, id, change.name(), "deactivated", dry_run),
+        (App::Frontline, _) => {
+            frontline::users::set_state(client, cfg, id, change.name(), "deactivated", dry_run)
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! natively (unit tests, benchmarks) and into the wasm32-wasip2 component.
 
 pub mod apps;
+pub mod errors;
 pub mod flex;
 pub mod frontline;
-pub mod errors;
 pub mod http;
 pub mod model;
 pub mod paging;

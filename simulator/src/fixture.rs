@@ -119,16 +119,30 @@ impl Fixture {
             }
         }
         for (i, ws) in self.workspaces.iter_mut().enumerate() {
-            let sid = ws["sid"].as_str().ok_or_else(|| anyhow::anyhow!("workspace #{i} has no sid"))?.to_string();
-            let o = ws.as_object_mut().ok_or_else(|| anyhow::anyhow!("workspace #{i} is not an object"))?;
-            o.entry("account_sid").or_insert_with(|| json!(main.clone()));
-            o.entry("friendly_name").or_insert_with(|| json!("Flex Task Assignment"));
-            o.entry("date_created").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
-            o.entry("date_updated").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
-            o.entry("default_activity_name").or_insert_with(|| json!("Offline"));
+            let sid = ws["sid"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("workspace #{i} has no sid"))?
+                .to_string();
+            let o = ws
+                .as_object_mut()
+                .ok_or_else(|| anyhow::anyhow!("workspace #{i} is not an object"))?;
+            o.entry("account_sid")
+                .or_insert_with(|| json!(main.clone()));
+            o.entry("friendly_name")
+                .or_insert_with(|| json!("Flex Task Assignment"));
+            o.entry("date_created")
+                .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+            o.entry("date_updated")
+                .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+            o.entry("default_activity_name")
+                .or_insert_with(|| json!("Offline"));
             o.entry("multi_task_enabled").or_insert_with(|| json!(true));
-            o.entry("prioritize_queue_order").or_insert_with(|| json!("FIFO"));
-            o.insert("url".into(), json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}")));
+            o.entry("prioritize_queue_order")
+                .or_insert_with(|| json!("FIFO"));
+            o.insert(
+                "url".into(),
+                json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}")),
+            );
             o.entry("links").or_insert_with(|| json!({"workers": format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}/Workers")}));
         }
         for (ws, workers) in self.workers.iter_mut() {
@@ -148,14 +162,22 @@ impl Fixture {
             }
         }
         for u in self.frontline_users.iter_mut() {
-            let sid = u["sid"].as_str().ok_or_else(|| anyhow::anyhow!("a Frontline user has no sid"))?.to_string();
-            let o = u.as_object_mut().ok_or_else(|| anyhow::anyhow!("Frontline user {sid} is not an object"))?;
+            let sid = u["sid"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("a Frontline user has no sid"))?
+                .to_string();
+            let o = u
+                .as_object_mut()
+                .ok_or_else(|| anyhow::anyhow!("Frontline user {sid} is not an object"))?;
             o.entry("identity").or_insert_with(|| json!(sid.clone()));
             o.entry("friendly_name").or_insert(Value::Null);
             o.entry("avatar").or_insert(Value::Null);
             o.entry("state").or_insert_with(|| json!("active"));
             o.entry("is_available").or_insert_with(|| json!(false));
-            o.insert("url".into(), json!(format!("https://frontline-api.twilio.com/v1/Users/{sid}")));
+            o.insert(
+                "url".into(),
+                json!(format!("https://frontline-api.twilio.com/v1/Users/{sid}")),
+            );
         }
         Ok(())
     }
@@ -222,17 +244,30 @@ pub fn worker_defaults(mut w: Value, ws: &str, main: &str) -> Value {
     if let Some(o) = w.as_object_mut() {
         o.entry("account_sid").or_insert_with(|| json!(main));
         o.entry("workspace_sid").or_insert_with(|| json!(ws));
-        o.entry("friendly_name").or_insert_with(|| json!(sid.clone()));
+        o.entry("friendly_name")
+            .or_insert_with(|| json!(sid.clone()));
         o.entry("activity_name").or_insert_with(|| json!("Offline"));
         let activity = o["activity_name"].as_str().unwrap_or("Offline").to_string();
-        o.entry("activity_sid").or_insert_with(|| json!(format!("WA{:032x}", activity.len())));
-        o.entry("available").or_insert_with(|| json!(activity != "Offline" && activity != "Unavailable"));
+        o.entry("activity_sid")
+            .or_insert_with(|| json!(format!("WA{:032x}", activity.len())));
+        o.entry("available")
+            .or_insert_with(|| json!(activity != "Offline" && activity != "Unavailable"));
         o.entry("attributes").or_insert_with(|| json!("{}"));
-        o.entry("date_created").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
-        o.entry("date_updated").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
-        o.entry("date_status_changed").or_insert_with(|| json!("2023-03-01T10:00:00Z"));
-        o.insert("url".into(), json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}/Workers/{sid}")));
-        o.entry("links").or_insert_with(|| json!({"workspace": format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}")}));
+        o.entry("date_created")
+            .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.entry("date_updated")
+            .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.entry("date_status_changed")
+            .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+        o.insert(
+            "url".into(),
+            json!(format!(
+                "https://taskrouter.twilio.com/v1/Workspaces/{ws}/Workers/{sid}"
+            )),
+        );
+        o.entry("links").or_insert_with(
+            || json!({"workspace": format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}")}),
+        );
     }
     w
 }
@@ -242,7 +277,8 @@ pub fn flex_user_defaults(mut u: Value, go: &str, main: &str) -> Value {
     if let Some(o) = u.as_object_mut() {
         o.entry("account_sid").or_insert_with(|| json!(main));
         o.entry("instance_sid").or_insert_with(|| json!(go));
-        o.entry("flex_team_sid").or_insert_with(|| json!("QO00000000000000000000000000000000"));
+        o.entry("flex_team_sid")
+            .or_insert_with(|| json!("QO00000000000000000000000000000000"));
         o.entry("username").or_insert(Value::Null);
         o.entry("email").or_insert(Value::Null);
         o.entry("full_name").or_insert(Value::Null);
@@ -252,8 +288,10 @@ pub fn flex_user_defaults(mut u: Value, go: &str, main: &str) -> Value {
         o.entry("locale").or_insert(Value::Null);
         o.entry("deactivated").or_insert_with(|| json!(false));
         o.entry("deactivated_date").or_insert(Value::Null);
-        o.entry("created_date").or_insert_with(|| json!("2025-01-01T00:00:00Z"));
-        o.entry("updated_date").or_insert_with(|| json!("2025-01-01T00:00:00Z"));
+        o.entry("created_date")
+            .or_insert_with(|| json!("2025-01-01T00:00:00Z"));
+        o.entry("updated_date")
+            .or_insert_with(|| json!("2025-01-01T00:00:00Z"));
         o.entry("version").or_insert_with(|| json!(1));
     }
     u

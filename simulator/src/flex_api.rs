@@ -10,26 +10,44 @@ use std::collections::BTreeMap;
 const HOST: &str = "flex-api.twilio.com";
 
 /// Route one request to the Flex API.
-pub fn handle(state: &mut State, method: &str, path: &str, query: &BTreeMap<String, String>, body: Option<&Value>) -> Answer {
+pub fn handle(
+    state: &mut State,
+    method: &str,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    body: Option<&Value>,
+) -> Answer {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let instance = |go: &str| state_has_instance(state, go);
     match (method, parts.as_slice()) {
         ("GET", ["v1", "Instances", go, "Users"]) if instance(go) => {
-            let items = state.fixture.flex_users.get(*go).cloned().unwrap_or_default();
+            let items = state
+                .fixture
+                .flex_users
+                .get(*go)
+                .cloned()
+                .unwrap_or_default();
             (200, Some(page_v1(HOST, path, query, "users", &items)))
         }
         ("GET", ["v4", "Instances", go, "Users"]) if instance(go) => {
             let Some(username) = query.get("Username") else {
                 return error(400, 20001, "Username is required");
             };
-            let found: Vec<Value> = users(state, go).iter().filter(|u| u["username"] == username.as_str()).cloned().collect();
+            let found: Vec<Value> = users(state, go)
+                .iter()
+                .filter(|u| u["username"] == username.as_str())
+                .cloned()
+                .collect();
             let main = state.fixture.main_account_sid.clone();
-            (200, Some(json!({
-                "account_sid": main,
-                "instance_sid": go,
-                "users": found,
-                "meta": {"direct_token": true, "list_key": "users", "next_token": null, "page_size": 50, "previous_token": null}
-            })))
+            (
+                200,
+                Some(json!({
+                    "account_sid": main,
+                    "instance_sid": go,
+                    "users": found,
+                    "meta": {"direct_token": true, "list_key": "users", "next_token": null, "page_size": 50, "previous_token": null}
+                })),
+            )
         }
         ("GET", ["v4" | "v2", "Instances", go, "Users", fu]) if instance(go) => {
             match users(state, go).iter().find(|u| u["flex_user_sid"] == *fu) {
@@ -38,7 +56,9 @@ pub fn handle(state: &mut State, method: &str, path: &str, query: &BTreeMap<Stri
                 None => not_found(path),
             }
         }
-        ("POST", ["v4", "Instances", go, "Users", "Provision"]) if instance(go) => provision(state, go, body),
+        ("POST", ["v4", "Instances", go, "Users", "Provision"]) if instance(go) => {
+            provision(state, go, body)
+        }
         ("POST", ["v4", "Instances", go, "Users", "Deprovision"]) if instance(go) => {
             let Some(fu) = body.and_then(|b| b["flex_user_sid"].as_str()) else {
                 return error(400, 20001, "flex_user_sid is required");
@@ -54,14 +74,31 @@ fn state_has_instance(state: &State, go: &str) -> bool {
 }
 
 fn users<'a>(state: &'a State, go: &str) -> &'a [Value] {
-    state.fixture.flex_users.get(go).map(Vec::as_slice).unwrap_or(&[])
+    state
+        .fixture
+        .flex_users
+        .get(go)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// The v2 resource carries only the documented v2 fields.
 fn v2_shape(u: &Value) -> Value {
     let keys = [
-        "account_sid", "instance_sid", "user_sid", "flex_user_sid", "worker_sid", "workspace_sid", "flex_team_sid",
-        "username", "email", "locale", "roles", "created_date", "updated_date", "version",
+        "account_sid",
+        "instance_sid",
+        "user_sid",
+        "flex_user_sid",
+        "worker_sid",
+        "workspace_sid",
+        "flex_team_sid",
+        "username",
+        "email",
+        "locale",
+        "roles",
+        "created_date",
+        "updated_date",
+        "version",
     ];
     let mut v = json!({});
     for k in keys {
@@ -69,7 +106,11 @@ fn v2_shape(u: &Value) -> Value {
             v[k] = x.clone();
         }
     }
-    v["url"] = json!(format!("https://{HOST}/v2/Instances/{}/Users/{}", u["instance_sid"].as_str().unwrap_or(""), u["flex_user_sid"].as_str().unwrap_or("")));
+    v["url"] = json!(format!(
+        "https://{HOST}/v2/Instances/{}/Users/{}",
+        u["instance_sid"].as_str().unwrap_or(""),
+        u["flex_user_sid"].as_str().unwrap_or("")
+    ));
     v
 }
 
@@ -78,39 +119,74 @@ fn now() -> String {
 }
 
 fn text(body: &Value, k: &str) -> Option<String> {
-    body[k].as_str().map(str::to_string).filter(|s| !s.is_empty() && s.chars().count() <= 256)
+    body[k]
+        .as_str()
+        .map(str::to_string)
+        .filter(|s| !s.is_empty() && s.chars().count() <= 256)
 }
 
 fn provision(state: &mut State, go: &str, body: Option<&Value>) -> Answer {
     let Some(body) = body else {
         return error(400, 20001, "a JSON body is required");
     };
-    let (Some(username), Some(email), Some(full_name)) = (text(body, "username"), text(body, "email"), text(body, "full_name")) else {
-        return error(400, 20001, "username, email and full_name are required (1..256 characters)");
+    let (Some(username), Some(email), Some(full_name)) = (
+        text(body, "username"),
+        text(body, "email"),
+        text(body, "full_name"),
+    ) else {
+        return error(
+            400,
+            20001,
+            "username, email and full_name are required (1..256 characters)",
+        );
     };
     let Some(roles) = body["roles"].as_array().filter(|r| !r.is_empty()).cloned() else {
         return error(400, 20001, "roles are required");
     };
-    if roles.iter().any(|r| !matches!(r.as_str(), Some("agent" | "supervisor" | "admin"))) {
+    if roles
+        .iter()
+        .any(|r| !matches!(r.as_str(), Some("agent" | "supervisor" | "admin")))
+    {
         return error(400, 20001, "roles must be agent, supervisor or admin");
     }
     let attributes = body["worker"]["attributes"].clone();
     if !attributes.is_null() && !attributes.is_object() {
         return error(400, 20001, "worker.attributes must be an object");
     }
-    let Some(ws) = state.fixture.workspaces.first().and_then(|w| w["sid"].as_str()).map(str::to_string) else {
+    let Some(ws) = state
+        .fixture
+        .workspaces
+        .first()
+        .and_then(|w| w["sid"].as_str())
+        .map(str::to_string)
+    else {
         return error(400, 20001, "the Flex instance has no TaskRouter workspace");
     };
-    let existing = users(state, go).iter().position(|u| u["username"] == username.as_str());
+    let existing = users(state, go)
+        .iter()
+        .position(|u| u["username"] == username.as_str());
     let (fu, wk) = match existing {
         Some(i) => {
             let u = &state.fixture.flex_users[go][i];
-            (u["flex_user_sid"].as_str().unwrap_or_default().to_string(), u["worker_sid"].as_str().map(str::to_string))
+            (
+                u["flex_user_sid"].as_str().unwrap_or_default().to_string(),
+                u["worker_sid"].as_str().map(str::to_string),
+            )
         }
         None => (state.new_sid("FU"), None),
     };
-    let worker_alive = wk.as_ref().is_some_and(|wk| state.fixture.workers.get(&ws).is_some_and(|l| l.iter().any(|w| w["sid"] == wk.as_str())));
-    let wk = if worker_alive { wk.expect("checked") } else { state.new_sid("WK") };
+    let worker_alive = wk.as_ref().is_some_and(|wk| {
+        state
+            .fixture
+            .workers
+            .get(&ws)
+            .is_some_and(|l| l.iter().any(|w| w["sid"] == wk.as_str()))
+    });
+    let wk = if worker_alive {
+        wk.expect("checked")
+    } else {
+        state.new_sid("WK")
+    };
     let mut worker_attrs = attributes.as_object().cloned().unwrap_or_default();
     worker_attrs.insert("roles".into(), json!(roles));
     worker_attrs.insert("email".into(), json!(email));
@@ -119,10 +195,14 @@ fn provision(state: &mut State, go: &str, body: Option<&Value>) -> Answer {
     let workers = state.fixture.workers.entry(ws.clone()).or_default();
     match workers.iter_mut().find(|w| w["sid"] == wk.as_str()) {
         Some(w) => w["attributes"] = json!(Value::Object(worker_attrs).to_string()),
-        None => workers.push(crate::fixture::worker_defaults(json!({
-            "sid": wk, "friendly_name": username, "workspace_sid": ws, "account_sid": main,
-            "attributes": Value::Object(worker_attrs).to_string(),
-        }), &ws, &main)),
+        None => workers.push(crate::fixture::worker_defaults(
+            json!({
+                "sid": wk, "friendly_name": username, "workspace_sid": ws, "account_sid": main,
+                "attributes": Value::Object(worker_attrs).to_string(),
+            }),
+            &ws,
+            &main,
+        )),
     }
     let ts = now();
     let list = state.fixture.flex_users.entry(go.to_string()).or_default();
@@ -141,10 +221,14 @@ fn provision(state: &mut State, go: &str, body: Option<&Value>) -> Answer {
             u.clone()
         }
         None => {
-            let u = crate::fixture::flex_user_defaults(json!({
-                "flex_user_sid": fu, "username": username, "email": email, "full_name": full_name, "roles": roles,
-                "worker_sid": wk, "workspace_sid": ws, "created_date": ts, "updated_date": ts,
-            }), go, &main);
+            let u = crate::fixture::flex_user_defaults(
+                json!({
+                    "flex_user_sid": fu, "username": username, "email": email, "full_name": full_name, "roles": roles,
+                    "worker_sid": wk, "workspace_sid": ws, "created_date": ts, "updated_date": ts,
+                }),
+                go,
+                &main,
+            );
             list.push(u.clone());
             u
         }
@@ -159,20 +243,30 @@ fn provision(state: &mut State, go: &str, body: Option<&Value>) -> Answer {
 }
 
 fn deprovision(state: &mut State, go: &str, fu: &str, path: &str) -> Answer {
-    let Some(i) = users(state, go).iter().position(|u| u["flex_user_sid"] == fu) else {
+    let Some(i) = users(state, go)
+        .iter()
+        .position(|u| u["flex_user_sid"] == fu)
+    else {
         return not_found(path);
     };
     let (wk, ws) = {
         let u = &state.fixture.flex_users[go][i];
-        (u["worker_sid"].as_str().map(str::to_string), u["workspace_sid"].as_str().map(str::to_string))
+        (
+            u["worker_sid"].as_str().map(str::to_string),
+            u["workspace_sid"].as_str().map(str::to_string),
+        )
     };
-    if let (Some(wk), Some(ws)) = (wk, ws) {
-        if let Some(list) = state.fixture.workers.get_mut(&ws) {
-            list.retain(|w| w["sid"] != wk.as_str());
-        }
+    if let (Some(wk), Some(ws)) = (wk, ws)
+        && let Some(list) = state.fixture.workers.get_mut(&ws)
+    {
+        list.retain(|w| w["sid"] != wk.as_str());
     }
     let ts = now();
-    let u = &mut state.fixture.flex_users.get_mut(go).expect("instance exists")[i];
+    let u = &mut state
+        .fixture
+        .flex_users
+        .get_mut(go)
+        .expect("instance exists")[i];
     u["deactivated"] = json!(true);
     u["deactivated_date"] = json!(ts);
     u["worker_sid"] = Value::Null;

@@ -5,8 +5,16 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Route one request to the Frontline API.
-pub fn handle(state: &mut State, method: &str, path: &str, form: &BTreeMap<String, String>) -> Answer {
-    let Some(id) = path.strip_prefix("/v1/Users/").filter(|s| !s.is_empty() && !s.contains('/')) else {
+pub fn handle(
+    state: &mut State,
+    method: &str,
+    path: &str,
+    form: &BTreeMap<String, String>,
+) -> Answer {
+    let Some(id) = path
+        .strip_prefix("/v1/Users/")
+        .filter(|s| !s.is_empty() && !s.contains('/'))
+    else {
         return not_found(path);
     };
     let id = crate::server::decode(id);

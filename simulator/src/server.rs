@@ -289,9 +289,15 @@ async fn dispatch(
         let mut state = lock(&shared.state);
         match host.as_str() {
             "api.twilio.com" => crate::api2010::handle(&mut state, &method, &path, &query, &form),
-            "taskrouter.twilio.com" => crate::taskrouter::handle(&mut state, &method, &path, &query),
-            "flex-api.twilio.com" => crate::flex_api::handle(&mut state, &method, &path, &query, json_body.as_ref()),
-            "frontline-api.twilio.com" => crate::frontline::handle(&mut state, &method, &path, &form),
+            "taskrouter.twilio.com" => {
+                crate::taskrouter::handle(&mut state, &method, &path, &query)
+            }
+            "flex-api.twilio.com" => {
+                crate::flex_api::handle(&mut state, &method, &path, &query, json_body.as_ref())
+            }
+            "frontline-api.twilio.com" => {
+                crate::frontline::handle(&mut state, &method, &path, &form)
+            }
             _ => not_found(&path),
         }
     };

@@ -8,17 +8,24 @@ use std::collections::BTreeMap;
 const HOST: &str = "taskrouter.twilio.com";
 
 /// Route one request to TaskRouter.
-pub fn handle(state: &mut State, method: &str, path: &str, query: &BTreeMap<String, String>) -> Answer {
+pub fn handle(
+    state: &mut State,
+    method: &str,
+    path: &str,
+    query: &BTreeMap<String, String>,
+) -> Answer {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, parts.as_slice()) {
         ("GET", ["v1", "Workspaces"]) => {
             let items = state.fixture.workspaces.clone();
             (200, Some(page_v1(HOST, path, query, "workspaces", &items)))
         }
-        ("GET", ["v1", "Workspaces", ws]) => match state.fixture.workspaces.iter().find(|w| w["sid"] == *ws) {
-            Some(w) => (200, Some(w.clone())),
-            None => not_found(path),
-        },
+        ("GET", ["v1", "Workspaces", ws]) => {
+            match state.fixture.workspaces.iter().find(|w| w["sid"] == *ws) {
+                Some(w) => (200, Some(w.clone())),
+                None => not_found(path),
+            }
+        }
         ("GET", ["v1", "Workspaces", ws, "Workers"]) => {
             if !state.fixture.workspaces.iter().any(|w| w["sid"] == *ws) {
                 return not_found(path);
@@ -29,14 +36,27 @@ pub fn handle(state: &mut State, method: &str, path: &str, query: &BTreeMap<Stri
                 .get(*ws)
                 .into_iter()
                 .flatten()
-                .filter(|w| query.get("FriendlyName").is_none_or(|f| w["friendly_name"] == f.as_str()))
-                .filter(|w| query.get("ActivityName").is_none_or(|a| w["activity_name"] == a.as_str()))
+                .filter(|w| {
+                    query
+                        .get("FriendlyName")
+                        .is_none_or(|f| w["friendly_name"] == f.as_str())
+                })
+                .filter(|w| {
+                    query
+                        .get("ActivityName")
+                        .is_none_or(|a| w["activity_name"] == a.as_str())
+                })
                 .cloned()
                 .collect();
             (200, Some(page_v1(HOST, path, query, "workers", &items)))
         }
         ("GET", ["v1", "Workspaces", ws, "Workers", wk]) => {
-            match state.fixture.workers.get(*ws).and_then(|l| l.iter().find(|w| w["sid"] == *wk)) {
+            match state
+                .fixture
+                .workers
+                .get(*ws)
+                .and_then(|l| l.iter().find(|w| w["sid"] == *wk))
+            {
                 Some(w) => (200, Some(w.clone())),
                 None => not_found(path),
             }

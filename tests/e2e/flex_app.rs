@@ -3,7 +3,9 @@
 
 use connector_e2e::{cache_dir, connector_wasm, sim, tenant};
 use connector_host::runtime::Action;
-use connector_host::types::{Account, AccountStatus, ConnectorError, EntitlementKind, ProvisionRequest};
+use connector_host::types::{
+    Account, AccountStatus, ConnectorError, EntitlementKind, ProvisionRequest,
+};
 use connector_host::{CallError, Host, HostOptions, Tenant};
 use serde_json::json;
 use twilio_sim::{Fixture, Simulator};
@@ -24,19 +26,33 @@ async fn host(sim: &Simulator) -> Host {
 
 fn flex(sim: &Simulator, with_instance: bool) -> Tenant {
     let t = tenant(sim, "flex");
-    if with_instance { t.with_option("flex_instance_sid", GO) } else { t }
+    if with_instance {
+        t.with_option("flex_instance_sid", GO)
+    } else {
+        t
+    }
 }
 
 fn roles(a: &Account) -> Vec<&str> {
-    a.entitlements.iter().filter(|e| e.kind == EntitlementKind::Role).map(|e| e.name.as_str()).collect()
+    a.entitlements
+        .iter()
+        .filter(|e| e.kind == EntitlementKind::Role)
+        .map(|e| e.name.as_str())
+        .collect()
 }
 
 fn find<'a>(list: &'a [Account], id: &str) -> &'a Account {
-    list.iter().find(|a| a.id == id).unwrap_or_else(|| panic!("{id} missing"))
+    list.iter()
+        .find(|a| a.id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
 }
 
 fn mutations(sim: &Simulator) -> Vec<String> {
-    sim.requests().into_iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect()
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
 }
 
 #[tokio::test]
@@ -46,23 +62,44 @@ async fn workers_with_roles_and_the_last_activity_rule() {
     let list = host.list_all(&flex(&sim, false), |_| {}).await.unwrap();
     assert_eq!(list.len(), 4);
     let alice = find(&list, "WK0000000000000000000000000000d001");
-    assert_eq!(alice.last_activity.as_deref(), Some(NOW), "an Available worker is active at sync time");
+    assert_eq!(
+        alice.last_activity.as_deref(),
+        Some(NOW),
+        "an Available worker is active at sync time"
+    );
     assert_eq!(alice.username.as_deref(), Some("alice"));
     assert_eq!(alice.email.as_deref(), Some("alice@acme.example"));
     assert_eq!(alice.display_name.as_deref(), Some("Alice Anders"));
     assert_eq!(alice.status, AccountStatus::Active);
-    let types: Vec<_> = alice.entitlements.iter().filter(|e| e.kind == EntitlementKind::AccountType).map(|e| e.name.as_str()).collect();
+    let types: Vec<_> = alice
+        .entitlements
+        .iter()
+        .filter(|e| e.kind == EntitlementKind::AccountType)
+        .map(|e| e.name.as_str())
+        .collect();
     assert_eq!(types, vec!["Flex UI User"]);
     let bob = find(&list, "WK0000000000000000000000000000d002");
-    assert_eq!(bob.last_activity.as_deref(), Some("2025-11-18T17:45:12Z"), "Offline: when the status changed");
+    assert_eq!(
+        bob.last_activity.as_deref(),
+        Some("2025-11-18T17:45:12Z"),
+        "Offline: when the status changed"
+    );
     assert_eq!(roles(bob), vec!["supervisor", "agent"]);
     let carol = find(&list, "WK0000000000000000000000000000d003");
-    assert_eq!(carol.last_activity.as_deref(), Some("2025-10-02T11:00:00Z"), "Unavailable: when the status changed");
+    assert_eq!(
+        carol.last_activity.as_deref(),
+        Some("2025-10-02T11:00:00Z"),
+        "Unavailable: when the status changed"
+    );
     let dave = find(&list, "WK0000000000000000000000000000d004");
     assert!(roles(dave).is_empty(), "malformed attributes give no roles");
     assert_eq!(dave.entitlements.len(), 1);
     assert!(dave.warnings[0].contains("not valid JSON"));
-    assert_eq!(dave.last_activity.as_deref(), Some(NOW), "Break is not Offline/Unavailable");
+    assert_eq!(
+        dave.last_activity.as_deref(),
+        Some(NOW),
+        "Break is not Offline/Unavailable"
+    );
 }
 
 #[tokio::test]
@@ -72,31 +109,68 @@ async fn instance_joins_flex_users_and_lists_deactivated_ones() {
     let list = host.list_all(&flex(&sim, true), |_| {}).await.unwrap();
     assert_eq!(list.len(), 5);
     let alice = find(&list, "WK0000000000000000000000000000d001");
-    assert!(alice.attributes.contains(&("flex_user_sid".into(), "FU0000000000000000000000000000f001".into())));
+    assert!(alice.attributes.contains(&(
+        "flex_user_sid".into(),
+        "FU0000000000000000000000000000f001".into()
+    )));
     let gina = find(&list, "FU0000000000000000000000000000f003");
     assert_eq!(gina.status, AccountStatus::Deprovisioned);
     assert_eq!(gina.email.as_deref(), Some("gina@acme.example"));
     assert_eq!(roles(gina), vec!["agent"]);
-    let users_api = sim.requests().into_iter().filter(|r| r.host == "flex-api.twilio.com").collect::<Vec<_>>();
+    let users_api = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.host == "flex-api.twilio.com")
+        .collect::<Vec<_>>();
     assert_eq!(users_api.len(), 1);
-    assert!(users_api[0].path == format!("/v1/Instances/{GO}/Users") && users_api[0].query.contains("PageSize=1000"));
+    assert!(
+        users_api[0].path == format!("/v1/Instances/{GO}/Users")
+            && users_api[0].query.contains("PageSize=1000")
+    );
 
     // One account by worker SID, Flex user SID or username.
     let t = flex(&sim, true);
-    for id in ["WK0000000000000000000000000000d002", "FU0000000000000000000000000000f002", "bob"] {
+    for id in [
+        "WK0000000000000000000000000000d002",
+        "FU0000000000000000000000000000f002",
+        "bob",
+    ] {
         let a = host.get_account(&t, id).await.unwrap();
         assert_eq!(a.id, "WK0000000000000000000000000000d002", "{id}");
         assert_eq!(&a, find(&list, "WK0000000000000000000000000000d002"));
     }
     let err = host.get_account(&t, "nobody").await.unwrap_err();
-    assert!(matches!(err, CallError::Connector { error: ConnectorError::NotFound(_), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CallError::Connector {
+                error: ConnectorError::NotFound(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn workers_page_across_workspaces_exactly_once() {
     let mut workers = serde_json::Map::new();
-    workers.insert("WS00000000000000000000000000000001".into(), json!((0..1203).map(|i| json!({"sid": format!("WK{:032x}", i), "friendly_name": format!("w{i}")})).collect::<Vec<_>>()));
-    workers.insert("WS00000000000000000000000000000002".into(), json!((0..7).map(|i| json!({"sid": format!("WK{:032x}", 5000 + i)})).collect::<Vec<_>>()));
+    workers.insert(
+        "WS00000000000000000000000000000001".into(),
+        json!(
+            (0..1203)
+                .map(|i| json!({"sid": format!("WK{:032x}", i), "friendly_name": format!("w{i}")}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    workers.insert(
+        "WS00000000000000000000000000000002".into(),
+        json!(
+            (0..7)
+                .map(|i| json!({"sid": format!("WK{:032x}", 5000 + i)}))
+                .collect::<Vec<_>>()
+        ),
+    );
     let fixture = Fixture::from_json(&json!({
         "main_account_sid": "AC00000000000000000000000000000001",
         "accounts": [{"sid": "AC00000000000000000000000000000001", "auth_token": "t0k3n-main"}],
@@ -111,8 +185,15 @@ async fn workers_page_across_workspaces_exactly_once() {
     ids.dedup();
     assert_eq!(ids.len(), 1210);
     assert_eq!(list.len(), 1210);
-    let pages = sim.requests().iter().filter(|r| r.path.ends_with("/Workers")).count();
-    assert_eq!(pages, 3, "two pages of the large workspace, one of the small");
+    let pages = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/Workers"))
+        .count();
+    assert_eq!(
+        pages, 3,
+        "two pages of the large workspace, one of the small"
+    );
 }
 
 #[tokio::test]
@@ -120,27 +201,79 @@ async fn deprovision_through_the_flex_users_api() {
     let sim = sim(Fixture::demo()).await;
     let host = host(&sim).await;
     let t = flex(&sim, true);
-    let dry = host.act(&t, Action::Deprovision, "bob", true).await.unwrap();
-    assert!(dry.dry_run && dry.changed && mutations(&sim).is_empty(), "{}", dry.message);
+    let dry = host
+        .act(&t, Action::Deprovision, "bob", true)
+        .await
+        .unwrap();
+    assert!(
+        dry.dry_run && dry.changed && mutations(&sim).is_empty(),
+        "{}",
+        dry.message
+    );
 
-    let r = host.act(&t, Action::Deprovision, "WK0000000000000000000000000000d002", false).await.unwrap();
+    let r = host
+        .act(
+            &t,
+            Action::Deprovision,
+            "WK0000000000000000000000000000d002",
+            false,
+        )
+        .await
+        .unwrap();
     assert!(r.changed);
     assert_eq!(r.status, Some(AccountStatus::Deprovisioned));
-    assert!(r.warnings.iter().any(|w| w.contains("SSO")), "{:?}", r.warnings);
-    assert_eq!(mutations(&sim), vec![format!("POST /v4/Instances/{GO}/Users/Deprovision")]);
-    let post = sim.requests().into_iter().find(|r| r.method == "POST").unwrap();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&post.body).unwrap(), json!({"flex_user_sid": "FU0000000000000000000000000000f002"}));
+    assert!(
+        r.warnings.iter().any(|w| w.contains("SSO")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        mutations(&sim),
+        vec![format!("POST /v4/Instances/{GO}/Users/Deprovision")]
+    );
+    let post = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&post.body).unwrap(),
+        json!({"flex_user_sid": "FU0000000000000000000000000000f002"})
+    );
     sim.with_fixture(|f| {
-        assert!(!f.workers[WS].iter().any(|w| w["sid"] == "WK0000000000000000000000000000d002"), "worker removed");
-        let bob = f.flex_users[GO].iter().find(|u| u["username"] == "bob").unwrap();
+        assert!(
+            !f.workers[WS]
+                .iter()
+                .any(|w| w["sid"] == "WK0000000000000000000000000000d002"),
+            "worker removed"
+        );
+        let bob = f.flex_users[GO]
+            .iter()
+            .find(|u| u["username"] == "bob")
+            .unwrap();
         assert_eq!(bob["deactivated"], true);
     });
 
     // Again: a success that says it was already done, and nothing sent.
-    let again = host.act(&t, Action::Deprovision, "FU0000000000000000000000000000f002", false).await.unwrap();
-    assert!(!again.changed && again.message.contains("already"), "{}", again.message);
+    let again = host
+        .act(
+            &t,
+            Action::Deprovision,
+            "FU0000000000000000000000000000f002",
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !again.changed && again.message.contains("already"),
+        "{}",
+        again.message
+    );
     assert_eq!(mutations(&sim).len(), 1);
-    let listed = host.get_account(&t, "FU0000000000000000000000000000f002").await.unwrap();
+    let listed = host
+        .get_account(&t, "FU0000000000000000000000000000f002")
+        .await
+        .unwrap();
     assert_eq!(listed.status, AccountStatus::Deprovisioned);
 }
 
@@ -149,14 +282,50 @@ async fn deprovision_without_an_instance_deletes_the_worker() {
     let sim = sim(Fixture::demo()).await;
     let host = host(&sim).await;
     let t = flex(&sim, false);
-    let r = host.act(&t, Action::Deprovision, "WK0000000000000000000000000000d003", false).await.unwrap();
+    let r = host
+        .act(
+            &t,
+            Action::Deprovision,
+            "WK0000000000000000000000000000d003",
+            false,
+        )
+        .await
+        .unwrap();
     assert!(r.changed && r.warnings.iter().any(|w| w.contains("SSO")));
-    assert_eq!(mutations(&sim), vec![format!("DELETE /v1/Workspaces/{WS}/Workers/WK0000000000000000000000000000d003")]);
-    let again = host.act(&t, Action::Deprovision, "WK0000000000000000000000000000d003", false).await.unwrap();
-    assert!(!again.changed && again.message.contains("already removed"), "{}", again.message);
+    assert_eq!(
+        mutations(&sim),
+        vec![format!(
+            "DELETE /v1/Workspaces/{WS}/Workers/WK0000000000000000000000000000d003"
+        )]
+    );
+    let again = host
+        .act(
+            &t,
+            Action::Deprovision,
+            "WK0000000000000000000000000000d003",
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !again.changed && again.message.contains("already removed"),
+        "{}",
+        again.message
+    );
     assert_eq!(host.list_all(&t, |_| {}).await.unwrap().len(), 3);
-    let err = host.act(&t, Action::Suspend, "WK0000000000000000000000000000d001", false).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::Unsupported(m), .. } if m.contains("deprovision")), "{err}");
+    let err = host
+        .act(
+            &t,
+            Action::Suspend,
+            "WK0000000000000000000000000000d001",
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallError::Connector { error: ConnectorError::Unsupported(m), .. } if m.contains("deprovision")),
+        "{err}"
+    );
 }
 
 fn request(username: &str) -> ProvisionRequest {
@@ -178,16 +347,32 @@ async fn provisioning_twice_creates_one_user_with_a_worker() {
     assert!(dry.message.starts_with("would create"), "{}", dry.message);
     assert!(mutations(&sim).is_empty());
     let first = host.provision(&t, &request("hank"), false).await.unwrap();
-    assert!(first.changed && first.account_id.starts_with("FU"), "{first:?}");
+    assert!(
+        first.changed && first.account_id.starts_with("FU"),
+        "{first:?}"
+    );
     let second = host.provision(&t, &request("hank"), false).await.unwrap();
     assert_eq!(second.account_id, first.account_id);
     assert!(!second.changed, "{}", second.message);
     let list = host.list_all(&t, |_| {}).await.unwrap();
-    let hanks: Vec<_> = list.iter().filter(|a| a.username.as_deref() == Some("hank")).collect();
+    let hanks: Vec<_> = list
+        .iter()
+        .filter(|a| a.username.as_deref() == Some("hank"))
+        .collect();
     assert_eq!(hanks.len(), 1, "one user");
-    assert!(hanks[0].id.starts_with("WK"), "provisioning created the worker");
+    assert!(
+        hanks[0].id.starts_with("WK"),
+        "provisioning created the worker"
+    );
     assert_eq!(roles(hanks[0]), vec!["agent", "supervisor"]);
-    let body: serde_json::Value = serde_json::from_str(&sim.requests().into_iter().find(|r| r.method == "POST").unwrap().body).unwrap();
+    let body: serde_json::Value = serde_json::from_str(
+        &sim.requests()
+            .into_iter()
+            .find(|r| r.method == "POST")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
     assert_eq!(body["worker"]["attributes"]["language"], "english, spanish");
     assert_eq!(body["full_name"], "Hank Hill");
 }
@@ -203,11 +388,30 @@ async fn bad_provisioning_input_is_refused_before_anything_is_sent() {
     long.username = "u".repeat(257);
     let mut attrs = request("ivy");
     attrs.attributes_json = Some("[\"not an object\"]".into());
-    for (r, expected) in [(bad, "unknown role"), (long, "username must be 1 to 256"), (attrs, "JSON object")] {
+    for (r, expected) in [
+        (bad, "unknown role"),
+        (long, "username must be 1 to 256"),
+        (attrs, "JSON object"),
+    ] {
         let err = host.provision(&t, &r, false).await.unwrap_err();
-        assert!(matches!(&err, CallError::Connector { error: ConnectorError::InvalidInput(m), .. } if m.contains(expected)), "{err}");
+        assert!(
+            matches!(&err, CallError::Connector { error: ConnectorError::InvalidInput(m), .. } if m.contains(expected)),
+            "{err}"
+        );
     }
-    let err = host.provision(&flex(&sim, false), &request("ivy"), false).await.unwrap_err();
-    assert!(matches!(&err, CallError::Connector { error: ConnectorError::InvalidConfig(_), .. }), "{err}");
+    let err = host
+        .provision(&flex(&sim, false), &request("ivy"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Connector {
+                error: ConnectorError::InvalidConfig(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(sim.requests().is_empty(), "{:?}", sim.requests());
 }

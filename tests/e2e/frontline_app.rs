@@ -12,7 +12,13 @@ use twilio_sim::{Fixture, Simulator};
 const ERIN: &str = "US0000000000000000000000000000a0a1";
 
 fn user(sim: &Simulator, sid: &str) -> serde_json::Value {
-    sim.with_fixture(|f| f.frontline_users.iter().find(|u| u["sid"] == sid).unwrap().clone())
+    sim.with_fixture(|f| {
+        f.frontline_users
+            .iter()
+            .find(|u| u["sid"] == sid)
+            .unwrap()
+            .clone()
+    })
 }
 
 #[tokio::test]
@@ -27,9 +33,19 @@ async fn fetch_by_sid_or_identity() {
     assert_eq!(by_sid.username.as_deref(), Some("erin@acme.example"));
     assert_eq!(by_sid.display_name.as_deref(), Some("Erin Evans"));
     let frank = host.get_account(&t, "frank@acme.example").await.unwrap();
-    assert_eq!(frank.status, AccountStatus::Suspended, "deactivated is suspended");
+    assert_eq!(
+        frank.status,
+        AccountStatus::Suspended,
+        "deactivated is suspended"
+    );
     let err = host.list_page(&t, None).await.unwrap_err();
-    assert!(matches!(err, CallError::Connector { error: ConnectorError::Unsupported(_), .. }));
+    assert!(matches!(
+        err,
+        CallError::Connector {
+            error: ConnectorError::Unsupported(_),
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -37,17 +53,38 @@ async fn deactivate_reactivate_and_availability() {
     let sim = sim(Fixture::demo()).await;
     let host = host(&sim).await;
     let t = tenant(&sim, "frontline");
-    let r = host.act(&t, Action::Suspend, "erin@acme.example", false).await.unwrap();
+    let r = host
+        .act(&t, Action::Suspend, "erin@acme.example", false)
+        .await
+        .unwrap();
     assert!(r.changed && r.status == Some(AccountStatus::Suspended));
     assert!(r.warnings[0].contains("does not block a future SSO login"));
     assert_eq!(user(&sim, ERIN)["state"], "deactivated");
-    let post = sim.requests().into_iter().find(|r| r.method == "POST").unwrap();
-    assert_eq!((post.path.as_str(), post.body.as_str()), (format!("/v1/Users/{ERIN}").as_str(), "State=deactivated"));
+    let post = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        (post.path.as_str(), post.body.as_str()),
+        (format!("/v1/Users/{ERIN}").as_str(), "State=deactivated")
+    );
 
-    let again = host.act(&t, Action::Deprovision, ERIN, false).await.unwrap();
+    let again = host
+        .act(&t, Action::Deprovision, ERIN, false)
+        .await
+        .unwrap();
     assert!(!again.changed && again.warnings[0].contains("SSO"));
 
-    let r = host.act(&t.clone().with_option("available", "false"), Action::Reactivate, ERIN, false).await.unwrap();
+    let r = host
+        .act(
+            &t.clone().with_option("available", "false"),
+            Action::Reactivate,
+            ERIN,
+            false,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, Some(AccountStatus::Active));
     assert_eq!(user(&sim, ERIN)["state"], "active");
     assert_eq!(user(&sim, ERIN)["is_available"], false);
@@ -63,7 +100,16 @@ async fn identity_file_reports_missing_users_and_keeps_the_rest() {
     let sim = sim(Fixture::demo()).await;
     let (sid, token) = sim.main_credentials();
     let mut child = Command::new(connector_bin())
-        .args(["accounts", "--app", "frontline", "--identities", "-", "--json", "--connect-to", &sim.addr().to_string()])
+        .args([
+            "accounts",
+            "--app",
+            "frontline",
+            "--identities",
+            "-",
+            "--json",
+            "--connect-to",
+            &sim.addr().to_string(),
+        ])
         .env("CONNECTOR_CACHE_DIR", cache_dir())
         .env("TWILIO_ACCOUNT_SID", sid)
         .env("TWILIO_AUTH_TOKEN", token)
@@ -72,13 +118,28 @@ async fn identity_file_reports_missing_users_and_keeps_the_rest() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"erin@acme.example\nghost@acme.example\n\nUS0000000000000000000000000000a0a2\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"erin@acme.example\nghost@acme.example\n\nUS0000000000000000000000000000a0a2\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["status"], "active");
     assert_eq!(rows[1]["status"], "suspended");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not found (1 of 3): ghost@acme.example"), "{err}");
+    assert!(
+        err.contains("not found (1 of 3): ghost@acme.example"),
+        "{err}"
+    );
 }

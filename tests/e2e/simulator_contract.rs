@@ -8,13 +8,17 @@ use twilio_sim::{Fixture, Simulator};
 
 /// Plain HTTP/1.1 GET over a loopback socket, as Twilio's host would be asked.
 async fn get(sim: &Simulator, path: &str) -> Value {
+    get_on(sim, "api.twilio.com", path).await
+}
+
+async fn get_on(sim: &Simulator, host: &str, path: &str) -> Value {
     use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (sid, token) = sim.main_credentials();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
     let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
     let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: api.twilio.com\r\nAuthorization: Basic {auth}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\nConnection: close\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
@@ -104,4 +108,160 @@ async fn checker_catches_shape_drift() {
         v.iter()
             .any(|m| m.contains("a.unknown_field: not in the schema"))
     );
+}
+
+fn assert_conforms(spec: &Value, template: &str, body: &Value, what: &str) {
+    let schema = response_schema(spec, template, "get", "200");
+    assert!(schema.is_object(), "no schema for {template}");
+    assert_eq!(
+        real_violations(violations(spec, &schema, body, what)),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn taskrouter_frontline_and_flex_v2_match_twilios_openapi() {
+    let sim = sim(Fixture::demo()).await;
+    let tr = load("twilio_taskrouter_v1.json");
+    let ws = "WS0000000000000000000000000000c001";
+    let list = get_on(&sim, "taskrouter.twilio.com", "/v1/Workspaces?PageSize=1").await;
+    assert_conforms(&tr, "/v1/Workspaces", &list, "workspaces");
+    assert_eq!(list["meta"]["key"], "workspaces");
+    let workers = get_on(
+        &sim,
+        "taskrouter.twilio.com",
+        &format!("/v1/Workspaces/{ws}/Workers?PageSize=2"),
+    )
+    .await;
+    assert_conforms(
+        &tr,
+        "/v1/Workspaces/{WorkspaceSid}/Workers",
+        &workers,
+        "workers",
+    );
+    assert!(
+        workers["meta"]["next_page_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://taskrouter.twilio.com/v1/Workspaces/")
+    );
+    assert!(
+        workers["workers"][0]["attributes"].is_string(),
+        "attributes is a JSON string"
+    );
+    let one = get_on(
+        &sim,
+        "taskrouter.twilio.com",
+        &format!("/v1/Workspaces/{ws}/Workers/WK0000000000000000000000000000d001"),
+    )
+    .await;
+    assert_conforms(
+        &tr,
+        "/v1/Workspaces/{WorkspaceSid}/Workers/{Sid}",
+        &one,
+        "worker",
+    );
+
+    let fl = load("twilio_frontline_v1.json");
+    let user = get_on(
+        &sim,
+        "frontline-api.twilio.com",
+        "/v1/Users/erin%40acme.example",
+    )
+    .await;
+    assert_conforms(&fl, "/v1/Users/{Sid}", &user, "frontline user");
+
+    let fx = load("twilio_flex_v2.json");
+    let v2 = get_on(
+        &sim,
+        "flex-api.twilio.com",
+        "/v2/Instances/GO0000000000000000000000000000e001/Users/FU0000000000000000000000000000f001",
+    )
+    .await;
+    assert_conforms(
+        &fx,
+        "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}",
+        &v2,
+        "flex v2 user",
+    );
+}
+
+/// Field names of the Flex Users API examples in the seed document (003_*).
+const SEED_USER_FIELDS: &[&str] = &[
+    "account_sid",
+    "created_date",
+    "deactivated",
+    "deactivated_date",
+    "email",
+    "flex_team_sid",
+    "flex_user_sid",
+    "full_name",
+    "instance_sid",
+    "locale",
+    "roles",
+    "updated_date",
+    "username",
+    "version",
+    "worker_sid",
+    "workspace_sid",
+];
+
+#[tokio::test]
+async fn flex_users_api_matches_the_seed_examples() {
+    let sim = sim(Fixture::demo()).await;
+    let go = "GO0000000000000000000000000000e001";
+    let list = get_on(
+        &sim,
+        "flex-api.twilio.com",
+        &format!("/v1/Instances/{go}/Users?PageSize=50"),
+    )
+    .await;
+    let mut keys: Vec<&str> = list["users"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, SEED_USER_FIELDS);
+    for k in [
+        "first_page_url",
+        "key",
+        "next_page_url",
+        "page",
+        "page_size",
+        "previous_page_url",
+        "url",
+    ] {
+        assert!(list["meta"].get(k).is_some(), "meta.{k}");
+    }
+    let by_name = get_on(
+        &sim,
+        "flex-api.twilio.com",
+        &format!("/v4/Instances/{go}/Users?Username=alice"),
+    )
+    .await;
+    assert_eq!(by_name["users"].as_array().unwrap().len(), 1);
+    assert_eq!(by_name["meta"]["list_key"], "users");
+    let none = get_on(
+        &sim,
+        "flex-api.twilio.com",
+        &format!("/v4/Instances/{go}/Users?Username=nobody"),
+    )
+    .await;
+    assert_eq!(none["users"], serde_json::json!([]));
+    let by_sid = get_on(
+        &sim,
+        "flex-api.twilio.com",
+        &format!("/v4/Instances/{go}/Users/FU0000000000000000000000000000f001"),
+    )
+    .await;
+    let mut keys: Vec<&str> = by_sid
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, SEED_USER_FIELDS);
 }

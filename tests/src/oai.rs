@@ -45,10 +45,10 @@ pub fn violations(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<
         }
         return out;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            out.push(format!("{at}: {value} not in enum"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        out.push(format!("{at}: {value} not in enum"));
     }
     match schema.get("type").and_then(Value::as_str) {
         Some("object") => {

@@ -9,13 +9,25 @@ use crate::model::{Account, AccountPage, Config, Result};
 use crate::retry::Client;
 
 /// Join workers with Flex Users on the worker SID.
-pub fn join(workers: &[Worker], users: &[FlexUser], now: chrono::DateTime<chrono::Utc>) -> Vec<Account> {
+pub fn join(
+    workers: &[Worker],
+    users: &[FlexUser],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Account> {
     let mut out: Vec<Account> = workers
         .iter()
-        .map(|w| workers::to_account(w, users.iter().find(|u| u.worker() == Some(w.sid.as_str())), now))
+        .map(|w| {
+            workers::to_account(
+                w,
+                users.iter().find(|u| u.worker() == Some(w.sid.as_str())),
+                now,
+            )
+        })
         .collect();
     for u in users {
-        let has_worker = u.worker().is_some_and(|wk| workers.iter().any(|w| w.sid == wk));
+        let has_worker = u
+            .worker()
+            .is_some_and(|wk| workers.iter().any(|w| w.sid == wk));
         if !has_worker {
             out.push(users_api::to_account(u));
         }
@@ -24,9 +36,15 @@ pub fn join(workers: &[Worker], users: &[FlexUser], now: chrono::DateTime<chrono
 }
 
 /// All Flex users in one page: the join needs every worker and user anyway.
-pub fn list_page(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) -> Result<AccountPage> {
+pub fn list_page(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    cursor: Option<&str>,
+) -> Result<AccountPage> {
     if let Some(c) = cursor {
-        return Err(ConnectorError::InvalidInput(format!("the flex app lists everything in one page; unexpected cursor {c:?}")));
+        return Err(ConnectorError::InvalidInput(format!(
+            "the flex app lists everything in one page; unexpected cursor {c:?}"
+        )));
     }
     let go = instance(cfg)?;
     let now = client.now();
@@ -35,7 +53,10 @@ pub fn list_page(client: &mut Client<'_>, cfg: &Config, cursor: Option<&str>) ->
         Some(go) => users_api::list(client, go)?,
         None => Vec::new(),
     };
-    Ok(AccountPage { accounts: join(&workers, &users, now), next_cursor: None })
+    Ok(AccountPage {
+        accounts: join(&workers, &users, now),
+        next_cursor: None,
+    })
 }
 
 /// One Flex user by worker SID, Flex user SID or username.
@@ -46,7 +67,8 @@ pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
     if is_sid(id, "WK") {
         let w = find_worker(client, id)?.ok_or_else(not_found)?;
         let user = match (go, &w.friendly_name) {
-            (Some(go), Some(name)) => users_api::by_username(client, go, name)?.filter(|u| u.worker() == Some(w.sid.as_str())),
+            (Some(go), Some(name)) => users_api::by_username(client, go, name)?
+                .filter(|u| u.worker() == Some(w.sid.as_str())),
             _ => None,
         };
         return Ok(workers::to_account(&w, user.as_ref(), now));

@@ -31,7 +31,11 @@ pub const INSTANCE_OPTION: &str = "flex_instance_sid";
 
 /// The Flex instance SID, if configured (validated before it goes into a URL).
 pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
-    match cfg.option(INSTANCE_OPTION).map(str::trim).filter(|s| !s.is_empty()) {
+    match cfg
+        .option(INSTANCE_OPTION)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => Ok(None),
         Some(go) if is_sid(go, "GO") => Ok(Some(go)),
         Some(go) => Err(crate::errors::ConnectorError::InvalidConfig(format!(

@@ -53,15 +53,23 @@ impl FlexUser {
 /// Every Flex User of an instance.
 pub fn list(client: &mut Client<'_>, instance: &str) -> Result<Vec<FlexUser>> {
     let first = flex_api(&format!("/v1/Instances/{instance}/Users?PageSize=1000"));
-    let values = fetch_all_pages(client, FLEX_API_HOST, vec![first], "users", "Flex user list")
-        .pop()
-        .expect("one list")?;
+    let values = fetch_all_pages(
+        client,
+        FLEX_API_HOST,
+        vec![first],
+        "users",
+        "Flex user list",
+    )
+    .pop()
+    .expect("one list")?;
     decode(values, "Flex user list")
 }
 
 /// A Flex User by SID; `None` when Twilio does not know it.
 pub fn by_sid(client: &mut Client<'_>, instance: &str, sid: &str) -> Result<Option<FlexUser>> {
-    let r = client.send(Request::get(flex_api(&format!("/v4/Instances/{instance}/Users/{sid}"))))?;
+    let r = client.send(Request::get(flex_api(&format!(
+        "/v4/Instances/{instance}/Users/{sid}"
+    ))))?;
     if r.status == 404 {
         return Ok(None);
     }
@@ -69,15 +77,24 @@ pub fn by_sid(client: &mut Client<'_>, instance: &str, sid: &str) -> Result<Opti
 }
 
 /// A Flex User by username (0 or 1 result).
-pub fn by_username(client: &mut Client<'_>, instance: &str, username: &str) -> Result<Option<FlexUser>> {
-    let url = flex_api(&format!("/v4/Instances/{instance}/Users?Username={}", form_encode(username)));
+pub fn by_username(
+    client: &mut Client<'_>,
+    instance: &str,
+    username: &str,
+) -> Result<Option<FlexUser>> {
+    let url = flex_api(&format!(
+        "/v4/Instances/{instance}/Users?Username={}",
+        form_encode(username)
+    ));
     let r = client.send(Request::get(url))?;
     if r.status == 404 {
         return Ok(None);
     }
     r.ok(&format!("Flex user {username}"))?;
     let page = parse_page(FLEX_API_HOST, &r.body, "users", "Flex user by username")?;
-    Ok(decode::<FlexUser>(page.items, "Flex user by username")?.into_iter().next())
+    Ok(decode::<FlexUser>(page.items, "Flex user by username")?
+        .into_iter()
+        .next())
 }
 
 /// The account of a Flex User that has no worker to describe it.
@@ -103,7 +120,11 @@ pub fn to_account(u: &FlexUser) -> Account {
         username: u.username.clone(),
         email: u.email.clone(),
         display_name: u.full_name.clone().or_else(|| u.username.clone()),
-        status: if u.deactivated { Status::Deprovisioned } else { Status::Active },
+        status: if u.deactivated {
+            Status::Deprovisioned
+        } else {
+            Status::Active
+        },
         last_activity: None,
         entitlements,
         attributes,

@@ -41,7 +41,10 @@ pub struct Workspace {
 
 /// Last activity: when the worker went Offline/Unavailable, else the sync time (it is active).
 pub fn last_activity(w: &Worker, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let inactive = w.activity_name.as_deref().is_some_and(|a| INACTIVE_ACTIVITIES.contains(&a));
+    let inactive = w
+        .activity_name
+        .as_deref()
+        .is_some_and(|a| INACTIVE_ACTIVITIES.contains(&a));
     if inactive {
         w.date_status_changed.as_deref().and_then(parse_timestamp)
     } else {
@@ -66,11 +69,31 @@ pub fn parse_attributes(raw: Option<&str>) -> Attributes {
     };
     let v: Value = match serde_json::from_str(raw) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return Attributes { problem: Some("attributes are not a JSON object".into()), ..Attributes::default() },
-        Err(e) => return Attributes { problem: Some(format!("attributes are not valid JSON ({e})")), ..Attributes::default() },
+        Ok(_) => {
+            return Attributes {
+                problem: Some("attributes are not a JSON object".into()),
+                ..Attributes::default()
+            };
+        }
+        Err(e) => {
+            return Attributes {
+                problem: Some(format!("attributes are not valid JSON ({e})")),
+                ..Attributes::default()
+            };
+        }
     };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let mut a = Attributes { email: text("email"), full_name: text("full_name"), ..Attributes::default() };
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut a = Attributes {
+        email: text("email"),
+        full_name: text("full_name"),
+        ..Attributes::default()
+    };
     match v.get("roles") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
@@ -88,11 +111,21 @@ pub fn parse_attributes(raw: Option<&str>) -> Attributes {
 }
 
 fn role(name: &str) -> Entitlement {
-    Entitlement { kind: EntitlementKind::Role, id: name.to_string(), name: name.to_string(), last_activity: None }
+    Entitlement {
+        kind: EntitlementKind::Role,
+        id: name.to_string(),
+        name: name.to_string(),
+        last_activity: None,
+    }
 }
 
 fn account_type() -> Entitlement {
-    Entitlement { kind: EntitlementKind::AccountType, id: ACCOUNT_TYPE.to_string(), name: ACCOUNT_TYPE.to_string(), last_activity: None }
+    Entitlement {
+        kind: EntitlementKind::AccountType,
+        id: ACCOUNT_TYPE.to_string(),
+        name: ACCOUNT_TYPE.to_string(),
+        last_activity: None,
+    }
 }
 
 /// The account for a worker, joined with its Flex User when one is known.
@@ -125,14 +158,24 @@ pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Ac
     let deactivated = user.is_some_and(|u| u.deactivated);
     Account {
         id: w.sid.clone(),
-        username: w.friendly_name.clone().or_else(|| user.and_then(|u| u.username.clone())),
-        email: attrs.email.clone().or_else(|| user.and_then(|u| u.email.clone())),
+        username: w
+            .friendly_name
+            .clone()
+            .or_else(|| user.and_then(|u| u.username.clone())),
+        email: attrs
+            .email
+            .clone()
+            .or_else(|| user.and_then(|u| u.email.clone())),
         display_name: attrs
             .full_name
             .clone()
             .or_else(|| user.and_then(|u| u.full_name.clone()))
             .or_else(|| w.friendly_name.clone()),
-        status: if deactivated { Status::Deprovisioned } else { Status::Active },
+        status: if deactivated {
+            Status::Deprovisioned
+        } else {
+            Status::Active
+        },
         last_activity: last_activity(w, now).map(rfc3339),
         entitlements,
         attributes,
@@ -143,9 +186,15 @@ pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Ac
 /// Every workspace.
 pub fn workspaces(client: &mut Client<'_>) -> Result<Vec<Workspace>> {
     let first = taskrouter("/v1/Workspaces?PageSize=1000");
-    let values = fetch_all_pages(client, TASKROUTER_HOST, vec![first], "workspaces", "workspace list")
-        .pop()
-        .expect("one list")?;
+    let values = fetch_all_pages(
+        client,
+        TASKROUTER_HOST,
+        vec![first],
+        "workspaces",
+        "workspace list",
+    )
+    .pop()
+    .expect("one list")?;
     decode(values, "workspace list")
 }
 
@@ -157,10 +206,21 @@ pub fn all_workers(client: &mut Client<'_>, friendly_name: Option<&str>) -> Resu
         .unwrap_or_default();
     let urls = spaces
         .iter()
-        .map(|ws| taskrouter(&format!("/v1/Workspaces/{}/Workers?PageSize=1000{filter}", ws.sid)))
+        .map(|ws| {
+            taskrouter(&format!(
+                "/v1/Workspaces/{}/Workers?PageSize=1000{filter}",
+                ws.sid
+            ))
+        })
         .collect();
     let mut out = Vec::new();
-    for (ws, result) in spaces.iter().zip(fetch_all_pages(client, TASKROUTER_HOST, urls, "workers", "worker list")) {
+    for (ws, result) in spaces.iter().zip(fetch_all_pages(
+        client,
+        TASKROUTER_HOST,
+        urls,
+        "workers",
+        "worker list",
+    )) {
         for mut w in decode::<Worker>(result?, "worker list")? {
             w.workspace_sid.get_or_insert_with(|| ws.sid.clone());
             out.push(w);
@@ -174,7 +234,12 @@ pub fn find_worker(client: &mut Client<'_>, sid: &str) -> Result<Option<Worker>>
     let spaces = workspaces(client)?;
     let requests = spaces
         .iter()
-        .map(|ws| crate::http::Request::get(taskrouter(&format!("/v1/Workspaces/{}/Workers/{sid}", ws.sid))))
+        .map(|ws| {
+            crate::http::Request::get(taskrouter(&format!(
+                "/v1/Workspaces/{}/Workers/{sid}",
+                ws.sid
+            )))
+        })
         .collect();
     for (ws, answer) in spaces.iter().zip(client.send_all(requests)) {
         let r = answer?;
@@ -190,7 +255,13 @@ pub fn find_worker(client: &mut Client<'_>, sid: &str) -> Result<Option<Worker>>
 
 /// Decode list items.
 pub fn decode<T: serde::de::DeserializeOwned>(values: Vec<Value>, what: &str) -> Result<Vec<T>> {
-    paging::items(&paging::Page { items: values, next_url: None }, what)
+    paging::items(
+        &paging::Page {
+            items: values,
+            next_url: None,
+        },
+        what,
+    )
 }
 
 #[cfg(test)]
@@ -215,7 +286,12 @@ mod tests {
     #[test]
     fn offline_and_unavailable_use_the_status_change_others_the_sync_time() {
         for a in ["Offline", "Unavailable"] {
-            assert_eq!(last_activity(&worker(a, "{}"), now()).map(rfc3339).as_deref(), Some("2025-11-18T17:45:12Z"));
+            assert_eq!(
+                last_activity(&worker(a, "{}"), now())
+                    .map(rfc3339)
+                    .as_deref(),
+                Some("2025-11-18T17:45:12Z")
+            );
         }
         for a in ["Available", "Break", "offline"] {
             assert_eq!(last_activity(&worker(a, "{}"), now()), Some(now()), "{a}");
@@ -224,7 +300,9 @@ mod tests {
 
     #[test]
     fn roles_come_from_the_attributes_string() {
-        let a = parse_attributes(Some(r#"{"roles":["agent","supervisor","agent"],"email":"a@x","full_name":"A B"}"#));
+        let a = parse_attributes(Some(
+            r#"{"roles":["agent","supervisor","agent"],"email":"a@x","full_name":"A B"}"#,
+        ));
         assert_eq!(a.roles, vec!["agent", "supervisor"]);
         assert_eq!(a.email.as_deref(), Some("a@x"));
         assert_eq!(a.problem, None);
@@ -232,7 +310,12 @@ mod tests {
 
     #[test]
     fn malformed_or_missing_attributes_give_no_roles_and_never_fail() {
-        for raw in ["not json", "[1,2]", r#"{"roles":"agent"}"#, r#"{"roles":{"a":1}}"#] {
+        for raw in [
+            "not json",
+            "[1,2]",
+            r#"{"roles":"agent"}"#,
+            r#"{"roles":{"a":1}}"#,
+        ] {
             let a = parse_attributes(Some(raw));
             assert!(a.roles.is_empty(), "{raw}");
             assert!(a.problem.is_some(), "{raw}");
@@ -247,7 +330,14 @@ mod tests {
 
     #[test]
     fn worker_account_fields() {
-        let acc = to_account(&worker("Available", r#"{"roles":["admin"],"email":"a@x","full_name":"Alice A"}"#), None, now());
+        let acc = to_account(
+            &worker(
+                "Available",
+                r#"{"roles":["admin"],"email":"a@x","full_name":"Alice A"}"#,
+            ),
+            None,
+            now(),
+        );
         assert_eq!(acc.username.as_deref(), Some("alice"));
         assert_eq!(acc.email.as_deref(), Some("a@x"));
         assert_eq!(acc.display_name.as_deref(), Some("Alice A"));

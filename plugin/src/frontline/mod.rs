@@ -13,7 +13,12 @@ pub const INFO: AppInfo = AppInfo {
     name: "frontline",
     description: "Twilio Frontline users (fetched by SID or identity)",
     hosts: &[FRONTLINE_HOST],
-    capabilities: &[Capability::GetAccount, Capability::Suspend, Capability::Reactivate, Capability::Deprovision],
+    capabilities: &[
+        Capability::GetAccount,
+        Capability::Suspend,
+        Capability::Reactivate,
+        Capability::Deprovision,
+    ],
 };
 
 /// Config option carrying the desired availability on suspend/reactivate.

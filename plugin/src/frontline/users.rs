@@ -40,7 +40,10 @@ pub fn map_state(state: Option<&str>) -> Option<Status> {
 pub fn to_account(u: &FrontlineUser) -> Account {
     let mut warnings = Vec::new();
     let status = map_state(u.state.as_deref()).unwrap_or_else(|| {
-        warnings.push(format!("unknown Frontline state {:?}; reported as active", u.state));
+        warnings.push(format!(
+            "unknown Frontline state {:?}; reported as active",
+            u.state
+        ));
         Status::Active
     });
     let mut attributes = Vec::new();
@@ -70,9 +73,13 @@ fn user_url(id: &str) -> String {
 /// Fetch a user by SID or identity.
 pub fn fetch(client: &mut Client<'_>, id: &str) -> Result<FrontlineUser> {
     if id.trim().is_empty() {
-        return Err(ConnectorError::InvalidInput("a Frontline user SID or identity is required".into()));
+        return Err(ConnectorError::InvalidInput(
+            "a Frontline user SID or identity is required".into(),
+        ));
     }
-    client.send(Request::get(user_url(id)))?.json(&format!("Frontline user {id}"))
+    client
+        .send(Request::get(user_url(id)))?
+        .json(&format!("Frontline user {id}"))
 }
 
 /// The desired availability from the config, if given.
@@ -81,12 +88,21 @@ fn availability(cfg: &Config) -> Result<Option<bool>> {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
-        Some(other) => Err(ConnectorError::InvalidInput(format!("available must be true or false, not {other:?}"))),
+        Some(other) => Err(ConnectorError::InvalidInput(format!(
+            "available must be true or false, not {other:?}"
+        ))),
     }
 }
 
 /// Set `State` (and `IsAvailable` when asked); a no-op when already so.
-pub fn set_state(client: &mut Client<'_>, cfg: &Config, id: &str, action: &str, target: &str, dry_run: bool) -> Result<ActionResult> {
+pub fn set_state(
+    client: &mut Client<'_>,
+    cfg: &Config,
+    id: &str,
+    action: &str,
+    target: &str,
+    dry_run: bool,
+) -> Result<ActionResult> {
     let available = availability(cfg)?;
     let current = fetch(client, id)?;
     let mut r = ActionResult {
@@ -96,7 +112,11 @@ pub fn set_state(client: &mut Client<'_>, cfg: &Config, id: &str, action: &str, 
         changed: false,
         status: map_state(current.state.as_deref()),
         message: String::new(),
-        warnings: if target == "deactivated" { vec![SSO_WARNING.to_string()] } else { Vec::new() },
+        warnings: if target == "deactivated" {
+            vec![SSO_WARNING.to_string()]
+        } else {
+            Vec::new()
+        },
     };
     let mut fields: Vec<(&str, &str)> = Vec::new();
     if current.state.as_deref() != Some(target) {
@@ -107,11 +127,21 @@ pub fn set_state(client: &mut Client<'_>, cfg: &Config, id: &str, action: &str, 
         fields.push(("IsAvailable", if a { "true" } else { "false" }));
     }
     if fields.is_empty() {
-        r.message = format!("Frontline user {} is already {target}{}; nothing sent", current.sid, avail_text.map(|a| format!(" with availability {a}")).unwrap_or_default());
+        r.message = format!(
+            "Frontline user {} is already {target}{}; nothing sent",
+            current.sid,
+            avail_text
+                .map(|a| format!(" with availability {a}"))
+                .unwrap_or_default()
+        );
         return Ok(r);
     }
     r.changed = true;
-    let summary = fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+    let summary = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     if dry_run {
         r.message = format!("would set {summary} on Frontline user {}", current.sid);
         return Ok(r);
@@ -137,8 +167,14 @@ mod tests {
 
     #[test]
     fn identities_are_encoded_into_the_path() {
-        assert_eq!(user_url("john@example.com"), "https://frontline-api.twilio.com/v1/Users/john%40example.com");
-        assert_eq!(user_url("../x"), "https://frontline-api.twilio.com/v1/Users/..%2Fx");
+        assert_eq!(
+            user_url("john@example.com"),
+            "https://frontline-api.twilio.com/v1/Users/john%40example.com"
+        );
+        assert_eq!(
+            user_url("../x"),
+            "https://frontline-api.twilio.com/v1/Users/..%2Fx"
+        );
     }
 
     #[test]
@@ -150,6 +186,9 @@ mod tests {
         let a = to_account(&u);
         assert_eq!(a.status, Status::Suspended);
         assert_eq!(a.email.as_deref(), Some("john@example.com"));
-        assert_eq!(a.attributes[0], ("is_available".to_string(), "false".to_string()));
+        assert_eq!(
+            a.attributes[0],
+            ("is_available".to_string(), "false".to_string())
+        );
     }
 }

@@ -291,8 +291,10 @@ mod tests {
 
     #[test]
     fn account_carries_type_services_and_rfc3339_dates() {
-        let mut act = Activity::default();
-        act.last = chrono::NaiveDate::from_ymd_opt(2024, 4, 17);
+        let mut act = Activity {
+            last: chrono::NaiveDate::from_ymd_opt(2024, 4, 17),
+            ..Activity::default()
+        };
         act.services.insert("Messaging".into(), act.last.unwrap());
         let a = to_account(&resource("closed"), Some(&act), vec![]);
         assert_eq!(a.status, Status::Deprovisioned);

@@ -40,7 +40,12 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub audit: Option<PathBuf>,
     /// Flex instance SID (GO...): joins the Flex Users API and enables provisioning.
-    #[arg(long, global = true, env = "TWILIO_FLEX_INSTANCE_SID", value_name = "GO_SID")]
+    #[arg(
+        long,
+        global = true,
+        env = "TWILIO_FLEX_INSTANCE_SID",
+        value_name = "GO_SID"
+    )]
     pub flex_instance: Option<String>,
     /// Where compiled plugins are cached.
     #[arg(long, global = true, env = "CONNECTOR_CACHE_DIR", value_name = "DIR")]

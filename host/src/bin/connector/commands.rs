@@ -103,21 +103,32 @@ async fn provision(g: &Global, a: &ProvisionArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Frontline has no list API: fetch each identity; report the missing ones, keep the rest.
-async fn accounts_by_identity(host: &Host, tenant: &Tenant, file: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+async fn accounts_by_identity(
+    host: &Host,
+    tenant: &Tenant,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read identities from stdin")?
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("cannot read identities file {}", file.display()))?
+        std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read identities file {}", file.display()))?
     };
-    let ids: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let ids: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for id in &ids {
         match host.get_account(tenant, id).await {
             Ok(a) => found.push(a),
-            Err(connector_host::CallError::Connector { error: connector_host::types::ConnectorError::NotFound(_), .. }) => {
-                missing.push(*id)
-            }
+            Err(connector_host::CallError::Connector {
+                error: connector_host::types::ConnectorError::NotFound(_),
+                ..
+            }) => missing.push(*id),
             Err(e) => return Err(anyhow!("{id}: {e}")),
         }
     }
@@ -130,7 +141,12 @@ async fn accounts_by_identity(host: &Host, tenant: &Tenant, file: &std::path::Pa
         write!(out, "{}", output::accounts_table(&found))?;
     }
     if !missing.is_empty() {
-        eprintln!("not found ({} of {}): {}", missing.len(), ids.len(), missing.join(", "));
+        eprintln!(
+            "not found ({} of {}): {}",
+            missing.len(),
+            ids.len(),
+            missing.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -164,11 +180,11 @@ fn plugin_path(g: &Global) -> anyhow::Result<PathBuf> {
         return Ok(p.clone());
     }
     let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            candidates.push(dir.join(PLUGIN_FILE));
-            candidates.push(dir.join("../wasm32-wasip2/component").join(PLUGIN_FILE));
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join(PLUGIN_FILE));
+        candidates.push(dir.join("../wasm32-wasip2/component").join(PLUGIN_FILE));
     }
     candidates.push(PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -269,11 +285,17 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
         "Twilio simulator on {} (demo fixture); syncing every app through the sandboxed component.\n",
         sim.addr()
     );
-    let credentials = Credentials::AuthToken { account_sid: sid, auth_token: token };
+    let credentials = Credentials::AuthToken {
+        account_sid: sid,
+        auth_token: token,
+    };
     let (instance, identities) = sim.with_fixture(|f| {
         let go = f.flex_users.keys().next().cloned();
-        let ids: Vec<String> =
-            f.frontline_users.iter().filter_map(|u| u["identity"].as_str().map(str::to_string)).collect();
+        let ids: Vec<String> = f
+            .frontline_users
+            .iter()
+            .filter_map(|u| u["identity"].as_str().map(str::to_string))
+            .collect();
         (go, ids)
     });
     let mut failed = false;
@@ -283,7 +305,8 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
         let result = match app.as_str() {
             "frontline" => {
                 println!("== app: frontline (users {}) ==", identities.join(", "));
-                let file = std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
+                let file =
+                    std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
                 std::fs::write(&file, identities.join("\n"))?;
                 let r = accounts_by_identity(&host, &tenant, &file, g.json).await;
                 let _ = std::fs::remove_file(&file);
@@ -293,7 +316,10 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
                 if let Some(go) = &instance {
                     tenant = tenant.with_option("flex_instance_sid", go);
                 }
-                println!("== app: flex (instance {}) ==", instance.as_deref().unwrap_or("none"));
+                println!(
+                    "== app: flex (instance {}) ==",
+                    instance.as_deref().unwrap_or("none")
+                );
                 accounts(&host, &tenant, g.json).await
             }
             _ => {
@@ -308,5 +334,9 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
         println!();
     }
     sim.stop().await;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
