@@ -146,15 +146,29 @@ fn usage_url(
     granularity: &str,
     range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 ) -> String {
-    let mut u =
-        format!("/2010-04-01/Accounts/{sid}/Usage/Records/{granularity}.json?PageSize={PAGE_SIZE}");
+    url(&usage_path(
+        cfg,
+        sid,
+        &format!("Records/{granularity}.json"),
+        range,
+    ))
+}
+
+/// Path and query of a usage list (`resource` is e.g. `Records/Monthly.json`).
+fn usage_path(
+    cfg: &Config,
+    sid: &str,
+    resource: &str,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> String {
+    let mut u = format!("/2010-04-01/Accounts/{sid}/Usage/{resource}?PageSize={PAGE_SIZE}");
     if sid == cfg.account_id {
         u.push_str("&IncludeSubaccounts=false");
     }
     if let Some((start, end)) = range {
         u.push_str(&format!("&StartDate={start}&EndDate={end}"));
     }
-    url(&u)
+    u
 }
 
 /// Read usage for many accounts at once: Monthly for all, then Daily for each distinct month
@@ -176,10 +190,38 @@ fn with_usage(
         "monthly usage",
     );
 
+    // An API without the Monthly subresource (some Twilio fakes and proxies) gets the plain
+    // record list instead, whose dates are taken as they are.
+    let fallback: Vec<usize> = monthly
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Err(ConnectorError::NotFound(_))))
+        .map(|(i, _)| i)
+        .collect();
+    let mut monthly: Vec<Option<Result<Vec<serde_json::Value>>>> =
+        monthly.into_iter().map(Some).collect();
+    let plain_urls = fallback
+        .iter()
+        .map(|&i| url(&usage_path(cfg, &resources[i].sid, "Records.json", None)))
+        .collect();
+    let mut exact = vec![false; resources.len()];
+    for (&i, result) in fallback.iter().zip(fetch_all_pages(
+        client,
+        API_HOST,
+        plain_urls,
+        "usage_records",
+        "usage records",
+    )) {
+        if result.is_ok() {
+            exact[i] = true;
+        }
+        monthly[i] = Some(result);
+    }
+
     let mut activity: Vec<Option<Activity>> = Vec::with_capacity(resources.len());
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
     for (i, (r, result)) in resources.iter().zip(monthly).enumerate() {
-        match result {
+        match result.expect("every account has a usage answer") {
             Ok(values) => activity.push(Some(Activity::from_records(&records(values, &r.sid)?))),
             Err(e) => {
                 activity.push(None);
@@ -191,7 +233,7 @@ fn with_usage(
     // One Daily query per (account, month) that needs an exact day.
     let mut jobs: Vec<(usize, String)> = Vec::new();
     for (i, a) in activity.iter().enumerate() {
-        if let Some(a) = a {
+        if let Some(a) = a.as_ref().filter(|_| !exact[i]) {
             for month in a.months_to_refine() {
                 jobs.push((
                     i,
@@ -209,7 +251,12 @@ fn with_usage(
     );
     let mut daily_records: Vec<Vec<UsageRecord>> = vec![Vec::new(); resources.len()];
     for ((i, _), result) in jobs.iter().zip(daily) {
-        daily_records[*i].extend(records(result?, &resources[*i].sid)?);
+        match result {
+            Ok(values) => daily_records[*i].extend(records(values, &resources[*i].sid)?),
+            // Without Daily records the monthly dates stand.
+            Err(ConnectorError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
 
     Ok(resources
