@@ -12,6 +12,7 @@ pub mod engine;
 pub mod limits;
 pub mod runtime;
 pub mod tenant;
+pub mod tenants_file;
 
 pub use bindings::types;
 pub use credentials::Credentials;

@@ -183,19 +183,17 @@ impl Host {
             _ticker: ticker,
         };
         let mut call = host.start(None).await?;
-        let info = host
-            .finish(
-                tokio::time::timeout(
-                    host.options.limits.call_timeout,
-                    call.plugin
-                        .governance_connector_connector()
-                        .call_metadata(&mut call.store),
-                )
-                .await
-                .map(|r| r.map(Ok)),
-                &call,
+        let info = host.finish(
+            tokio::time::timeout(
+                host.options.limits.call_timeout,
+                call.plugin
+                    .governance_connector_connector()
+                    .call_metadata(&mut call.store),
             )
-            .await?;
+            .await
+            .map(|r| r.map(Ok)),
+            &call,
+        )?;
         host.info = info;
         Ok(host)
     }
@@ -295,7 +293,7 @@ impl Host {
         })
     }
 
-    async fn finish<T>(
+    fn finish<T>(
         &self,
         outcome: Result<wasmtime::Result<Result<T, ConnectorError>>, tokio::time::error::Elapsed>,
         call: &Call,
@@ -364,7 +362,7 @@ impl Host {
                 .call_check(&mut call.store, &cfg),
         )
         .await;
-        self.finish(r, &call).await
+        self.finish(r, &call)
     }
 
     /// One page of accounts.
@@ -382,7 +380,7 @@ impl Host {
                 .call_list_accounts(&mut call.store, &cfg, cursor),
         )
         .await;
-        self.finish(r, &call).await
+        self.finish(r, &call)
     }
 
     /// Every account, page after page; `progress` hears the running total. A cursor that
@@ -422,7 +420,7 @@ impl Host {
                 .call_get_account(&mut call.store, &cfg, id),
         )
         .await;
-        self.finish(r, &call).await
+        self.finish(r, &call)
     }
 
     /// Run an action (suspend, reactivate, deprovision) and audit it.
@@ -457,7 +455,7 @@ impl Host {
                 .await
             }
         };
-        let result = self.finish(r, &call).await;
+        let result = self.finish(r, &call);
         self.audit_action(tenant, action.name(), id, dry_run, &result);
         result
     }
@@ -481,7 +479,7 @@ impl Host {
             ),
         )
         .await;
-        let result = self.finish(r, &call).await;
+        let result = self.finish(r, &call);
         self.audit_action(tenant, "provision", &request.username, dry_run, &result);
         result
     }
@@ -528,5 +526,54 @@ impl Action {
             Self::Reactivate => "reactivate",
             Self::Deprovision => "deprovision",
         }
+    }
+}
+
+/// One tenant's outcome in a multi-tenant sync.
+#[derive(Debug)]
+pub struct TenantSync {
+    /// The tenant's name.
+    pub tenant: String,
+    /// The tenant's app.
+    pub app: String,
+    /// Its accounts, or why its sync failed.
+    pub result: Result<Vec<Account>, CallError>,
+}
+
+impl Host {
+    /// Sync many tenants concurrently (at most `concurrency` at once), each in its own stores
+    /// with only its own credentials; one tenant's failure does not stop the others. Results
+    /// come back in the order of `tenants`.
+    pub async fn sync_tenants(
+        self: &Arc<Self>,
+        tenants: Vec<Tenant>,
+        concurrency: usize,
+    ) -> Vec<TenantSync> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, tenant) in tenants.into_iter().enumerate() {
+            let (host, gate) = (self.clone(), gate.clone());
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let result = host.list_all(&tenant, |_| {}).await;
+                (
+                    i,
+                    TenantSync {
+                        tenant: tenant.name.clone(),
+                        app: tenant.app.clone(),
+                        result,
+                    },
+                )
+            });
+        }
+        let mut out: Vec<(usize, TenantSync)> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::error!("a tenant sync task failed: {e}"),
+            }
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, r)| r).collect()
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 /// Route one request to the 2010 API.
 pub fn handle(
     state: &mut State,
+    caller: &str,
     method: &str,
     path: &str,
     query: &BTreeMap<String, String>,
@@ -17,9 +18,16 @@ pub fn handle(
     let Some(rest) = path.strip_prefix("/2010-04-01/Accounts") else {
         return not_found(path);
     };
+    let scope = state.scope_of(caller);
+    if let Some(own) = &scope
+        && rest.starts_with('/')
+        && !rest.starts_with(&format!("/{own}"))
+    {
+        return not_found(path);
+    }
     if rest == ".json" {
         return match method {
-            "GET" => list_accounts(state, path, query),
+            "GET" => list_accounts(state, scope.as_deref(), path, query),
             _ => error(405, 20004, "Method not allowed"),
         };
     }
@@ -58,11 +66,17 @@ fn account<'a>(state: &'a State, sid: &str) -> Option<&'a Value> {
     state.fixture.accounts.iter().find(|a| a["sid"] == sid)
 }
 
-fn list_accounts(state: &State, path: &str, query: &BTreeMap<String, String>) -> Answer {
+fn list_accounts(
+    state: &State,
+    scope: Option<&str>,
+    path: &str,
+    query: &BTreeMap<String, String>,
+) -> Answer {
     let items: Vec<Value> = state
         .fixture
         .accounts
         .iter()
+        .filter(|a| scope.is_none_or(|own| a["sid"] == own))
         .filter(|a| {
             query
                 .get("Status")

@@ -288,7 +288,10 @@ async fn dispatch(
         };
         let mut state = lock(&shared.state);
         match host.as_str() {
-            "api.twilio.com" => crate::api2010::handle(&mut state, &method, &path, &query, &form),
+            "api.twilio.com" => {
+                let caller = user.clone().unwrap_or_default();
+                crate::api2010::handle(&mut state, &caller, &method, &path, &query, &form)
+            }
             "taskrouter.twilio.com" => {
                 crate::taskrouter::handle(&mut state, &method, &path, &query)
             }

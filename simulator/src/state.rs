@@ -15,7 +15,17 @@ pub struct State {
 impl State {
     /// State from a fixture; the main account's token and any API keys are accepted.
     pub fn new(fixture: Fixture) -> Self {
-        let mut accepted = Vec::new();
+        // Every account's own SID and token work, as on Twilio; a subaccount sees only itself.
+        let mut accepted: Vec<(String, String)> = fixture
+            .accounts
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    a["sid"].as_str()?.to_string(),
+                    a["auth_token"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
         if let Some(t) = fixture.main_auth_token() {
             accepted.push((fixture.main_account_sid.clone(), t));
         }
@@ -29,6 +39,11 @@ impl State {
             accepted,
             next_sid: 1,
         }
+    }
+
+    /// The account a caller is confined to: a subaccount's own credentials reach only it.
+    pub fn scope_of(&self, user: &str) -> Option<String> {
+        (user.starts_with("AC") && user != self.fixture.main_account_sid).then(|| user.to_string())
     }
 
     /// A new SID with a two-letter prefix.

@@ -64,6 +64,12 @@ pub enum Command {
         /// Frontline: fetch these identities or SIDs (one per line; `-` reads stdin).
         #[arg(long, value_name = "FILE")]
         identities: Option<PathBuf>,
+        /// Sync every tenant of a TOML tenants file concurrently (see README).
+        #[arg(long, value_name = "FILE", conflicts_with = "identities")]
+        tenants: Option<PathBuf>,
+        /// Most tenants synced at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
     /// Show one account.
     Account {

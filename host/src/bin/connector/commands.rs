@@ -43,7 +43,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Accounts { identities } => {
+        Command::Accounts {
+            tenants: Some(file),
+            concurrency,
+            ..
+        } => multi_tenant(g, file, *concurrency).await,
+        Command::Accounts { identities, .. } => {
             let (host, tenant) = setup(g).await?;
             match identities {
                 Some(file) => accounts_by_identity(&host, &tenant, file, g.json).await,
@@ -98,6 +103,51 @@ async fn provision(g: &Global, a: &ProvisionArgs) -> anyhow::Result<ExitCode> {
         println!("{}", output::action_json(&tenant.app, &r));
     } else {
         print!("{}", output::action_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sync every tenant of a tenants file; one tenant's failure is reported, the rest go on.
+async fn multi_tenant(
+    g: &Global,
+    file: &std::path::Path,
+    concurrency: usize,
+) -> anyhow::Result<ExitCode> {
+    let tenants = connector_host::tenants_file::load(file)?;
+    let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
+    for t in &tenants {
+        host.policy_for(&t.app)
+            .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
+    }
+    let results = host.sync_tenants(tenants, concurrency).await;
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for r in &results {
+        match &r.result {
+            Ok(list) if g.json => {
+                for a in list {
+                    writeln!(out, "{}", output::account_json(&r.app, Some(&r.tenant), a))?;
+                }
+            }
+            Ok(list) => write!(
+                out,
+                "== tenant {} ({}) ==\n{}\n",
+                r.tenant,
+                r.app,
+                output::accounts_table(list)
+            )?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: tenant {}: {e}", r.tenant);
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} tenant(s) failed; the others are complete above",
+            results.len()
+        );
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
