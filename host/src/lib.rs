@@ -6,6 +6,7 @@
 
 pub mod audit;
 mod bindings;
+pub mod conformance;
 pub mod credentials;
 pub mod egress;
 pub mod engine;

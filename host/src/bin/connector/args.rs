@@ -84,6 +84,8 @@ pub enum Command {
     Deprovision(ActionArgs),
     /// Provision a Flex user (Flex Users API; needs --flex-instance).
     Provision(ProvisionArgs),
+    /// Check a plugin build against the built-in simulator, one line per check.
+    Conformance,
     /// Run the Twilio simulator on loopback.
     Sim(SimArgs),
     /// Run the simulator with the demo fixture and sync through the component.

@@ -21,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Sim(a) => sim(a).await,
         Command::Demo => demo(g).await,
+        Command::Conformance => conformance(g).await,
         Command::Apps => {
             let host = load(g, None).await?;
             if g.json {
@@ -70,6 +71,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deprovision(a) => act(g, Action::Deprovision, a).await,
         Command::Provision(a) => provision(g, a).await,
     }
+}
+
+async fn conformance(g: &Global) -> anyhow::Result<ExitCode> {
+    let path = plugin_path(g)?;
+    let report = connector_host::conformance::run(&path, g.cache_dir.clone()).await?;
+    for c in &report.checks {
+        if g.json {
+            println!(
+                "{}",
+                serde_json::json!({"check": c.name, "passed": c.passed, "expected": c.expected, "seen": c.seen})
+            );
+        } else if c.passed {
+            println!("PASS  {}", c.name);
+        } else {
+            println!(
+                "FAIL  {}\n        expected: {}\n        seen:     {}",
+                c.name, c.expected, c.seen
+            );
+        }
+    }
+    let failed = report.failures().len();
+    println!(
+        "conformance of {}: {} passed, {failed} failed",
+        path.display(),
+        report.checks.len() - failed
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn act(g: &Global, action: Action, a: &ActionArgs) -> anyhow::Result<ExitCode> {
