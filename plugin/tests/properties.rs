@@ -1,0 +1,167 @@
+//! Property tests of the pure rules: pricing, last activity and its cheap two-step reading,
+//! category mapping, status mapping, page links and the retry client.
+
+use chrono::{Datelike, NaiveDate};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use twilio_connector::errors::ConnectorError;
+use twilio_connector::http::{Request, Response, Transport};
+use twilio_connector::paging::resolve_link;
+use twilio_connector::retry::{Client, Policy};
+use twilio_connector::twilio::accounts::map_status;
+use twilio_connector::twilio::services::service_for_category;
+use twilio_connector::twilio::usage::{Activity, UsageRecord, is_priced};
+
+const CATEGORIES: &[&str] = &[
+    "sms",
+    "sms-outbound",
+    "mms",
+    "calls-inbound",
+    "verify-push",
+    "lookups",
+    "totalprice",
+    "brand-new-thing",
+];
+
+fn day() -> impl Strategy<Value = NaiveDate> {
+    (2019i32..2026, 1u32..=12, 1u32..=28)
+        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+}
+
+fn price() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        Just(json!(0)),
+        Just(json!("0.00")),
+        Just(json!("-0.00")),
+        (1u32..100_000).prop_map(|c| json!(format!("{}.{:02}", c / 100, c % 100))),
+        (1u32..100_000).prop_map(|c| json!(c as f64 / 100.0)),
+        (1u32..100_000).prop_map(|c| json!(format!("-{}.{:02}", c / 100, c % 100))),
+    ]
+}
+
+fn record() -> impl Strategy<Value = UsageRecord> {
+    (prop::sample::select(CATEGORIES), price(), day()).prop_map(|(c, p, d)| UsageRecord {
+        category: c.to_string(),
+        price: p,
+        end_date: Some(d.to_string()),
+    })
+}
+
+proptest! {
+    #[test]
+    fn priced_iff_the_number_is_not_zero(cents in -1_000_000i64..1_000_000, decimals in 0usize..5) {
+        let text = format!("{:.*}", decimals, cents as f64 / 100.0);
+        let value: f64 = text.parse().unwrap();
+        prop_assert_eq!(is_priced(&json!(text)), value != 0.0);
+        prop_assert_eq!(is_priced(&json!(value)), value != 0.0);
+    }
+
+    #[test]
+    fn last_activity_is_the_latest_priced_end_date(records in prop::collection::vec(record(), 0..40)) {
+        let a = Activity::from_records(&records);
+        let expected = records.iter().filter(|r| is_priced(&r.price)).filter_map(|r| r.end_date.as_deref()).filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).max();
+        prop_assert_eq!(a.last, expected);
+        for (service, date) in &a.services {
+            prop_assert!(Some(*date) <= a.last);
+            prop_assert!(service != "totalprice");
+        }
+    }
+
+    /// Monthly totals, then Daily records of only the needed months, give the same answer as
+    /// reading every daily record (for positive prices, where monthly sums cannot cancel out).
+    #[test]
+    fn two_step_reading_equals_the_full_scan(days in prop::collection::vec((prop::sample::select(CATEGORIES), 1u32..5000, day()), 0..40)) {
+        let daily: Vec<UsageRecord> = days.iter().map(|(c, p, d)| UsageRecord { category: c.to_string(), price: json!(format!("{}.{:02}", p / 100, p % 100)), end_date: Some(d.to_string()) }).collect();
+        let mut monthly: std::collections::BTreeMap<(String, i32, u32), f64> = Default::default();
+        for (c, p, d) in &days {
+            *monthly.entry((c.to_string(), d.year(), d.month())).or_default() += *p as f64;
+        }
+        let monthly: Vec<UsageRecord> = monthly.into_iter().map(|((c, y, m), p)| {
+            let (_, last) = twilio_connector::time::month_bounds(NaiveDate::from_ymd_opt(y, m, 1).unwrap());
+            UsageRecord { category: c, price: json!(p), end_date: Some(last.to_string()) }
+        }).collect();
+        let coarse = Activity::from_records(&monthly);
+        let months = coarse.months_to_refine();
+        let fetched: Vec<UsageRecord> = daily.iter().filter(|r| {
+            let d = NaiveDate::parse_from_str(r.end_date.as_deref().unwrap(), "%Y-%m-%d").unwrap();
+            months.contains(&twilio_connector::time::month_bounds(d).0)
+        }).cloned().collect();
+        prop_assert_eq!(coarse.refine(&Activity::from_records(&fetched)), Activity::from_records(&daily));
+    }
+
+    #[test]
+    fn every_category_has_one_answer(category in "[a-z0-9-]{0,30}") {
+        let s = service_for_category(&category);
+        if category == "totalprice" || category.is_empty() {
+            prop_assert_eq!(s, None);
+        } else {
+            prop_assert!(s.is_some());
+        }
+    }
+
+    #[test]
+    fn sms_and_mms_subcategories_are_messaging(suffix in "[a-z0-9]{1,12}", mms in any::<bool>()) {
+        let c = format!("{}-{suffix}", if mms { "mms" } else { "sms" });
+        let service = service_for_category(&c);
+        prop_assert_eq!(service.as_deref(), Some("Messaging"));
+    }
+
+    #[test]
+    fn only_three_statuses_map(s in ".{0,12}") {
+        let mapped = map_status(&s);
+        prop_assert_eq!(mapped.is_some(), ["active", "suspended", "closed"].contains(&s.as_str()));
+    }
+
+    #[test]
+    fn page_links_never_leave_the_host(link in ".{0,60}") {
+        if let Ok(url) = resolve_link("api.twilio.com", &link) {
+            prop_assert!(url.starts_with("https://api.twilio.com/") || url == "https://api.twilio.com");
+            let authority = url["https://".len()..].split(['/', '?', '#']).next().unwrap().to_string();
+            prop_assert_eq!(authority, "api.twilio.com");
+        }
+    }
+
+    #[test]
+    fn retries_answer_every_request_once_and_stay_bounded(statuses in prop::collection::vec(prop::sample::select(vec![200u16, 200, 404, 429, 500, 503]), 1..200), n in 1usize..40, limit in 1usize..20) {
+        let mut t = Scripted { statuses: statuses.into_iter().collect(), max_batch: 0 };
+        let policy = Policy { max_in_flight: limit, base_backoff_ms: 1, max_backoff_ms: 4, ..Policy::default() };
+        let mut c = Client::new(&mut t, policy);
+        let requests: Vec<Request> = (0..n).map(|i| Request::get(format!("https://h/{i}"))).collect();
+        let out = c.send_all(requests);
+        prop_assert_eq!(out.len(), n);
+        prop_assert!(c.sent <= (n as u64) * policy.max_attempts as u64);
+        prop_assert!(c.sent >= n as u64);
+        prop_assert!(c.in_flight_limit() >= 1 && c.in_flight_limit() <= limit);
+        drop(c);
+        prop_assert!(t.max_batch <= limit);
+    }
+}
+
+struct Scripted {
+    statuses: std::collections::VecDeque<u16>,
+    max_batch: usize,
+}
+
+impl Transport for Scripted {
+    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
+        self.max_batch = self.max_batch.max(requests.len());
+        requests
+            .iter()
+            .map(|_| {
+                Ok(Response {
+                    status: self.statuses.pop_front().unwrap_or(200),
+                    retry_after_ms: None,
+                    body: vec![],
+                })
+            })
+            .collect()
+    }
+    fn sleep_ms(&mut self, _ms: u64) {}
+    fn random_u64(&mut self) -> u64 {
+        3
+    }
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::UNIX_EPOCH
+    }
+}
