@@ -43,3 +43,11 @@ test: component hostile lint
 
 clean:
 	$(CARGO) clean
+
+## Fuzz the response parsers for FUZZ_SECONDS each (not part of `make test`).
+FUZZ_SECONDS ?= 30
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in list_page usage_records worker_attributes error_body; do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

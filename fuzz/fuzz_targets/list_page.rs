@@ -1,0 +1,14 @@
+//! Any bytes as a list page: a typed error or a page whose next link stays on the host.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use twilio_connector::paging::parse_page;
+
+fuzz_target!(|data: &[u8]| {
+    for key in ["accounts", "workers", "users"] {
+        if let Ok(page) = parse_page("api.twilio.com", data, key, "fuzz") {
+            if let Some(next) = page.next_url {
+                assert!(next.starts_with("https://api.twilio.com"));
+            }
+        }
+    }
+});
