@@ -50,12 +50,32 @@ pub fn default_cache_dir() -> PathBuf {
     base.join("governance-connector")
 }
 
-/// Engine configuration shared by every plugin.
-pub fn new_engine() -> anyhow::Result<Engine> {
+/// Concurrent plugin instances the pooling allocator keeps slots for.
+pub const POOL_SLOTS: u32 = 128;
+
+/// Engine configuration shared by every plugin: epoch interruption for CPU budgets and, for
+/// many concurrent tenants, the pooling allocator (slots sized to the memory limit). Falls back
+/// to on-demand allocation where the pool cannot be reserved.
+pub fn new_engine(limits: &Limits) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
-    Engine::new(&config).map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_component_instances(POOL_SLOTS)
+        .total_core_instances(POOL_SLOTS * 8)
+        .total_memories(POOL_SLOTS * 2)
+        .total_tables(POOL_SLOTS * 4)
+        .max_memory_size(limits.memory_bytes.max(1 << 20));
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&config) {
+        Ok(e) => Ok(e),
+        Err(pooled) => {
+            tracing::warn!("pooling allocator unavailable ({pooled:#}); allocating on demand");
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+                .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e:#}"))
+        }
+    }
 }
 
 /// Compile a component, or load its precompiled form from the cache keyed by the component's
@@ -80,10 +100,13 @@ pub fn load_component(
         .map(|b| format!("{b:02x}"))
         .collect();
     let cached = cache_dir.join(format!("{key}.cwasm"));
-    if cached.exists() {
-        // SAFETY: the file was written by `precompile_component` of an engine with the same
-        // compatibility hash (it is in the key) and is only ever replaced atomically.
-        match unsafe { Component::deserialize_file(engine, &cached) } {
+    // Read into memory rather than mapping the file: another process replacing or truncating
+    // a mapped cache file would crash this one (SIGBUS).
+    if let Ok(compiled) = std::fs::read(&cached) {
+        // SAFETY: only bytes from `precompile_component` of an engine with the same
+        // compatibility hash (part of the key) are stored under this name, and wasmtime checks
+        // the header and version before using them.
+        match unsafe { Component::deserialize(engine, &compiled) } {
             Ok(c) => return Ok((c, EngineCache::Cached)),
             Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
         }

@@ -159,7 +159,8 @@ struct Call {
 impl Host {
     /// Load a plugin component (compiled once, then cached on disk) and read its metadata.
     pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
-        let engine = engine::new_engine().map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let engine =
+            engine::new_engine(&options.limits).map_err(|e| CallError::Host(format!("{e:#}")))?;
         let cache_dir = options
             .cache_dir
             .clone()
@@ -344,10 +345,21 @@ impl Host {
     }
 
     fn config(&self, tenant: &Tenant) -> Config {
+        let mut options: Vec<(String, String)> = tenant
+            .options
+            .iter()
+            .filter(|(k, _)| k != "host_max_in_flight")
+            .cloned()
+            .collect();
+        // The plugin keeps its own concurrency under what the egress hooks will let through.
+        options.push((
+            "host_max_in_flight".into(),
+            self.options.limits.max_in_flight.to_string(),
+        ));
         Config {
             app: tenant.app.clone(),
             account_id: tenant.credentials.account_sid().to_string(),
-            options: tenant.options.clone(),
+            options,
         }
     }
 

@@ -324,9 +324,12 @@ fn capability(c: model::Capability) -> wit::Capability {
 }
 
 /// Run `f` with a fresh client over wasi-http.
-fn with_client<T>(f: impl FnOnce(&mut Client<'_>) -> model::Result<T>) -> model::Result<T> {
+fn with_client<T>(
+    cfg: &model::Config,
+    f: impl FnOnce(&mut Client<'_>) -> model::Result<T>,
+) -> model::Result<T> {
     let mut transport = WasiTransport;
-    let mut client = Client::new(&mut transport, Policy::default());
+    let mut client = Client::new(&mut transport, Policy::for_config(cfg));
     f(&mut client)
 }
 
@@ -351,7 +354,7 @@ impl Guest for Component {
 
     fn check(cfg: wit::Config) -> Result<String, wit::ConnectorError> {
         let cfg = config(cfg);
-        with_client(|c| crate::apps::check(c, &cfg)).map_err(error)
+        with_client(&cfg, |c| crate::apps::check(c, &cfg)).map_err(error)
     }
 
     fn list_accounts(
@@ -359,17 +362,19 @@ impl Guest for Component {
         cursor: Option<String>,
     ) -> Result<wit::AccountPage, wit::ConnectorError> {
         let cfg = config(cfg);
-        with_client(|c| crate::apps::list_accounts(c, &cfg, cursor.as_deref()))
-            .map(|p| wit::AccountPage {
-                accounts: p.accounts.into_iter().map(account).collect(),
-                next_cursor: p.next_cursor,
-            })
-            .map_err(error)
+        with_client(&cfg, |c| {
+            crate::apps::list_accounts(c, &cfg, cursor.as_deref())
+        })
+        .map(|p| wit::AccountPage {
+            accounts: p.accounts.into_iter().map(account).collect(),
+            next_cursor: p.next_cursor,
+        })
+        .map_err(error)
     }
 
     fn get_account(cfg: wit::Config, id: String) -> Result<wit::Account, wit::ConnectorError> {
         let cfg = config(cfg);
-        with_client(|c| crate::apps::get_account(c, &cfg, &id))
+        with_client(&cfg, |c| crate::apps::get_account(c, &cfg, &id))
             .map(account)
             .map_err(error)
     }
@@ -411,7 +416,7 @@ impl Guest for Component {
             roles: request.roles,
             attributes_json: request.attributes_json,
         };
-        with_client(|c| crate::apps::provision(c, &cfg, &request, dry_run))
+        with_client(&cfg, |c| crate::apps::provision(c, &cfg, &request, dry_run))
             .map(action)
             .map_err(error)
     }
@@ -424,9 +429,11 @@ fn change(
     dry_run: bool,
 ) -> Result<wit::ActionResult, wit::ConnectorError> {
     let cfg = config(cfg);
-    with_client(|c| crate::apps::change_status(c, &cfg, &id, change, dry_run))
-        .map(action)
-        .map_err(error)
+    with_client(&cfg, |c| {
+        crate::apps::change_status(c, &cfg, &id, change, dry_run)
+    })
+    .map(action)
+    .map_err(error)
 }
 
 export!(Component);

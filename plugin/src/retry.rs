@@ -29,6 +29,29 @@ impl Default for Policy {
     }
 }
 
+/// Config option: requests in flight the operator wants (default 16).
+pub const CONCURRENCY_OPTION: &str = "concurrency";
+/// Config option set by the host: the most requests it lets one call have in flight.
+pub const HOST_LIMIT_OPTION: &str = "host_max_in_flight";
+
+impl Policy {
+    /// The policy for a call: the configured concurrency (default 16), never above the host's
+    /// limit.
+    pub fn for_config(cfg: &crate::model::Config) -> Self {
+        let parse = |k: &str| {
+            cfg.option(k)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|n| *n > 0)
+        };
+        let wanted = parse(CONCURRENCY_OPTION).unwrap_or(Policy::default().max_in_flight);
+        let cap = parse(HOST_LIMIT_OPTION).unwrap_or(usize::MAX);
+        Policy {
+            max_in_flight: wanted.min(cap).max(1),
+            ..Policy::default()
+        }
+    }
+}
+
 /// Wraps a transport with the retry/backoff policy and counts requests.
 pub struct Client<'t> {
     transport: &'t mut dyn Transport,
@@ -212,6 +235,35 @@ mod tests {
         assert_eq!(t.batches[0], 4);
         assert_eq!(t.batches[1], 2, "halved after the 429");
         assert_eq!(t.slept, vec![1000], "honours Retry-After");
+    }
+
+    #[test]
+    fn concurrency_is_configurable_but_capped_by_the_host() {
+        let cfg = |pairs: &[(&str, &str)]| crate::model::Config {
+            options: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(Policy::for_config(&cfg(&[])).max_in_flight, 16);
+        assert_eq!(
+            Policy::for_config(&cfg(&[("concurrency", "64")])).max_in_flight,
+            64
+        );
+        assert_eq!(
+            Policy::for_config(&cfg(&[("concurrency", "64"), ("host_max_in_flight", "32")]))
+                .max_in_flight,
+            32
+        );
+        assert_eq!(
+            Policy::for_config(&cfg(&[("host_max_in_flight", "4")])).max_in_flight,
+            4
+        );
+        assert_eq!(
+            Policy::for_config(&cfg(&[("concurrency", "0")])).max_in_flight,
+            16
+        );
     }
 
     #[test]

@@ -36,6 +36,25 @@ struct Shared {
     faults: Mutex<Faults>,
     log: Mutex<Vec<RecordedRequest>>,
     counter: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running simulator.
@@ -72,6 +91,8 @@ impl Simulator {
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
         });
         let app = axum::Router::new()
             .fallback(dispatch)
@@ -102,9 +123,15 @@ impl Simulator {
         lock(&self.shared.log).clone()
     }
 
-    /// Forget the request log.
+    /// Forget the request log (and the concurrency high-water mark).
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
+        self.shared.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// Most requests that were being answered at the same time.
+    pub fn max_concurrent(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Change fault settings.
@@ -201,6 +228,7 @@ async fn dispatch(
     req: Request,
 ) -> Response {
     let n = shared.counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let _in_flight = InFlight::enter(&shared);
     let (parts, body) = req.into_parts();
     let host = parts
         .headers
