@@ -133,7 +133,6 @@ proptest! {
         prop_assert!(c.sent <= (n as u64) * policy.max_attempts as u64);
         prop_assert!(c.sent >= n as u64);
         prop_assert!(c.in_flight_limit() >= 1 && c.in_flight_limit() <= limit);
-        drop(c);
         prop_assert!(t.max_batch <= limit);
     }
 }
