@@ -51,3 +51,9 @@ fuzz:
 	cd fuzz && for t in list_page usage_records worker_attributes error_body; do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## Benchmarks (not part of `make test`): prints a table and appends it to BENCHMARKS.md.
+bench: component
+	python3 -m pip install --quiet --disable-pip-version-check 'twilio>=9,<10' || echo "warning: could not install Twilio's Python library; its comparison is skipped"
+	$(CARGO) build --release -p connector-bench
+	./target/release/connector-bench

@@ -48,12 +48,14 @@ impl Limits {
 /// Caps linear memory and table growth; the error it returns becomes the call's trap reason.
 pub struct MemoryLimiter {
     max_bytes: usize,
+    /// Largest linear memory granted so far.
+    pub peak: usize,
 }
 
 impl MemoryLimiter {
     /// A limiter allowing `max_bytes` of linear memory.
     pub fn new(max_bytes: usize) -> Self {
-        Self { max_bytes }
+        Self { max_bytes, peak: 0 }
     }
 }
 
@@ -71,6 +73,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
                 self.max_bytes >> 20
             )));
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

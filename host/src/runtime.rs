@@ -146,6 +146,7 @@ pub struct Host {
     options: HostOptions,
     info: ConnectorInfo,
     cache: EngineCache,
+    peak_memory: std::sync::atomic::AtomicUsize,
     _ticker: EpochTicker,
 }
 
@@ -181,6 +182,7 @@ impl Host {
             options,
             info: placeholder,
             cache,
+            peak_memory: Default::default(),
             _ticker: ticker,
         };
         let mut call = host.start(None).await?;
@@ -207,6 +209,28 @@ impl Host {
     /// Whether the compiled plugin came from the disk cache.
     pub fn cache(&self) -> EngineCache {
         self.cache
+    }
+
+    /// Largest linear memory any call of this host has used, in bytes.
+    pub fn peak_guest_memory(&self) -> usize {
+        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Instantiate the plugin and drop it: the per-call setup cost (benchmarks, health checks).
+    pub async fn instantiate_only(&self) -> Result<(), CallError> {
+        self.start(None).await.map(drop)
+    }
+
+    /// Call the plugin's `metadata` in a fresh instance: a minimal whole call.
+    pub async fn call_metadata(&self) -> Result<ConnectorInfo, CallError> {
+        let mut call = self.start(None).await?;
+        let r = tokio::time::timeout(
+            self.options.limits.call_timeout,
+            call.plugin.governance_connector_connector().call_metadata(&mut call.store),
+        )
+        .await
+        .map(|r| r.map(Ok));
+        self.finish(r, &call)
     }
 
     /// The limits in force.
@@ -299,6 +323,8 @@ impl Host {
         outcome: Result<wasmtime::Result<Result<T, ConnectorError>>, tokio::time::error::Elapsed>,
         call: &Call,
     ) -> Result<T, CallError> {
+        self.peak_memory
+            .fetch_max(call.store.data().limiter.peak, std::sync::atomic::Ordering::Relaxed);
         let notes = {
             let t = call.traffic.lock().unwrap_or_else(|p| p.into_inner());
             t.violations.clone()

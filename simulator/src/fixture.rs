@@ -297,6 +297,31 @@ pub fn flex_user_defaults(mut u: Value, go: &str, main: &str) -> Value {
     u
 }
 
+impl Fixture {
+    /// Add `workers` Flex workers spread over four workspaces (deterministic).
+    pub fn with_generated_workers(mut self, workers: usize) -> Self {
+        let main = self.main_account_sid.clone();
+        let activities = ["Available", "Offline", "Unavailable", "Break"];
+        let roles = ["agent", "supervisor", "admin"];
+        for w in 0..4u128 {
+            let ws = format!("WS{:032x}", 0xabc0 + w);
+            self.workspaces.push(json!({"sid": ws}));
+            let list = self.workers.entry(ws.clone()).or_default();
+            for i in (0..workers).filter(|i| *i as u128 % 4 == w) {
+                let attributes = json!({"roles": [roles[i % 3]], "email": format!("agent{i}@example.com"), "full_name": format!("Agent {i}")});
+                list.push(worker_defaults(json!({
+                    "sid": format!("WK{:032x}", 0x10_0000 + i),
+                    "friendly_name": format!("agent{i}"),
+                    "activity_name": activities[i % 4],
+                    "date_status_changed": format!("2025-{:02}-{:02}T08:00:00Z", 1 + i % 12, 1 + i % 28),
+                    "attributes": attributes.to_string(),
+                }), &ws, &main));
+            }
+        }
+        self
+    }
+}
+
 /// A deterministic stand-in for an account's auth token (fixtures may give their own).
 fn token_for(sid: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
