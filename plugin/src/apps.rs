@@ -66,9 +66,12 @@ pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
                 instance.map(|go| format!("; Flex Users API of instance {go} reachable")).unwrap_or_default()
             ))
         }
-        App::Frontline => Ok(
-            "Frontline has no read-only probe without a user; credentials are checked on the first fetch".into(),
-        ),
+        // Frontline has no list to read: asking for a user that does not exist proves the
+        // credentials work (404) without touching anyone.
+        App::Frontline => match frontline::users::fetch(client, "connector-credentials-check") {
+            Ok(_) | Err(ConnectorError::NotFound(_)) => Ok("connected to the Frontline API".into()),
+            Err(e) => Err(e),
+        },
     }
 }
 
