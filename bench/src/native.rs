@@ -19,35 +19,77 @@ pub struct NativeTransport {
 impl NativeTransport {
     /// A transport that reaches every host at `addr` with Basic `user:secret`.
     pub fn new(addr: SocketAddr, user: &str, secret: &str) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")));
-        Self { rt, addr, auth, seed: 0x9e3779b97f4a7c15 }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+        );
+        Self {
+            rt,
+            addr,
+            auth,
+            seed: 0x9e3779b97f4a7c15,
+        }
     }
 }
 
 async fn send(addr: SocketAddr, auth: String, req: Request) -> Result<Response, ConnectorError> {
-    let rest = req.url.strip_prefix("https://").ok_or_else(|| ConnectorError::Transport("not https".into()))?;
+    let rest = req
+        .url
+        .strip_prefix("https://")
+        .ok_or_else(|| ConnectorError::Transport("not https".into()))?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| ConnectorError::Transport(e.to_string()))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| ConnectorError::Transport(e.to_string()))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| ConnectorError::Transport(e.to_string()))?;
     tokio::spawn(conn);
     let method = match req.method {
         Method::Get => "GET",
         Method::Post => "POST",
         Method::Delete => "DELETE",
     };
-    let mut b = hyper::Request::builder().method(method).uri(if path.is_empty() { "/" } else { path }).header("host", host).header("authorization", auth);
+    let mut b = hyper::Request::builder()
+        .method(method)
+        .uri(if path.is_empty() { "/" } else { path })
+        .header("host", host)
+        .header("authorization", auth);
     if let Some(ct) = req.content_type {
         b = b.header("content-type", ct);
     }
-    let request = b.body(Full::new(Bytes::from(req.body))).map_err(|e| ConnectorError::Transport(e.to_string()))?;
-    let answer = sender.send_request(request).await.map_err(|e| ConnectorError::Transport(e.to_string()))?;
+    let request = b
+        .body(Full::new(Bytes::from(req.body)))
+        .map_err(|e| ConnectorError::Transport(e.to_string()))?;
+    let answer = sender
+        .send_request(request)
+        .await
+        .map_err(|e| ConnectorError::Transport(e.to_string()))?;
     let status = answer.status().as_u16();
-    let retry_after_ms = answer.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).map(|s| s * 1000);
-    let body = answer.into_body().collect().await.map_err(|e| ConnectorError::Transport(e.to_string()))?.to_bytes().to_vec();
-    Ok(Response { status, retry_after_ms, body })
+    let retry_after_ms = answer
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|s| s * 1000);
+    let body = answer
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ConnectorError::Transport(e.to_string()))?
+        .to_bytes()
+        .to_vec();
+    Ok(Response {
+        status,
+        retry_after_ms,
+        body,
+    })
 }
 
 impl Transport for NativeTransport {
@@ -55,10 +97,16 @@ impl Transport for NativeTransport {
         let (addr, auth) = (self.addr, self.auth.clone());
         let requests = requests.to_vec();
         self.rt.block_on(async move {
-            let tasks: Vec<_> = requests.into_iter().map(|r| tokio::spawn(send(addr, auth.clone(), r))).collect();
+            let tasks: Vec<_> = requests
+                .into_iter()
+                .map(|r| tokio::spawn(send(addr, auth.clone(), r)))
+                .collect();
             let mut out = Vec::with_capacity(tasks.len());
             for t in tasks {
-                out.push(t.await.unwrap_or_else(|e| Err(ConnectorError::Transport(e.to_string()))));
+                out.push(
+                    t.await
+                        .unwrap_or_else(|e| Err(ConnectorError::Transport(e.to_string()))),
+                );
             }
             out
         })
@@ -81,13 +129,24 @@ impl Transport for NativeTransport {
 }
 
 /// A whole sync (every page) through the native build; returns the account count.
-pub fn sync(transport: &mut NativeTransport, app: &str, account_id: &str, options: &[(&str, &str)]) -> Result<usize, ConnectorError> {
+pub fn sync(
+    transport: &mut NativeTransport,
+    app: &str,
+    account_id: &str,
+    options: &[(&str, &str)],
+) -> Result<usize, ConnectorError> {
     let cfg = twilio_connector::model::Config {
         app: app.into(),
         account_id: account_id.into(),
-        options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
-    let mut client = twilio_connector::retry::Client::new(transport, twilio_connector::retry::Policy::for_config(&cfg));
+    let mut client = twilio_connector::retry::Client::new(
+        transport,
+        twilio_connector::retry::Policy::for_config(&cfg),
+    );
     let mut cursor: Option<String> = None;
     let mut n = 0;
     loop {

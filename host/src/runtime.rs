@@ -226,7 +226,9 @@ impl Host {
         let mut call = self.start(None).await?;
         let r = tokio::time::timeout(
             self.options.limits.call_timeout,
-            call.plugin.governance_connector_connector().call_metadata(&mut call.store),
+            call.plugin
+                .governance_connector_connector()
+                .call_metadata(&mut call.store),
         )
         .await
         .map(|r| r.map(Ok));
@@ -323,8 +325,10 @@ impl Host {
         outcome: Result<wasmtime::Result<Result<T, ConnectorError>>, tokio::time::error::Elapsed>,
         call: &Call,
     ) -> Result<T, CallError> {
-        self.peak_memory
-            .fetch_max(call.store.data().limiter.peak, std::sync::atomic::Ordering::Relaxed);
+        self.peak_memory.fetch_max(
+            call.store.data().limiter.peak,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let notes = {
             let t = call.traffic.lock().unwrap_or_else(|p| p.into_inner());
             t.violations.clone()

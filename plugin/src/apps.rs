@@ -63,7 +63,9 @@ pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
             Ok(format!(
                 "connected to TaskRouter: {} workspace(s){}",
                 spaces.len(),
-                instance.map(|go| format!("; Flex Users API of instance {go} reachable")).unwrap_or_default()
+                instance
+                    .map(|go| format!("; Flex Users API of instance {go} reachable"))
+                    .unwrap_or_default()
             ))
         }
         // Frontline has no list to read: asking for a user that does not exist proves the

@@ -143,3 +143,33 @@ async fn identity_file_reports_missing_users_and_keeps_the_rest() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn check_proves_credentials_for_every_app() {
+    let sim = sim(Fixture::demo()).await;
+    let host = host(&sim).await;
+    for app in ["twilio", "flex", "frontline"] {
+        let summary = host.check(&tenant(&sim, app)).await.unwrap();
+        assert!(summary.starts_with("connected"), "{app}: {summary}");
+        let (sid, _) = sim.main_credentials();
+        let wrong = connector_host::Tenant::new(
+            "w",
+            app,
+            connector_host::Credentials::AuthToken {
+                account_sid: sid,
+                auth_token: "bad".into(),
+            },
+        );
+        let err = host.check(&wrong).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::Connector {
+                    error: ConnectorError::Unauthorized(_),
+                    ..
+                }
+            ),
+            "{app}: {err}"
+        );
+    }
+}
