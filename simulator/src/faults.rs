@@ -22,6 +22,8 @@ pub enum Fault {
     Reset,
     /// Answer with this status and JSON body instead (e.g. a hostile page link).
     Body(u16, String),
+    /// A 302 redirect to this URL.
+    Redirect(String),
 }
 
 /// A fault applied to the next `times` requests whose path contains `path_contains`.

@@ -407,6 +407,14 @@ fn fault_response(f: &Fault) -> Response {
             );
             r
         }
+        Fault::Redirect(location) => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::FOUND;
+            if let Ok(v) = HeaderValue::from_str(location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
         Fault::Delay(_) => json_response(error(500, 20500, "unreachable")),
     }
 }

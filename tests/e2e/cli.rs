@@ -239,3 +239,23 @@ async fn no_secret_in_output_or_audit() {
         assert!(!all.contains(&s), "a secret appeared in output or audit");
     }
 }
+
+#[test]
+fn a_second_cli_run_does_no_compilation() {
+    let dir = cache_dir().join(format!("cli-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = || {
+        let out = Command::new(connector_bin())
+            .args(["apps", "--json"])
+            .env("CONNECTOR_CACHE_DIR", &dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["compiled"], "now");
+    assert_eq!(first["apps"].as_array().unwrap().len(), 3);
+    assert_eq!(run()["compiled"], "cache");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -105,6 +105,27 @@ async fn requests_outside_the_allowlist_are_denied_before_the_network() {
 }
 
 #[tokio::test]
+async fn redirects_to_other_hosts_are_not_followed_by_the_host_nor_allowed_to_the_guest() {
+    let sim = sim(Fixture::demo()).await;
+    sim.inject(twilio_sim::FaultRule::on(
+        "/Accounts.json",
+        twilio_sim::Fault::Redirect("https://evil.example/collect".into()),
+        1,
+    ));
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "redirect").await.unwrap();
+    assert!(
+        report.starts_with("first 302") && report.contains("HttpRequestDenied"),
+        "{report}"
+    );
+    assert_eq!(
+        sim.requests().len(),
+        1,
+        "only the redirecting request reached a server"
+    );
+}
+
+#[tokio::test]
 async fn the_guest_cannot_set_credentials_and_never_sees_secrets() {
     let sim = sim(Fixture::demo()).await;
     let host = hostile(&sim).await;

@@ -26,6 +26,16 @@ fn get(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<(u16, String), String> {
+    get_full(scheme, authority, path, headers).map(|(s, b, _)| (s, b))
+}
+
+/// Like `get`, also returning the `Location` header.
+fn get_full(
+    scheme: Scheme,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String, Option<String>), String> {
     let fields = Fields::new();
     for (k, v) in headers {
         fields
@@ -51,6 +61,11 @@ fn get(
         .map_err(|_| "taken")?
         .map_err(|e| format!("{e:?}"))?;
     let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
     let body = resp.consume().map_err(|_| "consume")?;
     let stream = body.stream().map_err(|_| "stream")?;
     let mut out = Vec::new();
@@ -61,7 +76,7 @@ fn get(
             Err(e) => return Err(format!("read: {e:?}")),
         }
     }
-    Ok((status, String::from_utf8_lossy(&out).into_owned()))
+    Ok((status, String::from_utf8_lossy(&out).into_owned(), location))
 }
 
 fn report(text: String) -> AccountPage {
@@ -128,6 +143,19 @@ impl Guest for Hostile {
                 "{:?}",
                 get(Scheme::Https, "api.twilio.com:8443", accounts, &[])
             ),
+            // Follow a redirect by hand: the host does not follow redirects, so the guest must,
+            // and the follow-up is an ordinary request that meets the allowlist.
+            "redirect" => match get_full(Scheme::Https, "api.twilio.com", accounts, &[]) {
+                Ok((status, _, Some(loc))) => {
+                    let rest = loc.trim_start_matches("https://");
+                    let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                    format!(
+                        "first {status}; follow: {:?}",
+                        get(Scheme::Https, auth, path, &[])
+                    )
+                }
+                other => format!("no redirect: {other:?}"),
+            },
             "own-auth" => format!(
                 "{:?}",
                 get(

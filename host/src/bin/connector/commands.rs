@@ -24,10 +24,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conformance => conformance(g).await,
         Command::Apps => {
             let host = load(g, None).await?;
+            let cached = host.cache() == connector_host::EngineCache::Cached;
             if g.json {
-                println!("{}", output::apps_json(host.info()));
+                let mut v = output::apps_json(host.info());
+                v["compiled"] = serde_json::json!(if cached { "cache" } else { "now" });
+                println!("{v}");
             } else {
                 print!("{}", output::apps_text(host.info()));
+                println!(
+                    "plugin: {}",
+                    if cached {
+                        "precompiled, loaded from the cache"
+                    } else {
+                        "compiled now and cached"
+                    }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
