@@ -139,6 +139,18 @@ impl wasmtime_wasi::HostWallClock for FixedClock {
     }
 }
 
+/// Run one export of the plugin in a fresh sandboxed instance (for `tenant`, or none), under
+/// the call's wall-clock limit, and turn the outcome into a typed result.
+macro_rules! guest_call {
+    ($host:expr, $tenant:expr, |$api:ident, $store:ident| $call:expr) => {{
+        let mut call = $host.start($tenant).await?;
+        let $api = call.plugin.governance_connector_connector();
+        let $store = &mut call.store;
+        let r = tokio::time::timeout($host.options.limits.call_timeout, $call).await;
+        $host.finish(r, &call)
+    }};
+}
+
 /// A loaded plugin, ready to serve calls for any tenant.
 pub struct Host {
     engine: wasmtime::Engine,
@@ -185,18 +197,9 @@ impl Host {
             peak_memory: Default::default(),
             _ticker: ticker,
         };
-        let mut call = host.start(None).await?;
-        let info = host.finish(
-            tokio::time::timeout(
-                host.options.limits.call_timeout,
-                call.plugin
-                    .governance_connector_connector()
-                    .call_metadata(&mut call.store),
-            )
-            .await
-            .map(|r| r.map(Ok)),
-            &call,
-        )?;
+        let info = guest_call!(host, None, |api, store| async {
+            api.call_metadata(store).await.map(Ok)
+        })?;
         host.info = info;
         Ok(host)
     }
@@ -223,16 +226,9 @@ impl Host {
 
     /// Call the plugin's `metadata` in a fresh instance: a minimal whole call.
     pub async fn call_metadata(&self) -> Result<ConnectorInfo, CallError> {
-        let mut call = self.start(None).await?;
-        let r = tokio::time::timeout(
-            self.options.limits.call_timeout,
-            call.plugin
-                .governance_connector_connector()
-                .call_metadata(&mut call.store),
-        )
-        .await
-        .map(|r| r.map(Ok));
-        self.finish(r, &call)
+        guest_call!(self, None, |api, store| async {
+            api.call_metadata(store).await.map(Ok)
+        })
     }
 
     /// The limits in force.
@@ -396,15 +392,7 @@ impl Host {
     /// Check configuration and credentials.
     pub async fn check(&self, tenant: &Tenant) -> Result<String, CallError> {
         let cfg = self.config(tenant);
-        let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(
-            self.options.limits.call_timeout,
-            call.plugin
-                .governance_connector_connector()
-                .call_check(&mut call.store, &cfg),
-        )
-        .await;
-        self.finish(r, &call)
+        guest_call!(self, Some(tenant), |api, store| api.call_check(store, &cfg))
     }
 
     /// One page of accounts.
@@ -414,15 +402,8 @@ impl Host {
         cursor: Option<&str>,
     ) -> Result<AccountPage, CallError> {
         let cfg = self.config(tenant);
-        let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(
-            self.options.limits.call_timeout,
-            call.plugin
-                .governance_connector_connector()
-                .call_list_accounts(&mut call.store, &cfg, cursor),
-        )
-        .await;
-        self.finish(r, &call)
+        guest_call!(self, Some(tenant), |api, store| api
+            .call_list_accounts(store, &cfg, cursor))
     }
 
     /// Every account, page after page; `progress` hears the running total. A cursor that
@@ -454,15 +435,8 @@ impl Host {
     /// One account.
     pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
         let cfg = self.config(tenant);
-        let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(
-            self.options.limits.call_timeout,
-            call.plugin
-                .governance_connector_connector()
-                .call_get_account(&mut call.store, &cfg, id),
-        )
-        .await;
-        self.finish(r, &call)
+        guest_call!(self, Some(tenant), |api, store| api
+            .call_get_account(store, &cfg, id))
     }
 
     /// Run an action (suspend, reactivate, deprovision) and audit it.
@@ -474,30 +448,17 @@ impl Host {
         dry_run: bool,
     ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
-        let mut call = self.start(Some(tenant)).await?;
-        let api = call.plugin.governance_connector_connector();
-        let limit = self.options.limits.call_timeout;
-        let r = match action {
-            Action::Suspend => {
-                tokio::time::timeout(limit, api.call_suspend(&mut call.store, &cfg, id, dry_run))
-                    .await
-            }
-            Action::Reactivate => {
-                tokio::time::timeout(
-                    limit,
-                    api.call_reactivate(&mut call.store, &cfg, id, dry_run),
-                )
-                .await
-            }
-            Action::Deprovision => {
-                tokio::time::timeout(
-                    limit,
-                    api.call_deprovision(&mut call.store, &cfg, id, dry_run),
-                )
-                .await
-            }
-        };
-        let result = self.finish(r, &call);
+        // In a block so that even a failure to start the call is audited.
+        let result = async {
+            guest_call!(self, Some(tenant), |api, store| async {
+                match action {
+                    Action::Suspend => api.call_suspend(store, &cfg, id, dry_run).await,
+                    Action::Reactivate => api.call_reactivate(store, &cfg, id, dry_run).await,
+                    Action::Deprovision => api.call_deprovision(store, &cfg, id, dry_run).await,
+                }
+            })
+        }
+        .await;
         self.audit_action(tenant, action.name(), id, dry_run, &result);
         result
     }
@@ -510,18 +471,11 @@ impl Host {
         dry_run: bool,
     ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
-        let mut call = self.start(Some(tenant)).await?;
-        let r = tokio::time::timeout(
-            self.options.limits.call_timeout,
-            call.plugin.governance_connector_connector().call_provision(
-                &mut call.store,
-                &cfg,
-                request,
-                dry_run,
-            ),
-        )
+        let result = async {
+            guest_call!(self, Some(tenant), |api, store| api
+                .call_provision(store, &cfg, request, dry_run))
+        }
         .await;
-        let result = self.finish(r, &call);
         self.audit_action(tenant, "provision", &request.username, dry_run, &result);
         result
     }

@@ -41,6 +41,32 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The slice of `items` a query asks for.
+struct Window {
+    chunk: Vec<Value>,
+    page: usize,
+    size: usize,
+    start: usize,
+    has_next: bool,
+}
+
+fn window(query: &BTreeMap<String, String>, items: &[Value]) -> Window {
+    let (size, page) = page_params(query, 50);
+    let start = page * size;
+    Window {
+        chunk: items.iter().skip(start).take(size).cloned().collect(),
+        page,
+        size,
+        start,
+        has_next: start + size < items.len(),
+    }
+}
+
+/// A link when it exists, else null.
+fn link(exists: bool, make: impl Fn() -> String) -> Value {
+    if exists { json!(make()) } else { Value::Null }
+}
+
 /// A 2010 API list page of `items` under `key`.
 pub fn page_2010(
     path: &str,
@@ -48,22 +74,19 @@ pub fn page_2010(
     key: &str,
     items: &[Value],
 ) -> Value {
-    let (size, page) = page_params(query, 50);
-    let start = page * size;
-    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
-    let has_next = start + size < items.len();
+    let w = window(query, items);
     let uri = |p: usize| format!("{path}?{}", query_string(query, p));
     let mut v = json!({
         "first_page_uri": uri(0),
-        "next_page_uri": if has_next { json!(uri(page + 1)) } else { Value::Null },
-        "previous_page_uri": if page > 0 { json!(uri(page - 1)) } else { Value::Null },
-        "page": page,
-        "page_size": size,
-        "start": start,
-        "end": start + chunk.len().saturating_sub(1),
-        "uri": uri(page),
+        "next_page_uri": link(w.has_next, || uri(w.page + 1)),
+        "previous_page_uri": link(w.page > 0, || uri(w.page.saturating_sub(1))),
+        "page": w.page,
+        "page_size": w.size,
+        "start": w.start,
+        "end": w.start + w.chunk.len().saturating_sub(1),
+        "uri": uri(w.page),
     });
-    v[key] = Value::Array(chunk);
+    v[key] = Value::Array(w.chunk);
     v
 }
 
@@ -75,22 +98,19 @@ pub fn page_v1(
     key: &str,
     items: &[Value],
 ) -> Value {
-    let (size, page) = page_params(query, 50);
-    let start = page * size;
-    let chunk: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
-    let has_next = start + size < items.len();
+    let w = window(query, items);
     let url = |p: usize| format!("https://{host}{path}?{}", query_string(query, p));
     let mut v = json!({
         "meta": {
-            "page": page,
-            "page_size": size,
+            "page": w.page,
+            "page_size": w.size,
             "first_page_url": url(0),
-            "previous_page_url": if page > 0 { json!(url(page - 1)) } else { Value::Null },
-            "url": url(page),
-            "next_page_url": if has_next { json!(url(page + 1)) } else { Value::Null },
+            "previous_page_url": link(w.page > 0, || url(w.page.saturating_sub(1))),
+            "url": url(w.page),
+            "next_page_url": link(w.has_next, || url(w.page + 1)),
             "key": key,
         }
     });
-    v[key] = Value::Array(chunk);
+    v[key] = Value::Array(w.chunk);
     v
 }
