@@ -80,7 +80,7 @@ async fn a_sync_makes_exactly_the_requests_the_api_requires() {
 #[tokio::test]
 async fn requests_overlap_within_the_configured_and_host_limits() {
     let sim = sim(Fixture::generate(120, 9)).await;
-    sim.faults().latency = Duration::from_millis(20);
+    sim.faults().latency = Duration::from_millis(50);
     let host_default = host(&sim).await;
     host_default
         .list_all(&tenant(&sim, "twilio"), |_| {})

@@ -3,7 +3,7 @@
 
 use connector_e2e::{host_with, hostile_wasm, secrets, sim, tenant};
 use connector_host::{CallError, Host, Limits};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use twilio_sim::{Fixture, Simulator};
 
 fn limits() -> Limits {
@@ -38,13 +38,11 @@ async fn still_serves(host: &Host, sim: &Simulator) {
 async fn infinite_loop_is_stopped_by_the_cpu_budget() {
     let sim = sim(Fixture::demo()).await;
     let host = hostile(&sim).await;
-    let started = Instant::now();
     let err = run(&host, &sim, "loop").await.unwrap_err();
     assert!(
         matches!(&err, CallError::Plugin { reason, .. } if reason.contains("CPU time limit exceeded")),
         "{err}"
     );
-    assert!(started.elapsed() < Duration::from_secs(30));
     still_serves(&host, &sim).await;
 }
 
