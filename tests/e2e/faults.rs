@@ -257,3 +257,34 @@ async fn an_api_without_monthly_or_daily_usage_still_gives_activity() {
         "the month's end stands without Daily records"
     );
 }
+
+#[tokio::test]
+async fn accounts_whose_usage_is_missing_are_listed_with_a_warning() {
+    let sim = sim(Fixture::demo()).await;
+    sim.inject(FaultRule::on(
+        "AC0000000000000000000000000000b003/Usage",
+        Fault::Status(404),
+        10,
+    ));
+    let host = host(&sim).await;
+    let list = host
+        .list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
+    ids_once(&list, 6);
+    let pilot = list
+        .iter()
+        .find(|a| a.id == "AC0000000000000000000000000000b003")
+        .unwrap();
+    assert_eq!(pilot.last_activity, None);
+    assert!(
+        pilot.warnings[0].contains("not readable"),
+        "{:?}",
+        pilot.warnings
+    );
+    let other = list
+        .iter()
+        .find(|a| a.id == "AC0000000000000000000000000000b002")
+        .unwrap();
+    assert!(other.warnings.is_empty() && other.last_activity.is_some());
+}

@@ -285,25 +285,24 @@ fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>
         .collect()
 }
 
-/// A closed account's usage may be gone: say so on the account. Anything else fails the call,
-/// so a partial result is never presented as complete.
+/// Usage that Twilio says is not there (a closed account's, or an API without the usage
+/// resources) or not permitted is told on the account, whose last activity stays unknown.
+/// Anything else (auth, rate limits, transport, malformed answers) fails the call, so a
+/// partial result is never presented as complete.
 fn usage_unreadable(
     r: &AccountResource,
     e: ConnectorError,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let gone = matches!(
-        e,
-        ConnectorError::NotFound(_) | ConnectorError::Forbidden(_)
-    );
-    if gone && r.status == "closed" {
-        warnings.push(format!(
-            "usage of closed account {} is not readable: {e}",
-            r.sid
-        ));
-        Ok(())
-    } else {
-        Err(e)
+    match e {
+        ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) => {
+            warnings.push(format!(
+                "usage records of {} ({}) are not readable, so its last activity and services are unknown: {e}",
+                r.sid, r.status
+            ));
+            Ok(())
+        }
+        e => Err(e),
     }
 }
 
