@@ -62,12 +62,12 @@ pub fn parse_page(host: &str, body: &[u8], key: &str, what: &str) -> Result<Page
     Ok(Page { items, next_url })
 }
 
-/// Decode a page's items into typed resources.
-pub fn items<T: DeserializeOwned>(page: &Page, what: &str) -> Result<Vec<T>, ConnectorError> {
-    page.items
-        .iter()
+/// Decode list items into typed resources (consuming them: no copies of large pages).
+pub fn items<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ConnectorError> {
+    items
+        .into_iter()
         .map(|i| {
-            serde_json::from_value(i.clone()).map_err(|e| {
+            serde_json::from_value(i).map_err(|e| {
                 ConnectorError::MalformedResponse(format!("{what}: unexpected item shape ({e})"))
             })
         })

@@ -255,13 +255,7 @@ pub fn find_worker(client: &mut Client<'_>, sid: &str) -> Result<Option<Worker>>
 
 /// Decode list items.
 pub fn decode<T: serde::de::DeserializeOwned>(values: Vec<Value>, what: &str) -> Result<Vec<T>> {
-    paging::items(
-        &paging::Page {
-            items: values,
-            next_url: None,
-        },
-        what,
-    )
+    paging::items(values, what)
 }
 
 #[cfg(test)]

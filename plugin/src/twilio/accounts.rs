@@ -112,13 +112,12 @@ pub fn list_page(
     let response = client.send(Request::get(list_url(cursor)?))?;
     response.ok("account list")?;
     let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
-    let resources: Vec<AccountResource> = paging::items(&page, "account list")?;
+    let next_url = page.next_url.clone();
+    let resources: Vec<AccountResource> = paging::items(page.items, "account list")?;
     let accounts = with_usage(client, cfg, &resources)?;
     Ok(AccountPage {
         accounts,
-        next_cursor: page
-            .next_url
-            .map(|u| u.trim_start_matches("https://api.twilio.com").to_string()),
+        next_cursor: next_url.map(|u| u.trim_start_matches("https://api.twilio.com").to_string()),
     })
 }
 
