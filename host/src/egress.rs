@@ -326,7 +326,12 @@ async fn fetch(
 /// Blank every `auth_token` in a JSON answer and remove any echo of the tenant's secret.
 pub fn redact(body: Bytes, secret: Option<&str>) -> Bytes {
     let mut out = body;
-    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out)
+    // Only answers that mention the field (or hold escapes that could spell it) are parsed:
+    // most (usage, workers) never carry it.
+    let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
+    let mentions = has(b"auth_token") || has(b"\\u");
+    if mentions
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out)
         && blank_auth_tokens(&mut v)
     {
         out = Bytes::from(v.to_string());
@@ -413,6 +418,13 @@ mod tests {
         let text = String::from_utf8(out.to_vec()).unwrap();
         assert!(!text.contains("abcd1234") && !text.contains("my-secret-token"));
         assert!(text.contains(r#""auth_token":"""#));
+    }
+
+    #[test]
+    fn escaped_field_names_are_still_blanked() {
+        let body = Bytes::from(r#"{"auth\u005ftoken":"abcd1234"}"#);
+        let text = String::from_utf8(redact(body, None).to_vec()).unwrap();
+        assert!(!text.contains("abcd1234"), "{text}");
     }
 
     #[test]
