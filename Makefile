@@ -57,3 +57,4 @@ bench: component
 	python3 -m pip install --quiet --disable-pip-version-check 'twilio>=9,<10' || echo "warning: could not install Twilio's Python library; its comparison is skipped"
 	$(CARGO) build --release -p connector-bench
 	./target/release/connector-bench
+	$(CARGO) bench -p connector-bench --bench instantiate
