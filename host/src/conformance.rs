@@ -2,7 +2,7 @@
 //! built-in simulator and checks what a governance platform relies on. Each check reports
 //! what was expected and what was seen.
 
-use crate::bindings::types::{Account, AccountStatus, ActionResult, Capability, ConnectorError};
+use crate::bindings::types::{Account, AccountStatus, ActionResult, Capability};
 use crate::credentials::Credentials;
 use crate::egress::TRUSTED_SUFFIX;
 use crate::engine::HostOptions;
@@ -79,29 +79,8 @@ fn short<T: std::fmt::Debug>(r: &Result<T, CallError>) -> String {
     }
 }
 
-fn error_kind(e: &CallError) -> &'static str {
-    match e {
-        CallError::Connector { error, .. } => match error {
-            ConnectorError::Unauthorized(_) => "unauthorized",
-            ConnectorError::Forbidden(_) => "forbidden",
-            ConnectorError::NotFound(_) => "not-found",
-            ConnectorError::RateLimited(_) => "rate-limited",
-            ConnectorError::InvalidConfig(_) => "invalid-config",
-            ConnectorError::InvalidInput(_) => "invalid-input",
-            ConnectorError::Unsupported(_) => "unsupported",
-            ConnectorError::Refused(_) => "refused",
-            ConnectorError::Upstream(_) => "upstream",
-            ConnectorError::Transport(_) => "transport",
-            ConnectorError::MalformedResponse(_) => "malformed-response",
-        },
-        CallError::Plugin { .. } => "plugin-stopped",
-        CallError::Timeout(_) => "timeout",
-        CallError::Host(_) => "host-error",
-    }
-}
-
 fn kind_of<T>(r: &Result<T, CallError>) -> &'static str {
-    r.as_ref().err().map(error_kind).unwrap_or("ok")
+    r.as_ref().err().map(CallError::kind).unwrap_or("ok")
 }
 
 /// The conformance fixture: the demo data plus an API key.

@@ -69,8 +69,6 @@ impl EgressPolicy {
 /// What happened to outbound traffic during one call.
 #[derive(Debug, Default, Clone)]
 pub struct CallTraffic {
-    /// Requests that went out (method, host, path, status).
-    pub requests: Vec<RequestEvent>,
     /// Requests the policy or a limit stopped, with the reason.
     pub violations: Vec<String>,
 }
@@ -272,7 +270,6 @@ impl WasiHttpHooks for EgressHooks {
                     limits.max_response_bytes
                 ));
             }
-            lock(&traffic).requests.push(event);
             let (mut parts, body) = outcome?;
             let body = redact(body, secret.as_deref());
             parts

@@ -70,6 +70,28 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// A stable short name of the error's kind (`unauthorized`, `not-found`, `plugin-stopped`…).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connector { error, .. } => match error {
+                ConnectorError::Unauthorized(_) => "unauthorized",
+                ConnectorError::Forbidden(_) => "forbidden",
+                ConnectorError::NotFound(_) => "not-found",
+                ConnectorError::RateLimited(_) => "rate-limited",
+                ConnectorError::InvalidConfig(_) => "invalid-config",
+                ConnectorError::InvalidInput(_) => "invalid-input",
+                ConnectorError::Unsupported(_) => "unsupported",
+                ConnectorError::Refused(_) => "refused",
+                ConnectorError::Upstream(_) => "upstream",
+                ConnectorError::Transport(_) => "transport",
+                ConnectorError::MalformedResponse(_) => "malformed-response",
+            },
+            Self::Plugin { .. } => "plugin-stopped",
+            Self::Timeout(_) => "timeout",
+            Self::Host(_) => "host-error",
+        }
+    }
+
     /// Host-side notes (denied requests, limits reached) gathered during the call.
     pub fn host_notes(&self) -> &[String] {
         match self {

@@ -2,9 +2,8 @@
 //! and identity files with missing users.
 
 use connector_e2e::{cache_dir, connector_bin, host, sim, tenant};
-use connector_host::CallError;
 use connector_host::runtime::Action;
-use connector_host::types::{AccountStatus, ConnectorError};
+use connector_host::types::AccountStatus;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use twilio_sim::{Fixture, Simulator};
@@ -39,13 +38,7 @@ async fn fetch_by_sid_or_identity() {
         "deactivated is suspended"
     );
     let err = host.list_page(&t, None).await.unwrap_err();
-    assert!(matches!(
-        err,
-        CallError::Connector {
-            error: ConnectorError::Unsupported(_),
-            ..
-        }
-    ));
+    assert!(err.kind() == "unsupported");
 }
 
 #[tokio::test]
@@ -161,15 +154,6 @@ async fn check_proves_credentials_for_every_app() {
             },
         );
         let err = host.check(&wrong).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CallError::Connector {
-                    error: ConnectorError::Unauthorized(_),
-                    ..
-                }
-            ),
-            "{app}: {err}"
-        );
+        assert!(err.kind() == "unauthorized", "{app}: {err}");
     }
 }
