@@ -20,6 +20,8 @@ async fn main() -> anyhow::Result<()> {
     // Load once: compiled (or read from the on-disk cache) and pre-linked.
     let options = HostOptions {
         connect_to: Some(sim.addr()),
+        // The vendor policy: which hosts any plugin may ever reach.
+        trusted_host_suffixes: vec![".twilio.com".into()],
         ..HostOptions::default()
     };
     let host = Arc::new(Host::load(std::path::Path::new(&plugin), options).await?);

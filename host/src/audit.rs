@@ -1,6 +1,7 @@
 //! Audit trail: JSON lines for every outbound request and every action. Never a secret: only
 //! method, host, path (no query), status, timing and sizes are recorded for requests.
 
+use crate::sync::lock;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
@@ -59,7 +60,7 @@ impl AuditLog {
         {
             obj.extend(extra);
         }
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = lock(&self.file);
         // An audit write failure must be visible, not silently dropped.
         if let Err(e) = writeln!(f, "{line}") {
             tracing::error!("audit log write failed: {e}");

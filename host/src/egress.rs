@@ -5,6 +5,7 @@
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::Limits;
+use crate::sync::lock;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
 use http::{HeaderName, HeaderValue, Uri};
@@ -18,25 +19,27 @@ use wasmtime_wasi_http::{
     WasiHttpHooks,
 };
 
-/// Only hosts under this suffix can ever be allowed, whatever a plugin declares.
-pub const TRUSTED_SUFFIX: &str = ".twilio.com";
-
 /// Where requests may go.
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
-    /// Hosts this call may reach (the app's declared hosts that pass [`TRUSTED_SUFFIX`]).
+    /// Hosts this call may reach: the app's declared hosts under a trusted suffix.
     pub allowed_hosts: Vec<String>,
     /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
     pub connect_to: Option<SocketAddr>,
 }
 
 impl EgressPolicy {
-    /// Policy for a plugin's declared hosts: only trusted Twilio hosts survive.
-    pub fn for_hosts(declared: &[String], connect_to: Option<SocketAddr>) -> Self {
+    /// Policy for a plugin's declared hosts: only hosts under one of the operator's `trusted`
+    /// suffixes (the host's vendor policy, e.g. `.example.com`) survive, whatever a plugin declares.
+    pub fn for_hosts(
+        declared: &[String],
+        trusted: &[String],
+        connect_to: Option<SocketAddr>,
+    ) -> Self {
         let allowed_hosts = declared
             .iter()
             .map(|h| h.to_ascii_lowercase())
-            .filter(|h| h.ends_with(TRUSTED_SUFFIX) && !h.contains(['/', ':', '@']))
+            .filter(|h| !h.contains(['/', ':', '@']) && is_trusted(h, trusted))
             .collect();
         Self {
             allowed_hosts,
@@ -64,6 +67,15 @@ impl EgressPolicy {
         }
         Ok(host)
     }
+}
+
+/// Whether `host` sits under one of the `trusted` suffixes (each starting with a dot, so that
+/// `.example.com` trusts `api.example.com` but not `evilexample.com`).
+pub fn is_trusted(host: &str, trusted: &[String]) -> bool {
+    trusted.iter().any(|suffix| {
+        let suffix = suffix.to_ascii_lowercase();
+        suffix.starts_with('.') && suffix.len() > 1 && host.ends_with(&suffix)
+    })
 }
 
 /// What happened to outbound traffic during one call.
@@ -119,10 +131,6 @@ impl EgressHooks {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 type SendOutput = Result<
     (
         http::Response<WasiBody>,
@@ -137,7 +145,8 @@ fn forbidden(name: &HeaderName) -> bool {
     DEFAULT_FORBIDDEN_HEADERS.contains(name)
         || name == AUTHORIZATION
         || name.as_str() == "cookie"
-        || name.as_str() == "x-twilio-signature"
+        // Webhook signature headers (e.g. a vendor's `X-…-Signature`) are the upstream's to set.
+        || name.as_str().ends_with("-signature")
 }
 
 impl WasiHttpHooks for EgressHooks {
@@ -374,7 +383,9 @@ mod tests {
                 "api.twilio.com".into(),
                 "evil.example".into(),
                 "x.twilio.com@evil".into(),
+                "eviltwilio.com".into(),
             ],
+            &[".twilio.com".into(), "no-dot.example".into()],
             None,
         )
     }

@@ -4,7 +4,7 @@
 use crate::audit::AuditLog;
 use crate::bindings::ConnectorPluginPre;
 use crate::limits::{EPOCH_TICK, Limits};
-use crate::runtime::HostState;
+use crate::store::HostState;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -19,6 +19,9 @@ use wasmtime::{Config, Engine};
 pub struct HostOptions {
     /// Limits applied to every call.
     pub limits: Limits,
+    /// The host's vendor policy: only hosts under these suffixes (e.g. `.example.com`) can ever
+    /// be reached, whatever a plugin declares. Empty allows nothing.
+    pub trusted_host_suffixes: Vec<String>,
     /// Reach every allowed host at this address over plain HTTP (simulators, proxies).
     pub connect_to: Option<SocketAddr>,
     /// Where precompiled components are kept; `None` uses the default cache directory.

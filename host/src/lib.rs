@@ -4,20 +4,28 @@
 //!
 //! Start with [`Host::load`] and the call methods on [`Host`]; see `examples/`.
 
+pub mod actions;
 pub mod audit;
 mod bindings;
-pub mod conformance;
 pub mod credentials;
 pub mod egress;
 pub mod engine;
+pub mod errors;
+pub mod host;
 pub mod limits;
-pub mod runtime;
+pub mod options;
+pub mod store;
+mod sync;
 pub mod tenant;
+pub mod tenant_sync;
 pub mod tenants_file;
 
+pub use actions::Action;
 pub use bindings::types;
 pub use credentials::Credentials;
 pub use engine::{EngineCache, HostOptions};
+pub use errors::{CallError, LimitExceeded};
+pub use host::Host;
 pub use limits::Limits;
-pub use runtime::{CallError, Host};
 pub use tenant::Tenant;
+pub use tenant_sync::TenantSync;

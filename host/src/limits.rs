@@ -1,5 +1,6 @@
 //! Per-call resource limits.
 
+use crate::errors::LimitExceeded;
 use std::time::Duration;
 
 /// Limits applied to every plugin call.
@@ -67,11 +68,10 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
-            return Err(wasmtime::Error::msg(format!(
-                "memory limit exceeded: the plugin asked for {} MiB, the limit is {} MiB",
-                desired >> 20,
-                self.max_bytes >> 20
-            )));
+            return Err(wasmtime::Error::new(LimitExceeded::Memory {
+                asked_mib: desired >> 20,
+                limit_mib: self.max_bytes >> 20,
+            }));
         }
         self.peak = self.peak.max(desired);
         Ok(true)
@@ -84,9 +84,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > 100_000 {
-            return Err(wasmtime::Error::msg(format!(
-                "table limit exceeded: {desired} elements"
-            )));
+            return Err(wasmtime::Error::new(LimitExceeded::Table {
+                elements: desired,
+            }));
         }
         Ok(true)
     }

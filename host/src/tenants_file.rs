@@ -2,6 +2,7 @@
 //! each secret comes from. Secrets are never written in the file itself.
 
 use crate::credentials::Credentials;
+use crate::options::FLEX_INSTANCE;
 use crate::tenant::Tenant;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -29,8 +30,7 @@ struct File {
 struct Entry {
     name: String,
     account_sid: String,
-    #[serde(default = "default_app")]
-    app: String,
+    app: Option<String>,
     auth_token_env: Option<String>,
     auth_token_file: Option<PathBuf>,
     api_key_sid: Option<String>,
@@ -40,10 +40,6 @@ struct Entry {
     // Present only to refuse them with a clear message.
     auth_token: Option<toml::Value>,
     api_secret: Option<toml::Value>,
-}
-
-fn default_app() -> String {
-    "twilio".into()
 }
 
 /// Read a secret from an environment variable or an owner-only file.
@@ -104,11 +100,13 @@ fn check_owner_only(_path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Parse a tenants file; `lookup` reads environment variables.
+/// Parse a tenants file; `lookup` reads environment variables; a tenant that names no `app`
+/// gets `default_app`.
 pub fn parse(
     path: &Path,
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    default_app: &str,
 ) -> Result<Vec<Tenant>, TenantsError> {
     let file: File =
         toml::from_str(text).map_err(|e| TenantsError::Parse(path.to_path_buf(), e.to_string()))?;
@@ -180,20 +178,22 @@ pub fn parse(
                 }
             }
         };
-        let mut tenant = Tenant::new(e.name.clone(), e.app.clone(), credentials);
+        let app = e.app.clone().unwrap_or_else(|| default_app.to_string());
+        let mut tenant = Tenant::new(e.name.clone(), app, credentials);
         if let Some(go) = &e.flex_instance_sid {
-            tenant = tenant.with_option("flex_instance_sid", go);
+            tenant = tenant.with_option(FLEX_INSTANCE, go);
         }
         out.push(tenant);
     }
     Ok(out)
 }
 
-/// Load a tenants file, reading secrets from the process environment or files.
-pub fn load(path: &Path) -> Result<Vec<Tenant>, TenantsError> {
+/// Load a tenants file, reading secrets from the process environment or files; tenants that
+/// name no `app` get `default_app`.
+pub fn load(path: &Path, default_app: &str) -> Result<Vec<Tenant>, TenantsError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
-    parse(path, &text, &|k| std::env::var(k).ok())
+    parse(path, &text, &|k| std::env::var(k).ok(), default_app)
 }
 
 #[cfg(test)]
@@ -224,7 +224,7 @@ api_key_sid = "SK2"
 api_secret_env = "GLOBEX_SECRET"
 flex_instance_sid = "GO2"
 "#;
-        let t = parse(Path::new("t.toml"), text, &env).unwrap();
+        let t = parse(Path::new("t.toml"), text, &env, "twilio").unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].credentials.user(), "AC1");
         assert_eq!(t[1].credentials.user(), "SK2");
@@ -238,7 +238,7 @@ flex_instance_sid = "GO2"
     #[test]
     fn inline_secrets_and_missing_ones_are_refused() {
         let inline = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token = \"oops\"\n";
-        let e = parse(Path::new("t.toml"), inline, &env)
+        let e = parse(Path::new("t.toml"), inline, &env, "twilio")
             .unwrap_err()
             .to_string();
         assert!(
@@ -248,14 +248,14 @@ flex_instance_sid = "GO2"
         let missing =
             "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"NOPE\"\n";
         assert!(
-            parse(Path::new("t.toml"), missing, &env)
+            parse(Path::new("t.toml"), missing, &env, "twilio")
                 .unwrap_err()
                 .to_string()
                 .contains("NOPE")
         );
         let none = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n";
-        assert!(parse(Path::new("t.toml"), none, &env).is_err());
-        assert!(parse(Path::new("t.toml"), "nonsense = [", &env).is_err());
+        assert!(parse(Path::new("t.toml"), none, &env, "twilio").is_err());
+        assert!(parse(Path::new("t.toml"), "nonsense = [", &env, "twilio").is_err());
     }
 
     #[cfg(unix)]
@@ -271,12 +271,12 @@ flex_instance_sid = "GO2"
             f.display()
         );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = parse(Path::new("t.toml"), &text, &env)
+        let e = parse(Path::new("t.toml"), &text, &env, "twilio")
             .unwrap_err()
             .to_string();
         assert!(e.contains("readable by others"), "{e}");
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let t = parse(Path::new("t.toml"), &text, &env).unwrap();
+        let t = parse(Path::new("t.toml"), &text, &env, "twilio").unwrap();
         assert_eq!(t[0].credentials.secret(), "file-secret");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,6 +1,7 @@
 //! The fixture format (Twilio resources as Twilio returns them), defaults for omitted
 //! fields, the built-in demo fixture and a generator of large fixtures.
 
+use crate::hosts::{FRONTLINE_API, TASKROUTER};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub struct Fixture {
 
 /// The built-in demo fixture.
 pub const DEMO_JSON: &str = include_str!("../fixtures/demo.json");
+
+/// What a correct Twilio connector must report on the demo fixture (read by the conformance
+/// suite): counts, per-app rules, action targets and ids that do not exist.
+pub const CONFORMANCE_JSON: &str = include_str!("../fixtures/conformance.json");
 
 impl Fixture {
     /// Parse a fixture and fill the fields Twilio would send but the file omits.
@@ -141,9 +146,11 @@ impl Fixture {
                 .or_insert_with(|| json!("FIFO"));
             o.insert(
                 "url".into(),
-                json!(format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}")),
+                json!(format!("https://{TASKROUTER}/v1/Workspaces/{sid}")),
             );
-            o.entry("links").or_insert_with(|| json!({"workers": format!("https://taskrouter.twilio.com/v1/Workspaces/{sid}/Workers")}));
+            o.entry("links").or_insert_with(
+                || json!({"workers": format!("https://{TASKROUTER}/v1/Workspaces/{sid}/Workers")}),
+            );
         }
         for (ws, workers) in self.workers.iter_mut() {
             for w in workers.iter_mut() {
@@ -176,7 +183,7 @@ impl Fixture {
             o.entry("is_available").or_insert_with(|| json!(false));
             o.insert(
                 "url".into(),
-                json!(format!("https://frontline-api.twilio.com/v1/Users/{sid}")),
+                json!(format!("https://{FRONTLINE_API}/v1/Users/{sid}")),
             );
         }
         Ok(())
@@ -262,11 +269,11 @@ pub fn worker_defaults(mut w: Value, ws: &str, main: &str) -> Value {
         o.insert(
             "url".into(),
             json!(format!(
-                "https://taskrouter.twilio.com/v1/Workspaces/{ws}/Workers/{sid}"
+                "https://{TASKROUTER}/v1/Workspaces/{ws}/Workers/{sid}"
             )),
         );
         o.entry("links").or_insert_with(
-            || json!({"workspace": format!("https://taskrouter.twilio.com/v1/Workspaces/{ws}")}),
+            || json!({"workspace": format!("https://{TASKROUTER}/v1/Workspaces/{ws}")}),
         );
     }
     w

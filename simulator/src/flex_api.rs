@@ -7,7 +7,7 @@ use crate::state::{Answer, State, error, not_found};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-const HOST: &str = "flex-api.twilio.com";
+const HOST: &str = crate::hosts::FLEX_API;
 
 /// Route one request to the Flex API.
 pub fn handle(

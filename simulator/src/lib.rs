@@ -9,6 +9,7 @@ pub mod faults;
 pub mod fixture;
 mod flex_api;
 mod frontline;
+pub mod hosts;
 mod paging;
 mod server;
 mod state;

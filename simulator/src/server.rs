@@ -4,6 +4,7 @@
 use crate::auth::{self, Caller};
 use crate::faults::{Fault, FaultRule, Faults};
 use crate::fixture::Fixture;
+use crate::hosts;
 use crate::state::{Answer, State, error, not_found};
 use axum::body::Body;
 use axum::extract::Request;
@@ -159,6 +160,16 @@ impl Simulator {
         })
     }
 
+    /// Every secret the simulated tenant holds (each account's auth token, each API key's
+    /// secret): what no output, log or plugin answer may ever contain.
+    pub fn secrets(&self) -> Vec<String> {
+        self.with_fixture(|f| {
+            let tokens = f.accounts.iter().filter_map(|a| a["auth_token"].as_str());
+            let keys = f.api_keys.iter().filter_map(|k| k["secret"].as_str());
+            tokens.chain(keys).map(str::to_string).collect()
+        })
+    }
+
     /// Stop serving and wait for the server task.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -215,13 +226,6 @@ pub fn decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
-
-const TWILIO_HOSTS: &[&str] = &[
-    "api.twilio.com",
-    "taskrouter.twilio.com",
-    "flex-api.twilio.com",
-    "frontline-api.twilio.com",
-];
 
 async fn dispatch(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
@@ -299,7 +303,7 @@ async fn dispatch(
         return response;
     }
 
-    let answer: Answer = if !TWILIO_HOSTS.contains(&host.as_str()) {
+    let answer: Answer = if !hosts::ALL.contains(&host.as_str()) {
         not_found(&format!("//{host}{path}"))
     } else if !authenticated {
         error(401, 20003, "Authenticate")
@@ -316,19 +320,15 @@ async fn dispatch(
         };
         let mut state = lock(&shared.state);
         match host.as_str() {
-            "api.twilio.com" => {
+            hosts::API => {
                 let caller = user.clone().unwrap_or_default();
                 crate::api2010::handle(&mut state, &caller, &method, &path, &query, &form)
             }
-            "taskrouter.twilio.com" => {
-                crate::taskrouter::handle(&mut state, &method, &path, &query)
-            }
-            "flex-api.twilio.com" => {
+            hosts::TASKROUTER => crate::taskrouter::handle(&mut state, &method, &path, &query),
+            hosts::FLEX_API => {
                 crate::flex_api::handle(&mut state, &method, &path, &query, json_body.as_ref())
             }
-            "frontline-api.twilio.com" => {
-                crate::frontline::handle(&mut state, &method, &path, &form)
-            }
+            hosts::FRONTLINE_API => crate::frontline::handle(&mut state, &method, &path, &form),
             _ => not_found(&path),
         }
     };

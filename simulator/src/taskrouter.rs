@@ -5,7 +5,7 @@ use crate::state::{Answer, State, error, not_found};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const HOST: &str = "taskrouter.twilio.com";
+const HOST: &str = crate::hosts::TASKROUTER;
 
 /// Route one request to TaskRouter.
 pub fn handle(

@@ -1,6 +1,6 @@
 //! The `connector` CLI as an operator runs it, against the simulator over loopback.
 
-use connector_e2e::{cache_dir, connector_bin, secrets, sim};
+use connector_e2e::{cache_dir, connector_bin, sim};
 use serde_json::Value;
 use std::process::{Command, Output};
 use twilio_sim::{Fixture, Simulator};
@@ -235,7 +235,7 @@ async fn no_secret_in_output_or_audit() {
             .any(|e| e["event"] == "action" && e["action"] == "deprovision")
     );
     all.push_str(&log);
-    for s in secrets(&sim) {
+    for s in sim.secrets() {
         assert!(!all.contains(&s), "a secret appeared in output or audit");
     }
 }

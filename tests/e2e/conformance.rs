@@ -1,8 +1,8 @@
 //! `connector conformance` passes on our component and fails, naming the checks, on the
 //! hostile one.
 
+use connector_conformance as conformance;
 use connector_e2e::{cache_dir, connector_bin, connector_wasm, hostile_wasm};
-use connector_host::conformance;
 
 #[tokio::test]
 async fn our_component_passes_every_check() {

@@ -1,8 +1,9 @@
 //! The `flex` app end to end: workers, roles, last activity, the Flex Users API join, both
 //! deprovision paths and provisioning.
 
-use connector_e2e::{cache_dir, connector_wasm, sim, tenant};
-use connector_host::runtime::Action;
+use connector_e2e::{cache_dir, connector_wasm, sim, tenant, trusted};
+use connector_host::Action;
+use connector_host::options::FLEX_INSTANCE;
 use connector_host::types::{
     Account, AccountStatus, ConnectorError, EntitlementKind, ProvisionRequest,
 };
@@ -19,6 +20,7 @@ async fn host(sim: &Simulator) -> Host {
         connect_to: Some(sim.addr()),
         cache_dir: Some(cache_dir()),
         now: Some(NOW.parse().unwrap()),
+        trusted_host_suffixes: trusted(),
         ..HostOptions::default()
     };
     Host::load(connector_wasm(), opts).await.unwrap()
@@ -27,7 +29,7 @@ async fn host(sim: &Simulator) -> Host {
 fn flex(sim: &Simulator, with_instance: bool) -> Tenant {
     let t = tenant(sim, "flex");
     if with_instance {
-        t.with_option("flex_instance_sid", GO)
+        t.with_option(FLEX_INSTANCE, GO)
     } else {
         t
     }

@@ -2,7 +2,7 @@
 //! and identity files with missing users.
 
 use connector_e2e::{cache_dir, connector_bin, host, sim, tenant};
-use connector_host::runtime::Action;
+use connector_host::Action;
 use connector_host::types::AccountStatus;
 use std::io::Write;
 use std::process::{Command, Stdio};

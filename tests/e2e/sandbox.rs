@@ -1,8 +1,8 @@
 //! The sandbox holds against a hostile plugin: each attack is stopped with a specific error,
 //! the host keeps serving, and no secret reaches the guest or the output.
 
-use connector_e2e::{host_with, hostile_wasm, secrets, sim, tenant};
-use connector_host::{CallError, Host, Limits};
+use connector_e2e::{host_with, hostile_wasm, sim, tenant};
+use connector_host::{CallError, Host, LimitExceeded, Limits};
 use std::time::Duration;
 use twilio_sim::{Fixture, Simulator};
 
@@ -40,7 +40,13 @@ async fn infinite_loop_is_stopped_by_the_cpu_budget() {
     let host = hostile(&sim).await;
     let err = run(&host, &sim, "loop").await.unwrap_err();
     assert!(
-        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("CPU time limit exceeded")),
+        matches!(
+            &err,
+            CallError::Limit {
+                limit: LimitExceeded::Cpu { .. },
+                ..
+            }
+        ) && err.to_string().contains("CPU time limit exceeded"),
         "{err}"
     );
     still_serves(&host, &sim).await;
@@ -60,18 +66,33 @@ async fn trap_memory_hog_and_deep_recursion_fail_only_their_call() {
         .map(|s| s.len())
         .unwrap_err();
     assert!(
-        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")),
+        matches!(
+            &err,
+            CallError::Limit {
+                limit: LimitExceeded::Memory { .. },
+                ..
+            }
+        ) && err.to_string().contains("memory limit exceeded"),
         "{err}"
     );
     let err = run(&host, &sim, "recurse").await.unwrap_err();
     assert!(
-        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("stack overflow") || reason.contains("trapped")),
+        // Deep recursion ends either on wasm's own stack guard or, first, on Rust's shadow stack
+        // running below linear memory: both are traps of this call, nothing else.
+        matches!(&err, CallError::Plugin { reason, .. }
+            if reason.contains("stack overflow") || reason.contains("out of bounds memory access")),
         "{err}"
     );
     // A 48 MiB return value cannot even be built inside a 32 MiB sandbox.
     let err = run(&host, &sim, "huge").await.map(|s| s.len()).unwrap_err();
     assert!(
-        matches!(&err, CallError::Plugin { reason, .. } if reason.contains("memory limit exceeded")),
+        matches!(
+            &err,
+            CallError::Limit {
+                limit: LimitExceeded::Memory { .. },
+                ..
+            }
+        ) && err.to_string().contains("memory limit exceeded"),
         "{err}"
     );
     still_serves(&host, &sim).await;
@@ -137,7 +158,7 @@ async fn the_guest_cannot_set_credentials_and_never_sees_secrets() {
     let accounts = v["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 6);
     assert!(accounts.iter().all(|a| a["auth_token"] == ""), "{body}");
-    for s in secrets(&sim) {
+    for s in sim.secrets() {
         assert!(!body.contains(&s), "secret leaked to the guest");
     }
     // The request itself carried the tenant's credentials, added by the host.
@@ -148,14 +169,13 @@ async fn the_guest_cannot_set_credentials_and_never_sees_secrets() {
 #[tokio::test]
 async fn no_environment_files_or_arguments_inside_the_sandbox() {
     let sim = sim(Fixture::demo()).await;
-    // SAFETY: the variable is set before any thread of this test reads the environment.
-    unsafe { std::env::set_var("TWILIO_AUTH_TOKEN", "env-secret-should-not-leak") };
+    // The host process has an environment (PATH at least); none of it reaches the guest.
+    assert!(std::env::var_os("PATH").is_some());
     let host = hostile(&sim).await;
     let report = run(&host, &sim, "env").await.unwrap();
     assert!(report.contains("vars=[]"), "{report}");
     assert!(report.contains("root=Err"), "{report}");
     assert!(report.contains("passwd=Err"), "{report}");
-    assert!(!report.contains("env-secret-should-not-leak"));
 }
 
 #[tokio::test]

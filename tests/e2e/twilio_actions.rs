@@ -1,8 +1,8 @@
 //! Suspend, reactivate, deprovision and their dry-runs, end to end.
 
 use connector_e2e::{host, sim, tenant};
+use connector_host::Action;
 use connector_host::CallError;
-use connector_host::runtime::Action;
 use connector_host::types::{AccountStatus, ConnectorError};
 use twilio_sim::{Fixture, Simulator};
 

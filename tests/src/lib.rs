@@ -1,4 +1,5 @@
-//! Shared helpers for the end-to-end tests: build (once) and locate the real artifacts, start
+//! Shared helpers for the end-to-end tests: locate the real artifacts (the guests come from the
+//! build script), start
 //! the simulator on loopback, and load the component in the real host pointed at it.
 
 pub mod oai;
@@ -24,52 +25,37 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-fn cargo(args: &[&str]) {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root())
-        // Flags meant for the test build must not leak into the wasm build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "cargo {args:?} failed");
-}
-
-fn component(package: &str, file: &str) -> PathBuf {
-    cargo(&[
-        "build",
-        "-q",
-        "-p",
-        package,
-        "--target",
-        "wasm32-wasip2",
-        "--profile",
-        "component",
-    ]);
-    target_dir().join("wasm32-wasip2/component").join(file)
-}
-
-/// The connector component, built once per test binary.
+/// The connector component, built by this crate's build script.
 pub fn connector_wasm() -> &'static Path {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| component("twilio-connector", "twilio_connector.wasm"))
+    Path::new(env!("CONNECTOR_WASM"))
 }
 
-/// The hostile test component, built once per test binary.
+/// The hostile test component, built by this crate's build script.
 pub fn hostile_wasm() -> &'static Path {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| component("hostile-plugin", "hostile_plugin.wasm"))
+    Path::new(env!("HOSTILE_WASM"))
 }
 
-/// The `connector` CLI (debug build), built once per test binary.
+/// The `connector` CLI (debug build): `make test` builds it before the tests; otherwise it is
+/// built once here.
 pub fn connector_bin() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| {
-        cargo(&["build", "-q", "-p", "connector-host", "--bin", "connector"]);
-        connector_wasm();
-        target_dir().join("debug/connector")
+        let bin = target_dir().join("debug/connector");
+        if !bin.exists() {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "-q", "-p", "connector-cli", "--bin", "connector"])
+                .current_dir(root())
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "building the connector CLI failed");
+        }
+        bin
     })
+}
+
+/// The vendor policy the tests' hosts run with: the suffix the simulated hosts share.
+pub fn trusted() -> Vec<String> {
+    vec![twilio_sim::hosts::TRUSTED_SUFFIX.to_string()]
 }
 
 /// A cache directory for precompiled components shared by the tests.
@@ -89,6 +75,7 @@ pub fn options(sim: &Simulator) -> HostOptions {
     HostOptions {
         connect_to: Some(sim.addr()),
         cache_dir: Some(cache_dir()),
+        trusted_host_suffixes: trusted(),
         ..HostOptions::default()
     }
 }
@@ -118,14 +105,4 @@ pub fn tenant(sim: &Simulator, app: &str) -> Tenant {
             auth_token: token,
         },
     )
-}
-
-/// Every string that must never appear in output: each account's auth token.
-pub fn secrets(sim: &Simulator) -> Vec<String> {
-    sim.with_fixture(|f| {
-        f.accounts
-            .iter()
-            .filter_map(|a| a["auth_token"].as_str().map(str::to_string))
-            .collect()
-    })
 }

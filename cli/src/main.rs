@@ -2,7 +2,9 @@
 
 mod args;
 mod commands;
+mod env_credentials;
 mod output;
+mod vendor;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,11 +1,13 @@
 //! The subcommands.
 
 use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs, SimArgs};
+use crate::env_credentials;
 use crate::output;
+use crate::vendor;
 use anyhow::{Context, anyhow, bail};
 use connector_host::audit::AuditLog;
-use connector_host::runtime::Action;
-use connector_host::{Credentials, Host, HostOptions, Tenant};
+use connector_host::options::FLEX_INSTANCE;
+use connector_host::{Action, Credentials, Host, HostOptions, Tenant};
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -86,7 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn conformance(g: &Global) -> anyhow::Result<ExitCode> {
     let path = plugin_path(g)?;
-    let report = connector_host::conformance::run(&path, g.cache_dir.clone()).await?;
+    let report = connector_conformance::run(&path, g.cache_dir.clone()).await?;
     for c in &report.checks {
         if g.json {
             println!(
@@ -156,7 +158,7 @@ async fn multi_tenant(
     file: &std::path::Path,
     concurrency: usize,
 ) -> anyhow::Result<ExitCode> {
-    let tenants = connector_host::tenants_file::load(file)?;
+    let tenants = connector_host::tenants_file::load(file, &g.app)?;
     let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
     for t in &tenants {
         host.policy_for(&t.app)
@@ -319,6 +321,7 @@ fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOption
         cache_dir: g.cache_dir.clone(),
         now,
         audit,
+        trusted_host_suffixes: vendor::trusted_host_suffixes(),
         ..HostOptions::default()
     })
 }
@@ -330,12 +333,12 @@ async fn load(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<Host> {
 
 /// Load the plugin and build the tenant from the environment.
 async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
-    let credentials = Credentials::from_env()?;
+    let credentials = env_credentials::from_env()?;
     let host = load(g, connect_to(g)?).await?;
     host.policy_for(&g.app)?;
     let mut tenant = Tenant::new("default", g.app.clone(), credentials);
     if let Some(go) = &g.flex_instance {
-        tenant = tenant.with_option("flex_instance_sid", go);
+        tenant = tenant.with_option(FLEX_INSTANCE, go);
     }
     Ok((host, tenant))
 }
@@ -407,7 +410,7 @@ async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
             }
             "flex" => {
                 if let Some(go) = &instance {
-                    tenant = tenant.with_option("flex_instance_sid", go);
+                    tenant = tenant.with_option(FLEX_INSTANCE, go);
                 }
                 println!(
                     "== app: flex (instance {}) ==",

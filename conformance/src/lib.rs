@@ -2,12 +2,12 @@
 //! built-in simulator and checks what a governance platform relies on. Each check reports
 //! what was expected and what was seen.
 
-use crate::bindings::types::{Account, AccountStatus, ActionResult, Capability};
-use crate::credentials::Credentials;
-use crate::egress::TRUSTED_SUFFIX;
-use crate::engine::HostOptions;
-use crate::runtime::{Action, CallError, Host};
-use crate::tenant::Tenant;
+mod expectations;
+
+pub use expectations::{Expectations, Field, Rule};
+
+use connector_host::types::{ActionResult, Capability};
+use connector_host::{Action, CallError, Credentials, Host, HostOptions, Tenant};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use twilio_sim::{Fault, FaultRule, Fixture, Simulator};
@@ -15,15 +15,20 @@ use twilio_sim::{Fault, FaultRule, Fixture, Simulator};
 /// One check's outcome.
 #[derive(Debug, Clone)]
 pub struct Check {
+    /// What is checked, prefixed with the app.
     pub name: String,
+    /// Whether it held.
     pub passed: bool,
+    /// What a conforming plugin shows.
     pub expected: String,
+    /// What this plugin showed.
     pub seen: String,
 }
 
 /// All checks of a run.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Every check, in the order run.
     pub checks: Vec<Check>,
 }
 
@@ -54,14 +59,6 @@ impl Report {
     }
 }
 
-/// The fixed clock conformance runs use.
-pub const NOW: &str = "2025-11-23T12:00:00Z";
-const FLEX_INSTANCE: &str = "GO0000000000000000000000000000e001";
-const API_KEY: (&str, &str) = (
-    "SK0000000000000000000000000000c0f1",
-    "conformance-key-secret",
-);
-
 fn short<T: std::fmt::Debug>(r: &Result<T, CallError>) -> String {
     match r {
         Ok(v) => {
@@ -83,22 +80,25 @@ fn kind_of<T>(r: &Result<T, CallError>) -> &'static str {
     r.as_ref().err().map(CallError::kind).unwrap_or("ok")
 }
 
-/// The conformance fixture: the demo data plus an API key.
-fn fixture() -> Fixture {
-    let mut v: serde_json::Value =
-        serde_json::from_str(twilio_sim::fixture::DEMO_JSON).expect("demo fixture");
-    v["api_keys"] = serde_json::json!([{ "sid": API_KEY.0, "secret": API_KEY.1 }]);
-    Fixture::from_json(&v.to_string()).expect("conformance fixture")
+/// The conformance fixture: the demo data plus the expectations' API key.
+fn fixture(x: &Expectations) -> anyhow::Result<Fixture> {
+    let mut v: serde_json::Value = serde_json::from_str(twilio_sim::fixture::DEMO_JSON)?;
+    v["api_keys"] = serde_json::json!([{ "sid": x.api_key.sid, "secret": x.api_key.secret }]);
+    Fixture::from_json(&v.to_string())
 }
 
 /// Run every check on `plugin`.
 pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Report> {
-    let sim = Simulator::start(fixture(), "127.0.0.1:0").await?;
+    let x = Expectations::builtin()?;
+    // The vendor policy a host serving these simulated hosts runs with.
+    let trusted = vec![twilio_sim::hosts::TRUSTED_SUFFIX.to_string()];
+    let sim = Simulator::start(fixture(&x)?, "127.0.0.1:0").await?;
     let mut report = Report::default();
     let options = HostOptions {
         connect_to: Some(sim.addr()),
         cache_dir,
-        now: Some(NOW.parse()?),
+        now: Some(x.now.parse()?),
+        trusted_host_suffixes: trusted.clone(),
         ..HostOptions::default()
     };
     let host = match Host::load(plugin, options).await {
@@ -119,7 +119,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         "a component of the governance:connector world",
         "loaded",
     );
-    let secrets = secrets(&sim);
+    let secrets = sim.secrets();
     let mut seen_text = String::new();
 
     // Metadata.
@@ -139,12 +139,12 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         let foreign: Vec<_> = app
             .hosts
             .iter()
-            .filter(|h| !h.ends_with(TRUSTED_SUFFIX))
+            .filter(|h| !connector_host::egress::is_trusted(h, &trusted))
             .collect();
         report.check(
             format!("{}: declares its hosts", app.name),
             !app.hosts.is_empty() && foreign.is_empty(),
-            format!("one or more hosts, all under {TRUSTED_SUFFIX}"),
+            format!("one or more hosts, all under {}", trusted.join(" or ")),
             format!("{:?}", app.hosts),
         );
         report.check(
@@ -161,12 +161,21 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         auth_token: token,
     };
     for app in &info.apps {
-        let mut tenant = Tenant::new("conformance", app.name.clone(), creds.clone());
-        if app.name == "flex" {
-            tenant = tenant.with_option("flex_instance_sid", FLEX_INSTANCE);
+        let name = app.name.as_str();
+        let Some(want) = x.apps.get(name) else {
+            report.check(
+                format!("{name}: an app the simulator knows"),
+                false,
+                format!("one of {:?}", x.apps.keys().collect::<Vec<_>>()),
+                name,
+            );
+            continue;
+        };
+        let mut tenant = Tenant::new("conformance", name, creds.clone());
+        for (k, v) in &want.options {
+            tenant = tenant.with_option(k, v);
         }
         let can = |c: Capability| app.capabilities.contains(&c);
-        let name = app.name.as_str();
 
         // Listing.
         if can(Capability::ListAccounts) {
@@ -187,7 +196,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
                     format!("{} distinct ids", list.len()),
                     format!("{} distinct", ids.len()),
                 );
-                if let Some(expected) = expected_count(name) {
+                if let Some(expected) = want.expected_count {
                     report.check(
                         format!("{name}: every page's items are kept"),
                         list.len() == expected,
@@ -214,11 +223,11 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
                         },
                     );
                 }
-                rules(&mut report, name, list);
+                rules(&mut report, name, &want.rules, list);
             }
         }
         if can(Capability::GetAccount) {
-            let missing = host.get_account(&tenant, missing_id(name)).await;
+            let missing = host.get_account(&tenant, &want.missing_id).await;
             report.check(
                 format!("{name}: unknown account is not-found"),
                 kind_of(&missing) == "not-found",
@@ -228,7 +237,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         }
 
         // Actions.
-        if let Some(target) = action_target(name) {
+        if let Some(target) = want.action_target.as_deref() {
             for (cap, action) in [
                 (Capability::Suspend, Action::Suspend),
                 (Capability::Deprovision, Action::Deprovision),
@@ -271,28 +280,25 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
                 );
             }
         }
-        if name == "twilio" && can(Capability::Suspend) {
+        if want.connecting_account_protected && can(Capability::Suspend) {
             sim.clear_requests();
             let r = host.act(&tenant, Action::Suspend, &main, false).await;
             let sent = sim.requests().len();
             report.check(
-                "twilio: the connecting account is protected",
+                format!("{name}: the connecting account is protected"),
                 kind_of(&r) == "refused" && sent == 0,
                 "refused with no request sent",
                 format!("{}; {sent} request(s)", kind_of(&r)),
             );
         }
-        if name == "flex" {
-            let r = host
-                .act(
-                    &tenant,
-                    Action::Suspend,
-                    "WK0000000000000000000000000000d001",
-                    false,
-                )
-                .await;
+        for u in &want.unsupported {
+            let r = match u.action.as_str() {
+                "suspend" => host.act(&tenant, Action::Suspend, &u.id, false).await,
+                "reactivate" => host.act(&tenant, Action::Reactivate, &u.id, false).await,
+                _ => host.act(&tenant, Action::Deprovision, &u.id, false).await,
+            };
             report.check(
-                "flex: suspend is typed unsupported",
+                format!("{name}: {} is typed unsupported", u.action),
                 kind_of(&r) == "unsupported",
                 "unsupported",
                 kind_of(&r),
@@ -307,7 +313,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
                     if can(Capability::ListAccounts) {
                         host.list_page(&t, None).await.map(|_| ())
                     } else {
-                        host.get_account(&t, probe_id(&t.app)).await.map(|_| ())
+                        host.get_account(&t, &want.probe_id).await.map(|_| ())
                     }
                 }
             };
@@ -343,8 +349,8 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
             let keyed = Tenant {
                 credentials: std::sync::Arc::new(Credentials::ApiKey {
                     account_sid: main.clone(),
-                    key_sid: API_KEY.0.into(),
-                    secret: API_KEY.1.into(),
+                    key_sid: x.api_key.sid.clone(),
+                    secret: x.api_key.secret.clone(),
                 }),
                 ..tenant.clone()
             };
@@ -388,129 +394,21 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
     Ok(report)
 }
 
-fn expected_count(app: &str) -> Option<usize> {
-    match app {
-        "twilio" => Some(6),
-        "flex" => Some(5),
-        _ => None,
-    }
-}
-
-fn missing_id(app: &str) -> &'static str {
-    match app {
-        "flex" => "WK00000000000000000000000000000bad",
-        "frontline" => "nobody@nowhere.example",
-        _ => "AC00000000000000000000000000000bad",
-    }
-}
-
-fn probe_id(app: &str) -> &'static str {
-    match app {
-        "frontline" => "erin@acme.example",
-        _ => "AC0000000000000000000000000000b001",
-    }
-}
-
-fn action_target(app: &str) -> Option<&'static str> {
-    match app {
-        "twilio" => Some("AC0000000000000000000000000000b002"),
-        "flex" => Some("WK0000000000000000000000000000d003"),
-        "frontline" => Some("erin@acme.example"),
-        _ => None,
-    }
-}
-
-/// Each app's Twilio rules on the conformance fixture.
-fn rules(report: &mut Report, app: &str, list: &[Account]) {
-    let get = |id: &str| list.iter().find(|a| a.id == id);
-    let mut rule = |what: &str, id: &str, expected: String, seen: Option<String>| {
-        let seen = seen.unwrap_or_else(|| "missing".into());
+/// Each rule of the app's expectations, on the listing.
+fn rules(report: &mut Report, app: &str, rules: &[Rule], list: &[connector_host::types::Account]) {
+    for r in rules {
+        let seen = list
+            .iter()
+            .find(|a| a.id == r.account)
+            .map(|a| format!("{:?}", r.field.read(a)))
+            .unwrap_or_else(|| "missing".into());
+        let expected = format!("{:?}", r.expected);
         report.check(
-            format!("{app}: {what} ({id})"),
+            format!("{app}: {} ({})", r.what, r.label),
             seen == expected,
             expected,
             seen,
         );
-    };
-    match app {
-        "twilio" => {
-            let la = |id: &str| get(id).map(|a| format!("{:?}", a.last_activity));
-            rule(
-                "last activity is the latest priced day",
-                "b002",
-                format!("{:?}", Some("2025-11-09T00:00:00Z")),
-                la("AC0000000000000000000000000000b002"),
-            );
-            rule(
-                "zero prices are no activity",
-                "b005",
-                format!("{:?}", None::<String>),
-                la("AC0000000000000000000000000000b005"),
-            );
-            rule(
-                "the main account's own usage only",
-                "a001",
-                format!("{:?}", Some("2025-09-01T00:00:00Z")),
-                la("AC0000000000000000000000000000a001"),
-            );
-            let statuses = |id: &str| get(id).map(|a| format!("{:?}", a.status));
-            rule(
-                "closed is deprovisioned",
-                "b004",
-                format!("{:?}", AccountStatus::Deprovisioned),
-                statuses("AC0000000000000000000000000000b004"),
-            );
-            let services = get("AC0000000000000000000000000000b001").map(|a| {
-                a.entitlements
-                    .iter()
-                    .filter(|e| e.kind == crate::types::EntitlementKind::Service)
-                    .map(|e| format!("{}@{}", e.name, e.last_activity.as_deref().unwrap_or("-")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
-            rule(
-                "services with their own last activity",
-                "b001",
-                "Messaging@2025-10-20T00:00:00Z, Voice@2025-10-14T00:00:00Z".into(),
-                services,
-            );
-        }
-        "flex" => {
-            let la = |id: &str| get(id).map(|a| format!("{:?}", a.last_activity));
-            rule(
-                "offline worker: status change time",
-                "bob",
-                format!("{:?}", Some("2025-11-18T17:45:12Z")),
-                la("WK0000000000000000000000000000d002"),
-            );
-            rule(
-                "available worker: sync time",
-                "alice",
-                format!("{:?}", Some(NOW)),
-                la("WK0000000000000000000000000000d001"),
-            );
-            let roles = get("WK0000000000000000000000000000d002").map(|a| {
-                a.entitlements
-                    .iter()
-                    .map(|e| e.name.clone())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
-            rule(
-                "account type and roles",
-                "bob",
-                "Flex UI User, supervisor, agent".into(),
-                roles,
-            );
-            let st = get("FU0000000000000000000000000000f003").map(|a| format!("{:?}", a.status));
-            rule(
-                "deactivated Flex user is deprovisioned",
-                "gina",
-                format!("{:?}", AccountStatus::Deprovisioned),
-                st,
-            );
-        }
-        _ => {}
     }
 }
 
@@ -524,15 +422,4 @@ fn mutating(sim: &Simulator) -> Vec<String> {
 
 fn sim_hosts(sim: &Simulator) -> Vec<String> {
     sim.requests().into_iter().map(|r| r.host).collect()
-}
-
-fn secrets(sim: &Simulator) -> Vec<String> {
-    let mut s: Vec<String> = sim.with_fixture(|f| {
-        f.accounts
-            .iter()
-            .filter_map(|a| a["auth_token"].as_str().map(str::to_string))
-            .collect()
-    });
-    s.push(API_KEY.1.to_string());
-    s
 }

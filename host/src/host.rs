@@ -1,0 +1,294 @@
+//! A loaded plugin and its calls: compile once, then run each call in a fresh sandboxed
+//! instance under the call's limits and turn the outcome into a typed result.
+
+use crate::bindings::types::{Account, AccountPage, Config, ConnectorError, ConnectorInfo};
+use crate::bindings::{ConnectorPlugin, ConnectorPluginPre};
+use crate::egress::{CallTraffic, EgressHooks, EgressPolicy};
+use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
+use crate::errors::{CallError, LimitExceeded};
+use crate::limits::Limits;
+use crate::options::HOST_MAX_IN_FLIGHT;
+use crate::store::{HostState, new_store};
+use crate::sync::lock;
+use crate::tenant::Tenant;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use wasmtime::Store;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+/// Run one export of the plugin in a fresh sandboxed instance (for `tenant`, or none), under
+/// the call's wall-clock limit, and turn the outcome into a typed result.
+macro_rules! guest_call {
+    ($host:expr, $tenant:expr, |$api:ident, $store:ident| $call:expr) => {{
+        let mut call = $host.start($tenant).await?;
+        let $api = call.plugin.governance_connector_connector();
+        let $store = &mut call.store;
+        let r = tokio::time::timeout($host.options.limits.call_timeout, $call).await;
+        $host.finish(r, &call)
+    }};
+}
+pub(crate) use guest_call;
+
+/// A loaded plugin, ready to serve calls for any tenant.
+pub struct Host {
+    engine: wasmtime::Engine,
+    pre: ConnectorPluginPre<HostState>,
+    pub(crate) options: HostOptions,
+    info: ConnectorInfo,
+    cache: EngineCache,
+    peak_memory: std::sync::atomic::AtomicUsize,
+    _ticker: EpochTicker,
+}
+
+pub(crate) struct Call {
+    pub(crate) store: Store<HostState>,
+    pub(crate) plugin: ConnectorPlugin,
+    traffic: Arc<Mutex<CallTraffic>>,
+    stderr: MemoryOutputPipe,
+}
+
+impl Host {
+    /// Load a plugin component (compiled once, then cached on disk) and read its metadata.
+    pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
+        let engine =
+            engine::new_engine(&options.limits).map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let cache_dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(engine::default_cache_dir);
+        let (component, cache) = engine::load_component(&engine, path, &cache_dir)
+            .map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let pre = engine::instance_pre(&engine, &component)
+            .map_err(|e| CallError::Host(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(&engine);
+        let placeholder = ConnectorInfo {
+            name: String::new(),
+            version: String::new(),
+            apps: Vec::new(),
+        };
+        let mut host = Self {
+            engine,
+            pre,
+            options,
+            info: placeholder,
+            cache,
+            peak_memory: Default::default(),
+            _ticker: ticker,
+        };
+        let info = guest_call!(host, None, |api, store| async {
+            api.call_metadata(store).await.map(Ok)
+        })?;
+        host.info = info;
+        Ok(host)
+    }
+
+    /// The plugin's self-description.
+    pub fn info(&self) -> &ConnectorInfo {
+        &self.info
+    }
+
+    /// Whether the compiled plugin came from the disk cache.
+    pub fn cache(&self) -> EngineCache {
+        self.cache
+    }
+
+    /// Largest linear memory any call of this host has used, in bytes.
+    pub fn peak_guest_memory(&self) -> usize {
+        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Instantiate the plugin and drop it: the per-call setup cost (benchmarks, health checks).
+    pub async fn instantiate_only(&self) -> Result<(), CallError> {
+        self.start(None).await.map(drop)
+    }
+
+    /// Call the plugin's `metadata` in a fresh instance: a minimal whole call.
+    pub async fn call_metadata(&self) -> Result<ConnectorInfo, CallError> {
+        guest_call!(self, None, |api, store| async {
+            api.call_metadata(store).await.map(Ok)
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.options.limits
+    }
+
+    /// The hosts a tenant's app may reach: its declared hosts that the host trusts.
+    pub fn policy_for(&self, app: &str) -> Result<EgressPolicy, CallError> {
+        let app_info = self
+            .info
+            .apps
+            .iter()
+            .find(|a| a.name == app)
+            .ok_or_else(|| {
+                let known: Vec<_> = self.info.apps.iter().map(|a| a.name.as_str()).collect();
+                CallError::Host(format!(
+                    "unknown app {app:?}; the plugin serves: {}",
+                    known.join(", ")
+                ))
+            })?;
+        Ok(EgressPolicy::for_hosts(
+            &app_info.hosts,
+            &self.options.trusted_host_suffixes,
+            self.options.connect_to,
+        ))
+    }
+
+    pub(crate) async fn start(&self, tenant: Option<&Tenant>) -> Result<Call, CallError> {
+        let policy = match tenant {
+            Some(t) => self.policy_for(&t.app)?,
+            None => EgressPolicy::default(),
+        };
+        let hooks = EgressHooks::new(
+            Arc::new(policy),
+            tenant.map(|t| t.credentials.clone()),
+            self.options.limits.clone(),
+            tenant.map(|t| t.name.clone()).unwrap_or_default(),
+            self.options.audit.clone(),
+        );
+        let traffic = hooks.traffic();
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let mut store = new_store(
+            &self.engine,
+            &self.options.limits,
+            hooks,
+            stderr.clone(),
+            self.options.now,
+        );
+        let plugin =
+            self.pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| CallError::Plugin {
+                    reason: format!("instantiation failed: {e:#}"),
+                    host_notes: Vec::new(),
+                })?;
+        Ok(Call {
+            store,
+            plugin,
+            traffic,
+            stderr,
+        })
+    }
+
+    pub(crate) fn finish<T>(
+        &self,
+        outcome: Result<wasmtime::Result<Result<T, ConnectorError>>, tokio::time::error::Elapsed>,
+        call: &Call,
+    ) -> Result<T, CallError> {
+        self.peak_memory.fetch_max(
+            call.store.data().limiter.peak,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let notes = lock(&call.traffic).violations.clone();
+        match outcome {
+            Err(_) => Err(CallError::Timeout(self.options.limits.call_timeout)),
+            Ok(Err(trap)) => {
+                if let Some(limit) = trap.downcast_ref::<LimitExceeded>() {
+                    return Err(CallError::Limit {
+                        limit: limit.clone(),
+                        host_notes: notes,
+                    });
+                }
+                let mut reason = match trap.downcast_ref::<wasmtime::Trap>() {
+                    Some(code) => format!("the plugin trapped ({code})"),
+                    None => format!("{trap:#}"),
+                };
+                let stderr = String::from_utf8_lossy(&call.stderr.contents())
+                    .trim()
+                    .to_string();
+                if !stderr.is_empty() {
+                    let tail: String = stderr
+                        .lines()
+                        .rev()
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(" | ");
+                    reason.push_str(&format!("; plugin stderr: {tail}"));
+                }
+                Err(CallError::Plugin {
+                    reason,
+                    host_notes: notes,
+                })
+            }
+            Ok(Ok(Err(error))) => Err(CallError::Connector {
+                error,
+                host_notes: notes,
+            }),
+            Ok(Ok(Ok(v))) => Ok(v),
+        }
+    }
+
+    pub(crate) fn config(&self, tenant: &Tenant) -> Config {
+        let mut options: Vec<(String, String)> = tenant
+            .options
+            .iter()
+            .filter(|(k, _)| k != HOST_MAX_IN_FLIGHT)
+            .cloned()
+            .collect();
+        // The plugin keeps its own concurrency under what the egress hooks will let through.
+        options.push((
+            HOST_MAX_IN_FLIGHT.into(),
+            self.options.limits.max_in_flight.to_string(),
+        ));
+        Config {
+            app: tenant.app.clone(),
+            account_id: tenant.credentials.account_sid().to_string(),
+            options,
+        }
+    }
+
+    /// Check configuration and credentials.
+    pub async fn check(&self, tenant: &Tenant) -> Result<String, CallError> {
+        let cfg = self.config(tenant);
+        guest_call!(self, Some(tenant), |api, store| api.call_check(store, &cfg))
+    }
+
+    /// One page of accounts.
+    pub async fn list_page(
+        &self,
+        tenant: &Tenant,
+        cursor: Option<&str>,
+    ) -> Result<AccountPage, CallError> {
+        let cfg = self.config(tenant);
+        guest_call!(self, Some(tenant), |api, store| api
+            .call_list_accounts(store, &cfg, cursor))
+    }
+
+    /// Every account, page after page; `progress` hears the running total. A cursor that
+    /// repeats is an error, so a broken plugin cannot loop forever.
+    pub async fn list_all(
+        &self,
+        tenant: &Tenant,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Account>, CallError> {
+        let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.list_page(tenant, cursor.as_deref()).await?;
+            all.extend(page.accounts);
+            progress(all.len());
+            match page.next_cursor {
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(CallError::Host(format!(
+                        "the plugin returned cursor {next:?} twice; stopping to avoid a loop"
+                    )));
+                }
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One account.
+    pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
+        let cfg = self.config(tenant);
+        guest_call!(self, Some(tenant), |api, store| api
+            .call_get_account(store, &cfg, id))
+    }
+}

@@ -1,0 +1,96 @@
+//! One sandboxed `Store` per call: its wasi context (stderr captured, clock optionally fixed),
+//! its wasi-http egress hooks, its memory limiter and its CPU budget.
+
+use crate::egress::EgressHooks;
+use crate::errors::LimitExceeded;
+use crate::limits::{EPOCH_TICK, Limits, MemoryLimiter};
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Per-call store data.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: EgressHooks,
+    /// The call's memory limiter (its peak is read after the call).
+    pub limiter: MemoryLimiter,
+    cpu_ticks: u64,
+    cpu_budget: u64,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Wall clock fixed at one instant (`--now`).
+struct FixedClock(Duration);
+
+impl wasmtime_wasi::HostWallClock for FixedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+/// A fresh store for one call: `hooks` decide its traffic, `stderr` receives what the guest
+/// prints, `now` fixes its wall clock.
+pub fn new_store(
+    engine: &Engine,
+    limits: &Limits,
+    hooks: EgressHooks,
+    stderr: MemoryOutputPipe,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Store<HostState> {
+    let mut wasi = WasiCtx::builder();
+    wasi.stderr(stderr);
+    if let Some(now) = now {
+        let since_epoch = Duration::from_secs(now.timestamp().max(0) as u64);
+        wasi.wall_clock(FixedClock(since_epoch));
+    }
+    let state = HostState {
+        wasi: wasi.build(),
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+        hooks,
+        limiter: MemoryLimiter::new(limits.memory_bytes),
+        cpu_ticks: 0,
+        cpu_budget: limits.cpu_ticks(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(1);
+    // Counts ticks in which the guest was running; waiting on HTTP does not consume budget.
+    store.epoch_deadline_callback(|mut ctx| {
+        let s = ctx.data_mut();
+        s.cpu_ticks += 1;
+        if s.cpu_ticks > s.cpu_budget {
+            return Err(wasmtime::Error::new(LimitExceeded::Cpu {
+                budget_ms: s.cpu_budget * EPOCH_TICK.as_millis() as u64,
+            }));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}

@@ -1,0 +1,15 @@
+//! One end-to-end test binary (as wasmtime's `tests/all`): the real component and the hostile
+//! one, built once by this crate's build script, in the real host against the simulator on
+//! loopback. One module per area.
+
+mod cli;
+mod conformance;
+mod faults;
+mod flex_app;
+mod frontline_app;
+mod performance;
+mod sandbox;
+mod simulator_contract;
+mod tenants;
+mod twilio_accounts;
+mod twilio_actions;
