@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build demo test lint bench fuzz clean
+.PHONY: setup component hostile build demo test test-unit test-e2e test-crate lint bench fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -24,7 +24,7 @@ hostile: setup
 
 ## Release CLI at target/release/connector plus the component.
 build: component
-	$(CARGO) build --release -p connector-host --bin connector
+	$(CARGO) build --release -p connector-cli --bin connector
 
 ## Start the simulator with the demo fixture, sync every app through the component, stop.
 demo: build
@@ -36,10 +36,25 @@ lint: setup
 	$(CARGO) clippy -p twilio-connector -p hostile-plugin --target wasm32-wasip2 -- -D warnings
 
 ## The whole suite: formatting, lints, unit tests, end-to-end tests (real component, real
-## host, real simulator over loopback).
-test: component hostile lint
-	$(CARGO) build -p connector-host --bin connector
+## host, real simulator over loopback). The e2e crate's build script builds both guests.
+test: lint
+	$(CARGO) build -p connector-cli --bin connector
 	$(CARGO) test --workspace
+
+## Unit and property tests of every crate (no wasm, no simulator).
+test-unit: setup
+	$(CARGO) test --workspace --exclude connector-e2e
+
+## The end-to-end tests only: one binary, guests built once by its build script.
+test-e2e: setup
+	$(CARGO) build -p connector-cli --bin connector
+	$(CARGO) test -p connector-e2e
+
+## One crate's tests: make test-crate CRATE=connector-host
+test-crate: setup
+	@test -n "$(CRATE)" || { echo "usage: make test-crate CRATE=<package> (e.g. connector-host, twilio-connector, connector-e2e)"; exit 2; }
+	@if [ "$(CRATE)" = connector-e2e ]; then $(CARGO) build -p connector-cli --bin connector; fi
+	$(CARGO) test -p $(CRATE)
 
 clean:
 	$(CARGO) clean

@@ -1,29 +1,22 @@
-//! The subcommands.
+//! The subcommands that read and act on accounts; `setup` turns global options into a host,
+//! `simulate` and `conformance_report` hold the simulator and conformance commands.
 
-use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs, SimArgs};
-use crate::env_credentials;
+use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
 use crate::output;
-use crate::vendor;
+use crate::setup::{connect_to, load, setup};
+use crate::{conformance_report, simulate};
 use anyhow::{Context, anyhow, bail};
-use connector_host::audit::AuditLog;
-use connector_host::options::FLEX_INSTANCE;
-use connector_host::{Action, Credentials, Host, HostOptions, Tenant};
+use connector_host::{Action, Host, Tenant};
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use twilio_sim::{Fixture, Simulator};
-
-/// File name of the component `make build` produces.
-const PLUGIN_FILE: &str = "twilio_connector.wasm";
 
 /// Run one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match &cli.command {
-        Command::Sim(a) => sim(a).await,
-        Command::Demo => demo(g).await,
-        Command::Conformance => conformance(g).await,
+        Command::Sim(a) => simulate::sim(a).await,
+        Command::Demo => simulate::demo(g).await,
+        Command::Conformance => conformance_report::run(g).await,
         Command::Apps => {
             let host = load(g, None).await?;
             let cached = host.cache() == connector_host::EngineCache::Cached;
@@ -84,37 +77,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deprovision(a) => act(g, Action::Deprovision, a).await,
         Command::Provision(a) => provision(g, a).await,
     }
-}
-
-async fn conformance(g: &Global) -> anyhow::Result<ExitCode> {
-    let path = plugin_path(g)?;
-    let report = connector_conformance::run(&path, g.cache_dir.clone()).await?;
-    for c in &report.checks {
-        if g.json {
-            println!(
-                "{}",
-                serde_json::json!({"check": c.name, "passed": c.passed, "expected": c.expected, "seen": c.seen})
-            );
-        } else if c.passed {
-            println!("PASS  {}", c.name);
-        } else {
-            println!(
-                "FAIL  {}\n        expected: {}\n        seen:     {}",
-                c.name, c.expected, c.seen
-            );
-        }
-    }
-    let failed = report.failures().len();
-    println!(
-        "conformance of {}: {} passed, {failed} failed",
-        path.display(),
-        report.checks.len() - failed
-    );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 async fn act(g: &Global, action: Action, a: &ActionArgs) -> anyhow::Result<ExitCode> {
@@ -198,7 +160,7 @@ async fn multi_tenant(
 }
 
 /// Frontline has no list API: fetch each identity; report the missing ones, keep the rest.
-async fn accounts_by_identity(
+pub async fn accounts_by_identity(
     host: &Host,
     tenant: &Tenant,
     file: &std::path::Path,
@@ -246,7 +208,8 @@ async fn accounts_by_identity(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Result<ExitCode> {
+/// Every account of the tenant, with a progress spinner on stderr.
+pub async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Result<ExitCode> {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("syncing accounts");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -264,175 +227,4 @@ async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Result<Ex
         write!(out, "{}", output::accounts_table(&list))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The component to load: `--plugin`, else next to the binary, else the build tree.
-fn plugin_path(g: &Global) -> anyhow::Result<PathBuf> {
-    if let Some(p) = &g.plugin {
-        if !p.exists() {
-            bail!("plugin {} does not exist", p.display());
-        }
-        return Ok(p.clone());
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        candidates.push(dir.join(PLUGIN_FILE));
-        candidates.push(dir.join("../wasm32-wasip2/component").join(PLUGIN_FILE));
-    }
-    candidates.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/wasm32-wasip2/component/twilio_connector.wasm"
-    )));
-    candidates.into_iter().find(|p| p.exists()).ok_or_else(|| {
-        anyhow!("the connector component was not found; run `make build` or pass --plugin PATH")
-    })
-}
-
-fn connect_to(g: &Global) -> anyhow::Result<Option<SocketAddr>> {
-    let Some(spec) = &g.connect_to else {
-        return Ok(None);
-    };
-    let addr = spec
-        .to_socket_addrs()
-        .with_context(|| format!("--connect-to {spec:?} is not HOST:PORT"))?
-        .next()
-        .ok_or_else(|| anyhow!("--connect-to {spec:?} resolves to no address"))?;
-    Ok(Some(addr))
-}
-
-fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOptions> {
-    let now = g
-        .now
-        .as_deref()
-        .map(|s| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&chrono::Utc)))
-        .transpose()
-        .with_context(|| "--now must be an RFC 3339 timestamp such as 2025-11-23T12:00:00Z")?;
-    let audit = g
-        .audit
-        .as_deref()
-        .map(|p| {
-            AuditLog::open(p).with_context(|| format!("cannot open audit file {}", p.display()))
-        })
-        .transpose()?;
-    Ok(HostOptions {
-        connect_to: connect,
-        cache_dir: g.cache_dir.clone(),
-        now,
-        audit,
-        trusted_host_suffixes: vendor::trusted_host_suffixes(),
-        ..HostOptions::default()
-    })
-}
-
-async fn load(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<Host> {
-    let path = plugin_path(g)?;
-    Ok(Host::load(&path, options(g, connect)?).await?)
-}
-
-/// Load the plugin and build the tenant from the environment.
-async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
-    let credentials = env_credentials::from_env()?;
-    let host = load(g, connect_to(g)?).await?;
-    host.policy_for(&g.app)?;
-    let mut tenant = Tenant::new("default", g.app.clone(), credentials);
-    if let Some(go) = &g.flex_instance {
-        tenant = tenant.with_option(FLEX_INSTANCE, go);
-    }
-    Ok((host, tenant))
-}
-
-async fn sim(a: &SimArgs) -> anyhow::Result<ExitCode> {
-    let fixture = match (&a.fixture, a.generate) {
-        (Some(p), _) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read fixture {}", p.display()))?;
-            Fixture::from_json(&text).with_context(|| format!("fixture {}", p.display()))?
-        }
-        (None, Some(n)) => Fixture::generate(n, 1),
-        (None, None) => Fixture::demo(),
-    };
-    let main = fixture.main_account_sid.clone();
-    let sim = Simulator::start(fixture, &a.listen).await?;
-    {
-        let mut f = sim.faults();
-        f.latency = std::time::Duration::from_millis(a.latency_ms);
-        f.rate_limit_every = a.rate_limit_every;
-        f.error_every = a.error_every;
-        f.malformed_every = a.malformed_every;
-    }
-    eprintln!(
-        "Twilio simulator listening on {} (main account {main}; its auth token is the fixture's auth_token). \
-         Use --connect-to {}. Ctrl-C stops it.",
-        sim.addr(),
-        sim.addr()
-    );
-    tokio::signal::ctrl_c().await.ok();
-    sim.stop().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
-    let sim = Simulator::start(Fixture::demo(), "127.0.0.1:0").await?;
-    let (sid, token) = sim.main_credentials();
-    let host = load(g, Some(sim.addr())).await?;
-    println!(
-        "Twilio simulator on {} (demo fixture); syncing every app through the sandboxed component.\n",
-        sim.addr()
-    );
-    let credentials = Credentials::AuthToken {
-        account_sid: sid,
-        auth_token: token,
-    };
-    let (instance, identities) = sim.with_fixture(|f| {
-        let go = f.flex_users.keys().next().cloned();
-        let ids: Vec<String> = f
-            .frontline_users
-            .iter()
-            .filter_map(|u| u["identity"].as_str().map(str::to_string))
-            .collect();
-        (go, ids)
-    });
-    let mut failed = false;
-    let apps: Vec<String> = host.info().apps.iter().map(|a| a.name.clone()).collect();
-    for app in apps {
-        let mut tenant = Tenant::new("demo", app.clone(), credentials.clone());
-        let result = match app.as_str() {
-            "frontline" => {
-                println!("== app: frontline (users {}) ==", identities.join(", "));
-                let file =
-                    std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
-                std::fs::write(&file, identities.join("\n"))?;
-                let r = accounts_by_identity(&host, &tenant, &file, g.json).await;
-                let _ = std::fs::remove_file(&file);
-                r
-            }
-            "flex" => {
-                if let Some(go) = &instance {
-                    tenant = tenant.with_option(FLEX_INSTANCE, go);
-                }
-                println!(
-                    "== app: flex (instance {}) ==",
-                    instance.as_deref().unwrap_or("none")
-                );
-                accounts(&host, &tenant, g.json).await
-            }
-            _ => {
-                println!("== app: {app} ==");
-                accounts(&host, &tenant, g.json).await
-            }
-        };
-        if let Err(e) = result {
-            eprintln!("error: {e:#}");
-            failed = true;
-        }
-        println!();
-    }
-    sim.stop().await;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }

@@ -2,8 +2,11 @@
 
 mod args;
 mod commands;
+mod conformance_report;
 mod env_credentials;
 mod output;
+mod setup;
+mod simulate;
 mod vendor;
 
 use clap::Parser;

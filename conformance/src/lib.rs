@@ -2,83 +2,18 @@
 //! built-in simulator and checks what a governance platform relies on. Each check reports
 //! what was expected and what was seen.
 
+mod app_checks;
 mod expectations;
+mod report;
 
 pub use expectations::{Expectations, Field, Rule};
+pub use report::{Check, Report};
 
-use connector_host::types::{ActionResult, Capability};
-use connector_host::{Action, CallError, Credentials, Host, HostOptions, Tenant};
+use app_checks::AppRun;
+use connector_host::{Credentials, Host, HostOptions, Tenant};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use twilio_sim::{Fault, FaultRule, Fixture, Simulator};
-
-/// One check's outcome.
-#[derive(Debug, Clone)]
-pub struct Check {
-    /// What is checked, prefixed with the app.
-    pub name: String,
-    /// Whether it held.
-    pub passed: bool,
-    /// What a conforming plugin shows.
-    pub expected: String,
-    /// What this plugin showed.
-    pub seen: String,
-}
-
-/// All checks of a run.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Every check, in the order run.
-    pub checks: Vec<Check>,
-}
-
-impl Report {
-    fn check(
-        &mut self,
-        name: impl Into<String>,
-        passed: bool,
-        expected: impl Into<String>,
-        seen: impl Into<String>,
-    ) {
-        self.checks.push(Check {
-            name: name.into(),
-            passed,
-            expected: expected.into(),
-            seen: seen.into(),
-        });
-    }
-
-    /// Whether every check passed.
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
-    }
-
-    /// The failed checks.
-    pub fn failures(&self) -> Vec<&Check> {
-        self.checks.iter().filter(|c| !c.passed).collect()
-    }
-}
-
-fn short<T: std::fmt::Debug>(r: &Result<T, CallError>) -> String {
-    match r {
-        Ok(v) => {
-            let s = format!("{v:?}");
-            if s.len() > 160 {
-                format!(
-                    "{}…",
-                    &s[..s.char_indices().nth(160).map_or(s.len(), |(i, _)| i)]
-                )
-            } else {
-                s
-            }
-        }
-        Err(e) => format!("error: {e}"),
-    }
-}
-
-fn kind_of<T>(r: &Result<T, CallError>) -> &'static str {
-    r.as_ref().err().map(CallError::kind).unwrap_or("ok")
-}
+use twilio_sim::{Fixture, Simulator};
 
 /// The conformance fixture: the demo data plus the expectations' API key.
 fn fixture(x: &Expectations) -> anyhow::Result<Fixture> {
@@ -175,193 +110,22 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         for (k, v) in &want.options {
             tenant = tenant.with_option(k, v);
         }
-        let can = |c: Capability| app.capabilities.contains(&c);
 
-        // Listing.
-        if can(Capability::ListAccounts) {
-            sim.clear_requests();
-            let listed = host.list_all(&tenant, |_| {}).await;
-            seen_text.push_str(&format!("{listed:?}"));
-            report.check(
-                format!("{name}: listing terminates"),
-                listed.is_ok(),
-                "every page read",
-                short(&listed),
-            );
-            if let Ok(list) = &listed {
-                let ids: HashSet<_> = list.iter().map(|a| a.id.as_str()).collect();
-                report.check(
-                    format!("{name}: ids are unique"),
-                    ids.len() == list.len(),
-                    format!("{} distinct ids", list.len()),
-                    format!("{} distinct", ids.len()),
-                );
-                if let Some(expected) = want.expected_count {
-                    report.check(
-                        format!("{name}: every page's items are kept"),
-                        list.len() == expected,
-                        format!("{expected} accounts"),
-                        format!("{} accounts", list.len()),
-                    );
-                }
-                if can(Capability::GetAccount) {
-                    let mut disagree = Vec::new();
-                    for a in list.iter().take(20) {
-                        match host.get_account(&tenant, &a.id).await {
-                            Ok(one) if &one == a => {}
-                            other => disagree.push(format!("{}: {}", a.id, short(&other))),
-                        }
-                    }
-                    report.check(
-                        format!("{name}: account ID agrees with the listing"),
-                        disagree.is_empty(),
-                        "the same account either way",
-                        if disagree.is_empty() {
-                            "identical".into()
-                        } else {
-                            disagree.join("; ")
-                        },
-                    );
-                }
-                rules(&mut report, name, &want.rules, list);
-            }
-        }
-        if can(Capability::GetAccount) {
-            let missing = host.get_account(&tenant, &want.missing_id).await;
-            report.check(
-                format!("{name}: unknown account is not-found"),
-                kind_of(&missing) == "not-found",
-                "not-found",
-                kind_of(&missing),
-            );
-        }
-
-        // Actions.
-        if let Some(target) = want.action_target.as_deref() {
-            for (cap, action) in [
-                (Capability::Suspend, Action::Suspend),
-                (Capability::Deprovision, Action::Deprovision),
-            ] {
-                if !can(cap) {
-                    continue;
-                }
-                sim.clear_requests();
-                let dry = host.act(&tenant, action, target, true).await;
-                seen_text.push_str(&format!("{dry:?}"));
-                let mutations = mutating(&sim);
-                report.check(
-                    format!(
-                        "{name}: {} dry-run sends no mutating request",
-                        action.name()
-                    ),
-                    dry.as_ref().is_ok_and(|r| r.dry_run) && mutations.is_empty(),
-                    "a dry-run result and only reads",
-                    format!("{}; mutations {mutations:?}", short(&dry)),
-                );
-            }
-            if can(Capability::Suspend) {
-                sim.clear_requests();
-                let first = host.act(&tenant, Action::Suspend, target, false).await;
-                let second = host.act(&tenant, Action::Suspend, target, false).await;
-                seen_text.push_str(&format!("{first:?}{second:?}"));
-                let mutations = mutating(&sim);
-                report.check(
-                    format!("{name}: repeated suspend is idempotent"),
-                    first.is_ok()
-                        && second.as_ref().is_ok_and(|r: &ActionResult| !r.changed)
-                        && mutations.len() == 1,
-                    "one change, then nothing to do",
-                    format!(
-                        "{} then {}; {} mutating request(s)",
-                        short(&first),
-                        short(&second),
-                        mutations.len()
-                    ),
-                );
-            }
-        }
-        if want.connecting_account_protected && can(Capability::Suspend) {
-            sim.clear_requests();
-            let r = host.act(&tenant, Action::Suspend, &main, false).await;
-            let sent = sim.requests().len();
-            report.check(
-                format!("{name}: the connecting account is protected"),
-                kind_of(&r) == "refused" && sent == 0,
-                "refused with no request sent",
-                format!("{}; {sent} request(s)", kind_of(&r)),
-            );
-        }
-        for u in &want.unsupported {
-            let r = match u.action.as_str() {
-                "suspend" => host.act(&tenant, Action::Suspend, &u.id, false).await,
-                "reactivate" => host.act(&tenant, Action::Reactivate, &u.id, false).await,
-                _ => host.act(&tenant, Action::Deprovision, &u.id, false).await,
-            };
-            report.check(
-                format!("{name}: {} is typed unsupported", u.action),
-                kind_of(&r) == "unsupported",
-                "unsupported",
-                kind_of(&r),
-            );
-        }
-
-        // Typed errors from upstream.
-        if can(Capability::ListAccounts) || can(Capability::GetAccount) {
-            let probe = |t: Tenant| {
-                let host = &host;
-                async move {
-                    if can(Capability::ListAccounts) {
-                        host.list_page(&t, None).await.map(|_| ())
-                    } else {
-                        host.get_account(&t, &want.probe_id).await.map(|_| ())
-                    }
-                }
-            };
-            let wrong = Tenant {
-                credentials: std::sync::Arc::new(Credentials::AuthToken {
-                    account_sid: main.clone(),
-                    auth_token: "not-the-token".into(),
-                }),
-                ..tenant.clone()
-            };
-            let r = probe(wrong).await;
-            seen_text.push_str(&format!("{r:?}"));
-            report.check(
-                format!("{name}: bad credentials are typed unauthorized"),
-                kind_of(&r) == "unauthorized",
-                "unauthorized",
-                kind_of(&r),
-            );
-            sim.inject(FaultRule::any(
-                Fault::RateLimit {
-                    retry_after_secs: None,
-                },
-                1000,
-            ));
-            let r = probe(tenant.clone()).await;
-            sim.faults().rules.clear();
-            report.check(
-                format!("{name}: persistent 429 is typed rate-limited"),
-                kind_of(&r) == "rate-limited",
-                "rate-limited",
-                kind_of(&r),
-            );
-            let keyed = Tenant {
-                credentials: std::sync::Arc::new(Credentials::ApiKey {
-                    account_sid: main.clone(),
-                    key_sid: x.api_key.sid.clone(),
-                    secret: x.api_key.secret.clone(),
-                }),
-                ..tenant.clone()
-            };
-            let r = probe(keyed).await;
-            report.check(
-                format!("{name}: API key credentials work"),
-                r.is_ok(),
-                "ok",
-                kind_of(&r),
-            );
-        }
+        let mut run = AppRun {
+            host: &host,
+            sim: &sim,
+            report: &mut report,
+            seen_text: &mut seen_text,
+            main: &main,
+            x: &x,
+            name,
+            tenant,
+            want,
+            capabilities: &app.capabilities,
+        };
+        run.listing().await;
+        run.actions().await;
+        run.typed_errors().await;
     }
 
     // Nothing the plugin returned carries a credential; nothing left the declared hosts.
@@ -392,32 +156,6 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
     );
     sim.stop().await;
     Ok(report)
-}
-
-/// Each rule of the app's expectations, on the listing.
-fn rules(report: &mut Report, app: &str, rules: &[Rule], list: &[connector_host::types::Account]) {
-    for r in rules {
-        let seen = list
-            .iter()
-            .find(|a| a.id == r.account)
-            .map(|a| format!("{:?}", r.field.read(a)))
-            .unwrap_or_else(|| "missing".into());
-        let expected = format!("{:?}", r.expected);
-        report.check(
-            format!("{app}: {} ({})", r.what, r.label),
-            seen == expected,
-            expected,
-            seen,
-        );
-    }
-}
-
-fn mutating(sim: &Simulator) -> Vec<String> {
-    sim.requests()
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
 }
 
 fn sim_hosts(sim: &Simulator) -> Vec<String> {

@@ -3,12 +3,15 @@
 
 pub mod apps;
 pub mod errors;
+pub mod fake;
 pub mod flex;
 pub mod frontline;
 pub mod http;
 pub mod model;
+pub mod options;
 pub mod paging;
 pub mod retry;
+pub mod sid;
 pub mod time;
 pub mod twilio;
 

@@ -4,6 +4,7 @@
 
 use crate::errors::ConnectorError;
 use crate::http::{Method, Request, Response, Transport};
+use crate::options;
 
 /// Retry and concurrency policy.
 #[derive(Debug, Clone, Copy)]
@@ -29,11 +30,6 @@ impl Default for Policy {
     }
 }
 
-/// Config option: requests in flight the operator wants (default 16).
-pub const CONCURRENCY_OPTION: &str = "concurrency";
-/// Config option set by the host: the most requests it lets one call have in flight.
-pub const HOST_LIMIT_OPTION: &str = "host_max_in_flight";
-
 impl Policy {
     /// The policy for a call: the configured concurrency (default 16), never above the host's
     /// limit.
@@ -43,8 +39,8 @@ impl Policy {
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .filter(|n| *n > 0)
         };
-        let wanted = parse(CONCURRENCY_OPTION).unwrap_or(Policy::default().max_in_flight);
-        let cap = parse(HOST_LIMIT_OPTION).unwrap_or(usize::MAX);
+        let wanted = parse(options::CONCURRENCY).unwrap_or(Policy::default().max_in_flight);
+        let cap = parse(options::HOST_MAX_IN_FLIGHT).unwrap_or(usize::MAX);
         Policy {
             max_in_flight: wanted.min(cap).max(1),
             ..Policy::default()
@@ -175,40 +171,7 @@ fn retry_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
-
-    /// Replays scripted statuses; records batch sizes and sleeps.
-    struct Scripted {
-        statuses: VecDeque<u16>,
-        batches: Vec<usize>,
-        slept: Vec<u64>,
-    }
-
-    impl Transport for Scripted {
-        fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
-            self.batches.push(requests.len());
-            requests
-                .iter()
-                .map(|_| {
-                    let status = self.statuses.pop_front().unwrap_or(200);
-                    Ok(Response {
-                        status,
-                        retry_after_ms: (status == 429).then_some(1000),
-                        body: b"{}".to_vec(),
-                    })
-                })
-                .collect()
-        }
-        fn sleep_ms(&mut self, ms: u64) {
-            self.slept.push(ms);
-        }
-        fn random_u64(&mut self) -> u64 {
-            7
-        }
-        fn now(&self) -> chrono::DateTime<chrono::Utc> {
-            chrono::DateTime::UNIX_EPOCH
-        }
-    }
+    use crate::fake::FakeTransport;
 
     fn get(n: usize) -> Vec<Request> {
         (0..n)
@@ -218,11 +181,12 @@ mod tests {
 
     #[test]
     fn rate_limit_halves_concurrency_then_recovers() {
-        let mut t = Scripted {
-            statuses: [429, 200, 200, 200].into_iter().collect(),
-            batches: vec![],
-            slept: vec![],
-        };
+        let mut t = FakeTransport::new().script([429, 200, 200, 200]).json(
+            Method::Get,
+            "https://h/*",
+            200,
+            serde_json::json!({}),
+        );
         let policy = Policy {
             max_in_flight: 4,
             ..Policy::default()
@@ -248,31 +212,30 @@ mod tests {
         };
         assert_eq!(Policy::for_config(&cfg(&[])).max_in_flight, 16);
         assert_eq!(
-            Policy::for_config(&cfg(&[("concurrency", "64")])).max_in_flight,
+            Policy::for_config(&cfg(&[(options::CONCURRENCY, "64")])).max_in_flight,
             64
         );
         assert_eq!(
-            Policy::for_config(&cfg(&[("concurrency", "64"), ("host_max_in_flight", "32")]))
-                .max_in_flight,
+            Policy::for_config(&cfg(&[
+                (options::CONCURRENCY, "64"),
+                (options::HOST_MAX_IN_FLIGHT, "32")
+            ]))
+            .max_in_flight,
             32
         );
         assert_eq!(
-            Policy::for_config(&cfg(&[("host_max_in_flight", "4")])).max_in_flight,
+            Policy::for_config(&cfg(&[(options::HOST_MAX_IN_FLIGHT, "4")])).max_in_flight,
             4
         );
         assert_eq!(
-            Policy::for_config(&cfg(&[("concurrency", "0")])).max_in_flight,
+            Policy::for_config(&cfg(&[(options::CONCURRENCY, "0")])).max_in_flight,
             16
         );
     }
 
     #[test]
     fn retries_are_bounded() {
-        let mut t = Scripted {
-            statuses: std::iter::repeat_n(429, 100).collect(),
-            batches: vec![],
-            slept: vec![],
-        };
+        let mut t = FakeTransport::new().script(std::iter::repeat_n(429, 100));
         let mut c = Client::new(&mut t, Policy::default());
         let r = c.send(Request::get("https://h/x".into())).unwrap();
         assert_eq!(r.status, 429);
@@ -281,11 +244,7 @@ mod tests {
 
     #[test]
     fn server_errors_on_updates_are_not_retried() {
-        let mut t = Scripted {
-            statuses: [503].into_iter().collect(),
-            batches: vec![],
-            slept: vec![],
-        };
+        let mut t = FakeTransport::new().script([503]);
         let mut c = Client::new(&mut t, Policy::default());
         let r = c.send(Request::post_form(
             "https://h/x".into(),

@@ -4,8 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use twilio_connector::errors::ConnectorError;
-use twilio_connector::http::{Request, Response, Transport};
+use twilio_connector::fake::FakeTransport;
+use twilio_connector::http::Request;
 use twilio_connector::paging::resolve_link;
 use twilio_connector::retry::{Client, Policy};
 use twilio_connector::twilio::accounts::map_status;
@@ -124,7 +124,7 @@ proptest! {
 
     #[test]
     fn retries_answer_every_request_once_and_stay_bounded(statuses in prop::collection::vec(prop::sample::select(vec![200u16, 200, 404, 429, 500, 503]), 1..200), n in 1usize..40, limit in 1usize..20) {
-        let mut t = Scripted { statuses: statuses.into_iter().collect(), max_batch: 0 };
+        let mut t = FakeTransport::new().script(statuses);
         let policy = Policy { max_in_flight: limit, base_backoff_ms: 1, max_backoff_ms: 4, ..Policy::default() };
         let mut c = Client::new(&mut t, policy);
         let requests: Vec<Request> = (0..n).map(|i| Request::get(format!("https://h/{i}"))).collect();
@@ -133,34 +133,6 @@ proptest! {
         prop_assert!(c.sent <= (n as u64) * policy.max_attempts as u64);
         prop_assert!(c.sent >= n as u64);
         prop_assert!(c.in_flight_limit() >= 1 && c.in_flight_limit() <= limit);
-        prop_assert!(t.max_batch <= limit);
-    }
-}
-
-struct Scripted {
-    statuses: std::collections::VecDeque<u16>,
-    max_batch: usize,
-}
-
-impl Transport for Scripted {
-    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
-        self.max_batch = self.max_batch.max(requests.len());
-        requests
-            .iter()
-            .map(|_| {
-                Ok(Response {
-                    status: self.statuses.pop_front().unwrap_or(200),
-                    retry_after_ms: None,
-                    body: vec![],
-                })
-            })
-            .collect()
-    }
-    fn sleep_ms(&mut self, _ms: u64) {}
-    fn random_u64(&mut self) -> u64 {
-        3
-    }
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::UNIX_EPOCH
+        prop_assert!(t.batches.iter().all(|b| *b <= limit));
     }
 }

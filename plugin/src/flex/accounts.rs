@@ -1,12 +1,13 @@
 //! Reading Flex users: every worker of every workspace, joined with the Flex Users API when an
 //! instance is configured (users without a worker, e.g. deactivated ones, are listed too).
 
+use super::instance;
 use super::users_api::{self, FlexUser};
 use super::workers::{self, Worker, find_worker};
-use super::{instance, is_sid};
 use crate::errors::ConnectorError;
 use crate::model::{Account, AccountPage, Config, Result};
 use crate::retry::Client;
+use crate::sid::is_sid;
 
 /// Join workers with Flex Users on the worker SID.
 pub fn join(
@@ -95,4 +96,37 @@ pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
         }
     }
     Err(not_found())
+}
+
+#[cfg(test)]
+mod flows {
+    use super::*;
+    use crate::fake::FakeTransport;
+    use crate::http::Method;
+    use crate::retry::Policy;
+
+    #[test]
+    fn a_missing_worker_or_user_is_not_found() {
+        let mut t = FakeTransport::new().json(
+            Method::Get,
+            "https://taskrouter.twilio.com/v1/Workspaces",
+            200,
+            serde_json::json!({"workspaces": [{"sid": "WS00000000000000000000000000000001"}],
+                               "meta": {"next_page_url": null}}),
+        );
+        let cfg = Config {
+            app: "flex".into(),
+            account_id: "AC00000000000000000000000000000000".into(),
+            options: vec![],
+        };
+        for id in [
+            "WK00000000000000000000000000000bad",
+            "FU00000000000000000000000000000bad",
+        ] {
+            let mut c = Client::new(&mut t, Policy::default());
+            let e = get(&mut c, &cfg, id).unwrap_err();
+            assert!(matches!(e, ConnectorError::NotFound(_)), "{id}: {e:?}");
+        }
+        assert!(t.writes().is_empty());
+    }
 }

@@ -3,11 +3,12 @@
 
 use super::users_api::{self, FlexUser};
 use super::workers::find_worker;
-use super::{flex_api, instance, is_sid, taskrouter};
+use super::{flex_api, instance, taskrouter};
 use crate::errors::ConnectorError;
 use crate::http::Request;
 use crate::model::{ActionResult, Config, ProvisionRequest, Result, Status};
 use crate::retry::Client;
+use crate::sid::is_sid;
 
 /// Told on every deprovision: the identity source still grants access.
 pub const SSO_WARNING: &str = "Flex access must also be removed at its source (the SSO identity provider's \
@@ -255,6 +256,175 @@ pub fn provision(
             .unwrap_or_default()
     );
     Ok(r)
+}
+
+#[cfg(test)]
+mod flows {
+    //! Whole flows over the fake transport: what each one sends.
+
+    use super::*;
+    use crate::fake::{FakeTransport, answer};
+    use crate::http::Method;
+    use crate::retry::Policy;
+    use serde_json::json;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    const GO: &str = "GO00000000000000000000000000000001";
+    const WS: &str = "WS00000000000000000000000000000001";
+    const WK: &str = "WK00000000000000000000000000000001";
+    const FU: &str = "FU00000000000000000000000000000001";
+    const TR: &str = "https://taskrouter.twilio.com";
+    const FLEX: &str = "https://flex-api.twilio.com";
+
+    fn cfg(instance: bool) -> Config {
+        Config {
+            app: "flex".into(),
+            account_id: "AC00000000000000000000000000000000".into(),
+            options: if instance {
+                vec![(crate::options::FLEX_INSTANCE.into(), GO.into())]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    /// One workspace; the worker `alice` exists until a DELETE removes it.
+    fn taskrouter(t: FakeTransport) -> (FakeTransport, Rc<Cell<bool>>) {
+        let exists = Rc::new(Cell::new(true));
+        let (read, delete) = (exists.clone(), exists.clone());
+        let worker = format!("{TR}/v1/Workspaces/{WS}/Workers/{WK}");
+        let t = t
+            .json(
+                Method::Get,
+                &format!("{TR}/v1/Workspaces"),
+                200,
+                json!({"workspaces": [{"sid": WS}], "meta": {"next_page_url": null}}),
+            )
+            .on(Method::Get, &worker, move |_| {
+                Ok(if read.get() {
+                    let w = json!({"sid": WK, "friendly_name": "alice", "workspace_sid": WS});
+                    answer(200, w.to_string().into_bytes())
+                } else {
+                    answer(404, br#"{"code":20404,"status":404}"#.to_vec())
+                })
+            })
+            .on(Method::Delete, &worker, move |_| {
+                let was = delete.replace(false);
+                Ok(answer(if was { 204 } else { 404 }, Vec::new()))
+            });
+        (t, exists)
+    }
+
+    /// The Flex user `alice` (active until deprovisioned), found by username and by SID.
+    fn users_api(t: FakeTransport) -> FakeTransport {
+        let active = Rc::new(Cell::new(true));
+        let (read, write) = (active.clone(), active);
+        let user = move |on: bool| {
+            json!({"flex_user_sid": FU, "username": "alice", "worker_sid": WK,
+                   "roles": ["agent"], "deactivated": !on})
+        };
+        t.on(
+            Method::Get,
+            &format!("{FLEX}/v4/Instances/{GO}/Users"),
+            move |req| {
+                let found = req.url.contains("Username=alice");
+                let users = if found {
+                    vec![user(read.get())]
+                } else {
+                    vec![]
+                };
+                let page = json!({"users": users, "meta": {"next_page_url": null}});
+                Ok(answer(200, page.to_string().into_bytes()))
+            },
+        )
+        .on(
+            Method::Post,
+            &format!("{FLEX}/v4/Instances/{GO}/Users/Deprovision"),
+            move |_| {
+                write.set(false);
+                Ok(answer(204, Vec::new()))
+            },
+        )
+    }
+
+    fn deprovision_with(
+        t: &mut FakeTransport,
+        instance: bool,
+        id: &str,
+        dry: bool,
+    ) -> Result<ActionResult> {
+        let mut c = Client::new(t, Policy::default());
+        deprovision(&mut c, &cfg(instance), id, dry)
+    }
+
+    fn request(username: &str) -> ProvisionRequest {
+        ProvisionRequest {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            full_name: "A Person".into(),
+            roles: vec!["agent".into()],
+            attributes_json: None,
+        }
+    }
+
+    #[test]
+    fn deprovision_dry_runs_read_only_with_and_without_an_instance() {
+        for instance in [false, true] {
+            let (t, _) = taskrouter(FakeTransport::new());
+            let mut t = users_api(t);
+            for id in [WK, "alice"].iter().take(if instance { 2 } else { 1 }) {
+                let r = deprovision_with(&mut t, instance, id, true).unwrap();
+                assert!(r.dry_run && r.changed, "{instance} {id}: {r:?}");
+            }
+            assert!(
+                t.writes().is_empty(),
+                "instance {instance}: {:?}",
+                t.writes()
+            );
+        }
+    }
+
+    #[test]
+    fn repeated_deprovision_writes_once() {
+        let (t, exists) = taskrouter(FakeTransport::new());
+        let mut t = t;
+        let first = deprovision_with(&mut t, false, WK, false).unwrap();
+        let second = deprovision_with(&mut t, false, WK, false).unwrap();
+        assert!(first.changed && !second.changed && !exists.get());
+        assert_eq!(t.writes().len(), 1, "{:?}", t.writes());
+        assert_eq!(t.writes()[0].method, Method::Delete);
+
+        let (t, _) = taskrouter(FakeTransport::new());
+        let mut t = users_api(t);
+        let first = deprovision_with(&mut t, true, "alice", false).unwrap();
+        let second = deprovision_with(&mut t, true, "alice", false).unwrap();
+        assert!(first.changed && !second.changed, "{second:?}");
+        assert_eq!(t.writes().len(), 1, "{:?}", t.writes());
+    }
+
+    #[test]
+    fn provisioning_dry_runs_send_no_write_whether_or_not_the_user_exists() {
+        let mut t = users_api(FakeTransport::new());
+        for user in ["alice", "newcomer"] {
+            let mut c = Client::new(&mut t, Policy::default());
+            let r = provision(&mut c, &cfg(true), &request(user), true).unwrap();
+            assert!(r.dry_run, "{user}");
+        }
+        assert!(t.writes().is_empty(), "{:?}", t.writes());
+        assert_eq!(t.requests.len(), 2, "one lookup per user");
+    }
+
+    #[test]
+    fn invalid_provisioning_sends_nothing() {
+        let mut t = users_api(FakeTransport::new());
+        let mut bad = request("alice");
+        bad.roles = vec!["owner".into()];
+        let mut c = Client::new(&mut t, Policy::default());
+        let e = provision(&mut c, &cfg(true), &bad, false).unwrap_err();
+        assert!(matches!(e, ConnectorError::InvalidInput(_)), "{e:?}");
+        assert!(t.requests.is_empty());
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod users_api;
 pub mod workers;
 
 use crate::model::{AppInfo, Capability, Config};
+use crate::sid::is_sid;
 
 /// TaskRouter host.
 pub const TASKROUTER_HOST: &str = "taskrouter.twilio.com";
@@ -26,13 +27,10 @@ pub const INFO: AppInfo = AppInfo {
     ],
 };
 
-/// Config option naming the Flex instance.
-pub const INSTANCE_OPTION: &str = "flex_instance_sid";
-
 /// The Flex instance SID, if configured (validated before it goes into a URL).
 pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
     match cfg
-        .option(INSTANCE_OPTION)
+        .option(crate::options::FLEX_INSTANCE)
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
@@ -42,11 +40,6 @@ pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
             "{go:?} is not a Flex instance SID (GO followed by 32 hex digits)"
         ))),
     }
-}
-
-/// Whether `s` is a Twilio SID with `prefix`.
-pub fn is_sid(s: &str, prefix: &str) -> bool {
-    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Absolute TaskRouter URL.

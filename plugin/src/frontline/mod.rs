@@ -20,6 +20,3 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Deprovision,
     ],
 };
-
-/// Config option carrying the desired availability on suspend/reactivate.
-pub const AVAILABLE_OPTION: &str = "available";

@@ -1,9 +1,10 @@
 //! Frontline User resources: fetch by SID or identity, status mapping, and state changes.
 
-use super::{AVAILABLE_OPTION, FRONTLINE_HOST};
+use super::FRONTLINE_HOST;
 use crate::errors::ConnectorError;
 use crate::http::{Request, form_encode};
 use crate::model::{Account, ActionResult, Config, Result, Status};
+use crate::options::AVAILABLE;
 use crate::retry::Client;
 use serde::Deserialize;
 
@@ -84,7 +85,7 @@ pub fn fetch(client: &mut Client<'_>, id: &str) -> Result<FrontlineUser> {
 
 /// The desired availability from the config, if given.
 fn availability(cfg: &Config) -> Result<Option<bool>> {
-    match cfg.option(AVAILABLE_OPTION) {
+    match cfg.option(AVAILABLE) {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -152,6 +153,84 @@ pub fn set_state(
     r.status = map_state(updated.state.as_deref());
     r.message = format!("set {summary} on Frontline user {}", current.sid);
     Ok(r)
+}
+
+#[cfg(test)]
+mod flows {
+    //! Whole flows over the fake transport: what each state change sends.
+
+    use super::*;
+    use crate::fake::{FakeTransport, answer};
+    use crate::http::Method;
+    use crate::retry::Policy;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const URL: &str = "https://frontline-api.twilio.com/v1/Users/*";
+
+    /// One user, `erin@acme.example` (SID US1), whose `State` a POST changes.
+    fn frontline(state: &str) -> FakeTransport {
+        let state = Rc::new(RefCell::new(state.to_string()));
+        let read = state.clone();
+        let user = |s: &str| {
+            serde_json::json!({"sid": "US1", "identity": "erin@acme.example", "state": s})
+                .to_string()
+                .into_bytes()
+        };
+        let known = |url: &str| url.ends_with("/US1") || url.ends_with("/erin%40acme.example");
+        FakeTransport::new()
+            .on(Method::Get, URL, move |req| {
+                Ok(if known(&req.url) {
+                    answer(200, user(&read.borrow()))
+                } else {
+                    answer(404, br#"{"code":20404,"status":404}"#.to_vec())
+                })
+            })
+            .on(Method::Post, URL, move |req| {
+                let form = String::from_utf8_lossy(&req.body).to_string();
+                if let Some(v) = form.strip_prefix("State=") {
+                    *state.borrow_mut() = v.split('&').next().unwrap_or(v).to_string();
+                }
+                Ok(answer(200, user(&state.borrow())))
+            })
+    }
+
+    fn change(t: &mut FakeTransport, id: &str, target: &str, dry: bool) -> Result<ActionResult> {
+        let mut c = Client::new(t, Policy::default());
+        set_state(&mut c, &Config::default(), id, "suspend", target, dry)
+    }
+
+    #[test]
+    fn dry_runs_read_only() {
+        for (from, to) in [("active", "deactivated"), ("deactivated", "active")] {
+            let mut t = frontline(from);
+            let r = change(&mut t, "erin@acme.example", to, true).unwrap();
+            assert!(r.dry_run && r.changed, "{to}: {r:?}");
+            assert!(t.writes().is_empty(), "{to}: {:?}", t.writes());
+        }
+    }
+
+    #[test]
+    fn repeating_a_state_change_writes_once() {
+        let mut t = frontline("active");
+        let first = change(&mut t, "erin@acme.example", "deactivated", false).unwrap();
+        let second = change(&mut t, "erin@acme.example", "deactivated", false).unwrap();
+        assert!(first.changed && !second.changed);
+        assert_eq!(first.status, Some(Status::Suspended));
+        assert_eq!(t.writes().len(), 1);
+        assert_eq!(
+            String::from_utf8_lossy(&t.writes()[0].body),
+            "State=deactivated"
+        );
+    }
+
+    #[test]
+    fn a_missing_user_is_not_found_and_nothing_is_written() {
+        let mut t = frontline("active");
+        let e = change(&mut t, "nobody@nowhere.example", "deactivated", false).unwrap_err();
+        assert!(matches!(e, ConnectorError::NotFound(_)), "{e:?}");
+        assert!(t.writes().is_empty());
+    }
 }
 
 #[cfg(test)]

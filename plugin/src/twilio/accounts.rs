@@ -306,6 +306,31 @@ fn usage_unreadable(
 }
 
 #[cfg(test)]
+mod flows {
+    use super::*;
+    use crate::fake::FakeTransport;
+    use crate::retry::Policy;
+
+    #[test]
+    fn a_missing_account_is_not_found() {
+        let mut t = FakeTransport::new();
+        let cfg = Config {
+            app: "twilio".into(),
+            account_id: "AC00000000000000000000000000000000".into(),
+            options: vec![],
+        };
+        let e = get(
+            &mut Client::new(&mut t, Policy::default()),
+            &cfg,
+            "AC00000000000000000000000000000bad",
+        )
+        .unwrap_err();
+        assert!(matches!(e, ConnectorError::NotFound(_)), "{e:?}");
+        assert_eq!(t.requests.len(), 1, "one read, no usage queries for nobody");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

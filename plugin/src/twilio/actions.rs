@@ -121,6 +121,100 @@ pub fn change_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::{FakeTransport, answer};
+    use crate::http::Method;
+    use crate::retry::Policy;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const SUB: &str = "AC00000000000000000000000000000001";
+    const SUB_URL: &str =
+        "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001.json";
+
+    /// A subaccount whose status a POST of `Status` changes, as Twilio's Account update does.
+    fn account_api(status: &str) -> FakeTransport {
+        let state = Rc::new(RefCell::new(status.to_string()));
+        let body = |s: &str| {
+            serde_json::json!({"sid": SUB, "friendly_name": "sub", "status": s, "type": "Full"})
+                .to_string()
+                .into_bytes()
+        };
+        let read = state.clone();
+        FakeTransport::new()
+            .on(Method::Get, SUB_URL, move |_| {
+                Ok(answer(200, body(&read.borrow())))
+            })
+            .on(Method::Post, SUB_URL, move |req| {
+                let form = String::from_utf8_lossy(&req.body).to_string();
+                if let Some(v) = form.strip_prefix("Status=") {
+                    *state.borrow_mut() = v.to_string();
+                }
+                Ok(answer(200, body(&state.borrow())))
+            })
+    }
+
+    fn run(
+        t: &mut FakeTransport,
+        id: &str,
+        change: StatusChange,
+        dry_run: bool,
+    ) -> Result<ActionResult> {
+        let mut c = Client::new(t, Policy::default());
+        change_status(&mut c, &cfg(), id, change, dry_run)
+    }
+
+    #[test]
+    fn every_dry_run_reads_only() {
+        for (status, change) in [
+            ("active", StatusChange::Suspend),
+            ("suspended", StatusChange::Reactivate),
+            ("active", StatusChange::Deprovision),
+        ] {
+            let mut t = account_api(status);
+            let r = run(&mut t, SUB, change, true).unwrap();
+            assert!(r.dry_run && r.changed, "{change:?}: {r:?}");
+            assert!(
+                t.writes().is_empty(),
+                "{change:?} dry-run wrote {:?}",
+                t.writes()
+            );
+            assert_eq!(t.requests.len(), 1, "one read of the account");
+        }
+    }
+
+    #[test]
+    fn repeating_an_action_sends_one_write() {
+        for change in [StatusChange::Suspend, StatusChange::Deprovision] {
+            let mut t = account_api("active");
+            let first = run(&mut t, SUB, change, false).unwrap();
+            let second = run(&mut t, SUB, change, false).unwrap();
+            assert!(first.changed && !second.changed, "{change:?}");
+            assert_eq!(t.writes().len(), 1, "{change:?}: one write in all");
+            assert_eq!(
+                String::from_utf8_lossy(&t.writes()[0].body),
+                format!("Status={}", change.target())
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_account_is_not_found_and_nothing_is_written() {
+        let mut t = FakeTransport::new();
+        let e = run(&mut t, SUB, StatusChange::Suspend, false).unwrap_err();
+        assert!(matches!(e, ConnectorError::NotFound(_)), "{e:?}");
+        assert!(t.writes().is_empty());
+    }
+
+    #[test]
+    fn the_connecting_account_sends_nothing_at_all() {
+        let mut t = account_api("active");
+        let main = cfg().account_id;
+        for change in [StatusChange::Suspend, StatusChange::Deprovision] {
+            let e = run(&mut t, &main, change, false).unwrap_err();
+            assert!(matches!(e, ConnectorError::Refused(_)), "{e:?}");
+        }
+        assert!(t.requests.is_empty());
+    }
 
     fn cfg() -> Config {
         Config {

@@ -31,13 +31,5 @@ pub fn url(path: &str) -> String {
 
 /// Check that an id looks like an account SID before it goes into a URL path.
 pub fn validate_sid(id: &str) -> crate::model::Result<()> {
-    let ok =
-        id.len() == 34 && id.starts_with("AC") && id[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    if ok {
-        Ok(())
-    } else {
-        Err(crate::errors::ConnectorError::InvalidInput(format!(
-            "{id:?} is not a Twilio account SID (AC followed by 32 hex digits)"
-        )))
-    }
+    crate::sid::require(id, "AC", "account")
 }

@@ -1,0 +1,205 @@
+//! The wasi-http executor: sends each batch of requests concurrently through
+//! `wasi:http/outgoing-handler`, polls their answers together and reads bodies with a cap.
+
+use crate::errors::ConnectorError;
+use crate::http::{Method, Request, Response, Transport};
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
+    OutgoingBody, OutgoingRequest, Scheme,
+};
+
+/// Largest body the plugin itself will hold (the host enforces its own, smaller cap first).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Sends through `wasi:http/outgoing-handler`.
+pub struct WasiTransport;
+
+impl Transport for WasiTransport {
+    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
+        let started: Vec<Result<FutureIncomingResponse, ConnectorError>> =
+            requests.iter().map(start).collect();
+        // Wait until every started request has an answer, polling them together. Readiness
+        // is asked of the pollables: `get` would consume the answer.
+        let pollables: Vec<_> = started
+            .iter()
+            .filter_map(|f| f.as_ref().ok())
+            .map(|f| f.subscribe())
+            .collect();
+        loop {
+            let waiting: Vec<_> = pollables.iter().filter(|p| !p.ready()).collect();
+            if waiting.is_empty() {
+                break;
+            }
+            wasip2::io::poll::poll(&waiting);
+        }
+        drop(pollables);
+        started
+            .into_iter()
+            .zip(requests)
+            .map(|(f, req)| f.and_then(|f| finish(f, req)))
+            .collect()
+    }
+
+    fn sleep_ms(&mut self, ms: u64) {
+        wasip2::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        wasip2::random::random::get_random_u64()
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let t = wasip2::clocks::wall_clock::now();
+        chrono::DateTime::from_timestamp(t.seconds as i64, t.nanoseconds).unwrap_or_default()
+    }
+}
+
+/// Split an absolute `https://host/path?query` URL.
+fn split_url(url: &str) -> Result<(&str, &str), ConnectorError> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| ConnectorError::Refused(format!("{url} is not an HTTPS URL")))?;
+    let slash = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(slash);
+    Ok((authority, if path.is_empty() { "/" } else { path }))
+}
+
+fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
+    let (authority, path) = split_url(&req.url)?;
+    let headers = Fields::new();
+    if let Some(ct) = req.content_type {
+        headers
+            .append("content-type", ct.as_bytes())
+            .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    }
+    headers
+        .append("accept", b"application/json")
+        .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    let out = OutgoingRequest::new(headers);
+    let method = match req.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+        Method::Delete => WasiMethod::Delete,
+    };
+    let bad =
+        |what: &str| ConnectorError::Transport(format!("could not set {what} of {}", req.url));
+    out.set_method(&method).map_err(|_| bad("method"))?;
+    out.set_scheme(Some(&Scheme::Https))
+        .map_err(|_| bad("scheme"))?;
+    out.set_authority(Some(authority))
+        .map_err(|_| bad("authority"))?;
+    out.set_path_with_query(Some(path))
+        .map_err(|_| bad("path"))?;
+    let body = out.body().map_err(|_| bad("body"))?;
+    let future = outgoing_handler::handle(out, None).map_err(|e| map_error(e, req))?;
+    if !req.body.is_empty() {
+        let stream = body.write().map_err(|_| bad("body stream"))?;
+        for chunk in req.body.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| ConnectorError::Transport(format!("writing request body: {e:?}")))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| map_error(e, req))?;
+    Ok(future)
+}
+
+fn finish(future: FutureIncomingResponse, req: &Request) -> Result<Response, ConnectorError> {
+    let answer = future
+        .get()
+        .ok_or_else(|| ConnectorError::Transport("response not ready".into()))?
+        .map_err(|_| ConnectorError::Transport("response already taken".into()))?;
+    let response: IncomingResponse = answer.map_err(|e| map_error(e, req))?;
+    let status = response.status();
+    let retry_after_ms = response
+        .headers()
+        .get("retry-after")
+        .first()
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| (s * 1000.0) as u64);
+    let body = response
+        .consume()
+        .map_err(|_| ConnectorError::Transport("response body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|_| ConnectorError::Transport("response body stream unavailable".into()))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_BODY {
+                    return Err(ConnectorError::MalformedResponse(format!(
+                        "response from {} is larger than {MAX_BODY} bytes",
+                        req.url
+                    )));
+                }
+            }
+            Err(wasip2::io::streams::StreamError::Closed) => break,
+            Err(wasip2::io::streams::StreamError::LastOperationFailed(e)) => {
+                let detail = wasip2::http::types::http_error_code(&e)
+                    .map(|c| describe(&c))
+                    .unwrap_or_else(|| e.to_debug_string());
+                return Err(ConnectorError::Transport(format!(
+                    "reading the response from {}: {detail}",
+                    req.url
+                )));
+            }
+        }
+    }
+    drop(stream);
+    Ok(Response {
+        status,
+        retry_after_ms,
+        body: bytes,
+    })
+}
+
+fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::HttpResponseBodySize(limit) => format!(
+            "response body exceeds the host's limit{}",
+            limit.map(|l| format!(" of {l} bytes")).unwrap_or_default()
+        ),
+        ErrorCode::HttpRequestDenied => "denied by the host's egress policy".into(),
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => "timed out".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
+    match code {
+        ErrorCode::HttpRequestDenied => ConnectorError::Refused(format!(
+            "the host's egress policy denied {} {}",
+            method_name(req.method),
+            req.url
+        )),
+        // The same request would get the same oversized answer: not worth a retry.
+        ErrorCode::HttpResponseBodySize(_) => ConnectorError::MalformedResponse(format!(
+            "{} {}: {}",
+            method_name(req.method),
+            req.url,
+            describe(&code)
+        )),
+        other => ConnectorError::Transport(format!(
+            "{} {}: {}",
+            method_name(req.method),
+            req.url,
+            describe(&other)
+        )),
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Delete => "DELETE",
+    }
+}
