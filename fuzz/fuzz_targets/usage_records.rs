@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(records) = serde_json::from_slice::<Vec<UsageRecord>>(data) {
         let a = Activity::from_records(&records);
         for d in a.services.values() {
-            assert!(Some(*d) <= a.last);
+            assert!(Some(*d) <= a.last());
         }
         let _ = a.months_to_refine();
     }

@@ -47,8 +47,15 @@ pub fn handle(
         if method != "GET" {
             return error(405, 20004, "Method not allowed");
         }
-        if account(state, sid).is_none() {
+        let Some(acc) = account(state, sid) else {
             return not_found(path);
+        };
+        let inactive = matches!(acc["status"].as_str(), Some("suspended" | "closed"));
+        if inactive
+            && sid != state.fixture.main_account_sid
+            && state.fixture.behaviour.refuse_inactive_usage
+        {
+            return error(401, 20003, "Authenticate");
         }
         let granularity = match sub {
             ".json" | "/AllTime.json" => Granularity::AllTime,
@@ -137,6 +144,7 @@ fn num(v: &Value) -> Option<f64> {
 /// `IncludeSubaccounts=false`.
 fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, String>) -> Vec<Value> {
     let main = &state.fixture.main_account_sid;
+    let decimals = state.fixture.behaviour.price_decimals.unwrap_or(5);
     let include_subs = query.get("IncludeSubaccounts").is_none_or(|v| v != "false");
     let date = |k: &str| {
         query
@@ -159,7 +167,9 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
         }
     }
     // (period start, period end, category) -> (price sum, any string price, any price, count, usage)
-    type Key = (NaiveDate, NaiveDate, String);
+    // The category is nullable in the UsageRecord schema (api v2010 OpenAPI); a null one stays
+    // null in the answer.
+    type Key = (NaiveDate, NaiveDate, Option<String>);
     let mut groups: BTreeMap<Key, (f64, bool, bool, f64, f64)> = BTreeMap::new();
     let mut all_time_bounds: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for r in sources {
@@ -176,8 +186,11 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
         if from.is_some_and(|f| end < f) || to.is_some_and(|t| end > t) {
             continue;
         }
-        let category = r["category"].as_str().unwrap_or("unknown").to_string();
-        if query.get("Category").is_some_and(|c| *c != category) {
+        let category = r["category"].as_str().map(str::to_string);
+        if query
+            .get("Category")
+            .is_some_and(|c| Some(c) != category.as_ref())
+        {
             continue;
         }
         let (ps, pe) = match g {
@@ -185,14 +198,15 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             Granularity::Monthly => month(end),
             Granularity::AllTime => {
                 let b = all_time_bounds
-                    .entry(category.clone())
+                    .entry(category.clone().unwrap_or_default())
                     .or_insert((start, end));
                 *b = (b.0.min(start), b.1.max(end));
                 (NaiveDate::MIN, NaiveDate::MIN)
             }
         };
-        for cat in [category.clone(), "totalprice".to_string()] {
-            if cat == "totalprice" && category == "totalprice" {
+        let total = Some("totalprice".to_string());
+        for cat in [category.clone(), total.clone()] {
+            if cat == total && category == total {
                 continue;
             }
             let e = groups
@@ -216,15 +230,16 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
         .into_iter()
         .map(|((ps, pe, cat), (price, stringy, priced, count, usage))| {
             let (ps, pe) = if g == Granularity::AllTime {
-                if cat == "totalprice" {
+                if cat.as_deref() == Some("totalprice") {
                     overall.unwrap_or((ps, pe))
                 } else {
-                    all_time_bounds[&cat]
+                    all_time_bounds[&cat.clone().unwrap_or_default()]
                 }
             } else {
                 (ps, pe)
             };
-            let rounded = (price * 100_000.0).round() / 100_000.0;
+            let scale = 10f64.powi(decimals as i32);
+            let rounded = (price * scale).round() / scale;
             let price = match (priced, stringy) {
                 (false, _) => Value::Null,
                 (true, true) => json!(format!("{rounded}")),
@@ -237,7 +252,7 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
                 "category": cat,
                 "count": format!("{count}"),
                 "count_unit": "",
-                "description": format!("Usage of {cat}"),
+                "description": format!("Usage of {}", cat.as_deref().unwrap_or("uncategorised")),
                 "start_date": ps.to_string(),
                 "end_date": pe.to_string(),
                 "price": price,
@@ -245,7 +260,7 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
                 "usage": format!("{usage}"),
                 "usage_unit": "",
                 "subresource_uris": {},
-                "uri": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json?Category={cat}"),
+                "uri": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json?Category={}", cat.as_deref().unwrap_or("")),
             })
         })
         .collect();

@@ -29,6 +29,8 @@ pub enum Fault {
 /// A fault applied to the next `times` requests whose path contains `path_contains`.
 #[derive(Debug, Clone)]
 pub struct FaultRule {
+    /// Only requests with this method (any when `None`).
+    pub method: Option<String>,
     pub path_contains: Option<String>,
     pub fault: Fault,
     pub times: u32,
@@ -38,6 +40,7 @@ impl FaultRule {
     /// A rule for any path.
     pub fn any(fault: Fault, times: u32) -> Self {
         Self {
+            method: None,
             path_contains: None,
             fault,
             times,
@@ -47,9 +50,18 @@ impl FaultRule {
     /// A rule for paths containing `needle`.
     pub fn on(needle: &str, fault: Fault, times: u32) -> Self {
         Self {
+            method: None,
             path_contains: Some(needle.to_string()),
             fault,
             times,
+        }
+    }
+
+    /// The next `times` requests with `method` whose path contains `needle` get `fault`.
+    pub fn on_method(method: &str, needle: &str, fault: Fault, times: u32) -> Self {
+        Self {
+            method: Some(method.to_string()),
+            ..Self::on(needle, fault, times)
         }
     }
 }
@@ -71,9 +83,11 @@ pub struct Faults {
 
 impl Faults {
     /// The fault for request number `n` (1-based) to `path`, consuming a matching rule.
-    pub fn take(&mut self, n: u64, path: &str) -> Option<Fault> {
+    pub fn take(&mut self, n: u64, method: &str, path: &str) -> Option<Fault> {
         if let Some(i) = self.rules.iter().position(|r| {
-            r.times > 0 && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+            r.times > 0
+                && r.method.as_deref().is_none_or(|m| m == method)
+                && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
         }) {
             let rule = &mut self.rules[i];
             rule.times -= 1;
@@ -109,12 +123,15 @@ mod tests {
             .push_back(FaultRule::on("/Usage/", Fault::Status(500), 1));
         f.rules.push_back(FaultRule::any(Fault::Malformed, 2));
         assert_eq!(
-            f.take(1, "/2010-04-01/Accounts.json"),
+            f.take(1, "GET", "/2010-04-01/Accounts.json"),
             Some(Fault::Malformed)
         );
-        assert_eq!(f.take(2, "/x/Usage/Records"), Some(Fault::Status(500)));
-        assert_eq!(f.take(3, "/y"), Some(Fault::Malformed));
-        assert_eq!(f.take(4, "/y"), None);
+        assert_eq!(
+            f.take(2, "GET", "/x/Usage/Records"),
+            Some(Fault::Status(500))
+        );
+        assert_eq!(f.take(3, "GET", "/y"), Some(Fault::Malformed));
+        assert_eq!(f.take(4, "GET", "/y"), None);
     }
 
     #[test]
@@ -123,7 +140,9 @@ mod tests {
             rate_limit_every: 3,
             ..Faults::default()
         };
-        let hits: Vec<_> = (1..=6).filter(|n| f.take(*n, "/").is_some()).collect();
+        let hits: Vec<_> = (1..=6)
+            .filter(|n| f.take(*n, "GET", "/").is_some())
+            .collect();
         assert_eq!(hits, vec![3, 6]);
     }
 }

@@ -32,6 +32,23 @@ pub struct Fixture {
     /// Extra accepted API keys: `{"sid": "SK...", "secret": "..."}`.
     #[serde(default)]
     pub api_keys: Vec<Value>,
+    /// Documented Twilio behaviours a test can switch on.
+    #[serde(default)]
+    pub behaviour: Behaviour,
+}
+
+/// Documented Twilio behaviours the simulator reproduces on request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Behaviour {
+    /// Report each usage record's `price` rounded to this many decimals, as an invoice does:
+    /// a month of sub-cent daily charges is then priced while each of its days reads 0.00.
+    #[serde(default)]
+    pub price_decimals: Option<u32>,
+    /// Answer 401/20003 to usage reads of suspended or closed subaccounts: Twilio refuses
+    /// requests about an account that is not active ("20003: Authenticate", also returned for
+    /// suspended accounts).
+    #[serde(default)]
+    pub refuse_inactive_usage: bool,
 }
 
 /// The built-in demo fixture.

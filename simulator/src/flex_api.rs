@@ -33,10 +33,18 @@ pub fn handle(
             let Some(username) = query.get("Username") else {
                 return error(400, 20001, "Username is required");
             };
+            // Seed 003, "Get Flex user by username": the example answer's user carries
+            // `workspace_sid` but no `worker_sid` (list and by-SID answers carry both).
             let found: Vec<Value> = users(state, go)
                 .iter()
                 .filter(|u| u["username"] == username.as_str())
                 .cloned()
+                .map(|mut u| {
+                    if let Some(o) = u.as_object_mut() {
+                        o.remove("worker_sid");
+                    }
+                    u
+                })
                 .collect();
             let main = state.fixture.main_account_sid.clone();
             (
@@ -187,10 +195,10 @@ fn provision(state: &mut State, go: &str, body: Option<&Value>) -> Answer {
     } else {
         state.new_sid("WK")
     };
-    let mut worker_attrs = attributes.as_object().cloned().unwrap_or_default();
-    worker_attrs.insert("roles".into(), json!(roles));
-    worker_attrs.insert("email".into(), json!(email));
-    worker_attrs.insert("full_name".into(), json!(full_name));
+    // Seed 003, Provision: `worker` is a "JSON blob with optional TaskRouter Worker routing
+    // attributes"; the worker gets those attributes, and the username as its `friendly_name`.
+    // Roles, email and name belong to the Flex User, not to the worker's attributes.
+    let worker_attrs = attributes.as_object().cloned().unwrap_or_default();
     let main = state.fixture.main_account_sid.clone();
     let workers = state.fixture.workers.entry(ws.clone()).or_default();
     match workers.iter_mut().find(|w| w["sid"] == wk.as_str()) {

@@ -30,6 +30,12 @@ pub struct RecordedRequest {
     pub authenticated: bool,
     pub body: String,
     pub status: u16,
+    /// The `Content-Length` the request declared, if any.
+    pub content_length: Option<u64>,
+    /// Whether the body came with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    /// When the request arrived.
+    pub received: std::time::Instant,
 }
 
 struct Shared {
@@ -243,8 +249,19 @@ async fn dispatch(
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
+    let received = std::time::Instant::now();
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
+    let content_length = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.trim().parse::<u64>().ok());
+    let chunked = parts
+        .headers
+        .get(header::TRANSFER_ENCODING)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.to_ascii_lowercase().contains("chunked"));
     let query_text = parts.uri.query().unwrap_or("").to_string();
     let auth_header = parts
         .headers
@@ -281,11 +298,14 @@ async fn dispatch(
         authenticated,
         body: body_text.clone(),
         status,
+        content_length,
+        chunked,
+        received,
     };
 
     let (latency, fault) = {
         let mut f = lock(&shared.faults);
-        (f.latency, f.take(n, &path))
+        (f.latency, f.take(n, &method, &path))
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -47,6 +47,13 @@ pub fn handle(
                         .is_none_or(|a| w["activity_name"] == a.as_str())
                 })
                 .cloned()
+                // taskrouter OpenAPI, `Worker.attributes`: "will only be displayed in FETCH
+                // actions that return a single resource. Otherwise, this property will be
+                // null, even if it has a value."
+                .map(|mut w| {
+                    w["attributes"] = Value::Null;
+                    w
+                })
                 .collect();
             (200, Some(page_v1(HOST, path, query, "workers", &items)))
         }

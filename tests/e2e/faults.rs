@@ -194,28 +194,10 @@ async fn page_link_to_a_foreign_host_is_refused_and_nothing_is_sent_there() {
 }
 
 #[tokio::test]
-async fn an_api_without_monthly_or_daily_usage_still_gives_activity() {
+async fn an_api_without_daily_usage_keeps_each_months_end() {
     let sim = sim(Fixture::demo()).await;
-    sim.inject(FaultRule::on("/Monthly.json", Fault::Status(404), 1000));
-    let host = host(&sim).await;
-    let list = host
-        .list_all(&tenant(&sim, "twilio"), |_| {})
-        .await
-        .unwrap();
-    let b002 = list
-        .iter()
-        .find(|a| a.id == "AC0000000000000000000000000000b002")
-        .unwrap();
-    assert_eq!(b002.last_activity.as_deref(), Some("2025-11-09T00:00:00Z"));
-    assert!(
-        sim.requests()
-            .iter()
-            .any(|r| r.path.ends_with("/Usage/Records.json"))
-    );
-
-    let sim = connector_e2e::sim(Fixture::demo()).await;
     sim.inject(FaultRule::on("/Daily.json", Fault::Status(404), 1000));
-    let host = connector_e2e::host(&sim).await;
+    let host = host(&sim).await;
     let list = host
         .list_all(&tenant(&sim, "twilio"), |_| {})
         .await
@@ -228,6 +210,11 @@ async fn an_api_without_monthly_or_daily_usage_still_gives_activity() {
         b002.last_activity.as_deref(),
         Some("2025-11-30T00:00:00Z"),
         "the month's end stands without Daily records"
+    );
+    assert!(
+        b002.warnings.iter().any(|w| w.contains("daily usage")),
+        "{:?}",
+        b002.warnings
     );
 }
 

@@ -1,61 +1,16 @@
 //! The `flex` app end to end: workers, roles, last activity, the Flex Users API join, both
 //! deprovision paths and provisioning.
 
-use connector_e2e::{cache_dir, connector_wasm, sim, tenant, trusted};
+use connector_e2e::flex_tenant as flex;
+use connector_e2e::host_at_now as host;
+use connector_e2e::{FLEX_INSTANCE_SID as GO, NOW, find, roles, sim, writes};
 use connector_host::Action;
-use connector_host::options::FLEX_INSTANCE;
-use connector_host::types::{
-    Account, AccountStatus, ConnectorError, EntitlementKind, ProvisionRequest,
-};
-use connector_host::{CallError, Host, HostOptions, Tenant};
+use connector_host::CallError;
+use connector_host::types::{AccountStatus, ConnectorError, EntitlementKind, ProvisionRequest};
 use serde_json::json;
-use twilio_sim::{Fixture, Simulator};
+use twilio_sim::Fixture;
 
-const GO: &str = "GO0000000000000000000000000000e001";
 const WS: &str = "WS0000000000000000000000000000c001";
-const NOW: &str = "2025-11-23T12:00:00Z";
-
-async fn host(sim: &Simulator) -> Host {
-    let opts = HostOptions {
-        connect_to: Some(sim.addr()),
-        cache_dir: Some(cache_dir()),
-        now: Some(NOW.parse().unwrap()),
-        trusted_host_suffixes: trusted(),
-        ..HostOptions::default()
-    };
-    Host::load(connector_wasm(), opts).await.unwrap()
-}
-
-fn flex(sim: &Simulator, with_instance: bool) -> Tenant {
-    let t = tenant(sim, "flex");
-    if with_instance {
-        t.with_option(FLEX_INSTANCE, GO)
-    } else {
-        t
-    }
-}
-
-fn roles(a: &Account) -> Vec<&str> {
-    a.entitlements
-        .iter()
-        .filter(|e| e.kind == EntitlementKind::Role)
-        .map(|e| e.name.as_str())
-        .collect()
-}
-
-fn find<'a>(list: &'a [Account], id: &str) -> &'a Account {
-    list.iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
-}
-
-fn mutations(sim: &Simulator) -> Vec<String> {
-    sim.requests()
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
 
 #[tokio::test]
 async fn workers_with_roles_and_the_last_activity_rule() {
@@ -199,7 +154,7 @@ async fn deprovision_through_the_flex_users_api() {
         .await
         .unwrap();
     assert!(
-        dry.dry_run && dry.changed && mutations(&sim).is_empty(),
+        dry.dry_run && dry.changed && writes(&sim).is_empty(),
         "{}",
         dry.message
     );
@@ -221,7 +176,7 @@ async fn deprovision_through_the_flex_users_api() {
         r.warnings
     );
     assert_eq!(
-        mutations(&sim),
+        writes(&sim),
         vec![format!("POST /v4/Instances/{GO}/Users/Deprovision")]
     );
     let post = sim
@@ -262,7 +217,7 @@ async fn deprovision_through_the_flex_users_api() {
         "{}",
         again.message
     );
-    assert_eq!(mutations(&sim).len(), 1);
+    assert_eq!(writes(&sim).len(), 1);
     let listed = host
         .get_account(&t, "FU0000000000000000000000000000f002")
         .await
@@ -286,7 +241,7 @@ async fn deprovision_without_an_instance_deletes_the_worker() {
         .unwrap();
     assert!(r.changed && r.warnings.iter().any(|w| w.contains("SSO")));
     assert_eq!(
-        mutations(&sim),
+        writes(&sim),
         vec![format!(
             "DELETE /v1/Workspaces/{WS}/Workers/WK0000000000000000000000000000d003"
         )]
@@ -338,7 +293,7 @@ async fn provisioning_twice_creates_one_user_with_a_worker() {
     let t = flex(&sim, true);
     let dry = host.provision(&t, &request("hank"), true).await.unwrap();
     assert!(dry.message.starts_with("would create"), "{}", dry.message);
-    assert!(mutations(&sim).is_empty());
+    assert!(writes(&sim).is_empty());
     let first = host.provision(&t, &request("hank"), false).await.unwrap();
     assert!(
         first.changed && first.account_id.starts_with("FU"),

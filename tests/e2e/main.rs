@@ -4,10 +4,12 @@
 
 mod cli;
 mod conformance;
+mod documented;
 mod faults;
 mod flex_app;
 mod frontline_app;
 mod performance;
+mod promises;
 mod sandbox;
 mod simulator_contract;
 mod tenants;

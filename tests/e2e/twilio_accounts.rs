@@ -1,23 +1,9 @@
 //! The `twilio` app end to end: the real component in the real host against the simulator.
 
-use connector_e2e::{host, sim, tenant};
-use connector_host::types::{Account, AccountStatus, EntitlementKind};
+use connector_e2e::{find, host, services, sim, tenant};
+use connector_host::types::{AccountStatus, EntitlementKind};
 use serde_json::json;
 use twilio_sim::Fixture;
-
-fn find<'a>(list: &'a [Account], id: &str) -> &'a Account {
-    list.iter()
-        .find(|a| a.id == id)
-        .unwrap_or_else(|| panic!("{id} missing"))
-}
-
-fn services(a: &Account) -> Vec<(String, Option<String>)> {
-    a.entitlements
-        .iter()
-        .filter(|e| e.kind == EntitlementKind::Service)
-        .map(|e| (e.name.clone(), e.last_activity.clone()))
-        .collect()
-}
 
 #[tokio::test]
 async fn demo_fixture_statuses_types_services_and_last_activity() {

@@ -4,6 +4,8 @@
 
 pub mod oai;
 
+use connector_host::options::FLEX_INSTANCE;
+use connector_host::types::{Account, EntitlementKind};
 use connector_host::{Credentials, Host, HostOptions, Limits, Tenant};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,4 +107,64 @@ pub fn tenant(sim: &Simulator, app: &str) -> Tenant {
             auth_token: token,
         },
     )
+}
+
+/// The clock the Flex tests fix (an available worker's last activity is this instant).
+pub const NOW: &str = "2025-11-23T12:00:00Z";
+/// The demo fixture's Flex instance.
+pub const FLEX_INSTANCE_SID: &str = "GO0000000000000000000000000000e001";
+
+/// The connector component in the host, aimed at `sim`, with the clock fixed at [`NOW`].
+pub async fn host_at_now(sim: &Simulator) -> Host {
+    let opts = HostOptions {
+        now: Some(NOW.parse().expect("RFC 3339")),
+        ..options(sim)
+    };
+    Host::load(connector_wasm(), opts)
+        .await
+        .expect("plugin loads")
+}
+
+/// The main account as a `flex` tenant, with or without the demo Flex instance.
+pub fn flex_tenant(sim: &Simulator, with_instance: bool) -> Tenant {
+    let t = tenant(sim, "flex");
+    if with_instance {
+        t.with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID)
+    } else {
+        t
+    }
+}
+
+/// The account `id` of a listing (panics naming it when missing).
+pub fn find<'a>(list: &'a [Account], id: &str) -> &'a Account {
+    list.iter()
+        .find(|a| a.id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+/// An account's role names, in order.
+pub fn roles(a: &Account) -> Vec<&str> {
+    a.entitlements
+        .iter()
+        .filter(|e| e.kind == EntitlementKind::Role)
+        .map(|e| e.name.as_str())
+        .collect()
+}
+
+/// An account's services with their last activity.
+pub fn services(a: &Account) -> Vec<(String, Option<String>)> {
+    a.entitlements
+        .iter()
+        .filter(|e| e.kind == EntitlementKind::Service)
+        .map(|e| (e.name.clone(), e.last_activity.clone()))
+        .collect()
+}
+
+/// Every request the simulator saw that was not a read, as `METHOD path`.
+pub fn writes(sim: &Simulator) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
 }

@@ -76,6 +76,13 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
     headers
         .append("accept", b"application/json")
         .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    // A body of known size goes out with Content-Length, as Twilio's helper libraries send it,
+    // not chunked (some gateways answer 411 to a chunked POST).
+    if !req.body.is_empty() || req.method == Method::Post {
+        headers
+            .append("content-length", req.body.len().to_string().as_bytes())
+            .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    }
     let out = OutgoingRequest::new(headers);
     let method = match req.method {
         Method::Get => WasiMethod::Get,

@@ -2,7 +2,7 @@
 //! (Flex Users API, idempotent), with input validated before anything is sent.
 
 use super::users_api::{self, FlexUser};
-use super::workers::find_worker;
+use super::workers::{Worker, find_worker};
 use super::{flex_api, instance, taskrouter};
 use crate::errors::ConnectorError;
 use crate::http::Request;
@@ -29,24 +29,39 @@ fn result(id: &str, action: &str, dry_run: bool) -> ActionResult {
     }
 }
 
-/// Find the Flex User an id (FU SID, worker SID or username) denotes.
-fn resolve_user(client: &mut Client<'_>, go: &str, id: &str) -> Result<Option<FlexUser>> {
+/// The Flex User an id (FU SID, worker SID or username) denotes, and for a worker SID the
+/// worker itself (which may have no Flex User: workers created through the TaskRouter API have
+/// none, seed 003).
+fn resolve_user(
+    client: &mut Client<'_>,
+    go: &str,
+    id: &str,
+) -> Result<(Option<FlexUser>, Option<Worker>)> {
     if is_sid(id, "FU") {
-        return users_api::by_sid(client, go, id);
+        return Ok((users_api::by_sid(client, go, id)?, None));
     }
-    let username = if is_sid(id, "WK") {
-        match find_worker(client, id)? {
-            // Flex names the worker after the username.
-            Some(w) => match w.friendly_name {
-                Some(n) => n,
-                None => return Ok(None),
-            },
-            None => return Ok(None),
-        }
-    } else {
-        id.to_string()
-    };
-    users_api::by_username(client, go, &username)
+    if is_sid(id, "WK") {
+        let Some(w) = find_worker(client, id)? else {
+            return Ok((None, None));
+        };
+        // Flex names the worker after the username.
+        let user = match &w.friendly_name {
+            Some(name) => users_api::by_username(client, go, name)?
+                .filter(|u| u.worker().is_none_or(|wk| wk == w.sid)),
+            None => None,
+        };
+        return Ok((user, Some(w)));
+    }
+    Ok((users_api::by_username(client, go, id)?, None))
+}
+
+/// An action that Twilio accepted but did not carry out.
+fn not_applied(what: String) -> ConnectorError {
+    ConnectorError::Upstream {
+        status: 200,
+        code: None,
+        message: what,
+    }
 }
 
 /// Remove a Flex user's access.
@@ -58,56 +73,37 @@ pub fn deprovision(
 ) -> Result<ActionResult> {
     let mut r = result(id, "deprovision", dry_run);
     r.warnings.push(SSO_WARNING.to_string());
+    let mut known_worker = None;
     if let Some(go) = instance(cfg)? {
-        let Some(user) = resolve_user(client, go, id)? else {
-            r.status = Some(Status::Deprovisioned);
-            r.message =
-                format!("no Flex user {id} exists in instance {go}: already removed, nothing sent");
-            return Ok(r);
-        };
-        if user.deactivated {
-            r.status = Some(Status::Deprovisioned);
-            r.message = format!(
-                "Flex user {} is already deactivated; nothing sent",
-                user.flex_user_sid
-            );
-            return Ok(r);
+        match resolve_user(client, go, id)? {
+            (Some(user), _) => return deprovision_user(client, go, user, r),
+            // A worker without a Flex User is removed as a worker.
+            (None, Some(w)) => {
+                r.warnings.push(format!(
+                    "worker {} has no Flex User in instance {go} (created through the TaskRouter API); the worker itself is deleted",
+                    w.sid
+                ));
+                known_worker = Some(w);
+            }
+            (None, None) => {
+                r.status = Some(Status::Deprovisioned);
+                r.message = format!(
+                    "no Flex user {id} exists in instance {go}: already removed, nothing sent"
+                );
+                return Ok(r);
+            }
         }
-        r.changed = true;
-        if dry_run {
-            r.status = Some(Status::Active);
-            r.message = format!(
-                "would deprovision Flex user {} ({}) through the Flex Users API, removing its worker",
-                user.flex_user_sid,
-                user.username.as_deref().unwrap_or("?")
-            );
-            return Ok(r);
-        }
-        let body = serde_json::json!({ "flex_user_sid": user.flex_user_sid });
-        let answer = client.send(Request::post_json(
-            flex_api(&format!("/v4/Instances/{go}/Users/Deprovision")),
-            &body,
-        ))?;
-        if answer.status == 404 {
-            r.changed = false;
-            r.status = Some(Status::Deprovisioned);
-            r.message = format!("Flex user {} was already removed", user.flex_user_sid);
-            return Ok(r);
-        }
-        answer.ok(&format!("deprovision of Flex user {}", user.flex_user_sid))?;
-        r.status = Some(Status::Deprovisioned);
-        r.message = format!(
-            "deprovisioned Flex user {}: deactivated, worker and Insights user removed",
-            user.flex_user_sid
-        );
-        return Ok(r);
     }
     if !is_sid(id, "WK") {
         return Err(ConnectorError::InvalidInput(format!(
             "{id:?} is not a worker SID; without a Flex instance SID only workers (WK...) can be deprovisioned"
         )));
     }
-    let Some(worker) = find_worker(client, id)? else {
+    let worker = match known_worker {
+        Some(w) => Some(w),
+        None => find_worker(client, id)?,
+    };
+    let Some(worker) = worker else {
         r.status = Some(Status::Deprovisioned);
         r.message =
             format!("worker {id} does not exist in any workspace: already removed, nothing sent");
@@ -115,7 +111,7 @@ pub fn deprovision(
     };
     let ws = worker.workspace_sid.clone().unwrap_or_default();
     r.changed = true;
-    if dry_run {
+    if r.dry_run {
         r.status = Some(Status::Active);
         r.message = format!("would delete TaskRouter worker {id} from workspace {ws}");
         return Ok(r);
@@ -130,7 +126,65 @@ pub fn deprovision(
         answer.ok(&format!("delete of worker {id}"))?;
         r.message = format!("deleted TaskRouter worker {id} from workspace {ws}");
     }
+    // Read back: the worker must be gone.
+    if find_worker(client, id)?.is_some() {
+        return Err(not_applied(format!(
+            "Twilio accepted the delete of worker {id}, but the worker still exists"
+        )));
+    }
     r.status = Some(Status::Deprovisioned);
+    Ok(r)
+}
+
+/// Deprovision through the Flex Users API, then read the user back.
+fn deprovision_user(
+    client: &mut Client<'_>,
+    go: &str,
+    user: FlexUser,
+    mut r: ActionResult,
+) -> Result<ActionResult> {
+    if user.is_deactivated() {
+        r.status = Some(Status::Deprovisioned);
+        r.message = format!(
+            "Flex user {} is already deactivated; nothing sent",
+            user.flex_user_sid
+        );
+        return Ok(r);
+    }
+    r.changed = true;
+    if r.dry_run {
+        r.status = Some(Status::Active);
+        r.message = format!(
+            "would deprovision Flex user {} ({}) through the Flex Users API, removing its worker",
+            user.flex_user_sid,
+            user.username.as_deref().unwrap_or("?")
+        );
+        return Ok(r);
+    }
+    let fu = &user.flex_user_sid;
+    let body = serde_json::json!({ "flex_user_sid": fu });
+    let answer = client.send(Request::post_json(
+        flex_api(&format!("/v4/Instances/{go}/Users/Deprovision")),
+        &body,
+    ))?;
+    if answer.status == 404 {
+        r.changed = false;
+        r.status = Some(Status::Deprovisioned);
+        r.message = format!("Flex user {fu} was already removed");
+        return Ok(r);
+    }
+    answer.ok(&format!("deprovision of Flex user {fu}"))?;
+    // Read back: the user must now be deactivated (or gone).
+    if let Some(after) = users_api::by_sid(client, go, fu)?
+        && !after.is_deactivated()
+    {
+        return Err(not_applied(format!(
+            "Twilio accepted the deprovisioning of Flex user {fu}, but the user is still active"
+        )));
+    }
+    r.status = Some(Status::Deprovisioned);
+    r.message =
+        format!("deprovisioned Flex user {fu}: deactivated, worker and Insights user removed");
     Ok(r)
 }
 
@@ -209,7 +263,7 @@ pub fn provision(
     if dry_run {
         r.changed = true;
         r.status = existing.as_ref().map(|u| {
-            if u.deactivated {
+            if u.is_deactivated() {
                 Status::Deprovisioned
             } else {
                 Status::Active
@@ -236,8 +290,8 @@ pub fn provision(
         .json(&format!("provisioning of {}", req.username))?;
     r.account_id = user.flex_user_sid.clone();
     r.changed = existing.as_ref().is_none_or(|e| {
-        e.deactivated
-            || e.roles != user.roles
+        e.is_deactivated()
+            || e.roles() != user.roles()
             || e.email != user.email
             || e.full_name != user.full_name
     });
@@ -401,6 +455,71 @@ mod flows {
         let second = deprovision_with(&mut t, true, "alice", false).unwrap();
         assert!(first.changed && !second.changed, "{second:?}");
         assert_eq!(t.writes().len(), 1, "{:?}", t.writes());
+    }
+
+    #[test]
+    fn a_worker_without_a_flex_user_is_deleted_even_with_an_instance() {
+        // The users API knows nobody called "alice": the worker was made through TaskRouter.
+        let (t, exists) = taskrouter(FakeTransport::new());
+        let mut t = t.json(
+            Method::Get,
+            &format!("{FLEX}/v4/Instances/{GO}/Users"),
+            200,
+            json!({"users": [], "meta": {}}),
+        );
+        let r = deprovision_with(&mut t, true, WK, false).unwrap();
+        assert!(r.changed && !exists.get(), "{r:?}");
+        assert_eq!(t.writes().len(), 1);
+        assert_eq!(t.writes()[0].method, Method::Delete);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("no Flex User")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn deprovisions_twilio_did_not_apply_are_errors() {
+        // The delete answers 204 but the worker is still there.
+        let worker = format!("{TR}/v1/Workspaces/{WS}/Workers/{WK}");
+        let mut t = FakeTransport::new()
+            .json(
+                Method::Get,
+                &format!("{TR}/v1/Workspaces"),
+                200,
+                json!({"workspaces": [{"sid": WS}], "meta": {}}),
+            )
+            .json(
+                Method::Get,
+                &worker,
+                200,
+                json!({"sid": WK, "workspace_sid": WS}),
+            )
+            .on(Method::Delete, &worker, |_| Ok(answer(204, Vec::new())));
+        let e = deprovision_with(&mut t, false, WK, false).unwrap_err();
+        assert!(e.to_string().contains("still exists"), "{e}");
+
+        // The Flex user stays active after a 204 from /Deprovision.
+        let user = json!({"flex_user_sid": FU, "username": "alice", "worker_sid": WK, "roles": [], "deactivated": false});
+        let mut t = FakeTransport::new()
+            .json(
+                Method::Get,
+                &format!("{FLEX}/v4/Instances/{GO}/Users"),
+                200,
+                json!({"users": [user.clone()], "meta": {}}),
+            )
+            .json(
+                Method::Get,
+                &format!("{FLEX}/v4/Instances/{GO}/Users/{FU}"),
+                200,
+                user,
+            )
+            .on(
+                Method::Post,
+                &format!("{FLEX}/v4/Instances/{GO}/Users/Deprovision"),
+                |_| Ok(answer(204, Vec::new())),
+            );
+        let e = deprovision_with(&mut t, true, "alice", false).unwrap_err();
+        assert!(e.to_string().contains("still active"), "{e}");
     }
 
     #[test]

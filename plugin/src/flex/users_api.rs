@@ -19,14 +19,16 @@ pub struct FlexUser {
     pub email: Option<String>,
     #[serde(default)]
     pub full_name: Option<String>,
+    /// Null is allowed by the schema: no roles, and a warning.
     #[serde(default)]
-    pub roles: Vec<String>,
+    pub roles: Option<Vec<String>>,
     #[serde(default)]
     pub worker_sid: Option<String>,
     #[serde(default)]
     pub workspace_sid: Option<String>,
+    /// Null is allowed by the schema: not deactivated, and a warning.
     #[serde(default)]
-    pub deactivated: bool,
+    pub deactivated: Option<bool>,
     /// v4 provisioning answers nest the worker.
     #[serde(default)]
     pub worker: Option<NestedWorker>,
@@ -42,6 +44,34 @@ pub struct NestedWorker {
 }
 
 impl FlexUser {
+    /// The user's roles (none when the answer had null).
+    pub fn roles(&self) -> &[String] {
+        self.roles.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the user is deactivated (not, when the answer had null).
+    pub fn is_deactivated(&self) -> bool {
+        self.deactivated.unwrap_or(false)
+    }
+
+    /// Warnings for fields the answer left null, each read as its default.
+    pub fn null_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.roles.is_none() {
+            out.push(format!(
+                "Flex user {}: roles were null; read as no roles",
+                self.flex_user_sid
+            ));
+        }
+        if self.deactivated.is_none() {
+            out.push(format!(
+                "Flex user {}: deactivated was null; read as not deactivated",
+                self.flex_user_sid
+            ));
+        }
+        out
+    }
+
     /// The worker SID, wherever the answer put it.
     pub fn worker(&self) -> Option<&str> {
         self.worker_sid
@@ -105,7 +135,7 @@ pub fn to_account(u: &FlexUser) -> Account {
         name: ACCOUNT_TYPE.to_string(),
         last_activity: None,
     }];
-    entitlements.extend(u.roles.iter().map(|r| Entitlement {
+    entitlements.extend(u.roles().iter().map(|r| Entitlement {
         kind: EntitlementKind::Role,
         id: r.clone(),
         name: r.clone(),
@@ -120,7 +150,7 @@ pub fn to_account(u: &FlexUser) -> Account {
         username: u.username.clone(),
         email: u.email.clone(),
         display_name: u.full_name.clone().or_else(|| u.username.clone()),
-        status: if u.deactivated {
+        status: if u.is_deactivated() {
             Status::Deprovisioned
         } else {
             Status::Active
@@ -128,7 +158,7 @@ pub fn to_account(u: &FlexUser) -> Account {
         last_activity: None,
         entitlements,
         attributes,
-        warnings: Vec::new(),
+        warnings: u.null_warnings(),
     }
 }
 

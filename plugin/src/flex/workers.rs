@@ -14,8 +14,9 @@ use serde_json::Value;
 /// Name of the account-type entitlement every worker holds.
 pub const ACCOUNT_TYPE: &str = "Flex UI User";
 
-/// Activities that mean the worker is not active right now.
-const INACTIVE_ACTIVITIES: &[&str] = &["Offline", "Unavailable"];
+/// Activity names that mean the worker is not active right now (seed 000), compared without
+/// regard to case.
+const INACTIVE_ACTIVITIES: &[&str] = &["offline", "unavailable"];
 
 /// The fields of a Worker the connector reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,10 +28,17 @@ pub struct Worker {
     pub activity_name: Option<String>,
     #[serde(default)]
     pub date_status_changed: Option<String>,
+    /// Whether the worker's activity is an available one (TaskRouter's `available`).
+    #[serde(default)]
+    pub available: Option<bool>,
+    /// A JSON string; TaskRouter shows it only when one worker is fetched (null in lists).
     #[serde(default)]
     pub attributes: Option<String>,
     #[serde(default)]
     pub workspace_sid: Option<String>,
+    /// Why the attributes could not be read, when a fetch for them failed.
+    #[serde(skip)]
+    pub attributes_unreadable: Option<String>,
 }
 
 /// The fields of a Workspace the connector reads.
@@ -39,13 +47,21 @@ pub struct Workspace {
     pub sid: String,
 }
 
-/// Last activity: when the worker went Offline/Unavailable, else the sync time (it is active).
+/// Whether the worker is inactive or offline (seed 000): its activity is not an available one
+/// (`available: false`, e.g. a custom "Break"), or is named Offline or Unavailable in any case.
+pub fn is_inactive(w: &Worker) -> bool {
+    let by_name = w.activity_name.as_deref().is_some_and(|a| {
+        INACTIVE_ACTIVITIES
+            .iter()
+            .any(|i| a.trim().eq_ignore_ascii_case(i))
+    });
+    w.available == Some(false) || by_name
+}
+
+/// Last activity: when an inactive worker's status last changed, else the sync time (it is
+/// active now).
 pub fn last_activity(w: &Worker, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let inactive = w
-        .activity_name
-        .as_deref()
-        .is_some_and(|a| INACTIVE_ACTIVITIES.contains(&a));
-    if inactive {
+    if is_inactive(w) {
         w.date_status_changed.as_deref().and_then(parse_timestamp)
     } else {
         Some(now)
@@ -135,9 +151,16 @@ pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Ac
     if let Some(p) = &attrs.problem {
         warnings.push(format!("worker {}: {p}; no roles read from it", w.sid));
     }
+    if let Some(why) = &w.attributes_unreadable {
+        warnings.push(format!(
+            "worker {}: its attributes could not be read ({why}); roles from them are unknown",
+            w.sid
+        ));
+    }
     let mut roles = attrs.roles.clone();
     if let Some(u) = user {
-        for r in &u.roles {
+        warnings.extend(u.null_warnings());
+        for r in u.roles() {
             if !roles.contains(r) {
                 roles.push(r.clone());
             }
@@ -155,7 +178,7 @@ pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Ac
     if let Some(u) = user {
         attributes.push(("flex_user_sid".into(), u.flex_user_sid.clone()));
     }
-    let deactivated = user.is_some_and(|u| u.deactivated);
+    let deactivated = user.is_some_and(FlexUser::is_deactivated);
     Account {
         id: w.sid.clone(),
         username: w
@@ -226,7 +249,40 @@ pub fn all_workers(client: &mut Client<'_>, friendly_name: Option<&str>) -> Resu
             out.push(w);
         }
     }
+    fill_attributes(client, &mut out);
     Ok(out)
+}
+
+/// TaskRouter leaves `attributes` null in lists ("only displayed in FETCH actions that return
+/// a single resource", taskrouter OpenAPI, `Worker.attributes`): fetch each such worker, all
+/// at once within the client's in-flight limit. A worker whose fetch fails keeps no roles and
+/// says why in its warnings; the sync goes on.
+pub fn fill_attributes(client: &mut Client<'_>, workers: &mut [Worker]) {
+    let missing: Vec<usize> = (0..workers.len())
+        .filter(|&i| workers[i].attributes.is_none())
+        .collect();
+    let requests = missing
+        .iter()
+        .map(|&i| {
+            let w = &workers[i];
+            crate::http::Request::get(taskrouter(&format!(
+                "/v1/Workspaces/{}/Workers/{}",
+                w.workspace_sid.as_deref().unwrap_or_default(),
+                w.sid
+            )))
+        })
+        .collect();
+    for (&i, answer) in missing.iter().zip(client.send_all(requests)) {
+        let fetched = answer.and_then(|r| r.json::<Worker>(&format!("worker {}", workers[i].sid)));
+        match fetched {
+            Ok(one) if one.attributes.is_some() => workers[i].attributes = one.attributes,
+            Ok(_) => {
+                workers[i].attributes_unreadable =
+                    Some("TaskRouter showed no attributes even when fetched".into())
+            }
+            Err(e) => workers[i].attributes_unreadable = Some(e.to_string()),
+        }
+    }
 }
 
 /// Find one worker by SID in whichever workspace holds it.
@@ -268,8 +324,10 @@ mod tests {
             friendly_name: Some("alice".into()),
             activity_name: Some(activity.into()),
             date_status_changed: Some("2025-11-18T17:45:12Z".into()),
+            available: None,
             attributes: Some(attributes.into()),
             workspace_sid: Some("WS1".into()),
+            attributes_unreadable: None,
         }
     }
 
@@ -278,18 +336,39 @@ mod tests {
     }
 
     #[test]
-    fn offline_and_unavailable_use_the_status_change_others_the_sync_time() {
-        for a in ["Offline", "Unavailable"] {
-            assert_eq!(
-                last_activity(&worker(a, "{}"), now())
-                    .map(rfc3339)
-                    .as_deref(),
-                Some("2025-11-18T17:45:12Z")
-            );
+    fn inactive_workers_use_the_status_change_active_ones_the_sync_time() {
+        let changed = Some("2025-11-18T17:45:12Z");
+        for a in ["Offline", "Unavailable", "offline", "UNAVAILABLE"] {
+            let at = last_activity(&worker(a, "{}"), now()).map(rfc3339);
+            assert_eq!(at.as_deref(), changed, "{a}");
         }
-        for a in ["Available", "Break", "offline"] {
-            assert_eq!(last_activity(&worker(a, "{}"), now()), Some(now()), "{a}");
+        // A custom activity counts by TaskRouter's `available` flag, whatever its name.
+        let mut on_break = worker("Break", "{}");
+        on_break.available = Some(false);
+        assert_eq!(
+            last_activity(&on_break, now()).map(rfc3339).as_deref(),
+            changed
+        );
+        for a in ["Available", "Break", "Busy"] {
+            let mut w = worker(a, "{}");
+            assert_eq!(last_activity(&w, now()), Some(now()), "{a}");
+            w.available = Some(true);
+            assert_eq!(last_activity(&w, now()), Some(now()), "{a}");
         }
+    }
+
+    #[test]
+    fn attributes_that_could_not_be_fetched_are_told() {
+        let mut w = worker("Available", "{}");
+        w.attributes = None;
+        w.attributes_unreadable = Some("HTTP 500".into());
+        let acc = to_account(&w, None, now());
+        assert_eq!(acc.entitlements.len(), 1);
+        assert!(
+            acc.warnings[0].contains("could not be read"),
+            "{:?}",
+            acc.warnings
+        );
     }
 
     #[test]

@@ -150,6 +150,19 @@ pub fn set_state(
     let updated: FrontlineUser = client
         .send(Request::post_form(user_url(&current.sid), &fields))?
         .json(&format!("update of Frontline user {}", current.sid))?;
+    // Twilio answers with the user as it now is: it must show what was asked.
+    let state_ok = updated.state.as_deref() == Some(target);
+    let available_ok = available.is_none_or(|a| updated.is_available == Some(a));
+    if !(state_ok && available_ok) {
+        return Err(ConnectorError::Upstream {
+            status: 200,
+            code: None,
+            message: format!(
+                "Twilio accepted {summary} for Frontline user {} but answered with state {:?} and availability {:?}; the change was not applied",
+                current.sid, updated.state, updated.is_available
+            ),
+        });
+    }
     r.status = map_state(updated.state.as_deref());
     r.message = format!("set {summary} on Frontline user {}", current.sid);
     Ok(r)
@@ -222,6 +235,17 @@ mod flows {
             String::from_utf8_lossy(&t.writes()[0].body),
             "State=deactivated"
         );
+    }
+
+    #[test]
+    fn a_state_twilio_did_not_apply_is_an_error() {
+        let user =
+            serde_json::json!({"sid": "US1", "identity": "erin@acme.example", "state": "active"});
+        let mut t = FakeTransport::new()
+            .json(Method::Get, URL, 200, user.clone())
+            .json(Method::Post, URL, 200, user);
+        let e = change(&mut t, "erin@acme.example", "deactivated", false).unwrap_err();
+        assert!(e.to_string().contains("not applied"), "{e}");
     }
 
     #[test]

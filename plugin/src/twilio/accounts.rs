@@ -20,6 +20,8 @@ pub struct AccountResource {
     pub sid: String,
     #[serde(default)]
     pub friendly_name: Option<String>,
+    /// Null is allowed by the schema: read as an unknown status, with a warning.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub status: String,
     #[serde(default, rename = "type")]
     pub account_type: Option<String>,
@@ -27,6 +29,11 @@ pub struct AccountResource {
     pub owner_account_sid: Option<String>,
     #[serde(default)]
     pub date_created: Option<String>,
+}
+
+/// Read a nullable string as empty when null.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Map Twilio's account status; `None` for a value Twilio does not document.
@@ -85,7 +92,7 @@ pub fn to_account(
         email: None,
         display_name: r.friendly_name.clone(),
         status,
-        last_activity: activity.and_then(|a| a.last).map(date_rfc3339),
+        last_activity: activity.and_then(Activity::last).map(date_rfc3339),
         entitlements,
         attributes,
         warnings,
@@ -161,7 +168,7 @@ fn usage_path(
     range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 ) -> String {
     let mut u = format!("/2010-04-01/Accounts/{sid}/Usage/{resource}?PageSize={PAGE_SIZE}");
-    if sid == cfg.account_id {
+    if sid.eq_ignore_ascii_case(cfg.account_id.trim()) {
         u.push_str("&IncludeSubaccounts=false");
     }
     if let Some((start, end)) = range {
@@ -171,7 +178,7 @@ fn usage_path(
 }
 
 /// Read usage for many accounts at once: Monthly for all, then Daily for each distinct month
-/// that holds a latest priced date.
+/// that holds a service's latest priced date, each month refined by its own Daily records.
 fn with_usage(
     client: &mut Client<'_>,
     cfg: &Config,
@@ -189,38 +196,10 @@ fn with_usage(
         "monthly usage",
     );
 
-    // An API without the Monthly subresource (some Twilio fakes and proxies) gets the plain
-    // record list instead, whose dates are taken as they are.
-    let fallback: Vec<usize> = monthly
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| matches!(r, Err(ConnectorError::NotFound(_))))
-        .map(|(i, _)| i)
-        .collect();
-    let mut monthly: Vec<Option<Result<Vec<serde_json::Value>>>> =
-        monthly.into_iter().map(Some).collect();
-    let plain_urls = fallback
-        .iter()
-        .map(|&i| url(&usage_path(cfg, &resources[i].sid, "Records.json", None)))
-        .collect();
-    let mut exact = vec![false; resources.len()];
-    for (&i, result) in fallback.iter().zip(fetch_all_pages(
-        client,
-        API_HOST,
-        plain_urls,
-        "usage_records",
-        "usage records",
-    )) {
-        if result.is_ok() {
-            exact[i] = true;
-        }
-        monthly[i] = Some(result);
-    }
-
     let mut activity: Vec<Option<Activity>> = Vec::with_capacity(resources.len());
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
     for (i, (r, result)) in resources.iter().zip(monthly).enumerate() {
-        match result.expect("every account has a usage answer") {
+        match result {
             Ok(values) => activity.push(Some(Activity::from_records(&records(values, &r.sid)?))),
             Err(e) => {
                 activity.push(None);
@@ -230,31 +209,32 @@ fn with_usage(
     }
 
     // One Daily query per (account, month) that needs an exact day.
-    let mut jobs: Vec<(usize, String)> = Vec::new();
+    let mut jobs: Vec<(usize, chrono::NaiveDate)> = Vec::new();
     for (i, a) in activity.iter().enumerate() {
-        if let Some(a) = a.as_ref().filter(|_| !exact[i]) {
-            for month in a.months_to_refine() {
-                jobs.push((
-                    i,
-                    usage_url(cfg, &resources[i].sid, "Daily", Some(month_bounds(month))),
-                ));
-            }
+        if let Some(a) = a {
+            jobs.extend(a.months_to_refine().into_iter().map(|m| (i, m)));
         }
     }
     let daily = fetch_all_pages(
         client,
         API_HOST,
-        jobs.iter().map(|(_, u)| u.clone()).collect(),
+        jobs.iter()
+            .map(|(i, m)| usage_url(cfg, &resources[*i].sid, "Daily", Some(month_bounds(*m))))
+            .collect(),
         "usage_records",
         "daily usage",
     );
-    let mut daily_records: Vec<Vec<UsageRecord>> = vec![Vec::new(); resources.len()];
-    for ((i, _), result) in jobs.iter().zip(daily) {
-        match result {
-            Ok(values) => daily_records[*i].extend(records(values, &resources[*i].sid)?),
-            // Without Daily records the monthly dates stand.
-            Err(ConnectorError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+    for ((i, month), result) in jobs.iter().zip(daily) {
+        let refined = result.and_then(|values| records(values, &resources[*i].sid));
+        match (refined, activity[*i].as_mut()) {
+            (Ok(days), Some(a)) => a.refine(*month, &Activity::from_records(&days)),
+            (Ok(_), None) => {}
+            // The month's total stands: the day is less exact, never lost.
+            (Err(e), _) => warnings[*i].push(format!(
+                "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
+                resources[*i].sid,
+                month.format("%Y-%m")
+            )),
         }
     }
 
@@ -262,10 +242,13 @@ fn with_usage(
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let exact = activity[i]
-                .as_ref()
-                .map(|m| m.refine(&Activity::from_records(&daily_records[i])));
-            to_account(r, exact.as_ref(), std::mem::take(&mut warnings[i]))
+            if let Some(a) = activity[i].as_ref().filter(|a| a.uncategorised > 0) {
+                warnings[i].push(format!(
+                    "{} priced usage record(s) of {} have no category; they count for no service",
+                    a.uncategorised, r.sid
+                ));
+            }
+            to_account(r, activity[i].as_ref(), std::mem::take(&mut warnings[i]))
         })
         .collect())
 }
@@ -285,18 +268,27 @@ fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>
 }
 
 /// Usage that Twilio says is not there (a closed account's, or an API without the usage
-/// resources) or not permitted is told on the account, whose last activity stays unknown.
-/// Anything else (auth, rate limits, transport, malformed answers) fails the call, so a
-/// partial result is never presented as complete.
+/// resources) or not permitted is told on the account, whose last activity stays unknown; so
+/// is a 401 on a suspended or closed subaccount (Twilio answers 20003 there). Anything else
+/// (bad credentials on an active account, rate limits, transport, malformed answers) fails the
+/// call, so a partial result is never presented as complete.
 fn usage_unreadable(
     r: &AccountResource,
     e: ConnectorError,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
+    let inactive = matches!(r.status.as_str(), "suspended" | "closed");
     match e {
         ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) => {
             warnings.push(format!(
                 "usage records of {} ({}) are not readable, so its last activity and services are unknown: {e}",
+                r.sid, r.status
+            ));
+            Ok(())
+        }
+        ConnectorError::Unauthorized(_) if inactive => {
+            warnings.push(format!(
+                "usage records of {} ({}) are refused to these credentials, so its last activity and services are unknown: {e}",
                 r.sid, r.status
             ));
             Ok(())
@@ -361,11 +353,11 @@ mod tests {
 
     #[test]
     fn account_carries_type_services_and_rfc3339_dates() {
-        let mut act = Activity {
-            last: chrono::NaiveDate::from_ymd_opt(2024, 4, 17),
-            ..Activity::default()
-        };
-        act.services.insert("Messaging".into(), act.last.unwrap());
+        let mut act = Activity::default();
+        act.services.insert(
+            "Messaging".into(),
+            chrono::NaiveDate::from_ymd_opt(2024, 4, 17).unwrap(),
+        );
         let a = to_account(&resource("closed"), Some(&act), vec![]);
         assert_eq!(a.status, Status::Deprovisioned);
         assert_eq!(a.last_activity.as_deref(), Some("2024-04-17T00:00:00Z"));

@@ -61,7 +61,8 @@ pub fn plan(id: &str, change: StatusChange, current: &AccountResource) -> Result
 
 /// Refuse to suspend or close the connecting account, without sending anything.
 pub fn guard_connecting_account(cfg: &Config, id: &str, change: StatusChange) -> Result<()> {
-    if id == cfg.account_id && change != StatusChange::Reactivate {
+    // SIDs are case-insensitive hex: `AC…ABC` names the same account as `AC…abc`.
+    if id.eq_ignore_ascii_case(cfg.account_id.trim()) && change != StatusChange::Reactivate {
         return Err(ConnectorError::Refused(format!(
             "{id} is the connecting account; it cannot be {}ed through its own credentials",
             if change == StatusChange::Suspend {
@@ -113,6 +114,18 @@ pub fn change_status(
             &[("Status", change.target())],
         ))?
         .json(&format!("update of account {id}"))?;
+    // Twilio answers with the account as it now is: it must show the requested status.
+    if updated.status != change.target() {
+        return Err(ConnectorError::Upstream {
+            status: 200,
+            code: None,
+            message: format!(
+                "Twilio accepted Status={} for account {id} but answered with status {:?}; the change was not applied",
+                change.target(),
+                updated.status
+            ),
+        });
+    }
     result.status = map_status(&updated.status);
     result.message = format!("account {id} is now {}", updated.status);
     Ok(result)
@@ -198,6 +211,26 @@ mod tests {
     }
 
     #[test]
+    fn an_update_twilio_did_not_apply_is_an_error() {
+        let body = serde_json::json!({"sid": SUB, "status": "active"}).to_string();
+        let mut t = FakeTransport::new()
+            .json(
+                Method::Get,
+                SUB_URL,
+                200,
+                serde_json::from_str(&body).unwrap(),
+            )
+            .json(
+                Method::Post,
+                SUB_URL,
+                200,
+                serde_json::from_str(&body).unwrap(),
+            );
+        let e = run(&mut t, SUB, StatusChange::Suspend, false).unwrap_err();
+        assert!(e.to_string().contains("not applied"), "{e}");
+    }
+
+    #[test]
     fn a_missing_account_is_not_found_and_nothing_is_written() {
         let mut t = FakeTransport::new();
         let e = run(&mut t, SUB, StatusChange::Suspend, false).unwrap_err();
@@ -246,6 +279,15 @@ mod tests {
             Err(ConnectorError::Refused(_))
         ));
         assert!(guard_connecting_account(&cfg(), main, StatusChange::Reactivate).is_ok());
+        let shouting = "AC0000000000000000000000000000000A";
+        let config = Config {
+            account_id: "AC0000000000000000000000000000000a".into(),
+            ..Config::default()
+        };
+        assert!(matches!(
+            guard_connecting_account(&config, shouting, StatusChange::Deprovision),
+            Err(ConnectorError::Refused(_))
+        ));
         assert!(
             guard_connecting_account(
                 &cfg(),

@@ -1,19 +1,24 @@
 //! Last activity from usage records: a record counts when its `price` is non-null and
-//! non-zero (a number or a numeric string; negative credits count). The account's last
-//! activity is the latest `end_date` of such records; each service's is the latest of its own.
-//! Read cheaply: Monthly records find each service's last priced month, then one Daily query
-//! per distinct month gives the exact day.
+//! non-zero (a number or a numeric string; negative credits count) and its category is a
+//! service's (totals and billing adjustments are nobody's activity). Each service's last
+//! activity is the latest `end_date` of its records; the account's is the latest of its
+//! services'. Read cheaply: Monthly records find each service's last priced month, then one
+//! Daily query per such month gives the exact day; a month is refined only by its own Daily
+//! records, and keeps the Monthly `end_date` when none of its days is priced (sub-cent daily
+//! charges can add up to a priced month).
 
 use super::services::service_for_category;
+use crate::time::month_bounds;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The fields of a UsageRecord the connector reads.
+/// The fields of a UsageRecord the connector reads (each may be null, as the schema allows).
 #[derive(Debug, Clone, Deserialize)]
 pub struct UsageRecord {
-    pub category: String,
+    #[serde(default)]
+    pub category: Option<String>,
     #[serde(default)]
     pub price: Value,
     #[serde(default)]
@@ -32,13 +37,13 @@ pub fn is_priced(price: &Value) -> bool {
     }
 }
 
-/// Latest priced dates found in a set of records.
+/// Latest priced dates found in a set of records, per service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Activity {
-    /// Latest priced `end_date` over every record, aggregates included.
-    pub last: Option<NaiveDate>,
     /// Latest priced `end_date` per service.
     pub services: BTreeMap<String, NaiveDate>,
+    /// Priced records that carried no category (null): counted for no service, and told.
+    pub uncategorised: usize,
 }
 
 impl Activity {
@@ -49,8 +54,11 @@ impl Activity {
             let Some(end) = r.end_date.as_deref().and_then(crate::time::parse_date) else {
                 continue;
             };
-            a.last = a.last.max(Some(end));
-            if let Some(service) = service_for_category(&r.category) {
+            let Some(category) = r.category.as_deref() else {
+                a.uncategorised += 1;
+                continue;
+            };
+            if let Some(service) = service_for_category(category) {
                 let e = a.services.entry(service).or_insert(end);
                 *e = (*e).max(end);
             }
@@ -58,28 +66,33 @@ impl Activity {
         a
     }
 
-    /// The months (first day) whose daily records are needed to make every date exact.
-    pub fn months_to_refine(&self) -> BTreeSet<NaiveDate> {
-        self.last
-            .iter()
-            .chain(self.services.values())
-            .map(|d| crate::time::month_bounds(*d).0)
-            .collect()
+    /// The account's last activity: the latest of its services'.
+    pub fn last(&self) -> Option<NaiveDate> {
+        self.services.values().max().copied()
     }
 
-    /// Replace monthly dates with the exact days found in `daily`. A service whose daily
-    /// records show nothing priced keeps its monthly date rather than losing its activity.
-    pub fn refine(&self, daily: &Activity) -> Activity {
-        let mut out = self.clone();
-        if daily.last.is_some() {
-            out.last = daily.last;
-        }
-        for (service, date) in out.services.iter_mut() {
-            if let Some(d) = daily.services.get(service) {
+    /// The months (first day) whose daily records are needed to make every date exact.
+    pub fn months_to_refine(&self) -> BTreeSet<NaiveDate> {
+        self.services.values().map(|d| month_bounds(*d).0).collect()
+    }
+
+    /// Replace the dates that fall in `month` with the exact days `daily` (that month's Daily
+    /// records) shows. Only days inside the month count; a service whose days show nothing
+    /// priced keeps its Monthly date rather than losing its activity.
+    pub fn refine(&mut self, month: NaiveDate, daily: &Activity) {
+        let (first, last) = month_bounds(month);
+        for (service, date) in self.services.iter_mut() {
+            if month_bounds(*date).0 != first {
+                continue;
+            }
+            if let Some(d) = daily
+                .services
+                .get(service)
+                .filter(|d| (first..=last).contains(*d))
+            {
                 *date = *d;
             }
         }
-        out
     }
 }
 
@@ -90,7 +103,7 @@ mod tests {
 
     fn rec(category: &str, price: Value, end: &str) -> UsageRecord {
         UsageRecord {
-            category: category.into(),
+            category: Some(category.into()),
             price,
             end_date: Some(end.into()),
         }
@@ -124,7 +137,8 @@ mod tests {
             rec("totalprice", json!("9.00"), "2024-04-05"),
             rec("weird-new-thing", json!("-3"), "2023-01-01"),
         ]);
-        assert_eq!(a.last, NaiveDate::from_ymd_opt(2024, 4, 5));
+        // The total's later date is nobody's activity.
+        assert_eq!(a.last(), NaiveDate::from_ymd_opt(2024, 4, 2));
         assert_eq!(a.services.len(), 2);
         assert_eq!(
             a.services["Messaging"],
@@ -150,12 +164,16 @@ mod tests {
                 NaiveDate::from_ymd_opt(2024, 4, 1).unwrap()
             ]
         );
-        let daily = Activity::from_records(&[
-            rec("sms-outbound", json!("1"), "2024-04-17"),
-            rec("calls-inbound", json!("1"), "2024-02-03"),
-        ]);
-        let exact = monthly.refine(&daily);
-        assert_eq!(exact.last, NaiveDate::from_ymd_opt(2024, 4, 17));
+        let mut exact = monthly.clone();
+        exact.refine(
+            months[1],
+            &Activity::from_records(&[rec("sms-outbound", json!("1"), "2024-04-17")]),
+        );
+        exact.refine(
+            months[0],
+            &Activity::from_records(&[rec("calls-inbound", json!("1"), "2024-02-03")]),
+        );
+        assert_eq!(exact.last(), NaiveDate::from_ymd_opt(2024, 4, 17));
         assert_eq!(
             exact.services["Voice"],
             NaiveDate::from_ymd_opt(2024, 2, 3).unwrap()
@@ -163,9 +181,59 @@ mod tests {
     }
 
     #[test]
+    fn a_month_whose_days_round_to_zero_keeps_its_monthly_date() {
+        // April is priced in total, but each April day is a sub-cent charge priced 0.00;
+        // February's Daily records are priced. April must not fall back to February's day.
+        let mut a = Activity::from_records(&[
+            rec("sms", json!("0.02"), "2024-04-30"),
+            rec("calls", json!("1"), "2024-02-29"),
+        ]);
+        let april = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap();
+        let february = NaiveDate::from_ymd_opt(2024, 2, 1).unwrap();
+        a.refine(
+            april,
+            &Activity::from_records(&[rec("sms", json!("0.00"), "2024-04-12")]),
+        );
+        a.refine(
+            february,
+            &Activity::from_records(&[rec("calls", json!("1"), "2024-02-03")]),
+        );
+        assert_eq!(
+            a.services["Messaging"],
+            NaiveDate::from_ymd_opt(2024, 4, 30).unwrap()
+        );
+        assert_eq!(a.last(), NaiveDate::from_ymd_opt(2024, 4, 30));
+        // Another month's Daily records never move a date.
+        a.refine(
+            february,
+            &Activity::from_records(&[rec("sms", json!("1"), "2024-02-10")]),
+        );
+        assert_eq!(
+            a.services["Messaging"],
+            NaiveDate::from_ymd_opt(2024, 4, 30).unwrap()
+        );
+    }
+
+    #[test]
+    fn adjustments_are_not_activity_and_null_categories_are_counted_apart() {
+        let a = Activity::from_records(&[
+            rec("credit-transfer", json!("-5"), "2024-05-01"),
+            rec("min-spend-adjustments", json!("10"), "2024-05-31"),
+            UsageRecord {
+                category: None,
+                price: json!("1"),
+                end_date: Some("2024-05-02".into()),
+            },
+        ]);
+        assert_eq!(a.last(), None);
+        assert_eq!(a.uncategorised, 1);
+    }
+
+    #[test]
     fn nothing_priced_means_no_activity() {
         let a = Activity::from_records(&[rec("sms", json!("0"), "2024-01-31")]);
         assert_eq!(a, Activity::default());
+        assert_eq!(a.last(), None);
         assert!(a.months_to_refine().is_empty());
     }
 }
