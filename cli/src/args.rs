@@ -1,5 +1,7 @@
 //! Command-line arguments. Global options are accepted before or after the subcommand.
 
+use crate::formats::Format;
+use crate::inactivity::By;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -39,6 +41,9 @@ pub struct Global {
     /// Append JSON audit lines (requests and actions) to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Audit line format: the connector's own, or OCSF events (Account Change, HTTP Activity).
+    #[arg(long, global = true, value_enum, default_value = "connector")]
+    pub audit_format: AuditFormatArg,
     /// Flex instance SID (GO...): joins the Flex Users API and enables provisioning.
     #[arg(
         long,
@@ -50,6 +55,15 @@ pub struct Global {
     /// Where compiled plugins are cached.
     #[arg(long, global = true, env = "CONNECTOR_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `--audit-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormatArg {
+    /// The connector's own JSON lines.
+    Connector,
+    /// OCSF 1.4 events: Account Change (3001) for actions, HTTP Activity (4002) for requests.
+    Ocsf,
 }
 
 /// What to do.
@@ -70,6 +84,16 @@ pub enum Command {
         /// Most tenants synced at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Output format (`--json` is `--format json`).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Only what has been inactive for longer than this (e.g. 90d, 12w, 1y) or never used,
+        /// plus a summary line on stderr.
+        #[arg(long, value_name = "PERIOD")]
+        inactive_for: Option<String>,
+        /// With --inactive-for: judge whole accounts, or each entitlement.
+        #[arg(long, value_enum, default_value = "account", requires = "inactive_for")]
+        by: By,
     },
     /// Show one account.
     Account {

@@ -2,6 +2,8 @@
 //! `simulate` and `conformance_report` hold the simulator and conformance commands.
 
 use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
+use crate::formats::{self, Format, Row};
+use crate::inactivity::{self, By};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
 use crate::{conformance_report, simulate};
@@ -51,15 +53,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts {
-            tenants: Some(file),
+            tenants,
             concurrency,
-            ..
-        } => multi_tenant(g, file, *concurrency).await,
-        Command::Accounts { identities, .. } => {
+            identities,
+            format,
+            inactive_for,
+            by,
+        } => {
+            let listing = Listing::new(g, *format, inactive_for.as_deref(), *by)?;
+            if let Some(file) = tenants {
+                return multi_tenant(g, file, *concurrency, &listing).await;
+            }
             let (host, tenant) = setup(g).await?;
             match identities {
-                Some(file) => accounts_by_identity(&host, &tenant, file, g.json).await,
-                None => accounts(&host, &tenant, g.json).await,
+                Some(file) => accounts_by_identity(&host, &tenant, file, &listing).await,
+                None => accounts(&host, &tenant, &listing).await,
             }
         }
         Command::Account { id } => {
@@ -114,11 +122,85 @@ async fn provision(g: &Global, a: &ProvisionArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a listing is printed: its format and, for license reviews, the inactivity filter.
+pub struct Listing {
+    format: Format,
+    inactive: Option<(String, chrono::DateTime<chrono::Utc>, By)>,
+}
+
+impl Listing {
+    /// From the command line: `--format` (or the global `--json`), `--inactive-for`, `--by`.
+    pub fn new(
+        g: &Global,
+        format: Option<Format>,
+        inactive_for: Option<&str>,
+        by: By,
+    ) -> anyhow::Result<Self> {
+        let format = match (format, g.json) {
+            (Some(f), true) if f != Format::Json => {
+                bail!("--json asks for JSON but --format asks for another; give one of them")
+            }
+            (Some(f), _) => f,
+            (None, true) => Format::Json,
+            (None, false) => Format::Table,
+        };
+        let inactive = match inactive_for {
+            None => None,
+            Some(p) => {
+                let period = inactivity::parse_period(p)?;
+                let now = crate::setup::now(g)?.unwrap_or_else(chrono::Utc::now);
+                Some((p.to_string(), now - period, by))
+            }
+        };
+        Ok(Self { format, inactive })
+    }
+
+    /// A plain listing (the demo).
+    pub fn plain(json: bool) -> Self {
+        Self {
+            format: if json { Format::Json } else { Format::Table },
+            inactive: None,
+        }
+    }
+
+    /// Filter (when asked), print the rows, and the summary line on stderr.
+    pub fn emit(&self, rows: Vec<Row>) -> anyhow::Result<()> {
+        let rows = match &self.inactive {
+            None => rows,
+            Some((period, cutoff, by)) => {
+                let (kept, summary) = inactivity::filter(rows, *cutoff, *by);
+                eprintln!("{}", summary.line(period, *by));
+                kept
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        formats::render(self.format, &rows, &mut out)?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+fn rows(
+    tenant: Option<&str>,
+    app: &str,
+    accounts: Vec<connector_host::types::Account>,
+) -> Vec<Row> {
+    accounts
+        .into_iter()
+        .map(|account| Row {
+            tenant: tenant.map(str::to_string),
+            app: app.to_string(),
+            account,
+        })
+        .collect()
+}
+
 /// Sync every tenant of a tenants file; one tenant's failure is reported, the rest go on.
 async fn multi_tenant(
     g: &Global,
     file: &std::path::Path,
     concurrency: usize,
+    listing: &Listing,
 ) -> anyhow::Result<ExitCode> {
     let tenants = connector_host::tenants_file::load(file, &g.app)?;
     let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
@@ -127,33 +209,21 @@ async fn multi_tenant(
             .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
     }
     let results = host.sync_tenants(tenants, concurrency).await;
+    let count = results.len();
     let mut failed = 0;
-    let mut out = std::io::stdout().lock();
-    for r in &results {
-        match &r.result {
-            Ok(list) if g.json => {
-                for a in list {
-                    writeln!(out, "{}", output::account_json(&r.app, Some(&r.tenant), a))?;
-                }
-            }
-            Ok(list) => write!(
-                out,
-                "== tenant {} ({}) ==\n{}\n",
-                r.tenant,
-                r.app,
-                output::accounts_table(list)
-            )?,
+    let mut all = Vec::new();
+    for r in results {
+        match r.result {
+            Ok(list) => all.extend(rows(Some(&r.tenant), &r.app, list)),
             Err(e) => {
                 failed += 1;
                 eprintln!("error: tenant {}: {e}", r.tenant);
             }
         }
     }
+    listing.emit(all)?;
     if failed > 0 {
-        eprintln!(
-            "{failed} of {} tenant(s) failed; the others are complete above",
-            results.len()
-        );
+        eprintln!("{failed} of {count} tenant(s) failed; the others are complete above");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -164,7 +234,7 @@ pub async fn accounts_by_identity(
     host: &Host,
     tenant: &Tenant,
     file: &std::path::Path,
-    json: bool,
+    listing: &Listing,
 ) -> anyhow::Result<ExitCode> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read identities from stdin")?
@@ -189,14 +259,7 @@ pub async fn accounts_by_identity(
             Err(e) => return Err(anyhow!("{id}: {e}")),
         }
     }
-    let mut out = std::io::stdout().lock();
-    if json {
-        for a in &found {
-            writeln!(out, "{}", output::account_json(&tenant.app, None, a))?;
-        }
-    } else {
-        write!(out, "{}", output::accounts_table(&found))?;
-    }
+    listing.emit(rows(None, &tenant.app, found))?;
     if !missing.is_empty() {
         eprintln!(
             "not found ({} of {}): {}",
@@ -209,7 +272,7 @@ pub async fn accounts_by_identity(
 }
 
 /// Every account of the tenant, with a progress spinner on stderr.
-pub async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn accounts(host: &Host, tenant: &Tenant, listing: &Listing) -> anyhow::Result<ExitCode> {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("syncing accounts");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -217,14 +280,6 @@ pub async fn accounts(host: &Host, tenant: &Tenant, json: bool) -> anyhow::Resul
         .list_all(tenant, |n| bar.set_message(format!("{n} accounts read")))
         .await;
     bar.finish_and_clear();
-    let list = result?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        for a in &list {
-            writeln!(out, "{}", output::account_json(&tenant.app, None, a))?;
-        }
-    } else {
-        write!(out, "{}", output::accounts_table(&list))?;
-    }
+    listing.emit(rows(None, &tenant.app, result?))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,9 @@ mod args;
 mod commands;
 mod conformance_report;
 mod env_credentials;
+mod formats;
+mod hints;
+mod inactivity;
 mod output;
 mod setup;
 mod simulate;
@@ -34,8 +37,22 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
+        // A reader that stopped reading (`| head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line: what failed, then what to do next.
+            let message = format!("{e:#}").replace(['\n', '\r'], " ");
+            match hints::next_step(&e) {
+                Some(next) => eprintln!("error: {message} — {next}"),
+                None => eprintln!("error: {message}"),
+            }
             ExitCode::FAILURE
         }
     }

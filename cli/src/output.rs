@@ -14,7 +14,8 @@ pub fn status_name(s: AccountStatus) -> &'static str {
     }
 }
 
-fn kind_name(k: EntitlementKind) -> &'static str {
+/// Lower-case entitlement kind name.
+pub fn kind_name(k: EntitlementKind) -> &'static str {
     match k {
         EntitlementKind::AccountType => "account_type",
         EntitlementKind::Role => "role",

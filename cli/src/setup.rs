@@ -1,11 +1,12 @@
 //! From global options to a loaded host: where the plugin is, where requests go, the host
 //! options (clock, audit, vendor policy) and the single tenant of the environment.
 
+use crate::args::AuditFormatArg;
 use crate::args::Global;
 use crate::env_credentials;
 use crate::vendor;
 use anyhow::{Context, anyhow, bail};
-use connector_host::audit::AuditLog;
+use connector_host::audit::{AuditFormat, AuditLog};
 use connector_host::options::FLEX_INSTANCE;
 use connector_host::{Host, HostOptions, Tenant};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -50,18 +51,32 @@ pub fn connect_to(g: &Global) -> anyhow::Result<Option<SocketAddr>> {
     Ok(Some(addr))
 }
 
-pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOptions> {
-    let now = g
-        .now
+/// The clock fixed by `--now`, if given.
+pub fn now(g: &Global) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    g.now
         .as_deref()
         .map(|s| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&chrono::Utc)))
         .transpose()
-        .with_context(|| "--now must be an RFC 3339 timestamp such as 2025-11-23T12:00:00Z")?;
+        .with_context(|| "--now must be an RFC 3339 timestamp such as 2025-11-23T12:00:00Z")
+}
+
+/// Host options from the global flags: clock, audit file and format, cache, vendor policy.
+pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOptions> {
+    let now = now(g)?;
+    let format = match g.audit_format {
+        AuditFormatArg::Connector => AuditFormat::Connector,
+        AuditFormatArg::Ocsf => AuditFormat::Ocsf,
+    };
     let audit = g
         .audit
         .as_deref()
         .map(|p| {
-            AuditLog::open(p).with_context(|| format!("cannot open audit file {}", p.display()))
+            AuditLog::open_with(p, format).with_context(|| {
+                format!(
+                    "cannot open audit file {}: check that its directory exists and is writable, or pass another --audit FILE",
+                    p.display()
+                )
+            })
         })
         .transpose()?;
     Ok(HostOptions {

@@ -73,7 +73,13 @@ pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
                 let file =
                     std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
                 std::fs::write(&file, identities.join("\n"))?;
-                let r = commands::accounts_by_identity(&host, &tenant, &file, g.json).await;
+                let r = commands::accounts_by_identity(
+                    &host,
+                    &tenant,
+                    &file,
+                    &commands::Listing::plain(g.json),
+                )
+                .await;
                 let _ = std::fs::remove_file(&file);
                 r
             }
@@ -85,11 +91,11 @@ pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
                     "== app: flex (instance {}) ==",
                     instance.as_deref().unwrap_or("none")
                 );
-                commands::accounts(&host, &tenant, g.json).await
+                commands::accounts(&host, &tenant, &commands::Listing::plain(g.json)).await
             }
             _ => {
                 println!("== app: {app} ==");
-                commands::accounts(&host, &tenant, g.json).await
+                commands::accounts(&host, &tenant, &commands::Listing::plain(g.json)).await
             }
         };
         if let Err(e) = result {

@@ -81,12 +81,14 @@ impl Host {
                 Ok(r) => (r.message.clone(), r.warnings.clone()),
                 Err(e) => (format!("error: {e}"), Vec::new()),
             };
+            let ok = result.is_ok();
             a.action(&ActionEvent {
                 tenant: tenant.name.clone(),
                 app: tenant.app.clone(),
                 account: id.to_string(),
                 action: action.to_string(),
                 dry_run,
+                ok,
                 result: text,
                 warnings,
             });

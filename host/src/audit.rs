@@ -1,5 +1,6 @@
-//! Audit trail: JSON lines for every outbound request and every action. Never a secret: only
-//! method, host, path (no query), status, timing and sizes are recorded for requests.
+//! Audit trail: JSON lines for every outbound request and every action, in the connector's own
+//! shape or as OCSF events (see `ocsf.rs`). Never a secret: only method, host, path (no query),
+//! status, timing and sizes are recorded for requests.
 
 use crate::sync::lock;
 use serde::Serialize;
@@ -28,25 +29,44 @@ pub struct ActionEvent {
     pub account: String,
     pub action: String,
     pub dry_run: bool,
+    /// Whether the action (or its dry-run) succeeded.
+    pub ok: bool,
     pub result: String,
     pub warnings: Vec<String>,
+}
+
+/// The shape of audit lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// `{"ts", "event": "request"|"action", ...fields}`.
+    #[default]
+    Connector,
+    /// OCSF events a SIEM ingests as they are.
+    Ocsf,
 }
 
 /// An append-only JSON-lines audit file, shared by every call.
 #[derive(Clone)]
 pub struct AuditLog {
     file: Arc<Mutex<std::fs::File>>,
+    format: AuditFormat,
 }
 
 impl AuditLog {
-    /// Open (append) or create an audit file.
+    /// Open (append) or create an audit file in the connector's own format.
     pub fn open(path: &Path) -> std::io::Result<Self> {
+        Self::open_with(path, AuditFormat::Connector)
+    }
+
+    /// Open (append) or create an audit file whose lines have `format`.
+    pub fn open_with(path: &Path, format: AuditFormat) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)?;
         Ok(Self {
             file: Arc::new(Mutex::new(file)),
+            format,
         })
     }
 
@@ -60,6 +80,10 @@ impl AuditLog {
         {
             obj.extend(extra);
         }
+        self.write_line(&line);
+    }
+
+    fn write_line(&self, line: &serde_json::Value) {
         let mut f = lock(&self.file);
         // An audit write failure must be visible, not silently dropped.
         if let Err(e) = writeln!(f, "{line}") {
@@ -69,11 +93,21 @@ impl AuditLog {
 
     /// Record an outbound request.
     pub fn request(&self, e: &RequestEvent) {
-        self.write("request", e);
+        match self.format {
+            AuditFormat::Connector => self.write("request", e),
+            AuditFormat::Ocsf => self.write_line(&crate::ocsf::http_activity(e, now_ms())),
+        }
     }
 
     /// Record an action.
     pub fn action(&self, e: &ActionEvent) {
-        self.write("action", e);
+        match self.format {
+            AuditFormat::Connector => self.write("action", e),
+            AuditFormat::Ocsf => self.write_line(&crate::ocsf::account_change(e, now_ms())),
+        }
     }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }

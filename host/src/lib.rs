@@ -13,6 +13,7 @@ pub mod engine;
 pub mod errors;
 pub mod host;
 pub mod limits;
+pub mod ocsf;
 pub mod options;
 pub mod store;
 mod sync;

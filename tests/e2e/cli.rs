@@ -1,25 +1,9 @@
 //! The `connector` CLI as an operator runs it, against the simulator over loopback.
 
-use connector_e2e::{cache_dir, connector_bin, sim};
+use connector_e2e::{cache_dir, connector_bin, run_cli as cli, sim, text};
 use serde_json::Value;
 use std::process::{Command, Output};
-use twilio_sim::{Fixture, Simulator};
-
-fn cli(sim: &Simulator, token: Option<&str>, args: &[&str]) -> Output {
-    let (sid, real) = sim.main_credentials();
-    let mut c = Command::new(connector_bin());
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CONNECTOR_CACHE_DIR", cache_dir())
-        .env("TWILIO_ACCOUNT_SID", sid)
-        .env("TWILIO_AUTH_TOKEN", token.unwrap_or(&real));
-    c.output().expect("run connector")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use twilio_sim::Fixture;
 
 fn lines(out: &Output) -> Vec<Value> {
     text(&out.stdout)

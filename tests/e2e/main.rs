@@ -7,6 +7,7 @@ mod conformance;
 mod documented;
 mod faults;
 mod flex_app;
+mod formats;
 mod frontline_app;
 mod performance;
 mod promises;

@@ -168,3 +168,22 @@ pub fn writes(sim: &Simulator) -> Vec<String> {
         .map(|r| format!("{} {}", r.method, r.path))
         .collect()
 }
+
+/// Run the `connector` CLI with only PATH, the test cache and the simulator's main account in
+/// its environment (`token` replaces the auth token when given).
+pub fn run_cli(sim: &Simulator, token: Option<&str>, args: &[&str]) -> std::process::Output {
+    let (sid, real) = sim.main_credentials();
+    let mut c = Command::new(connector_bin());
+    c.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONNECTOR_CACHE_DIR", cache_dir())
+        .env("TWILIO_ACCOUNT_SID", sid)
+        .env("TWILIO_AUTH_TOKEN", token.unwrap_or(&real));
+    c.output().expect("run connector")
+}
+
+/// Bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}

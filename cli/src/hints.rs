@@ -1,0 +1,78 @@
+//! What to do next, for every error the CLI can end with: one clause appended to the error's
+//! one line, naming the variable, the flag or the Twilio Console page that fixes it.
+
+use connector_host::CallError;
+use connector_host::types::ConnectorError;
+
+/// The next step for `e`, if one is known.
+pub fn next_step(e: &anyhow::Error) -> Option<String> {
+    if let Some(call) = e.chain().find_map(|c| c.downcast_ref::<CallError>()) {
+        return Some(for_call(call));
+    }
+    let text = format!("{e:#}");
+    let hint = if text.contains("tenants file") || text.contains("tenant ") {
+        "fix the tenants file as the message says (secrets go in *_env or *_file fields, see README)"
+    } else if text.contains("TWILIO_") {
+        "export the variables named above, or pass --tenants FILE"
+    } else if text.contains("--connect-to") {
+        "give --connect-to as HOST:PORT, e.g. 127.0.0.1:8787"
+    } else {
+        return None;
+    };
+    Some(hint.to_string())
+}
+
+fn for_call(e: &CallError) -> String {
+    let twilio_error = |code: Option<u32>| match code {
+        Some(c) => format!("see https://www.twilio.com/docs/errors/{c} for Twilio error {c}"),
+        None => "check Twilio's status page or retry later".to_string(),
+    };
+    match e {
+        CallError::Connector { error, .. } => match error {
+            ConnectorError::Unauthorized(_) => "check TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET) in Twilio Console > Account > API keys & tokens".into(),
+            ConnectorError::Forbidden(_) => "these credentials may not read this: use the parent account's Auth Token or a Main API key (Console > Account > API keys & tokens)".into(),
+            ConnectorError::NotFound(_) => "check the id: `connector accounts` lists every id of the app".into(),
+            ConnectorError::RateLimited(_) => "Twilio is throttling this account: retry later, or lower --concurrency for tenants".into(),
+            ConnectorError::InvalidConfig(_) => "check --app and --flex-instance (the GO… SID on Twilio Console > Flex > Overview)".into(),
+            ConnectorError::InvalidInput(_) => "fix the argument as the message says; `connector help` shows each command's form".into(),
+            ConnectorError::Unsupported(_) => "`connector apps` shows what each app can do".into(),
+            ConnectorError::Refused(_) => "nothing was sent; act on another account, or see the rule the message names".into(),
+            ConnectorError::Upstream(u) => twilio_error(u.code),
+            ConnectorError::Transport(_) => "check the network path to Twilio (or --connect-to HOST:PORT) and retry".into(),
+            ConnectorError::MalformedResponse(_) => "the answer was not Twilio's: check --connect-to or any proxy in between".into(),
+        },
+        CallError::Limit { .. } | CallError::Plugin { .. } => {
+            "the plugin failed inside its sandbox: run `connector conformance --plugin PATH` and report it to its author".into()
+        }
+        CallError::Timeout(_) => "Twilio answered too slowly: retry later".into(),
+        CallError::Host(m) if m.contains("unknown app") => {
+            "pass --app with one of the apps named (`connector apps`)".into()
+        }
+        CallError::Host(_) => {
+            "check --plugin and --cache-dir; `make build` rebuilds the component".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_error_has_a_next_step() {
+        let e = anyhow::Error::new(CallError::Connector {
+            error: ConnectorError::Unauthorized("bad".into()),
+            host_notes: vec![],
+        });
+        assert!(next_step(&e).unwrap().contains("TWILIO_AUTH_TOKEN"));
+        let e = anyhow::Error::new(CallError::Connector {
+            error: ConnectorError::Upstream(connector_host::types::UpstreamError {
+                status: 400,
+                code: Some(21211),
+                message: "x".into(),
+            }),
+            host_notes: vec![],
+        });
+        assert!(next_step(&e).unwrap().contains("errors/21211"));
+    }
+}
