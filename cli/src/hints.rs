@@ -16,6 +16,10 @@ pub fn next_step(e: &anyhow::Error) -> Option<String> {
         "export the variables named above, or pass --tenants FILE"
     } else if text.contains("--connect-to") {
         "give --connect-to as HOST:PORT, e.g. 127.0.0.1:8787"
+    } else if text.contains("cannot read") || text.contains("No such file") {
+        "check that the file exists and is readable, or pass another path"
+    } else if text.contains("--plugin") || text.contains("component was not found") {
+        "run `make build`, or pass --plugin PATH to a built component"
     } else {
         return None;
     };
