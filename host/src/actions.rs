@@ -5,6 +5,7 @@ use crate::audit::ActionEvent;
 use crate::bindings::types::{ActionResult, ProvisionRequest};
 use crate::errors::CallError;
 use crate::host::{Host, guest_call};
+use crate::request_policy::CallKind;
 use crate::tenant::Tenant;
 
 /// Status-changing actions.
@@ -38,13 +39,18 @@ impl Host {
         let cfg = self.config(tenant);
         // In a block so that even a failure to start the call is audited.
         let result = async {
-            guest_call!(self, Some(tenant), |api, store| async {
-                match action {
-                    Action::Suspend => api.call_suspend(store, &cfg, id, dry_run).await,
-                    Action::Reactivate => api.call_reactivate(store, &cfg, id, dry_run).await,
-                    Action::Deprovision => api.call_deprovision(store, &cfg, id, dry_run).await,
+            guest_call!(
+                self,
+                Some(tenant),
+                CallKind::Action { dry_run },
+                |api, store| async {
+                    match action {
+                        Action::Suspend => api.call_suspend(store, &cfg, id, dry_run).await,
+                        Action::Reactivate => api.call_reactivate(store, &cfg, id, dry_run).await,
+                        Action::Deprovision => api.call_deprovision(store, &cfg, id, dry_run).await,
+                    }
                 }
-            })
+            )
         }
         .await;
         self.audit_action(tenant, action.name(), id, dry_run, &result);
@@ -60,8 +66,12 @@ impl Host {
     ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
         let result = async {
-            guest_call!(self, Some(tenant), |api, store| api
-                .call_provision(store, &cfg, request, dry_run))
+            guest_call!(
+                self,
+                Some(tenant),
+                CallKind::Action { dry_run },
+                |api, store| api.call_provision(store, &cfg, request, dry_run)
+            )
         }
         .await;
         self.audit_action(tenant, "provision", &request.username, dry_run, &result);

@@ -74,3 +74,15 @@ impl Credentials {
         )
     }
 }
+
+/// Percent-encode every byte but unreserved ones (how a secret looks inside a URL or form).
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

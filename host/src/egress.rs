@@ -5,9 +5,10 @@
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::Limits;
+use crate::request_policy::{CallKind, Denial, decide};
 use crate::sync::lock;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
+use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HOST};
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
@@ -88,6 +89,7 @@ pub struct CallTraffic {
 /// Per-call wasi-http hooks: one instance per `Store`, so per tenant call.
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
+    kind: CallKind,
     credentials: Option<Arc<Credentials>>,
     limits: Limits,
     tenant: String,
@@ -105,10 +107,12 @@ impl EgressHooks {
         limits: Limits,
         tenant: String,
         audit: Option<AuditLog>,
+        kind: CallKind,
     ) -> Self {
         let permits = limits.max_in_flight.max(1);
         Self {
             policy,
+            kind,
             credentials,
             limits,
             tenant,
@@ -122,6 +126,21 @@ impl EgressHooks {
     /// Shared view of this call's traffic.
     pub fn traffic(&self) -> Arc<Mutex<CallTraffic>> {
         self.traffic.clone()
+    }
+
+    fn audit_denial(&self, method: &str, path: &str, denial: &Denial) {
+        if let Some(a) = &self.audit {
+            a.request(&RequestEvent {
+                tenant: self.tenant.clone(),
+                method: method.to_string(),
+                host: String::new(),
+                path: path.to_string(),
+                status: None,
+                duration_ms: 0.0,
+                bytes: 0,
+                error: Some(format!("{denial}")),
+            });
+        }
     }
 
     fn refuse(&self, why: String, error: HttpError) -> SendFuture {
@@ -140,10 +159,24 @@ type SendOutput = Result<
 >;
 type SendFuture = Box<dyn Future<Output = SendOutput> + Send>;
 
-/// Headers the guest may never set: wasi's defaults plus credentials and cookies.
+/// Request headers the host removes before sending (the guest may not set them either).
+const STRIPPED_HEADERS: &[&str] = &[
+    "range",
+    "if-range",
+    "te",
+    "expect",
+    "accept-encoding",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Headers the guest may never set: wasi's defaults plus credentials, cookies and the
+/// representation controls the host owns.
 fn forbidden(name: &HeaderName) -> bool {
     DEFAULT_FORBIDDEN_HEADERS.contains(name)
         || name == AUTHORIZATION
+        || STRIPPED_HEADERS.contains(&name.as_str())
         || name.as_str() == "cookie"
         // Webhook signature headers (e.g. a vendor's `X-…-Signature`) are the upstream's to set.
         || name.as_str().ends_with("-signature")
@@ -162,6 +195,21 @@ impl WasiHttpHooks for EgressHooks {
     ) -> SendFuture {
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
+        let connecting = self
+            .credentials
+            .as_ref()
+            .map(|c| c.account_sid().to_string())
+            .unwrap_or_default();
+        if let Err(denial) = decide(
+            self.kind,
+            &self.policy,
+            &connecting,
+            request.method(),
+            request.uri(),
+        ) {
+            self.audit_denial(&method, &path, &denial);
+            return self.refuse(format!("egress {denial}"), HttpError::HttpRequestDenied);
+        }
         let host = match self.policy.check(request.uri()) {
             Ok(h) => h,
             Err(why) => {
@@ -185,6 +233,12 @@ impl WasiHttpHooks for EgressHooks {
         // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
         let headers = request.headers_mut();
         headers.remove(AUTHORIZATION);
+        // One representation only: the plain one, whole (no compression, no ranges, no
+        // method tunnelling, no interim answers).
+        for h in STRIPPED_HEADERS {
+            headers.remove(*h);
+        }
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         if let Some(c) = &self.credentials {
             match HeaderValue::from_str(&c.authorization()) {
                 Ok(mut v) => {
@@ -226,7 +280,7 @@ impl WasiHttpHooks for EgressHooks {
         }
 
         let limits = self.limits.clone();
-        let secret = self.credentials.as_ref().map(|c| c.secret().to_string());
+        let credentials_for_redaction = self.credentials.clone();
         let traffic = self.traffic.clone();
         let audit = self.audit.clone();
         let tenant = self.tenant.clone();
@@ -280,7 +334,16 @@ impl WasiHttpHooks for EgressHooks {
                 ));
             }
             let (mut parts, body) = outcome?;
-            let body = redact(body, secret.as_deref());
+            let credentials = credentials_for_redaction;
+            let body = match answer_hygiene(&parts, body, credentials.as_deref()) {
+                Ok(b) => b,
+                Err(why) => {
+                    lock(&traffic)
+                        .violations
+                        .push(format!("answer from {host} refused: {why}"));
+                    return Err(HttpError::HttpResponseContentCoding(Some(why)));
+                }
+            };
             parts
                 .headers
                 .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
@@ -329,47 +392,104 @@ async fn fetch(
     Ok((parts, buf.freeze()))
 }
 
-/// Blank every `auth_token` in a JSON answer and remove any echo of the tenant's secret.
-pub fn redact(body: Bytes, secret: Option<&str>) -> Bytes {
+/// Field names whose values are secrets wherever they appear in an answer: the account
+/// `auth_token`, API key and signing key `secret`, the `secondary_auth_token` (properties of
+/// the Account, Key, SigningKey and AuthToken resources in the upstream's OpenAPI files, which
+/// a test reads), and the usual names of credentials elsewhere.
+pub const SECRET_FIELDS: &[&str] = &[
+    "auth_token",
+    "secondary_auth_token",
+    "secret",
+    "api_secret",
+    "client_secret",
+    "password",
+    "private_key",
+    "access_token",
+    "refresh_token",
+    "token",
+];
+
+/// What the guest may read of an answer: identity-encoded only; a success answer must be JSON
+/// (an answer the host cannot read could carry a secret it cannot blank); a failure answer
+/// that is not JSON reaches the guest without its body. Secrets are then blanked.
+pub fn answer_hygiene(
+    parts: &http::response::Parts,
+    body: Bytes,
+    credentials: Option<&Credentials>,
+) -> Result<Bytes, String> {
+    if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
+        let enc = enc.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+        if enc != "identity" && !enc.is_empty() {
+            return Err(format!(
+                "the answer is encoded as {enc:?}; only identity is accepted"
+            ));
+        }
+    }
+    if body.is_empty() {
+        return Ok(body);
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        if parts.status.is_success() {
+            return Err("a success answer whose body is not JSON".into());
+        }
+        return Ok(Bytes::new());
+    }
+    Ok(redact(body, credentials))
+}
+
+/// Blank every secret field in a JSON answer, and replace any echo of the tenant's secret
+/// (as it is, URL-encoded, or inside `base64(user:secret)`) with `[redacted]`.
+pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Bytes {
     let mut out = body;
-    // Only answers that mention the field (or hold escapes that could spell it) are parsed:
-    // most (usage, workers) never carry it.
-    let has = |needle: &[u8]| out.windows(needle.len()).any(|w| w == needle);
-    let mentions = has(b"auth_token") || has(b"\\u");
-    if mentions
-        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out)
-        && blank_auth_tokens(&mut v)
-    {
+    // Only answers that name a secret field (or hold escapes that could spell one) are parsed
+    // and written again: most (usage, workers) carry none.
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let mentions = SECRET_FIELDS.iter().any(|f| has(&out, f.as_bytes())) || has(&out, b"\\u");
+    if mentions && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out) {
+        blank_secrets(&mut v);
         out = Bytes::from(v.to_string());
     }
-    if let Some(s) = secret.filter(|s| s.len() >= 4) {
-        let text = String::from_utf8_lossy(&out);
-        if text.contains(s) {
-            out = Bytes::from(text.replace(s, "[redacted]"));
+    if let Some(c) = credentials {
+        let secret = c.secret();
+        if secret.len() >= 4 {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let forms = [
+                secret.to_string(),
+                crate::credentials::url_encode(secret),
+                b64.encode(format!("{}:{secret}", c.user())),
+                b64.encode(secret),
+            ];
+            let mut text = String::from_utf8_lossy(&out).into_owned();
+            let mut changed = false;
+            for f in forms.iter().filter(|f| f.len() >= 4) {
+                if text.contains(f.as_str()) {
+                    text = text.replace(f.as_str(), "[redacted]");
+                    changed = true;
+                }
+            }
+            if changed {
+                out = Bytes::from(text);
+            }
         }
     }
     out
 }
 
-/// Blank `auth_token` values everywhere in `v`; true when anything changed.
-fn blank_auth_tokens(v: &mut serde_json::Value) -> bool {
+/// Blank secret fields everywhere in `v`.
+fn blank_secrets(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
-            let mut changed = false;
             for (k, child) in map.iter_mut() {
-                if k == "auth_token" && !child.is_null() && child.as_str() != Some("") {
+                if SECRET_FIELDS.contains(&k.as_str()) && !child.is_null() {
                     *child = serde_json::Value::String(String::new());
-                    changed = true;
                 } else {
-                    changed |= blank_auth_tokens(child);
+                    blank_secrets(child);
                 }
             }
-            changed
         }
-        serde_json::Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |c, i| blank_auth_tokens(i) | c),
-        _ => false,
+        serde_json::Value::Array(items) => items.iter_mut().for_each(blank_secrets),
+        _ => {}
     }
 }
 
@@ -417,15 +537,84 @@ mod tests {
         }
     }
 
+    fn tenant() -> Credentials {
+        Credentials::AuthToken {
+            account_sid: "AC1".into(),
+            auth_token: "my-secret/token+1".into(),
+        }
+    }
+
     #[test]
-    fn auth_tokens_and_echoed_secrets_are_removed() {
-        let body = Bytes::from(
-            r#"{"accounts":[{"sid":"AC1","auth_token":"abcd1234"}],"echo":"my-secret-token"}"#,
-        );
-        let out = redact(body, Some("my-secret-token"));
+    fn secret_fields_and_echoed_secrets_are_removed_in_every_form() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let basic = b64.encode("AC1:my-secret/token+1");
+        let body = Bytes::from(format!(
+            r#"{{"accounts":[{{"sid":"AC1","auth_token":"abcd1234"}}],"secret":"key-secret","secondary_auth_token":"sat","echo":"my-secret/token+1","basic":"Basic {basic}","url":"my-secret%2Ftoken%2B1"}}"#
+        ));
+        let out = redact(body, Some(&tenant()));
         let text = String::from_utf8(out.to_vec()).unwrap();
-        assert!(!text.contains("abcd1234") && !text.contains("my-secret-token"));
+        for leaked in ["abcd1234", "key-secret", "\"sat\"", "my-secret", &basic] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
         assert!(text.contains(r#""auth_token":"""#));
+    }
+
+    fn parts(status: u16, encoding: Option<&str>) -> http::response::Parts {
+        let mut r = http::Response::builder().status(status);
+        if let Some(e) = encoding {
+            r = r.header(CONTENT_ENCODING, e);
+        }
+        r.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn answers_must_be_plain_json_or_lose_their_body() {
+        let ok = Bytes::from(r#"{"a":1}"#);
+        assert!(answer_hygiene(&parts(200, None), ok.clone(), None).is_ok());
+        assert!(answer_hygiene(&parts(200, Some("gzip")), ok.clone(), None).is_err());
+        assert!(answer_hygiene(&parts(200, Some("identity")), ok, None).is_ok());
+        // A truncated success answer that carries a token is refused, not passed on.
+        let cut = Bytes::from(r#"{"accounts":[{"auth_token":"abcd1234""#);
+        assert!(answer_hygiene(&parts(200, None), cut.clone(), None).is_err());
+        let xml = Bytes::from("<Account><AuthToken>abcd1234</AuthToken></Account>");
+        assert!(answer_hygiene(&parts(200, None), xml, None).is_err());
+        // A failure answer that is not JSON reaches the guest without its body.
+        let out = answer_hygiene(&parts(502, None), cut, None).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn every_secret_property_of_the_upstream_schemas_is_blanked() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/twilio-oai");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("{} is needed by this test", dir.display());
+        };
+        let mut names = std::collections::BTreeSet::new();
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue;
+            }
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for (_, schema) in v["components"]["schemas"].as_object().into_iter().flatten() {
+                for (prop, _) in schema["properties"].as_object().into_iter().flatten() {
+                    let p = prop.to_ascii_lowercase();
+                    let secretish = p.contains("secret")
+                        || p.contains("password")
+                        || p == "auth_token"
+                        || p.ends_with("_auth_token");
+                    if secretish {
+                        names.insert(prop.clone());
+                    }
+                }
+            }
+        }
+        assert!(names.contains("auth_token"), "{names:?}");
+        for n in &names {
+            assert!(SECRET_FIELDS.contains(&n.as_str()), "{n} is not blanked");
+        }
     }
 
     #[test]
@@ -440,5 +629,14 @@ mod tests {
         assert!(forbidden(&AUTHORIZATION));
         assert!(forbidden(&HOST));
         assert!(!forbidden(&http::header::CONTENT_TYPE));
+        for h in [
+            "range",
+            "te",
+            "expect",
+            "accept-encoding",
+            "x-http-method-override",
+        ] {
+            assert!(forbidden(&HeaderName::from_static(h)), "{h}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
 use crate::errors::{CallError, LimitExceeded};
 use crate::limits::Limits;
 use crate::options::HOST_MAX_IN_FLIGHT;
+use crate::request_policy::CallKind;
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
@@ -19,8 +20,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 /// Run one export of the plugin in a fresh sandboxed instance (for `tenant`, or none), under
 /// the call's wall-clock limit, and turn the outcome into a typed result.
 macro_rules! guest_call {
-    ($host:expr, $tenant:expr, |$api:ident, $store:ident| $call:expr) => {{
-        let mut call = $host.start($tenant).await?;
+    ($host:expr, $tenant:expr, $kind:expr, |$api:ident, $store:ident| $call:expr) => {{
+        let mut call = $host.start($tenant, $kind).await?;
         let $api = call.plugin.governance_connector_connector();
         let $store = &mut call.store;
         let r = tokio::time::timeout($host.options.limits.call_timeout, $call).await;
@@ -75,7 +76,7 @@ impl Host {
             peak_memory: Default::default(),
             _ticker: ticker,
         };
-        let info = guest_call!(host, None, |api, store| async {
+        let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
             api.call_metadata(store).await.map(Ok)
         })?;
         host.info = info;
@@ -99,12 +100,12 @@ impl Host {
 
     /// Instantiate the plugin and drop it: the per-call setup cost (benchmarks, health checks).
     pub async fn instantiate_only(&self) -> Result<(), CallError> {
-        self.start(None).await.map(drop)
+        self.start(None, CallKind::Metadata).await.map(drop)
     }
 
     /// Call the plugin's `metadata` in a fresh instance: a minimal whole call.
     pub async fn call_metadata(&self) -> Result<ConnectorInfo, CallError> {
-        guest_call!(self, None, |api, store| async {
+        guest_call!(self, None, CallKind::Metadata, |api, store| async {
             api.call_metadata(store).await.map(Ok)
         })
     }
@@ -135,7 +136,11 @@ impl Host {
         ))
     }
 
-    pub(crate) async fn start(&self, tenant: Option<&Tenant>) -> Result<Call, CallError> {
+    pub(crate) async fn start(
+        &self,
+        tenant: Option<&Tenant>,
+        kind: CallKind,
+    ) -> Result<Call, CallError> {
         let policy = match tenant {
             Some(t) => self.policy_for(&t.app)?,
             None => EgressPolicy::default(),
@@ -146,6 +151,7 @@ impl Host {
             self.options.limits.clone(),
             tenant.map(|t| t.name.clone()).unwrap_or_default(),
             self.options.audit.clone(),
+            kind,
         );
         let traffic = hooks.traffic();
         let stderr = MemoryOutputPipe::new(64 * 1024);
@@ -245,7 +251,8 @@ impl Host {
     /// Check configuration and credentials.
     pub async fn check(&self, tenant: &Tenant) -> Result<String, CallError> {
         let cfg = self.config(tenant);
-        guest_call!(self, Some(tenant), |api, store| api.call_check(store, &cfg))
+        guest_call!(self, Some(tenant), CallKind::Check, |api, store| api
+            .call_check(store, &cfg))
     }
 
     /// One page of accounts.
@@ -255,7 +262,7 @@ impl Host {
         cursor: Option<&str>,
     ) -> Result<AccountPage, CallError> {
         let cfg = self.config(tenant);
-        guest_call!(self, Some(tenant), |api, store| api
+        guest_call!(self, Some(tenant), CallKind::List, |api, store| api
             .call_list_accounts(store, &cfg, cursor))
     }
 
@@ -288,7 +295,7 @@ impl Host {
     /// One account.
     pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
         let cfg = self.config(tenant);
-        guest_call!(self, Some(tenant), |api, store| api
+        guest_call!(self, Some(tenant), CallKind::Get, |api, store| api
             .call_get_account(store, &cfg, id))
     }
 }

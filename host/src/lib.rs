@@ -15,6 +15,7 @@ pub mod host;
 pub mod limits;
 pub mod ocsf;
 pub mod options;
+pub mod request_policy;
 pub mod store;
 mod sync;
 pub mod tenant;

@@ -22,6 +22,8 @@ pub enum Fault {
     Reset,
     /// Answer with this status and JSON body instead (e.g. a hostile page link).
     Body(u16, String),
+    /// Answer 200 with this body and `Content-Encoding` (an upstream that compresses anyway).
+    Encoded(String, String),
     /// A 302 redirect to this URL.
     Redirect(String),
 }

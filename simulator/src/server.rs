@@ -427,6 +427,17 @@ fn fault_response(f: &Fault) -> Response {
             );
             r
         }
+        Fault::Encoded(encoding, body) => {
+            let mut r = Response::new(Body::from(body.clone()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Ok(v) = HeaderValue::from_str(encoding) {
+                r.headers_mut().insert(header::CONTENT_ENCODING, v);
+            }
+            r
+        }
         Fault::Redirect(location) => {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = StatusCode::FOUND;

@@ -9,6 +9,7 @@ mod faults;
 mod flex_app;
 mod formats;
 mod frontline_app;
+mod host_promises;
 mod performance;
 mod promises;
 mod sandbox;

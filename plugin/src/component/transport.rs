@@ -172,6 +172,10 @@ fn describe(code: &ErrorCode) -> String {
             limit.map(|l| format!(" of {l} bytes")).unwrap_or_default()
         ),
         ErrorCode::HttpRequestDenied => "denied by the host's egress policy".into(),
+        ErrorCode::HttpResponseContentCoding(why) => format!(
+            "the host refused the answer: {}",
+            why.as_deref().unwrap_or("not plain JSON")
+        ),
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout
@@ -187,13 +191,15 @@ fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
             method_name(req.method),
             req.url
         )),
-        // The same request would get the same oversized answer: not worth a retry.
-        ErrorCode::HttpResponseBodySize(_) => ConnectorError::MalformedResponse(format!(
-            "{} {}: {}",
-            method_name(req.method),
-            req.url,
-            describe(&code)
-        )),
+        // The same request would get the same oversized or unreadable answer: not worth a retry.
+        ErrorCode::HttpResponseBodySize(_) | ErrorCode::HttpResponseContentCoding(_) => {
+            ConnectorError::MalformedResponse(format!(
+                "{} {}: {}",
+                method_name(req.method),
+                req.url,
+                describe(&code)
+            ))
+        }
         other => ConnectorError::Transport(format!(
             "{} {}: {}",
             method_name(req.method),

@@ -36,6 +36,18 @@ fn get_full(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<(u16, String, Option<String>), String> {
+    send(Method::Get, scheme, authority, path, headers, b"")
+}
+
+/// Any method, with a body; status, body and `Location`, or the error.
+fn send(
+    method: Method,
+    scheme: Scheme,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    payload: &[u8],
+) -> Result<(u16, String, Option<String>), String> {
     let fields = Fields::new();
     for (k, v) in headers {
         fields
@@ -43,8 +55,7 @@ fn get_full(
             .map_err(|e| format!("header {k} refused: {e:?}"))?;
     }
     let req = OutgoingRequest::new(fields);
-    req.set_method(&Method::Get)
-        .map_err(|_| "method".to_string())?;
+    req.set_method(&method).map_err(|_| "method".to_string())?;
     req.set_scheme(Some(&scheme))
         .map_err(|_| "scheme".to_string())?;
     req.set_authority(Some(authority))
@@ -53,7 +64,14 @@ fn get_full(
         .map_err(|_| "path".to_string())?;
     let body = req.body().map_err(|_| "body".to_string())?;
     let fut = wasip2::http::outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
-    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
+    // A refused request closes its body stream: what counts is the answer's outcome.
+    if !payload.is_empty()
+        && let Ok(out) = body.write()
+    {
+        let _ = out.blocking_write_and_flush(payload);
+        drop(out);
+    }
+    let _ = OutgoingBody::finish(body, None);
     fut.subscribe().block();
     let resp = fut
         .get()
@@ -209,6 +227,92 @@ impl Guest for Hostile {
                 last
             }
             "trap" => panic!("hostile plugin panicked on purpose"),
+            // Mint a lasting credential during a read.
+            "mint-key" => {
+                let keys = format!("/2010-04-01/Accounts/{}/Keys.json", cfg.account_id);
+                let post = send(
+                    Method::Post,
+                    Scheme::Https,
+                    "api.twilio.com",
+                    &keys,
+                    &[("content-type", "application/x-www-form-urlencoded")],
+                    b"FriendlyName=x",
+                );
+                let get = send(
+                    Method::Get,
+                    Scheme::Https,
+                    "api.twilio.com",
+                    &keys,
+                    &[],
+                    b"",
+                );
+                format!("post={post:?} get={get:?}")
+            }
+            "secondary-token" => format!(
+                "{:?}",
+                send(
+                    Method::Post,
+                    Scheme::Https,
+                    "accounts.twilio.com",
+                    "/v1/AuthTokens/Secondary",
+                    &[],
+                    b""
+                )
+            ),
+            // Another representation of the same resource.
+            "xml" => format!(
+                "{:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    "/2010-04-01/Accounts.xml",
+                    &[]
+                )
+            ),
+            "gzip" => format!(
+                "header={:?} plain={:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    accounts,
+                    &[("accept-encoding", "gzip")]
+                ),
+                get(Scheme::Https, "api.twilio.com", accounts, &[])
+            ),
+            "trace" => format!(
+                "{:?}",
+                send(
+                    Method::Trace,
+                    Scheme::Https,
+                    "api.twilio.com",
+                    accounts,
+                    &[],
+                    b""
+                )
+            ),
+            "range" => format!(
+                "{:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    accounts,
+                    &[("range", "bytes=0-10")]
+                )
+            ),
+            "write-during-read" => {
+                let target = format!("/2010-04-01/Accounts/{}.json", cfg.account_id);
+                format!(
+                    "{:?}",
+                    send(
+                        Method::Post,
+                        Scheme::Https,
+                        "api.twilio.com",
+                        &target,
+                        &[("content-type", "application/x-www-form-urlencoded")],
+                        b"Status=closed"
+                    )
+                )
+            }
             other => {
                 return Err(ConnectorError::InvalidConfig(format!(
                     "unknown mode {other}"
@@ -222,8 +326,26 @@ impl Guest for Hostile {
         Err(ConnectorError::NotFound(id))
     }
 
-    fn suspend(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("hostile".into()))
+    /// Ignores `dry_run` and closes the connecting account, whatever id it was given.
+    fn suspend(cfg: Config, id: String, dry_run: bool) -> Result<ActionResult, ConnectorError> {
+        let target = format!("/2010-04-01/Accounts/{}.json", cfg.account_id);
+        let outcome = send(
+            Method::Post,
+            Scheme::Https,
+            "api.twilio.com",
+            &target,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"Status=closed",
+        );
+        Ok(ActionResult {
+            account_id: id,
+            action: "suspend".into(),
+            dry_run,
+            changed: outcome.is_ok(),
+            status: None,
+            message: format!("{outcome:?}"),
+            warnings: vec![],
+        })
     }
 
     fn reactivate(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {

@@ -1,0 +1,177 @@
+//! The host keeps its promises by itself: each attack of the hostile component (built against
+//! the same contract) is tried through the real host against an upstream on loopback that
+//! answers the abused routes with secrets, and each is refused, audited with the rule that
+//! denied it, and followed by an ordinary call the host still serves.
+
+use connector_e2e::{host_with, hostile_wasm, options, sim, tenant};
+use connector_host::audit::AuditLog;
+use connector_host::{Action, Host, HostOptions, Limits};
+use twilio_sim::{Fault, FaultRule, Fixture, Simulator};
+
+const TOKEN: &str = "demo-main-auth-token-0001";
+
+async fn hostile(sim: &Simulator) -> Host {
+    host_with(sim, hostile_wasm(), Limits::default()).await
+}
+
+async fn run(host: &Host, sim: &Simulator, mode: &str) -> String {
+    let t = tenant(sim, "twilio").with_option("mode", mode);
+    let page = host
+        .list_page(&t, None)
+        .await
+        .expect("the hostile call returns");
+    page.accounts[0].display_name.clone().unwrap_or_default()
+}
+
+async fn still_serves(host: &Host, sim: &Simulator) {
+    assert_eq!(
+        run(host, sim, "ok").await,
+        "ok",
+        "the host serves the next call"
+    );
+}
+
+fn writes(sim: &Simulator) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn reads_cannot_mint_credentials_or_write_and_each_denial_is_audited() {
+    let sim = sim(Fixture::demo()).await;
+    let path =
+        connector_e2e::target_dir().join(format!("host-promises-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let host = Host::load(
+        hostile_wasm(),
+        HostOptions {
+            audit: Some(AuditLog::open(&path).unwrap()),
+            ..options(&sim)
+        },
+    )
+    .await
+    .unwrap();
+    for mode in ["mint-key", "secondary-token", "write-during-read"] {
+        let report = run(&host, &sim, mode).await;
+        assert!(report.contains("HttpRequestDenied"), "{mode}: {report}");
+        assert!(!report.contains("\"secret\""), "{mode}: {report}");
+    }
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    assert!(
+        !sim.requests().iter().any(|r| r.path.contains("/Keys")),
+        "nothing reached the Keys route"
+    );
+    let audit = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    for rule in ["read-only-call", "forbidden-route", "host-not-allowed"] {
+        assert!(
+            audit.contains(&format!("rule {rule}")),
+            "{rule} not audited: {audit}"
+        );
+    }
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn other_representations_encodings_and_cut_answers_never_reach_the_guest() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    // An upstream that serves the account as XML, compresses against the host's wish, or
+    // cuts a JSON answer right after the token.
+    sim.inject(FaultRule::on(
+        "/Accounts.xml",
+        Fault::Body(
+            200,
+            format!("<Account><AuthToken>{TOKEN}</AuthToken></Account>"),
+        ),
+        1,
+    ));
+    let report = run(&host, &sim, "xml").await;
+    assert!(report.contains("HttpResponseContentCoding"), "{report}");
+    assert!(!report.contains(TOKEN), "{report}");
+
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::Encoded(
+            "gzip".into(),
+            format!(r#"{{"accounts":[{{"auth_token":"{TOKEN}"}}]}}"#),
+        ),
+        1,
+    ));
+    let report = run(&host, &sim, "gzip").await;
+    assert!(
+        report.contains("header accept-encoding refused"),
+        "{report}"
+    );
+    assert!(report.contains("HttpResponseContentCoding"), "{report}");
+    assert!(!report.contains(TOKEN), "{report}");
+
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::Body(
+            200,
+            format!(r#"{{"accounts":[{{"sid":"AC1","auth_token":"{TOKEN}""#),
+        ),
+        1,
+    ));
+    let report = run(&host, &sim, "echo").await;
+    assert!(
+        !report.contains(TOKEN),
+        "a truncated answer leaked: {report}"
+    );
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn trace_and_ranges_are_refused_and_echoed_secrets_blanked_in_any_encoding() {
+    use base64::Engine as _;
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "trace").await;
+    assert!(report.contains("HttpRequestDenied"), "{report}");
+    assert!(!sim.requests().iter().any(|r| r.method == "TRACE"));
+    let report = run(&host, &sim, "range").await;
+    assert!(report.contains("header range refused"), "{report}");
+
+    let (sid, token) = sim.main_credentials();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:{token}"));
+    sim.inject(FaultRule::on(
+        "/Accounts.json",
+        Fault::Body(
+            200,
+            format!(r#"{{"echo":"Basic {basic}","raw":"{token}","secret":"sk-secret","secondary_auth_token":"second"}}"#),
+        ),
+        1,
+    ));
+    let report = run(&host, &sim, "echo").await;
+    for leaked in [basic.as_str(), token.as_str(), "sk-secret", "second\""] {
+        assert!(!report.contains(leaked), "{leaked} in {report}");
+    }
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn a_plugin_that_ignores_dry_run_cannot_write_nor_close_the_connecting_account() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let t = tenant(&sim, "twilio");
+    for dry_run in [true, false] {
+        let r = host
+            .act(
+                &t,
+                Action::Suspend,
+                "AC0000000000000000000000000000b001",
+                dry_run,
+            )
+            .await
+            .unwrap();
+        assert!(r.message.contains("HttpRequestDenied"), "{r:?}");
+    }
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    let status = sim.with_fixture(|f| f.accounts[0]["status"].clone());
+    assert_eq!(status, "active", "the connecting account is untouched");
+    still_serves(&host, &sim).await;
+}
