@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::json!({"app": tenant.app, "ok": true, "message": summary})
                 );
             } else {
-                println!("{summary}");
+                println!("{}", output::safe(&summary));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -217,7 +217,11 @@ async fn multi_tenant(
             Ok(list) => all.extend(rows(Some(&r.tenant), &r.app, list)),
             Err(e) => {
                 failed += 1;
-                eprintln!("error: tenant {}: {e}", r.tenant);
+                eprintln!(
+                    "error: tenant {}: {}",
+                    output::safe(&r.tenant),
+                    output::safe(&e.to_string())
+                );
             }
         }
     }

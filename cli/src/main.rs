@@ -48,9 +48,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // One line: what failed, then what to do next.
-            let message = format!("{e:#}").replace(['\n', '\r'], " ");
+            let message = output::safe(&format!("{e:#}").replace(['\n', '\r'], " "));
             match hints::next_step(&e) {
-                Some(next) => eprintln!("error: {message} — {next}"),
+                Some(next) => eprintln!("error: {message} — {}", output::safe(&next)),
                 None => eprintln!("error: {message}"),
             }
             ExitCode::FAILURE

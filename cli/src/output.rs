@@ -5,6 +5,20 @@ use connector_host::types::{
 };
 use serde_json::{Value, json};
 
+/// Text from a plugin or an upstream made safe for a terminal: control characters (C0, DEL,
+/// C1 — escape sequences, carriage returns, bells) are shown as `\u{..}` escapes.
+pub fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Lower-case status name.
 pub fn status_name(s: AccountStatus) -> &'static str {
     match s {
@@ -63,6 +77,7 @@ pub fn action_json(app: &str, r: &ActionResult) -> Value {
 }
 
 fn cell(s: &str, width: usize) -> String {
+    let s = &safe(s);
     let mut out: String = s.chars().take(width).collect();
     if s.chars().count() > width {
         out.pop();
@@ -102,10 +117,10 @@ pub fn accounts_table(accounts: &[Account]) -> String {
                     .unwrap_or("-"),
                 24
             ),
-            ents.join(", ")
+            safe(&ents.join(", "))
         ));
         for w in &a.warnings {
-            out.push_str(&format!("    warning: {w}\n"));
+            out.push_str(&format!("    warning: {}\n", safe(w)));
         }
     }
     out.push_str(&format!("{} account(s)\n", accounts.len()));
@@ -115,7 +130,7 @@ pub fn accounts_table(accounts: &[Account]) -> String {
 /// One account in detail.
 pub fn account_detail(a: &Account) -> String {
     let mut out = String::new();
-    let line = |k: &str, v: &str| format!("{k:<14}{v}\n");
+    let line = |k: &str, v: &str| format!("{:<14}{}\n", safe(k), safe(v));
     out.push_str(&line("id", &a.id));
     out.push_str(&line("username", a.username.as_deref().unwrap_or("-")));
     out.push_str(&line("email", a.email.as_deref().unwrap_or("-")));
@@ -154,17 +169,17 @@ pub fn action_text(r: &ActionResult) -> String {
     if r.dry_run {
         out.push_str("[dry run] ");
     }
-    out.push_str(&r.message);
+    out.push_str(&safe(&r.message));
     out.push('\n');
     for w in &r.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format!("warning: {}\n", safe(w)));
     }
     out
 }
 
 /// The plugin's apps.
 pub fn apps_text(info: &ConnectorInfo) -> String {
-    let mut out = format!("{} {}\n", info.name, info.version);
+    let mut out = format!("{} {}\n", safe(&info.name), safe(&info.version));
     for a in &info.apps {
         let caps: Vec<String> = a
             .capabilities
@@ -173,9 +188,9 @@ pub fn apps_text(info: &ConnectorInfo) -> String {
             .collect();
         out.push_str(&format!(
             "  {:<10} {}\n             hosts: {}\n             can: {}\n",
-            a.name,
-            a.description,
-            a.hosts.join(", "),
+            safe(&a.name),
+            safe(&a.description),
+            safe(&a.hosts.join(", ")),
             caps.join(", ")
         ));
     }
@@ -204,5 +219,16 @@ fn cap_name(c: Capability) -> &'static str {
         Capability::Reactivate => "reactivate",
         Capability::Deprovision => "deprovision",
         Capability::Provision => "provision",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_run() {
+        assert_eq!(safe("a\u{1b}[2Jb\r\u{7}"), "a\\u{1b}[2Jb\\u{d}\\u{7}");
+        assert_eq!(safe("Zoë"), "Zoë");
     }
 }

@@ -175,3 +175,26 @@ async fn a_plugin_that_ignores_dry_run_cannot_write_nor_close_the_connecting_acc
     assert_eq!(status, "active", "the connecting account is untouched");
     still_serves(&host, &sim).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_text_reaches_the_terminal_without_control_characters() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let plugin = hostile_wasm().to_str().unwrap().to_string();
+    for args in [
+        vec!["apps", "--plugin", &plugin],
+        vec!["check", "--plugin", &plugin, "--connect-to", &addr],
+    ] {
+        let out = connector_e2e::run_cli(&sim, None, &args);
+        let all = [out.stdout.clone(), out.stderr.clone()].concat();
+        assert!(
+            !all.iter().any(|b| *b == 0x1b || *b == 0x07 || *b == b'\r'),
+            "{args:?}: {}",
+            connector_e2e::text(&all)
+        );
+        assert!(
+            connector_e2e::text(&all).contains("\\u{1b}"),
+            "{args:?}: shown escaped"
+        );
+    }
+}

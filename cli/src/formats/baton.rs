@@ -132,7 +132,9 @@ fn record(kind: &str, values: &[(&str, &str)]) -> String {
             }
         })
         .collect();
-    csv_record(&cells)
+    let safe: Vec<String> = cells.iter().map(|c| crate::output::safe(c)).collect();
+    let refs: Vec<&str> = safe.iter().map(String::as_str).collect();
+    csv_record(&refs)
 }
 
 /// Write every user, the app resources, every entitlement and every grant.

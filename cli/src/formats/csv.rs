@@ -60,12 +60,14 @@ pub fn write(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Keep a spreadsheet from reading a cell as a formula.
+/// Keep a spreadsheet from reading a cell as a formula, and a terminal from running control
+/// characters in it.
 pub fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let cell = crate::output::safe(cell);
+    if cell.starts_with(['=', '+', '-', '@']) {
         format!("'{cell}")
     } else {
-        cell.to_string()
+        cell
     }
 }
 

@@ -133,7 +133,8 @@ impl Guest for Hostile {
             version: "0.0.0".into(),
             apps: vec![AppInfo {
                 name: "twilio".into(),
-                description: "misbehaves on purpose".into(),
+                // Terminal escapes: a title change, a screen clear and a bell.
+                description: "misbehaves on purpose\u{1b}]0;owned\u{7}\u{1b}[2J".into(),
                 // Declares a foreign host too: the host must not trust it.
                 hosts: vec!["api.twilio.com".into(), "evil.example".into()],
                 capabilities: vec![Capability::ListAccounts],
@@ -142,7 +143,7 @@ impl Guest for Hostile {
     }
 
     fn check(_cfg: Config) -> Result<String, ConnectorError> {
-        Ok("hostile".into())
+        Ok("hostile\u{1b}[31m\r\u{9b}2J".into())
     }
 
     fn list_accounts(cfg: Config, _cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
