@@ -6,6 +6,23 @@ use crate::options::FLEX_INSTANCE;
 use crate::tenant::Tenant;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The keys a tenant entry may have (named in errors; values never are).
+const KEYS: &[&str] = &[
+    "name",
+    "account_sid",
+    "app",
+    "auth_token_env",
+    "auth_token_file",
+    "api_key_sid",
+    "api_secret_env",
+    "api_secret_file",
+    "flex_instance_sid",
+];
+
+/// Largest secret file read.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 /// Why a tenants file was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -31,23 +48,75 @@ struct Entry {
     name: String,
     account_sid: String,
     app: Option<String>,
-    auth_token_env: Option<String>,
-    auth_token_file: Option<PathBuf>,
+    auth_token_env: Option<Spanned<String>>,
+    auth_token_file: Option<Spanned<PathBuf>>,
     api_key_sid: Option<String>,
-    api_secret_env: Option<String>,
-    api_secret_file: Option<PathBuf>,
+    api_secret_env: Option<Spanned<String>>,
+    api_secret_file: Option<Spanned<PathBuf>>,
     flex_instance_sid: Option<String>,
     // Present only to refuse them with a clear message.
     auth_token: Option<toml::Value>,
     api_secret: Option<toml::Value>,
 }
 
-/// Read a secret from an environment variable or an owner-only file.
+/// Line and column (1-based) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where a field stands, for messages: `key (line L, column C)`.
+fn at<T>(text: &str, key: &str, v: &Spanned<T>) -> String {
+    let (l, c) = position(text, v.span().start);
+    format!("{key} (line {l}, column {c})")
+}
+
+/// A TOML error told by position and key only: the toml crate's own text quotes the line,
+/// which may hold a secret.
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> TenantsError {
+    let offset = e.span().map_or(0, |s| s.start);
+    let (line, column) = position(text, offset);
+    let source_line = text.lines().nth(line - 1).unwrap_or("");
+    let key = source_line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    let kind = e
+        .message()
+        .split(['`', '"', '\''])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches([',', ':'])
+        .to_string();
+    let mut message = format!("line {line}, column {column}");
+    if let Some(k) = key {
+        message.push_str(&format!(", key {k}"));
+    }
+    message.push_str(&format!(": {kind}"));
+    if e.message().contains("unknown field") {
+        message.push_str(&format!("; the keys are {}", KEYS.join(", ")));
+    }
+    TenantsError::Parse(path.to_path_buf(), message)
+}
+
+/// Read a secret from an environment variable or an owner-only file. Messages name the key
+/// and its place in the file, never the variable's or the file's name (either could be a
+/// secret put in the wrong field) and never the value.
+#[allow(clippy::too_many_arguments)]
 fn secret(
+    text: &str,
     tenant: &str,
-    env: Option<&str>,
-    file: Option<&Path>,
-    what: &str,
+    env: Option<&Spanned<String>>,
+    file: Option<(&Spanned<PathBuf>, PathBuf)>,
+    env_key: &str,
+    file_key: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, TenantsError> {
     let fail = |message: String| TenantsError::Tenant {
@@ -55,49 +124,83 @@ fn secret(
         message,
     };
     match (env, file) {
-        (Some(_), Some(_)) => Err(fail(format!(
-            "give {what} as an environment variable or a file, not both"
-        ))),
-        (Some(var), None) => match lookup(var) {
+        (Some(_), Some(_)) => Err(fail(format!("give {env_key} or {file_key}, not both"))),
+        (Some(var), None) => match lookup(var.get_ref()) {
             Some(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
             _ => Err(fail(format!(
-                "environment variable {var} (its {what}) is not set"
+                "{} names an environment variable that is not set (or is empty); export it",
+                at(text, env_key, var)
             ))),
         },
-        (None, Some(path)) => {
-            check_owner_only(path).map_err(fail)?;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| fail(format!("cannot read {what} file {}: {e}", path.display())))?;
-            let v = text.trim();
-            if v.is_empty() {
-                return Err(fail(format!("{what} file {} is empty", path.display())));
-            }
-            Ok(Some(v.to_string()))
+        (None, Some((spanned, path))) => {
+            let where_ = at(text, file_key, spanned);
+            let v = read_secret_file(&path).map_err(|why| fail(format!("{where_}: {why}")))?;
+            Ok(Some(v))
         }
         (None, None) => Ok(None),
     }
 }
 
-/// A secret file must be readable by its owner only (no group or other permission bits).
+/// Open a secret file once, without following a link and without blocking (a FIFO would
+/// hang), then check the open handle: a regular file, owned by the current user, with no
+/// group or other permission bits, of a sane size.
 #[cfg(unix)]
-fn check_owner_only(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
-    let mode = meta.permissions().mode();
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                "the secret file is a symbolic link; point to the file itself".to_string()
+            }
+            _ => format!("the secret file cannot be opened ({})", e.kind()),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("the secret file cannot be inspected ({})", e.kind()))?;
+    if !meta.file_type().is_file() {
+        return Err("the secret file is not a regular file".into());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err("the secret file is not owned by the user running the connector".into());
+    }
+    let mode = meta.mode();
     if mode & 0o077 != 0 {
         return Err(format!(
-            "secret file {} is readable by others (mode {:o}); chmod 600 it",
-            path.display(),
+            "the secret file is readable or writable by others (mode {:o}); chmod 600 it",
             mode & 0o777
         ));
     }
-    Ok(())
+    if meta.len() > MAX_SECRET_BYTES {
+        return Err(format!(
+            "the secret file is larger than {MAX_SECRET_BYTES} bytes"
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("the secret file cannot be read ({})", e.kind()))?;
+    let v = text.trim();
+    if v.is_empty() {
+        return Err("the secret file is empty".into());
+    }
+    Ok(v.to_string())
 }
 
 #[cfg(not(unix))]
-fn check_owner_only(_path: &Path) -> Result<(), String> {
-    Ok(())
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("the secret file cannot be read ({})", e.kind()))?;
+    let v = text.trim();
+    if v.is_empty() {
+        return Err("the secret file is empty".into());
+    }
+    Ok(v.to_string())
 }
 
 /// Parse a tenants file; `lookup` reads environment variables; a tenant that names no `app`
@@ -108,8 +211,7 @@ pub fn parse(
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<Vec<Tenant>, TenantsError> {
-    let file: File =
-        toml::from_str(text).map_err(|e| TenantsError::Parse(path.to_path_buf(), e.to_string()))?;
+    let file: File = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
     if file.tenants.is_empty() {
         return Err(TenantsError::Parse(
             path.to_path_buf(),
@@ -131,22 +233,29 @@ pub fn parse(
         if out.iter().any(|t: &Tenant| t.name == e.name) {
             return Err(fail("the name is used twice".into()));
         }
-        let resolve = |p: &Option<PathBuf>| {
-            p.as_ref().map(|p| {
-                if p.is_absolute() {
+        fn resolve<'a>(
+            base: &Path,
+            p: &'a Option<Spanned<PathBuf>>,
+        ) -> Option<(&'a Spanned<PathBuf>, PathBuf)> {
+            p.as_ref().map(|s| {
+                let p = s.get_ref();
+                let full = if p.is_absolute() {
                     p.clone()
                 } else {
                     base.join(p)
-                }
+                };
+                (s, full)
             })
-        };
+        }
         let credentials = match &e.api_key_sid {
             Some(key) => {
                 let s = secret(
+                    text,
                     &e.name,
-                    e.api_secret_env.as_deref(),
-                    resolve(&e.api_secret_file).as_deref(),
-                    "API secret",
+                    e.api_secret_env.as_ref(),
+                    resolve(base, &e.api_secret_file),
+                    "api_secret_env",
+                    "api_secret_file",
                     lookup,
                 )?
                 .ok_or_else(|| {
@@ -160,10 +269,12 @@ pub fn parse(
             }
             None => {
                 let t = secret(
+                    text,
                     &e.name,
-                    e.auth_token_env.as_deref(),
-                    resolve(&e.auth_token_file).as_deref(),
-                    "auth token",
+                    e.auth_token_env.as_ref(),
+                    resolve(base, &e.auth_token_file),
+                    "auth_token_env",
+                    "auth_token_file",
                     lookup,
                 )?
                 .ok_or_else(|| {
@@ -247,11 +358,12 @@ flex_instance_sid = "GO2"
         );
         let missing =
             "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"NOPE\"\n";
+        let e = parse(Path::new("t.toml"), missing, &env, "twilio")
+            .unwrap_err()
+            .to_string();
         assert!(
-            parse(Path::new("t.toml"), missing, &env, "twilio")
-                .unwrap_err()
-                .to_string()
-                .contains("NOPE")
+            e.contains("auth_token_env (line 4, column 18)") && e.contains("not set"),
+            "{e}"
         );
         let none = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n";
         assert!(parse(Path::new("t.toml"), none, &env, "twilio").is_err());
@@ -274,10 +386,64 @@ flex_instance_sid = "GO2"
         let e = parse(Path::new("t.toml"), &text, &env, "twilio")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("readable by others"), "{e}");
+        assert!(e.contains("readable or writable by others"), "{e}");
+        assert!(
+            !e.contains(&f.display().to_string()),
+            "the path is not echoed: {e}"
+        );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let t = parse(Path::new("t.toml"), &text, &env, "twilio").unwrap();
         assert_eq!(t[0].credentials.secret(), "file-secret");
+        // A link to it, a directory and a FIFO are refused without blocking.
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (p, why) in [
+            (&link, "symbolic link"),
+            (&dir, "not a regular file"),
+            (&fifo, "not a regular file"),
+        ] {
+            let text = format!(
+                "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_file = \"{}\"\n",
+                p.display()
+            );
+            let e = parse(Path::new("t.toml"), &text, &env, "twilio")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{}: {e}", p.display());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_never_echo_a_value() {
+        let secret = "s3cr3t-VALUE-9f8e7d";
+        for text in [
+            // A misspelled secret key.
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_tokn = \"{secret}\"\n"),
+            // An unquoted secret.
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = {secret}\n"),
+            // A secret put where a variable name goes.
+            format!(
+                "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"{secret}\"\n"
+            ),
+            // A secret put where a file name goes.
+            format!(
+                "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_file = \"{secret}\"\n"
+            ),
+            // A value of the wrong type.
+            format!(
+                "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = [\"{secret}\"]\n"
+            ),
+        ] {
+            let e = parse(Path::new("t.toml"), &text, &env, "twilio")
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains(secret), "{e}");
+            assert!(e.contains("line 4"), "the place is named: {e}");
+        }
     }
 }
