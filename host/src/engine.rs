@@ -3,6 +3,7 @@
 
 use crate::audit::AuditLog;
 use crate::bindings::ConnectorPluginPre;
+use crate::compile_cache::CompileCache;
 use crate::limits::{EPOCH_TICK, Limits};
 use crate::store::HostState;
 use sha2::{Digest, Sha256};
@@ -26,6 +27,8 @@ pub struct HostOptions {
     pub connect_to: Option<SocketAddr>,
     /// Where precompiled components are kept; `None` uses the default cache directory.
     pub cache_dir: Option<PathBuf>,
+    /// The key that signs cached artifacts; `None` uses the default (outside the cache).
+    pub cache_key_file: Option<PathBuf>,
     /// Fix the wall clock the plugin sees.
     pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// Append audit lines here.
@@ -39,18 +42,6 @@ pub enum EngineCache {
     Compiled,
     /// Loaded from the on-disk cache.
     Cached,
-}
-
-/// Default cache directory: `$CONNECTOR_CACHE_DIR`, else `$XDG_CACHE_HOME` or `~/.cache`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CONNECTOR_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("governance-connector")
 }
 
 /// Concurrent plugin instances the pooling allocator keeps slots for.
@@ -81,12 +72,12 @@ pub fn new_engine(limits: &Limits) -> anyhow::Result<Engine> {
     }
 }
 
-/// Compile a component, or load its precompiled form from the cache keyed by the component's
-/// bytes, the wasmtime version and the engine's configuration.
+/// Compile a component, or load its precompiled form from `cache` (when there is one),
+/// keyed by the component's bytes, the wasmtime version and the engine's configuration.
 pub fn load_component(
     engine: &Engine,
     path: &Path,
-    cache_dir: &Path,
+    cache: Option<&CompileCache>,
 ) -> anyhow::Result<(Component, EngineCache)> {
     let bytes = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
@@ -102,16 +93,15 @@ pub fn load_component(
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let cached = cache_dir.join(format!("{key}.cwasm"));
     // Read into memory rather than mapping the file: another process replacing or truncating
     // a mapped cache file would crash this one (SIGBUS).
-    if let Ok(compiled) = std::fs::read(&cached) {
-        // SAFETY: only bytes from `precompile_component` of an engine with the same
-        // compatibility hash (part of the key) are stored under this name, and wasmtime checks
-        // the header and version before using them.
+    if let Some(compiled) = cache.and_then(|c| c.get(&key)) {
+        // SAFETY: the artifact's MAC proves this host stored it under this name, which holds
+        // the component's digest and the engine's compatibility hash; wasmtime also checks
+        // the header and version before using it.
         match unsafe { Component::deserialize(engine, &compiled) } {
             Ok(c) => return Ok((c, EngineCache::Cached)),
-            Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e}", cached.display()),
+            Err(e) => tracing::warn!("ignoring an unusable cache entry {key}: {e}"),
         }
     }
     let component = Component::new(engine, &bytes).map_err(|e| {
@@ -120,26 +110,16 @@ pub fn load_component(
             path.display()
         )
     })?;
-    if let Err(e) = store_precompiled(engine, &bytes, cache_dir, &cached) {
-        tracing::warn!("could not cache the compiled plugin: {e}");
+    if let Some(cache) = cache {
+        let stored = engine
+            .precompile_component(&bytes)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|compiled| cache.put(&key, &compiled));
+        if let Err(e) = stored {
+            tracing::warn!("could not cache the compiled plugin: {e}");
+        }
     }
     Ok((component, EngineCache::Compiled))
-}
-
-fn store_precompiled(
-    engine: &Engine,
-    bytes: &[u8],
-    dir: &Path,
-    target: &Path,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let compiled = engine
-        .precompile_component(bytes)
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, compiled)?;
-    std::fs::rename(&tmp, target)?;
-    Ok(())
 }
 
 /// The linker: wasi (no files, sockets, env or inherited stdio are granted by the context)

@@ -3,6 +3,7 @@
 
 use crate::bindings::types::{Account, AccountPage, Config, ConnectorError, ConnectorInfo};
 use crate::bindings::{ConnectorPlugin, ConnectorPluginPre};
+use crate::compile_cache::{self, CompileCache};
 use crate::egress::{CallTraffic, EgressHooks, EgressPolicy};
 use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
 use crate::errors::{CallError, LimitExceeded};
@@ -53,11 +54,23 @@ impl Host {
     pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
         let engine =
             engine::new_engine(&options.limits).map_err(|e| CallError::Host(format!("{e:#}")))?;
-        let cache_dir = options
+        let cache = options
             .cache_dir
             .clone()
-            .unwrap_or_else(engine::default_cache_dir);
-        let (component, cache) = engine::load_component(&engine, path, &cache_dir)
+            .or_else(compile_cache::default_cache_dir)
+            .and_then(|dir| {
+                let key = options
+                    .cache_key_file
+                    .clone()
+                    .unwrap_or_else(|| compile_cache::default_key_file(&dir));
+                CompileCache::open(&dir, &key)
+                    .map_err(|e| tracing::warn!("not caching compiled plugins: {e}"))
+                    .ok()
+            });
+        if cache.is_none() {
+            tracing::info!("no usable compile cache: the plugin is compiled on every load");
+        }
+        let (component, cache) = engine::load_component(&engine, path, cache.as_ref())
             .map_err(|e| CallError::Host(format!("{e:#}")))?;
         let pre = engine::instance_pre(&engine, &component)
             .map_err(|e| CallError::Host(format!("{e:#}")))?;

@@ -198,3 +198,80 @@ async fn plugin_text_reaches_the_terminal_without_control_characters() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_cached_artifact_is_used_only_if_this_host_signed_it_for_this_component() {
+    use connector_host::EngineCache;
+    let dir = connector_e2e::target_dir().join(format!("cache-integrity-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let opts = || HostOptions {
+        cache_dir: Some(dir.clone()),
+        ..HostOptions::default()
+    };
+    let entries = || -> std::collections::BTreeSet<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect()
+    };
+    let connector = connector_e2e::connector_wasm();
+    Host::load(connector, opts()).await.unwrap();
+    let ours = entries().into_iter().next().unwrap();
+    Host::load(hostile_wasm(), opts()).await.unwrap();
+    let theirs = entries().into_iter().find(|p| *p != ours).unwrap();
+
+    // The hostile component's own, validly signed artifact put under the connector's name.
+    std::fs::copy(&theirs, &ours).unwrap();
+    let h = Host::load(connector, opts()).await.unwrap();
+    assert_eq!(
+        h.cache(),
+        EngineCache::Compiled,
+        "the swapped artifact was not used"
+    );
+    assert_eq!(h.info().name, "twilio-governance-connector");
+
+    // A raw precompiled artifact of the hostile component, without this host's MAC.
+    let engine = connector_host::engine::new_engine(&Limits::default()).unwrap();
+    let raw = engine
+        .precompile_component(&std::fs::read(hostile_wasm()).unwrap())
+        .unwrap();
+    std::fs::write(&ours, raw).unwrap();
+    let h = Host::load(connector, opts()).await.unwrap();
+    assert_eq!(h.cache(), EngineCache::Compiled);
+    assert_eq!(h.info().name, "twilio-governance-connector");
+    // And the connector's own entry, rewritten just now, is used again.
+    assert_eq!(
+        Host::load(connector, opts()).await.unwrap().cache(),
+        EngineCache::Cached
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn without_a_home_nothing_is_cached_in_a_shared_directory() {
+    let tmp = connector_e2e::target_dir().join(format!("no-home-tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for _ in 0..2 {
+        let out = std::process::Command::new(connector_e2e::connector_bin())
+            .args([
+                "apps",
+                "--plugin",
+                connector_e2e::connector_wasm().to_str().unwrap(),
+            ])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        let text = connector_e2e::text(&out.stdout);
+        assert!(out.status.success(), "{}", connector_e2e::text(&out.stderr));
+        assert!(text.contains("compiled now"), "{text}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing was written to the temporary directory"
+    );
+    std::fs::remove_dir_all(&tmp).ok();
+}
