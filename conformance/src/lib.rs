@@ -29,11 +29,22 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
     let trusted = vec![twilio_sim::hosts::TRUSTED_SUFFIX.to_string()];
     let sim = Simulator::start(fixture(&x)?, "127.0.0.1:0").await?;
     let mut report = Report::default();
+    // Every request the plugin attempts, allowed or denied, is audited: the host blocks an
+    // undeclared host before the network, so only the audit can show the attempt.
+    let audit_path = std::env::temp_dir().join(format!(
+        "connector-conformance-{}-{:?}.jsonl",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
     let options = HostOptions {
         connect_to: Some(sim.addr()),
         cache_dir,
         now: Some(x.now.parse()?),
         trusted_host_suffixes: trusted.clone(),
+        audit: Some(connector_host::audit::AuditLog::open(&audit_path)?),
         ..HostOptions::default()
     };
     let host = match Host::load(plugin, options).await {
@@ -144,14 +155,18 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         .iter()
         .flat_map(|a| a.hosts.iter().cloned())
         .collect();
-    let outside: HashSet<String> = sim_hosts(&sim)
+    let mut outside: Vec<String> = sim_hosts(&sim)
         .into_iter()
         .filter(|h| !declared.contains(h))
+        .collect::<HashSet<_>>()
+        .into_iter()
         .collect();
+    outside.extend(attempts_outside(&audit_path));
+    let _ = std::fs::remove_file(&audit_path);
     report.check(
         "no request leaves the declared hosts",
         outside.is_empty(),
-        format!("only {declared:?}"),
+        format!("only {declared:?}, not even attempted elsewhere"),
         format!("outside: {outside:?}"),
     );
     sim.stop().await;
@@ -160,4 +175,15 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
 
 fn sim_hosts(sim: &Simulator) -> Vec<String> {
     sim.requests().into_iter().map(|r| r.host).collect()
+}
+
+/// Requests the host denied because their host was not the app's declared one.
+fn attempts_outside(audit: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(audit).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "request")
+        .filter_map(|v| v["error"].as_str().map(str::to_string))
+        .filter(|e| e.contains("rule host-not-allowed"))
+        .collect()
 }

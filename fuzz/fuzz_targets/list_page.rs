@@ -7,7 +7,11 @@ fuzz_target!(|data: &[u8]| {
     for key in ["accounts", "workers", "users"] {
         if let Ok(page) = parse_page("api.twilio.com", data, key, "fuzz") {
             if let Some(next) = page.next_url {
-                assert!(next.starts_with("https://api.twilio.com"));
+                // The authority, compared whole: `api.twilio.com.evil.example` or
+                // `api.twilio.com@evil.example` must never pass.
+                let rest = next.strip_prefix("https://").expect("https");
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                assert!(authority.eq_ignore_ascii_case("api.twilio.com"), "{next}");
             }
         }
     }

