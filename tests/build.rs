@@ -1,6 +1,7 @@
 //! Builds the guests the end-to-end tests load, once per change of their sources rather than
 //! once per test binary at run time (as wasmtime's test-programs artifacts do), and hands
-//! their paths to the tests as `CONNECTOR_WASM` and `HOSTILE_WASM`.
+//! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM` and `LEGACY_WASM` (a plugin
+//! of the frozen contract 0.1.0).
 //!
 //! The guests go to `target/wasm32-wasip2/component/`, the same files `make component`
 //! builds; that directory has its own cargo lock, so this nested cargo never waits on the
@@ -25,6 +26,12 @@ const GUESTS: &[(&str, &str, &str, &[&str])] = &[
             "tests/hostile-plugin/src",
             "tests/hostile-plugin/Cargo.toml",
         ],
+    ),
+    (
+        "legacy-plugin",
+        "legacy_plugin.wasm",
+        "LEGACY_WASM",
+        &["tests/legacy-plugin/src", "tests/legacy-plugin/Cargo.toml"],
     ),
 ];
 

@@ -93,6 +93,26 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
             format!("one or more hosts, all under {}", trusted.join(" or ")),
             format!("{:?}", app.hosts),
         );
+        if host.contract_version() != connector_host::bindings::ContractVersion::V0_1_0 {
+            let stray: Vec<String> = app
+                .routes
+                .iter()
+                .filter(|r| {
+                    !app.hosts.contains(&r.host)
+                        || !connector_host::egress::is_trusted(&r.host, &trusted)
+                })
+                .map(|r| format!("{} {}", r.host, r.path))
+                .collect();
+            report.check(
+                format!("{}: declares its routes", app.name),
+                !app.routes.is_empty() && stray.is_empty(),
+                "one or more routes, each on a declared host",
+                format!(
+                    "{} route(s); on undeclared hosts: {stray:?}",
+                    app.routes.len()
+                ),
+            );
+        }
         report.check(
             format!("{}: declares capabilities", app.name),
             !app.capabilities.is_empty(),

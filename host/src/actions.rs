@@ -42,14 +42,11 @@ impl Host {
             guest_call!(
                 self,
                 Some(tenant),
-                CallKind::Action { dry_run },
-                |api, store| async {
-                    match action {
-                        Action::Suspend => api.call_suspend(store, &cfg, id, dry_run).await,
-                        Action::Reactivate => api.call_reactivate(store, &cfg, id, dry_run).await,
-                        Action::Deprovision => api.call_deprovision(store, &cfg, id, dry_run).await,
-                    }
-                }
+                CallKind::Action {
+                    action: action.name(),
+                    dry_run
+                },
+                |api, store| api.call_status_change(store, action.name(), &cfg, id, dry_run)
             )
         }
         .await;
@@ -69,7 +66,10 @@ impl Host {
             guest_call!(
                 self,
                 Some(tenant),
-                CallKind::Action { dry_run },
+                CallKind::Action {
+                    action: "provision",
+                    dry_run
+                },
                 |api, store| api.call_provision(store, &cfg, request, dry_run)
             )
         }

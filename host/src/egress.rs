@@ -5,7 +5,7 @@
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::Limits;
-use crate::request_policy::{CallKind, Denial, decide};
+use crate::request_policy::{CallKind, Denial, Route, decide};
 use crate::sync::lock;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HOST};
@@ -27,6 +27,8 @@ pub struct EgressPolicy {
     pub allowed_hosts: Vec<String>,
     /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
     pub connect_to: Option<SocketAddr>,
+    /// The routes the app declared; `None` for a plugin that declares none (read-only).
+    pub routes: Option<Vec<Route>>,
 }
 
 impl EgressPolicy {
@@ -45,7 +47,20 @@ impl EgressPolicy {
         Self {
             allowed_hosts,
             connect_to,
+            routes: None,
         }
+    }
+
+    /// The same policy, limited to `routes` (those on hosts it does not allow are dropped).
+    pub fn with_routes(mut self, routes: Vec<Route>) -> Self {
+        let allowed = &self.allowed_hosts;
+        self.routes = Some(
+            routes
+                .into_iter()
+                .filter(|r| allowed.iter().any(|h| r.is_on(h)))
+                .collect(),
+        );
+        self
     }
 
     /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.

@@ -2,7 +2,7 @@
 //! enforces CPU budgets, and the linker with exactly the imports a plugin may use.
 
 use crate::audit::AuditLog;
-use crate::bindings::ConnectorPluginPre;
+use crate::bindings::PluginPre;
 use crate::compile_cache::CompileCache;
 use crate::limits::{EPOCH_TICK, Limits};
 use crate::store::HostState;
@@ -132,17 +132,13 @@ pub fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     Ok(linker)
 }
 
-/// Pre-linked component ready to instantiate per call.
-pub fn instance_pre(
-    engine: &Engine,
-    component: &Component,
-) -> anyhow::Result<ConnectorPluginPre<HostState>> {
+/// Pre-linked component ready to instantiate per call, at the newest contract version it
+/// implements.
+pub fn instance_pre(engine: &Engine, component: &Component) -> anyhow::Result<PluginPre> {
     let pre = linker(engine)?
         .instantiate_pre(component)
         .map_err(|e| anyhow::anyhow!("the plugin needs imports this host does not grant: {e:#}"))?;
-    ConnectorPluginPre::new(pre).map_err(|e| {
-        anyhow::anyhow!("the plugin does not export governance:connector/connector: {e:#}")
-    })
+    PluginPre::new(pre)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.

@@ -1,15 +1,16 @@
 //! A loaded plugin and its calls: compile once, then run each call in a fresh sandboxed
 //! instance under the call's limits and turn the outcome into a typed result.
 
+use crate::bindings::types::HttpMethod;
 use crate::bindings::types::{Account, AccountPage, Config, ConnectorError, ConnectorInfo};
-use crate::bindings::{ConnectorPlugin, ConnectorPluginPre};
+use crate::bindings::{ContractVersion, Plugin, PluginPre};
 use crate::compile_cache::{self, CompileCache};
 use crate::egress::{CallTraffic, EgressHooks, EgressPolicy};
 use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
 use crate::errors::{CallError, LimitExceeded};
 use crate::limits::Limits;
 use crate::options::HOST_MAX_IN_FLIGHT;
-use crate::request_policy::CallKind;
+use crate::request_policy::{CallKind, Route};
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
@@ -23,7 +24,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 macro_rules! guest_call {
     ($host:expr, $tenant:expr, $kind:expr, |$api:ident, $store:ident| $call:expr) => {{
         let mut call = $host.start($tenant, $kind).await?;
-        let $api = call.plugin.governance_connector_connector();
+        let $api = &call.plugin;
         let $store = &mut call.store;
         let r = tokio::time::timeout($host.options.limits.call_timeout, $call).await;
         $host.finish(r, &call)
@@ -34,7 +35,7 @@ pub(crate) use guest_call;
 /// A loaded plugin, ready to serve calls for any tenant.
 pub struct Host {
     engine: wasmtime::Engine,
-    pre: ConnectorPluginPre<HostState>,
+    pre: PluginPre,
     pub(crate) options: HostOptions,
     info: ConnectorInfo,
     cache: EngineCache,
@@ -44,7 +45,7 @@ pub struct Host {
 
 pub(crate) struct Call {
     pub(crate) store: Store<HostState>,
-    pub(crate) plugin: ConnectorPlugin,
+    pub(crate) plugin: Plugin,
     traffic: Arc<Mutex<CallTraffic>>,
     stderr: MemoryOutputPipe,
 }
@@ -96,6 +97,11 @@ impl Host {
         Ok(host)
     }
 
+    /// The contract version the plugin implements.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.pre.version()
+    }
+
     /// The plugin's self-description.
     pub fn info(&self) -> &ConnectorInfo {
         &self.info
@@ -142,11 +148,28 @@ impl Host {
                     known.join(", ")
                 ))
             })?;
-        Ok(EgressPolicy::for_hosts(
+        let policy = EgressPolicy::for_hosts(
             &app_info.hosts,
             &self.options.trusted_host_suffixes,
             self.options.connect_to,
-        ))
+        );
+        // A 0.1.0 plugin declares no routes: it gets the read-only default.
+        if self.pre.version() == ContractVersion::V0_1_0 {
+            return Ok(policy);
+        }
+        let mut routes = Vec::new();
+        for r in &app_info.routes {
+            let method = match r.method {
+                HttpMethod::Get => http::Method::GET,
+                HttpMethod::Post => http::Method::POST,
+                HttpMethod::Delete => http::Method::DELETE,
+            };
+            match Route::parse(method, &r.host, &r.path, &r.actions) {
+                Ok(route) => routes.push(route),
+                Err(e) => tracing::warn!("app {app}: ignoring a route: {e}"),
+            }
+        }
+        Ok(policy.with_routes(routes))
     }
 
     pub(crate) async fn start(
@@ -175,14 +198,14 @@ impl Host {
             stderr.clone(),
             self.options.now,
         );
-        let plugin =
-            self.pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| CallError::Plugin {
-                    reason: format!("instantiation failed: {e:#}"),
-                    host_notes: Vec::new(),
-                })?;
+        let plugin = self
+            .pre
+            .instantiate(&mut store)
+            .await
+            .map_err(|e| CallError::Plugin {
+                reason: format!("instantiation failed: {e:#}"),
+                host_notes: Vec::new(),
+            })?;
         Ok(Call {
             store,
             plugin,

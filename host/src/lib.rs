@@ -6,7 +6,7 @@
 
 pub mod actions;
 pub mod audit;
-mod bindings;
+pub mod bindings;
 pub mod compile_cache;
 pub mod credentials;
 pub mod egress;

@@ -20,14 +20,14 @@ pub enum CallKind {
     List,
     /// `get-account`.
     Get,
-    /// A status change or a provisioning; `dry_run` ones may only read.
-    Action { dry_run: bool },
+    /// A status change or a provisioning (`action` names it); `dry_run` ones may only read.
+    Action { action: &'static str, dry_run: bool },
 }
 
 impl CallKind {
     /// Whether this call may send anything but reads.
     pub fn may_write(self) -> bool {
-        matches!(self, Self::Action { dry_run: false })
+        matches!(self, Self::Action { dry_run: false, .. })
     }
 
     /// A short name for messages.
@@ -37,8 +37,8 @@ impl CallKind {
             Self::Check => "check",
             Self::List => "list-accounts",
             Self::Get => "get-account",
-            Self::Action { dry_run: true } => "a dry-run",
-            Self::Action { dry_run: false } => "an action",
+            Self::Action { dry_run: true, .. } => "a dry-run",
+            Self::Action { dry_run: false, .. } => "an action",
         }
     }
 }
@@ -55,6 +55,106 @@ pub struct Denial {
 impl std::fmt::Display for Denial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "denied by rule {}: {}", self.rule, self.detail)
+    }
+}
+
+/// One segment of a route's path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// This exact text.
+    Literal(String),
+    /// A SID with this two-letter prefix, then `suffix` (e.g. `{AC}.json`).
+    Sid { prefix: String, suffix: String },
+    /// Any non-empty segment, then `suffix`.
+    Any { suffix: String },
+}
+
+impl Segment {
+    fn parse(text: &str) -> Result<Self, String> {
+        let Some(rest) = text.strip_prefix('{') else {
+            if text.contains(['{', '}']) {
+                return Err(format!("segment {text:?}: braces only around a whole name"));
+            }
+            return Ok(Self::Literal(text.to_string()));
+        };
+        let (name, suffix) = rest
+            .split_once('}')
+            .ok_or_else(|| format!("segment {text:?}: an unclosed brace"))?;
+        if suffix.contains(['{', '}']) || name.is_empty() {
+            return Err(format!("segment {text:?}: one placeholder per segment"));
+        }
+        let suffix = suffix.to_string();
+        if name.len() == 2 && name.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self::Sid {
+                prefix: name.to_string(),
+                suffix,
+            })
+        } else {
+            Ok(Self::Any { suffix })
+        }
+    }
+
+    fn matches(&self, segment: &str) -> bool {
+        match self {
+            Self::Literal(l) => l == segment,
+            Self::Sid { prefix, suffix } => {
+                segment.strip_suffix(suffix.as_str()).is_some_and(|s| {
+                    s.len() == 34
+                        && s.starts_with(prefix.as_str())
+                        && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+                })
+            }
+            Self::Any { suffix } => segment
+                .strip_suffix(suffix.as_str())
+                .is_some_and(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// A request an app declared it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    method: Method,
+    host: String,
+    segments: Vec<Segment>,
+    /// For writes: the actions that may use it.
+    actions: Vec<String>,
+}
+
+impl Route {
+    /// A route from its declared parts; refuses templates it cannot match safely.
+    pub fn parse(
+        method: Method,
+        host: &str,
+        path: &str,
+        actions: &[String],
+    ) -> Result<Self, String> {
+        let segments = path
+            .strip_prefix('/')
+            .ok_or_else(|| format!("route {method} {host} {path}: the path starts with /"))?
+            .split('/')
+            .map(Segment::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("route {method} {host} {path}: {e}"))?;
+        Ok(Self {
+            method,
+            host: host.to_ascii_lowercase(),
+            segments,
+            actions: actions.to_vec(),
+        })
+    }
+
+    /// Whether the route is on `host`.
+    pub fn is_on(&self, host: &str) -> bool {
+        self.host.eq_ignore_ascii_case(host)
+    }
+
+    fn matches(&self, method: &Method, host: &str, path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        self.method == *method
+            && self.host.eq_ignore_ascii_case(host)
+            && parts.len() == self.segments.len()
+            && self.segments.iter().zip(&parts).all(|(s, p)| s.matches(p))
     }
 }
 
@@ -99,9 +199,10 @@ pub fn decide(
             format!("{method} {uri}: only GET, POST and DELETE go out"),
         );
     }
-    if let Err(why) = policy.check(uri) {
-        return deny("host-not-allowed", format!("{method} {why}"));
-    }
+    let host = match policy.check(uri) {
+        Ok(h) => h,
+        Err(why) => return deny("host-not-allowed", format!("{method} {why}")),
+    };
     if *method != Method::GET && !kind.may_write() {
         return deny(
             "read-only-call",
@@ -148,7 +249,37 @@ pub fn decide(
             }
         }
     }
-    Ok(())
+    match &policy.routes {
+        // A plugin that declares no routes (contract 0.1.0) may read, and only read: never
+        // more than a plugin that declares its routes gets.
+        None if *method != Method::GET => deny(
+            "undeclared-route",
+            format!("{method} {path}: a plugin that declares no routes may only read"),
+        ),
+        None => Ok(()),
+        Some(routes) => {
+            let Some(route) = routes.iter().find(|r| r.matches(method, &host, path)) else {
+                return deny(
+                    "undeclared-route",
+                    format!("{method} {host}{path}: not a route the app declared"),
+                );
+            };
+            match kind {
+                CallKind::Action { action, .. }
+                    if *method != Method::GET && !route.actions.iter().any(|a| a == action) =>
+                {
+                    deny(
+                        "route-not-for-this-action",
+                        format!(
+                            "{method} {host}{path}: declared for {:?}, not for {action}",
+                            route.actions
+                        ),
+                    )
+                }
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 /// `%XX` escapes decoded (invalid ones kept as they are).
@@ -179,7 +310,27 @@ mod tests {
     const MAIN: &str = "AC00000000000000000000000000000001";
 
     fn policy() -> EgressPolicy {
+        let route = |m: Method, path: &str, actions: &[&str]| {
+            let actions: Vec<String> = actions.iter().map(|a| a.to_string()).collect();
+            Route::parse(m, "api.example.com", path, &actions).unwrap()
+        };
         EgressPolicy::for_hosts(&["api.example.com".into()], &[".example.com".into()], None)
+            .with_routes(vec![
+                route(Method::GET, "/2010-04-01/Accounts/{AC}.json", &[]),
+                route(Method::POST, "/2010-04-01/Accounts/{AC}.json", &["suspend"]),
+                route(Method::GET, "/v1/Workspaces", &[]),
+                route(Method::GET, "/v1/Users/{user}", &[]),
+                route(Method::POST, "/v1/Users/{user}", &["suspend"]),
+                // Declared, yet never granted.
+                route(Method::GET, "/2010-04-01/Accounts/{AC}/Keys.json", &[]),
+                route(
+                    Method::POST,
+                    "/2010-04-01/Accounts/{AC}/Keys.json",
+                    &["suspend"],
+                ),
+                route(Method::POST, "/v1/AuthTokens/Secondary", &["suspend"]),
+                route(Method::GET, "/v1/{any}", &[]),
+            ])
     }
 
     fn rule(kind: CallKind, method: Method, url: &str) -> Option<&'static str> {
@@ -188,8 +339,14 @@ mod tests {
             .map(|d| d.rule)
     }
 
-    const WRITE: CallKind = CallKind::Action { dry_run: false };
-    const DRY: CallKind = CallKind::Action { dry_run: true };
+    const WRITE: CallKind = CallKind::Action {
+        action: "suspend",
+        dry_run: false,
+    };
+    const DRY: CallKind = CallKind::Action {
+        action: "suspend",
+        dry_run: true,
+    };
 
     #[test]
     fn reads_and_dry_runs_only_read() {
@@ -219,24 +376,26 @@ mod tests {
 
     #[test]
     fn the_connecting_account_is_never_written_in_any_case() {
+        // Its SID in any case: `ac…` and `AC…` name the same account.
         for id in [MAIN, "ac00000000000000000000000000000001"] {
             let url = format!("https://api.example.com/2010-04-01/Accounts/{id}.json");
             assert_eq!(
                 rule(WRITE, Method::POST, &url),
                 Some("connecting-account-write")
             );
-            assert_eq!(
-                rule(CallKind::Get, Method::GET, &url),
-                None,
-                "reading it is fine"
-            );
         }
+        let url = format!("https://api.example.com/2010-04-01/Accounts/{MAIN}.json");
+        assert_eq!(
+            rule(CallKind::Get, Method::GET, &url),
+            None,
+            "reading it is fine"
+        );
     }
 
     #[test]
     fn credential_and_messaging_routes_and_other_representations_are_refused() {
         for url in [
-            "https://api.example.com/2010-04-01/Accounts/AC1/Keys.json",
+            "https://api.example.com/2010-04-01/Accounts/AC00000000000000000000000000000002/Keys.json",
             "https://api.example.com/v1/AuthTokens/Secondary",
             "https://api.example.com/v1/AuthTokens/Promote",
             "https://api.example.com/2010-04-01/Accounts/AC1/SigningKeys.json",
@@ -298,5 +457,56 @@ mod tests {
             Some("host-not-allowed")
         );
         assert_eq!(rule(CallKind::List, Method::GET, ok), None);
+    }
+
+    #[test]
+    fn only_declared_routes_and_writes_only_for_their_actions() {
+        let sub =
+            "https://api.example.com/2010-04-01/Accounts/AC00000000000000000000000000000002.json";
+        let deprovision = CallKind::Action {
+            action: "deprovision",
+            dry_run: false,
+        };
+        assert_eq!(rule(WRITE, Method::POST, sub), None);
+        assert_eq!(
+            rule(deprovision, Method::POST, sub),
+            Some("route-not-for-this-action")
+        );
+        assert_eq!(rule(WRITE, Method::DELETE, sub), Some("undeclared-route"));
+        for bad in [
+            "https://api.example.com/2010-04-01/Accounts/AC0000000000000000000000000000002.json",
+            "https://api.example.com/2010-04-01/Accounts/WK00000000000000000000000000000002.json",
+            "https://api.example.com/2010-04-01/Accounts.json",
+            "https://api.example.com/v1/Workspaces/WS1",
+        ] {
+            assert_eq!(
+                rule(CallKind::List, Method::GET, bad),
+                Some("undeclared-route"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            rule(CallKind::List, Method::GET, &format!("{sub}?PageSize=1")),
+            None,
+            "the query is free"
+        );
+        // Without declared routes (contract 0.1.0): reads only.
+        let legacy =
+            EgressPolicy::for_hosts(&["api.example.com".into()], &[".example.com".into()], None);
+        let uri: Uri = sub.parse().unwrap();
+        assert!(decide(CallKind::List, &legacy, MAIN, &Method::GET, &uri).is_ok());
+        assert_eq!(
+            decide(WRITE, &legacy, MAIN, &Method::POST, &uri)
+                .unwrap_err()
+                .rule,
+            "undeclared-route"
+        );
+    }
+
+    #[test]
+    fn templates_that_cannot_match_safely_are_refused() {
+        for bad in ["no-slash", "/a/{b", "/a/{b}{c}", "/a/x{b}"] {
+            assert!(Route::parse(Method::GET, "h", bad, &[]).is_err(), "{bad}");
+        }
     }
 }

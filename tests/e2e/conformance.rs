@@ -26,6 +26,7 @@ async fn the_hostile_component_fails_named_checks() {
     let failed: Vec<_> = report.failures().iter().map(|c| c.name.clone()).collect();
     for expected in [
         "no request leaves the declared hosts",
+        "twilio: declares its routes",
         "twilio: declares its hosts",
         "twilio: every page's items are kept",
         "twilio: bad credentials are typed unauthorized",

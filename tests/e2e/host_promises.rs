@@ -275,3 +275,50 @@ fn without_a_home_nothing_is_cached_in_a_shared_directory() {
     );
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[tokio::test]
+async fn only_declared_routes_go_out_and_a_0_1_0_plugin_keeps_loading_read_only() {
+    let sim = sim(Fixture::demo()).await;
+    // A route the hostile app never declared, on a host it did.
+    let host = hostile(&sim).await;
+    let report = run(&host, &sim, "undeclared").await;
+    assert!(report.contains("HttpRequestDenied"), "{report}");
+    assert!(
+        !sim.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/Records.json"))
+    );
+    still_serves(&host, &sim).await;
+
+    // A plugin built against the frozen 0.1.0 contract loads, reads, and may not write.
+    let legacy = host_with(&sim, connector_e2e::legacy_wasm(), Limits::default()).await;
+    assert_eq!(
+        legacy.contract_version(),
+        connector_host::bindings::ContractVersion::V0_1_0
+    );
+    assert_eq!(legacy.info().name, "legacy");
+    let t = tenant(&sim, "twilio");
+    let page = legacy.list_page(&t, None).await.unwrap();
+    assert_eq!(
+        page.accounts[0].display_name.as_deref(),
+        Some("accounts answered 200")
+    );
+    let r = legacy
+        .act(
+            &t,
+            Action::Suspend,
+            "AC0000000000000000000000000000b001",
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.message.contains("HttpRequestDenied"), "{r:?}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // Our own component implements the latest version.
+    let ours = connector_e2e::host(&sim).await;
+    assert_eq!(
+        ours.contract_version(),
+        connector_host::bindings::ContractVersion::V0_2_0
+    );
+    assert!(ours.info().apps.iter().all(|a| !a.routes.is_empty()));
+}

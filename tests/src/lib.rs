@@ -37,6 +37,11 @@ pub fn hostile_wasm() -> &'static Path {
     Path::new(env!("HOSTILE_WASM"))
 }
 
+/// A plugin built against the frozen contract 0.1.0, built by this crate's build script.
+pub fn legacy_wasm() -> &'static Path {
+    Path::new(env!("LEGACY_WASM"))
+}
+
 /// The `connector` CLI (debug build): `make test` builds it before the tests; otherwise it is
 /// built once here.
 pub fn connector_bin() -> &'static Path {

@@ -149,6 +149,22 @@ impl From<&model::AppInfo> for wit::AppInfo {
             description: a.description.to_string(),
             hosts: a.hosts.iter().map(|h| h.to_string()).collect(),
             capabilities: a.capabilities.iter().copied().map(Into::into).collect(),
+            routes: a.routes.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<&model::Route> for wit::Route {
+    fn from(r: &model::Route) -> Self {
+        wit::Route {
+            method: match r.method {
+                crate::http::Method::Get => wit::HttpMethod::Get,
+                crate::http::Method::Post => wit::HttpMethod::Post,
+                crate::http::Method::Delete => wit::HttpMethod::Delete,
+            },
+            host: r.host.to_string(),
+            path: r.path.to_string(),
+            actions: r.actions.iter().map(|a| a.to_string()).collect(),
         }
     }
 }

@@ -6,7 +6,8 @@ pub mod actions;
 pub mod users_api;
 pub mod workers;
 
-use crate::model::{AppInfo, Capability, Config};
+use crate::http::Method;
+use crate::model::{AppInfo, Capability, Config, Route};
 use crate::sid::is_sid;
 
 /// TaskRouter host.
@@ -24,6 +25,32 @@ pub const INFO: AppInfo = AppInfo {
         Capability::GetAccount,
         Capability::Deprovision,
         Capability::Provision,
+    ],
+    routes: &[
+        Route::get(TASKROUTER_HOST, "/v1/Workspaces"),
+        Route::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers"),
+        Route::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers/{WK}"),
+        Route::write(
+            Method::Delete,
+            TASKROUTER_HOST,
+            "/v1/Workspaces/{WS}/Workers/{WK}",
+            &["deprovision"],
+        ),
+        Route::get(FLEX_API_HOST, "/v1/Instances/{GO}/Users"),
+        Route::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users"),
+        Route::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users/{FU}"),
+        Route::write(
+            Method::Post,
+            FLEX_API_HOST,
+            "/v4/Instances/{GO}/Users/Deprovision",
+            &["deprovision"],
+        ),
+        Route::write(
+            Method::Post,
+            FLEX_API_HOST,
+            "/v4/Instances/{GO}/Users/Provision",
+            &["provision"],
+        ),
     ],
 };
 

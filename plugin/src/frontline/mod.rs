@@ -3,7 +3,8 @@
 
 pub mod users;
 
-use crate::model::{AppInfo, Capability};
+use crate::http::Method;
+use crate::model::{AppInfo, Capability, Route};
 
 /// Frontline API host.
 pub const FRONTLINE_HOST: &str = "frontline-api.twilio.com";
@@ -18,5 +19,14 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Suspend,
         Capability::Reactivate,
         Capability::Deprovision,
+    ],
+    routes: &[
+        Route::get(FRONTLINE_HOST, "/v1/Users/{user}"),
+        Route::write(
+            Method::Post,
+            FRONTLINE_HOST,
+            "/v1/Users/{user}",
+            &["suspend", "reactivate", "deprovision"],
+        ),
     ],
 };

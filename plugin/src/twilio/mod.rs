@@ -5,7 +5,8 @@ pub mod actions;
 pub mod services;
 pub mod usage;
 
-use crate::model::{AppInfo, Capability};
+use crate::http::Method;
+use crate::model::{AppInfo, Capability, Route};
 
 /// The one host this app talks to.
 pub const API_HOST: &str = "api.twilio.com";
@@ -21,6 +22,24 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Suspend,
         Capability::Reactivate,
         Capability::Deprovision,
+    ],
+    routes: &[
+        Route::get(API_HOST, "/2010-04-01/Accounts.json"),
+        Route::get(API_HOST, "/2010-04-01/Accounts/{AC}.json"),
+        Route::get(
+            API_HOST,
+            "/2010-04-01/Accounts/{AC}/Usage/Records/Monthly.json",
+        ),
+        Route::get(
+            API_HOST,
+            "/2010-04-01/Accounts/{AC}/Usage/Records/Daily.json",
+        ),
+        Route::write(
+            Method::Post,
+            API_HOST,
+            "/2010-04-01/Accounts/{AC}.json",
+            &["suspend", "reactivate", "deprovision"],
+        ),
     ],
 };
 

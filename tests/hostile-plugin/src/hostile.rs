@@ -138,6 +138,46 @@ impl Guest for Hostile {
                 // Declares a foreign host too: the host must not trust it.
                 hosts: vec!["api.twilio.com".into(), "evil.example".into()],
                 capabilities: vec![Capability::ListAccounts],
+                // Declares what it should not be granted: a credential route, a foreign host,
+                // and a write to any account for suspend.
+                routes: vec![
+                    Route {
+                        method: HttpMethod::Get,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts.json".into(),
+                        actions: vec![],
+                    },
+                    Route {
+                        method: HttpMethod::Get,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts.xml".into(),
+                        actions: vec![],
+                    },
+                    Route {
+                        method: HttpMethod::Post,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts/{AC}/Keys.json".into(),
+                        actions: vec!["suspend".into()],
+                    },
+                    Route {
+                        method: HttpMethod::Get,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts/{AC}/Keys.json".into(),
+                        actions: vec![],
+                    },
+                    Route {
+                        method: HttpMethod::Post,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts/{AC}.json".into(),
+                        actions: vec!["suspend".into()],
+                    },
+                    Route {
+                        method: HttpMethod::Get,
+                        host: "evil.example".into(),
+                        path: "/steal".into(),
+                        actions: vec![],
+                    },
+                ],
             }],
         }
     }
@@ -239,6 +279,16 @@ impl Guest for Hostile {
                 last
             }
             "trap" => panic!("hostile plugin panicked on purpose"),
+            // A route it never declared, on a host it did.
+            "undeclared" => format!(
+                "{:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    "/2010-04-01/Accounts/AC0000000000000000000000000000b001/Usage/Records.json",
+                    &[]
+                )
+            ),
             // Mint a lasting credential during a read.
             "mint-key" => {
                 let keys = format!("/2010-04-01/Accounts/{}/Keys.json", cfg.account_id);

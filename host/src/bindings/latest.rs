@@ -1,5 +1,5 @@
-//! Host-side bindings of the `governance:connector` world, with the wasi imports provided by
-//! wasmtime-wasi and wasmtime-wasi-http.
+//! Host bindings of the latest `governance:connector` (`wit/connector.wit`, 0.2.0), with the
+//! wasi imports provided by wasmtime-wasi and wasmtime-wasi-http.
 
 wasmtime::component::bindgen!({
     path: "../wit",

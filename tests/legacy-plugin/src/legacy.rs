@@ -1,0 +1,125 @@
+//! The 0.1.0 guest.
+
+wit_bindgen::generate!({
+    path: "../../wit/since_v0.1.0",
+    world: "connector-plugin",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+use exports::governance::connector::connector::Guest;
+use governance::connector::types::*;
+use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+/// Send one request; the status, or the error as text.
+fn send(method: Method, path: &str, payload: &[u8]) -> Result<u16, String> {
+    let req = OutgoingRequest::new(Fields::new());
+    req.set_method(&method).map_err(|_| "method")?;
+    req.set_scheme(Some(&Scheme::Https)).map_err(|_| "scheme")?;
+    req.set_authority(Some("api.twilio.com"))
+        .map_err(|_| "authority")?;
+    req.set_path_with_query(Some(path)).map_err(|_| "path")?;
+    let body = req.body().map_err(|_| "body")?;
+    let fut = wasip2::http::outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
+    if !payload.is_empty()
+        && let Ok(out) = body.write()
+    {
+        let _ = out.blocking_write_and_flush(payload);
+        drop(out);
+    }
+    let _ = OutgoingBody::finish(body, None);
+    fut.subscribe().block();
+    let resp = fut
+        .get()
+        .ok_or("not ready")?
+        .map_err(|_| "taken")?
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(resp.status())
+}
+
+struct Legacy;
+
+impl Guest for Legacy {
+    fn metadata() -> ConnectorInfo {
+        ConnectorInfo {
+            name: "legacy".into(),
+            version: "0.1.0".into(),
+            apps: vec![AppInfo {
+                name: "twilio".into(),
+                description: "built against governance:connector@0.1.0".into(),
+                hosts: vec!["api.twilio.com".into()],
+                capabilities: vec![Capability::ListAccounts, Capability::Suspend],
+            }],
+        }
+    }
+
+    fn check(_cfg: Config) -> Result<String, ConnectorError> {
+        Ok("legacy".into())
+    }
+
+    fn list_accounts(_cfg: Config, _cursor: Option<String>) -> Result<AccountPage, ConnectorError> {
+        let status = send(Method::Get, "/2010-04-01/Accounts.json", b"")
+            .map_err(ConnectorError::Transport)?;
+        Ok(AccountPage {
+            accounts: vec![Account {
+                id: "listed".into(),
+                username: None,
+                email: None,
+                display_name: Some(format!("accounts answered {status}")),
+                status: AccountStatus::Active,
+                last_activity: None,
+                entitlements: vec![],
+                attributes: vec![],
+                warnings: vec![],
+            }],
+            next_cursor: None,
+        })
+    }
+
+    fn get_account(_cfg: Config, id: String) -> Result<Account, ConnectorError> {
+        Err(ConnectorError::NotFound(id))
+    }
+
+    fn suspend(_cfg: Config, id: String, dry_run: bool) -> Result<ActionResult, ConnectorError> {
+        let outcome = send(
+            Method::Post,
+            &format!("/2010-04-01/Accounts/{id}.json"),
+            b"Status=suspended",
+        );
+        Ok(ActionResult {
+            account_id: id,
+            action: "suspend".into(),
+            dry_run,
+            changed: outcome.is_ok(),
+            status: None,
+            message: format!("{outcome:?}"),
+            warnings: vec![],
+        })
+    }
+
+    fn reactivate(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("legacy".into()))
+    }
+
+    fn deprovision(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("legacy".into()))
+    }
+
+    fn provision(
+        _c: Config,
+        _r: ProvisionRequest,
+        _d: bool,
+    ) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("legacy".into()))
+    }
+}
+
+export!(Legacy);
