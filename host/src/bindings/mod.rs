@@ -211,3 +211,27 @@ impl Plugin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// A released contract never changes: its text is pinned by digest (a change of the
+    /// contract is a new version beside it).
+    #[test]
+    fn released_versions_stay_frozen() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../wit/since_v0.1.0/connector.wit"
+        );
+        let text = std::fs::read(path).unwrap();
+        let digest: String = Sha256::digest(&text)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            digest, "23524b1be3213a070cf5bd60eeaa8618c8b8239b7785ef1e20c69a9e555d3bce",
+            "wit/since_v0.1.0 is released: add a new version instead of editing it"
+        );
+    }
+}
