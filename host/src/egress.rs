@@ -105,6 +105,8 @@ pub struct CallTraffic {
 pub struct EgressHooks {
     policy: Arc<EgressPolicy>,
     kind: CallKind,
+    /// Answer bytes the host holds for this call until the guest has read them.
+    buffered: Arc<std::sync::atomic::AtomicUsize>,
     credentials: Option<Arc<Credentials>>,
     limits: Limits,
     tenant: String,
@@ -128,6 +130,7 @@ impl EgressHooks {
         Self {
             policy,
             kind,
+            buffered: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             credentials,
             limits,
             tenant,
@@ -296,6 +299,7 @@ impl WasiHttpHooks for EgressHooks {
 
         let limits = self.limits.clone();
         let credentials_for_redaction = self.credentials.clone();
+        let buffered = self.buffered.clone();
         let traffic = self.traffic.clone();
         let audit = self.audit.clone();
         let tenant = self.tenant.clone();
@@ -359,16 +363,63 @@ impl WasiHttpHooks for EgressHooks {
                     return Err(HttpError::HttpResponseContentCoding(Some(why)));
                 }
             };
-            parts
-                .headers
-                .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-            let body: WasiBody = Full::new(body)
-                .map_err(|never| match never {})
-                .boxed_unsync();
+            // Answers wait in host memory until the guest reads them: they count against the
+            // call's memory budget, so a guest that never reads cannot make the host hoard.
+            let n = body.len();
+            let held = buffered.fetch_add(n, Ordering::SeqCst) + n;
+            if held > limits.memory_bytes {
+                buffered.fetch_sub(n, Ordering::SeqCst);
+                lock(&traffic).violations.push(format!(
+                    "answers held for the guest would exceed its {} MiB memory budget",
+                    limits.memory_bytes >> 20
+                ));
+                return Err(HttpError::HttpResponseBodySize(Some(n as u64)));
+            }
+            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+            let body: WasiBody = CountedBody {
+                inner: Full::new(body),
+                counter: buffered,
+                n,
+            }
+            .map_err(|never| match never {})
+            .boxed_unsync();
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((http::Response::from_parts(parts, body), io))
         })
+    }
+}
+
+/// An answer body that gives its bytes back to the call's budget when the guest drops it.
+struct CountedBody {
+    inner: Full<Bytes>,
+    counter: Arc<std::sync::atomic::AtomicUsize>,
+    n: usize,
+}
+
+impl Drop for CountedBody {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.n, Ordering::SeqCst);
+    }
+}
+
+impl hyper::body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

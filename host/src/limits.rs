@@ -36,6 +36,17 @@ impl Default for Limits {
     }
 }
 
+/// Most wasi resources (requests, fields, streams, pollables…) one call may hold at once: far
+/// above what a connector with a few dozen requests in flight needs, far below what would
+/// let a guest fill the host's memory.
+pub const MAX_RESOURCES: usize = 4096;
+
+/// Largest in-memory size of one wasi-http `fields` (headers) resource.
+pub const MAX_FIELDS_BYTES: usize = 16 * 1024;
+
+/// Largest single draw from `wasi:random` (a guest asking for more traps).
+pub const MAX_RANDOM_DRAW: u64 = 1 << 20;
+
 /// How often the engine's epoch advances; the CPU budget is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -49,31 +60,40 @@ impl Limits {
 /// Caps linear memory and table growth; the error it returns becomes the call's trap reason.
 pub struct MemoryLimiter {
     max_bytes: usize,
-    /// Largest linear memory granted so far.
+    /// Largest total of linear memory granted so far.
     pub peak: usize,
+    /// Linear memory granted now, over every memory.
+    total: usize,
 }
 
 impl MemoryLimiter {
-    /// A limiter allowing `max_bytes` of linear memory.
+    /// A limiter allowing `max_bytes` of linear memory, summed over every memory the
+    /// component has (a second memory cannot double the budget).
     pub fn new(max_bytes: usize) -> Self {
-        Self { max_bytes, peak: 0 }
+        Self {
+            max_bytes,
+            peak: 0,
+            total: 0,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.max_bytes {
             return Err(wasmtime::Error::new(LimitExceeded::Memory {
-                asked_mib: desired >> 20,
+                asked_mib: total >> 20,
                 limit_mib: self.max_bytes >> 20,
             }));
         }
-        self.peak = self.peak.max(desired);
+        self.total = total;
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 

@@ -3,7 +3,9 @@
 
 use crate::egress::EgressHooks;
 use crate::errors::LimitExceeded;
-use crate::limits::{EPOCH_TICK, Limits, MemoryLimiter};
+use crate::limits::{
+    EPOCH_TICK, Limits, MAX_FIELDS_BYTES, MAX_RANDOM_DRAW, MAX_RESOURCES, MemoryLimiter,
+};
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -65,14 +67,20 @@ pub fn new_store(
 ) -> Store<HostState> {
     let mut wasi = WasiCtx::builder();
     wasi.stderr(stderr);
+    wasi.max_random_size(MAX_RANDOM_DRAW);
     if let Some(now) = now {
         let since_epoch = Duration::from_secs(now.timestamp().max(0) as u64);
         wasi.wall_clock(FixedClock(since_epoch));
     }
+    // What the guest can make the host hold is bounded: resources, header sizes, draws.
+    let mut http = WasiHttpCtx::new();
+    http.set_field_size_limit(MAX_FIELDS_BYTES);
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_RESOURCES);
     let state = HostState {
         wasi: wasi.build(),
-        http: WasiHttpCtx::new(),
-        table: ResourceTable::new(),
+        http,
+        table,
         hooks,
         limiter: MemoryLimiter::new(limits.memory_bytes),
         cpu_ticks: 0,

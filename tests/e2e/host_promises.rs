@@ -322,3 +322,42 @@ async fn only_declared_routes_go_out_and_a_0_1_0_plugin_keeps_loading_read_only(
     );
     assert!(ours.info().apps.iter().all(|a| !a.routes.is_empty()));
 }
+
+/// The host process's resident memory, in MiB.
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+#[tokio::test]
+async fn a_guest_cannot_make_the_host_hold_memory_or_draw_unbounded_randomness() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    let before = rss_mib();
+    let t = tenant(&sim, "twilio").with_option("mode", "fields");
+    let outcome = host.list_page(&t, None).await;
+    let after = rss_mib();
+    // Bounded by design: 16 KiB per header map, 4096 resources per call.
+    assert!(
+        after.saturating_sub(before) < 200,
+        "the host grew by {} MiB ({outcome:?})",
+        after.saturating_sub(before)
+    );
+    match outcome {
+        Ok(page) => {
+            let report = page.accounts[0].display_name.clone().unwrap_or_default();
+            assert!(report.contains("stopped: append 0"), "{report}");
+        }
+        Err(e) => assert_eq!(e.kind(), "plugin-stopped", "{e}"),
+    }
+    still_serves(&host, &sim).await;
+
+    let t = tenant(&sim, "twilio").with_option("mode", "random");
+    let err = host.list_page(&t, None).await.unwrap_err();
+    assert_eq!(err.kind(), "plugin-stopped", "{err}");
+    still_serves(&host, &sim).await;
+}

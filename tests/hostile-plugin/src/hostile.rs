@@ -279,6 +279,30 @@ impl Guest for Hostile {
                 last
             }
             "trap" => panic!("hostile plugin panicked on purpose"),
+            // Make the host hold memory: thousands of header maps of 120 KiB each.
+            "fields" => {
+                let value = "v".repeat(120 * 1024);
+                let mut kept = Vec::new();
+                let mut stopped = String::from("never");
+                for i in 0..20_000 {
+                    let f = Fields::new();
+                    if let Err(e) = f.append("x-pad", value.as_bytes()) {
+                        stopped = format!("append {i}: {e:?}");
+                        kept.push(f);
+                        break;
+                    }
+                    kept.push(f);
+                }
+                format!("kept {} fields; stopped: {stopped}", kept.len())
+            }
+            // Make the host generate randomness: one 64 MiB draw, then many.
+            "random" => {
+                let mut total = 0usize;
+                for _ in 0..380 {
+                    total += wasip2::random::random::get_random_bytes(64 << 20).len();
+                }
+                format!("drew {total} bytes")
+            }
             // A route it never declared, on a host it did.
             "undeclared" => format!(
                 "{:?}",
