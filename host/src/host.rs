@@ -26,7 +26,10 @@ macro_rules! guest_call {
         let mut call = $host.start($tenant, $kind).await?;
         let $api = &call.plugin;
         let $store = &mut call.store;
-        let r = tokio::time::timeout($host.options.limits.call_timeout, $call).await;
+        // CPU is charged per poll (guest and synchronous host work, not network waits); the
+        // wall clock bounds the whole call.
+        let budgeted = $crate::cpu_budget::CpuBudget::new($call, $host.options.limits.cpu_time);
+        let r = tokio::time::timeout($host.options.limits.call_timeout, budgeted).await;
         $host.finish(r, &call)
     }};
 }

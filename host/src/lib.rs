@@ -8,6 +8,7 @@ pub mod actions;
 pub mod audit;
 pub mod bindings;
 pub mod compile_cache;
+pub mod cpu_budget;
 pub mod credentials;
 pub mod egress;
 pub mod engine;

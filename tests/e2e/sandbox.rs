@@ -206,6 +206,25 @@ async fn a_call_that_outlives_its_time_limit_is_stopped_and_the_host_goes_on() {
 }
 
 #[tokio::test]
+async fn cpu_spent_inside_host_functions_counts_against_the_budget() {
+    let sim = sim(Fixture::demo()).await;
+    let host = hostile(&sim).await;
+    // Endless 1 MiB random draws: most of the time is the host's, not the guest's.
+    let err = run(&host, &sim, "random-small").await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Limit {
+                limit: LimitExceeded::Cpu { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    still_serves(&host, &sim).await;
+}
+
+#[tokio::test]
 async fn nothing_survives_from_one_call_to_the_next() {
     let sim = sim(Fixture::demo()).await;
     let host = hostile(&sim).await;

@@ -295,6 +295,14 @@ impl Guest for Hostile {
                 }
                 format!("kept {} fields; stopped: {stopped}", kept.len())
             }
+            // Keep the host busy inside its own functions: endless draws just under the cap.
+            "random-small" => {
+                let mut total = 0usize;
+                loop {
+                    total += wasip2::random::random::get_random_bytes(1 << 20).len();
+                    std::hint::black_box(total);
+                }
+            }
             // Make the host generate randomness: one 64 MiB draw, then many.
             "random" => {
                 let mut total = 0usize;
