@@ -181,8 +181,17 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    outside.extend(attempts_outside(&audit_path));
+    outside.extend(denied(&audit_path, "host-not-allowed"));
+    let mut writes = denied(&audit_path, "read-only-call");
+    writes.extend(denied(&audit_path, "connecting-account-write"));
+    writes.extend(denied(&audit_path, "forbidden-route"));
     let _ = std::fs::remove_file(&audit_path);
+    report.check(
+        "no write is attempted during reads or dry-runs, nor on the connecting account or credential routes",
+        writes.is_empty(),
+        "no such attempt in the audit",
+        format!("{writes:?}"),
+    );
     report.check(
         "no request leaves the declared hosts",
         outside.is_empty(),
@@ -197,13 +206,14 @@ fn sim_hosts(sim: &Simulator) -> Vec<String> {
     sim.requests().into_iter().map(|r| r.host).collect()
 }
 
-/// Requests the host denied because their host was not the app's declared one.
-fn attempts_outside(audit: &Path) -> Vec<String> {
+/// Requests the host denied under `rule`, from the run's audit of attempts.
+fn denied(audit: &Path, rule: &str) -> Vec<String> {
     let text = std::fs::read_to_string(audit).unwrap_or_default();
+    let needle = format!("rule {rule}:");
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["event"] == "request")
         .filter_map(|v| v["error"].as_str().map(str::to_string))
-        .filter(|e| e.contains("rule host-not-allowed"))
+        .filter(|e| e.contains(&needle))
         .collect()
 }

@@ -85,12 +85,17 @@ impl EgressPolicy {
     }
 }
 
-/// Whether `host` sits under one of the `trusted` suffixes (each starting with a dot, so that
-/// `.example.com` trusts `api.example.com` but not `evilexample.com`).
+/// Whether `host` is trusted: under one of the `trusted` suffixes (those starting with a dot:
+/// `.example.com` trusts `api.example.com` but not `evilexample.com`) or equal to one of the
+/// exact host names (an operator narrowing the policy to the hosts it wants).
 pub fn is_trusted(host: &str, trusted: &[String]) -> bool {
-    trusted.iter().any(|suffix| {
-        let suffix = suffix.to_ascii_lowercase();
-        suffix.starts_with('.') && suffix.len() > 1 && host.ends_with(&suffix)
+    let host = host.to_ascii_lowercase();
+    trusted.iter().any(|entry| {
+        let entry = entry.to_ascii_lowercase();
+        match entry.strip_prefix('.') {
+            Some(rest) => !rest.is_empty() && host.ends_with(&entry),
+            None => !entry.is_empty() && host == entry,
+        }
     })
 }
 
@@ -571,7 +576,7 @@ mod tests {
                 "x.twilio.com@evil".into(),
                 "eviltwilio.com".into(),
             ],
-            &[".twilio.com".into(), "no-dot.example".into()],
+            &[".twilio.com".into(), "other.example".into()],
             None,
         )
     }

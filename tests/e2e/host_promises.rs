@@ -361,3 +361,37 @@ async fn a_guest_cannot_make_the_host_hold_memory_or_draw_unbounded_randomness()
     assert_eq!(err.kind(), "plugin-stopped", "{err}");
     still_serves(&host, &sim).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_can_narrow_the_vendor_policy_but_not_widen_it() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let run_with = |trusted: &str, app: &str| {
+        let (sid, token) = sim.main_credentials();
+        std::process::Command::new(connector_e2e::connector_bin())
+            .args(["accounts", "--app", app, "--connect-to", &addr, "--json"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CONNECTOR_CACHE_DIR", connector_e2e::cache_dir())
+            .env("TWILIO_ACCOUNT_SID", sid)
+            .env("TWILIO_AUTH_TOKEN", token)
+            .env("CONNECTOR_TRUSTED_HOSTS", trusted)
+            .output()
+            .unwrap()
+    };
+    // Only api.twilio.com: the twilio app works, Flex's hosts are refused.
+    let out = run_with("api.twilio.com,evil.example", "twilio");
+    assert!(out.status.success(), "{}", connector_e2e::text(&out.stderr));
+    let out = run_with("api.twilio.com,evil.example", "flex");
+    assert!(!out.status.success());
+    let err = connector_e2e::text(&out.stderr);
+    assert!(
+        err.contains("host-not-allowed") || err.contains("not an allowed host"),
+        "{err}"
+    );
+    assert!(
+        !sim.requests()
+            .iter()
+            .any(|r| r.host == "taskrouter.twilio.com")
+    );
+}
