@@ -16,6 +16,9 @@ pub enum LimitExceeded {
     /// Table growth past the limit.
     #[error("table limit exceeded: {elements} elements")]
     Table { elements: usize },
+    /// More wasi resources (requests, fields, streams…) held at once than one call may.
+    #[error("resource limit exceeded: the plugin held more than {max} wasi resources at once")]
+    Resources { max: usize },
     /// Guest execution time past the CPU budget.
     #[error("CPU time limit exceeded: the plugin ran for more than {budget_ms} ms")]
     Cpu { budget_ms: u64 },

@@ -230,6 +230,16 @@ impl Host {
         match outcome {
             Err(_) => Err(CallError::Timeout(self.options.limits.call_timeout)),
             Ok(Err(trap)) => {
+                if let Some(wasmtime::component::ResourceTableError::Full) =
+                    trap.downcast_ref::<wasmtime::component::ResourceTableError>()
+                {
+                    return Err(CallError::Limit {
+                        limit: LimitExceeded::Resources {
+                            max: crate::limits::MAX_RESOURCES,
+                        },
+                        host_notes: notes,
+                    });
+                }
                 if let Some(limit) = trap.downcast_ref::<LimitExceeded>() {
                     return Err(CallError::Limit {
                         limit: limit.clone(),

@@ -356,6 +356,20 @@ async fn a_guest_cannot_make_the_host_hold_memory_or_draw_unbounded_randomness()
     }
     still_serves(&host, &sim).await;
 
+    let t = tenant(&sim, "twilio").with_option("mode", "many-fields");
+    let err = host.list_page(&t, None).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            connector_host::CallError::Limit {
+                limit: connector_host::LimitExceeded::Resources { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    still_serves(&host, &sim).await;
+
     let t = tenant(&sim, "twilio").with_option("mode", "random");
     let err = host.list_page(&t, None).await.unwrap_err();
     assert_eq!(err.kind(), "plugin-stopped", "{err}");

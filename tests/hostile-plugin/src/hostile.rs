@@ -303,6 +303,14 @@ impl Guest for Hostile {
                     std::hint::black_box(total);
                 }
             }
+            // Hold as many resources as the host will make: small header maps, never dropped.
+            "many-fields" => {
+                let mut kept = Vec::new();
+                for _ in 0..200_000 {
+                    kept.push(Fields::new());
+                }
+                format!("kept {}", kept.len())
+            }
             // Make the host generate randomness: one 64 MiB draw, then many.
             "random" => {
                 let mut total = 0usize;
