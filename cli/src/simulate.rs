@@ -2,7 +2,7 @@
 //! the plugin against its demo fixture.
 
 use crate::args::{Global, SimArgs};
-use crate::commands;
+use crate::listing;
 use crate::setup::load;
 use anyhow::Context;
 use connector_host::options::FLEX_INSTANCE;
@@ -73,11 +73,11 @@ pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
                 let file =
                     std::env::temp_dir().join(format!("connector-demo-ids-{}", std::process::id()));
                 std::fs::write(&file, identities.join("\n"))?;
-                let r = commands::accounts_by_identity(
+                let r = listing::accounts_by_identity(
                     &host,
                     &tenant,
                     &file,
-                    &commands::Listing::plain(g.json),
+                    &listing::Listing::plain(g.json),
                 )
                 .await;
                 let _ = std::fs::remove_file(&file);
@@ -91,11 +91,11 @@ pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
                     "== app: flex (instance {}) ==",
                     instance.as_deref().unwrap_or("none")
                 );
-                commands::accounts(&host, &tenant, &commands::Listing::plain(g.json)).await
+                listing::accounts(&host, &tenant, &listing::Listing::plain(g.json)).await
             }
             _ => {
                 println!("== app: {app} ==");
-                commands::accounts(&host, &tenant, &commands::Listing::plain(g.json)).await
+                listing::accounts(&host, &tenant, &listing::Listing::plain(g.json)).await
             }
         };
         if let Err(e) = result {

@@ -2,38 +2,12 @@
 //! shape or as OCSF events (see `ocsf.rs`). Never a secret: only method, host, path (no query),
 //! status, timing and sizes are recorded for requests.
 
+pub use crate::audit_events::{ActionEvent, RequestEvent};
 use crate::sync::lock;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// One outbound request.
-#[derive(Debug, Clone, Serialize)]
-pub struct RequestEvent {
-    pub tenant: String,
-    pub method: String,
-    pub host: String,
-    pub path: String,
-    pub status: Option<u16>,
-    pub duration_ms: f64,
-    pub bytes: usize,
-    pub error: Option<String>,
-}
-
-/// One action on an account.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionEvent {
-    pub tenant: String,
-    pub app: String,
-    pub account: String,
-    pub action: String,
-    pub dry_run: bool,
-    /// Whether the action (or its dry-run) succeeded.
-    pub ok: bool,
-    pub result: String,
-    pub warnings: Vec<String>,
-}
 
 /// The shape of audit lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

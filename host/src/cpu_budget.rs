@@ -3,7 +3,7 @@
 //! waiting on the network happens between polls. So the thread CPU time of each poll is the
 //! call's CPU, host calls included, I/O excluded; a call over its budget is ended.
 
-use crate::errors::LimitExceeded;
+use crate::limits::LimitExceeded;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

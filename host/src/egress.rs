@@ -5,13 +5,13 @@
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::Limits;
-use crate::request_policy::{CallKind, Denial, Route, decide};
+use crate::request_policy::{CallKind, Denial, decide};
+pub use crate::request_policy::{EgressPolicy, is_trusted};
 use crate::sync::lock;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HOST};
 use http::{HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,85 +19,6 @@ use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
 };
-
-/// Where requests may go.
-#[derive(Debug, Clone, Default)]
-pub struct EgressPolicy {
-    /// Hosts this call may reach: the app's declared hosts under a trusted suffix.
-    pub allowed_hosts: Vec<String>,
-    /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
-    pub connect_to: Option<SocketAddr>,
-    /// The routes the app declared; `None` for a plugin that declares none (read-only).
-    pub routes: Option<Vec<Route>>,
-}
-
-impl EgressPolicy {
-    /// Policy for a plugin's declared hosts: only hosts under one of the operator's `trusted`
-    /// suffixes (the host's vendor policy, e.g. `.example.com`) survive, whatever a plugin declares.
-    pub fn for_hosts(
-        declared: &[String],
-        trusted: &[String],
-        connect_to: Option<SocketAddr>,
-    ) -> Self {
-        let allowed_hosts = declared
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .filter(|h| !h.contains(['/', ':', '@']) && is_trusted(h, trusted))
-            .collect();
-        Self {
-            allowed_hosts,
-            connect_to,
-            routes: None,
-        }
-    }
-
-    /// The same policy, limited to `routes` (those on hosts it does not allow are dropped).
-    pub fn with_routes(mut self, routes: Vec<Route>) -> Self {
-        let allowed = &self.allowed_hosts;
-        self.routes = Some(
-            routes
-                .into_iter()
-                .filter(|r| allowed.iter().any(|h| r.is_on(h)))
-                .collect(),
-        );
-        self
-    }
-
-    /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.
-    pub fn check(&self, uri: &Uri) -> Result<String, String> {
-        let host = uri.host().unwrap_or("").to_ascii_lowercase();
-        if uri.scheme_str() != Some("https") {
-            return Err(format!("{uri} is not HTTPS"));
-        }
-        if uri.port_u16().is_some_and(|p| p != 443) {
-            return Err(format!("{uri} uses a non-standard port"));
-        }
-        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            return Err(format!("{uri} carries user info"));
-        }
-        if !self.allowed_hosts.contains(&host) {
-            return Err(format!(
-                "{host} is not an allowed host (allowed: {})",
-                self.allowed_hosts.join(", ")
-            ));
-        }
-        Ok(host)
-    }
-}
-
-/// Whether `host` is trusted: under one of the `trusted` suffixes (those starting with a dot:
-/// `.example.com` trusts `api.example.com` but not `evilexample.com`) or equal to one of the
-/// exact host names (an operator narrowing the policy to the hosts it wants).
-pub fn is_trusted(host: &str, trusted: &[String]) -> bool {
-    let host = host.to_ascii_lowercase();
-    trusted.iter().any(|entry| {
-        let entry = entry.to_ascii_lowercase();
-        match entry.strip_prefix('.') {
-            Some(rest) => !rest.is_empty() && host.ends_with(&entry),
-            None => !entry.is_empty() && host == entry,
-        }
-    })
-}
 
 /// What happened to outbound traffic during one call.
 #[derive(Debug, Default, Clone)]

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod audit_events;
 pub mod bindings;
 pub mod compile_cache;
 pub mod cpu_budget;

@@ -1,7 +1,25 @@
 //! Per-call resource limits.
 
-use crate::errors::LimitExceeded;
 use std::time::Duration;
+
+/// A per-call limit the host stopped a plugin at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    /// Linear memory growth past the limit.
+    #[error(
+        "memory limit exceeded: the plugin asked for {asked_mib} MiB, the limit is {limit_mib} MiB"
+    )]
+    Memory { asked_mib: usize, limit_mib: usize },
+    /// Table growth past the limit.
+    #[error("table limit exceeded: {elements} elements")]
+    Table { elements: usize },
+    /// More wasi resources (requests, fields, streams…) held at once than one call may.
+    #[error("resource limit exceeded: the plugin held more than {max} wasi resources at once")]
+    Resources { max: usize },
+    /// Guest execution time past the CPU budget.
+    #[error("CPU time limit exceeded: the plugin ran for more than {budget_ms} ms")]
+    Cpu { budget_ms: u64 },
+}
 
 /// Limits applied to every plugin call.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! Activity (class 4002, category 4 Network Activity). `type_uid` is `class_uid * 100 +
 //! activity_id`, as the schema defines it. What OCSF has no attribute for goes in `unmapped`.
 
-use crate::audit::{ActionEvent, RequestEvent};
+use crate::audit_events::{ActionEvent, RequestEvent};
 use serde_json::{Value, json};
 
 /// The OCSF schema version these events follow.

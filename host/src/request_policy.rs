@@ -6,8 +6,87 @@
 //! to the connecting account, only GET/POST/DELETE go out, and routes that mint, reveal or
 //! rotate credentials or that send messages or calls are never reached.
 
-use crate::egress::EgressPolicy;
 use http::{Method, Uri};
+use std::net::SocketAddr;
+
+/// Where requests may go.
+#[derive(Debug, Clone, Default)]
+pub struct EgressPolicy {
+    /// Hosts this call may reach: the app's declared hosts under a trusted suffix.
+    pub allowed_hosts: Vec<String>,
+    /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
+    pub connect_to: Option<SocketAddr>,
+    /// The routes the app declared; `None` for a plugin that declares none (read-only).
+    pub routes: Option<Vec<Route>>,
+}
+
+impl EgressPolicy {
+    /// Policy for a plugin's declared hosts: only hosts under one of the operator's `trusted`
+    /// suffixes (the host's vendor policy, e.g. `.example.com`) survive, whatever a plugin declares.
+    pub fn for_hosts(
+        declared: &[String],
+        trusted: &[String],
+        connect_to: Option<SocketAddr>,
+    ) -> Self {
+        let allowed_hosts = declared
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .filter(|h| !h.contains(['/', ':', '@']) && is_trusted(h, trusted))
+            .collect();
+        Self {
+            allowed_hosts,
+            connect_to,
+            routes: None,
+        }
+    }
+
+    /// The same policy, limited to `routes` (those on hosts it does not allow are dropped).
+    pub fn with_routes(mut self, routes: Vec<Route>) -> Self {
+        let allowed = &self.allowed_hosts;
+        self.routes = Some(
+            routes
+                .into_iter()
+                .filter(|r| allowed.iter().any(|h| r.is_on(h)))
+                .collect(),
+        );
+        self
+    }
+
+    /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.
+    pub fn check(&self, uri: &Uri) -> Result<String, String> {
+        let host = uri.host().unwrap_or("").to_ascii_lowercase();
+        if uri.scheme_str() != Some("https") {
+            return Err(format!("{uri} is not HTTPS"));
+        }
+        if uri.port_u16().is_some_and(|p| p != 443) {
+            return Err(format!("{uri} uses a non-standard port"));
+        }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(format!("{uri} carries user info"));
+        }
+        if !self.allowed_hosts.contains(&host) {
+            return Err(format!(
+                "{host} is not an allowed host (allowed: {})",
+                self.allowed_hosts.join(", ")
+            ));
+        }
+        Ok(host)
+    }
+}
+
+/// Whether `host` is trusted: under one of the `trusted` suffixes (those starting with a dot:
+/// `.example.com` trusts `api.example.com` but not `evilexample.com`) or equal to one of the
+/// exact host names (an operator narrowing the policy to the hosts it wants).
+pub fn is_trusted(host: &str, trusted: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    trusted.iter().any(|entry| {
+        let entry = entry.to_ascii_lowercase();
+        match entry.strip_prefix('.') {
+            Some(rest) => !rest.is_empty() && host.ends_with(&entry),
+            None => !entry.is_empty() && host == entry,
+        }
+    })
+}
 
 /// Which export of the plugin is running (the host knows: it made the call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

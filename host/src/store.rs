@@ -2,7 +2,7 @@
 //! its wasi-http egress hooks, its memory limiter and its CPU budget.
 
 use crate::egress::EgressHooks;
-use crate::errors::LimitExceeded;
+use crate::limits::LimitExceeded;
 use crate::limits::{
     EPOCH_TICK, Limits, MAX_FIELDS_BYTES, MAX_RANDOM_DRAW, MAX_RESOURCES, MemoryLimiter,
 };

@@ -17,7 +17,7 @@ pub fn handle(
     else {
         return not_found(path);
     };
-    let id = crate::server::decode(id);
+    let id = crate::form::decode(id);
     let Some(user) = state
         .fixture
         .frontline_users

@@ -8,6 +8,7 @@ mod auth;
 pub mod faults;
 pub mod fixture;
 mod flex_api;
+mod form;
 mod frontline;
 pub mod hosts;
 mod paging;

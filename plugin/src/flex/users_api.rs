@@ -1,7 +1,7 @@
 //! The Flex Users API (public beta): list (v1), fetch by SID or username (v4), and the account
 //! of a Flex User that has no TaskRouter worker (e.g. deactivated).
 
-use super::workers::{ACCOUNT_TYPE, decode};
+use super::{ACCOUNT_TYPE, decode};
 use super::{FLEX_API_HOST, flex_api};
 use crate::http::{Request, form_encode};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};

@@ -2,17 +2,15 @@
 //! JSON string, and the account built from a worker (joined with its Flex User when known).
 
 use super::users_api::FlexUser;
+use super::{ACCOUNT_TYPE, decode};
 use super::{TASKROUTER_HOST, taskrouter};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
-use crate::paging::{self, fetch_all_pages};
+use crate::paging::fetch_all_pages;
 use crate::retry::Client;
 use crate::time::{parse_timestamp, rfc3339};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// Name of the account-type entitlement every worker holds.
-pub const ACCOUNT_TYPE: &str = "Flex UI User";
 
 /// Activity names that mean the worker is not active right now (seed 000), compared without
 /// regard to case.
@@ -307,11 +305,6 @@ pub fn find_worker(client: &mut Client<'_>, sid: &str) -> Result<Option<Worker>>
         return Ok(Some(w));
     }
     Ok(None)
-}
-
-/// Decode list items.
-pub fn decode<T: serde::de::DeserializeOwned>(values: Vec<Value>, what: &str) -> Result<Vec<T>> {
-    paging::items(values, what)
 }
 
 #[cfg(test)]

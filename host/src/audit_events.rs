@@ -1,0 +1,31 @@
+//! What the audit records: one outbound request, one action. `audit.rs` writes them in the
+//! connector's own shape, `ocsf.rs` maps them to OCSF events.
+
+use serde::Serialize;
+
+/// One outbound request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestEvent {
+    pub tenant: String,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    pub bytes: usize,
+    pub error: Option<String>,
+}
+
+/// One action on an account.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionEvent {
+    pub tenant: String,
+    pub app: String,
+    pub account: String,
+    pub action: String,
+    pub dry_run: bool,
+    /// Whether the action (or its dry-run) succeeded.
+    pub ok: bool,
+    pub result: String,
+    pub warnings: Vec<String>,
+}
