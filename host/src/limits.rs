@@ -68,13 +68,6 @@ pub const MAX_RANDOM_DRAW: u64 = 1 << 20;
 /// How often the engine's epoch advances; the CPU budget is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-impl Limits {
-    /// CPU budget in epoch ticks.
-    pub fn cpu_ticks(&self) -> u64 {
-        (self.cpu_time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
-    }
-}
-
 /// Caps linear memory and table growth; the error it returns becomes the call's trap reason.
 pub struct MemoryLimiter {
     max_bytes: usize,

@@ -2,10 +2,7 @@
 //! its wasi-http egress hooks, its memory limiter and its CPU budget.
 
 use crate::egress::EgressHooks;
-use crate::limits::LimitExceeded;
-use crate::limits::{
-    EPOCH_TICK, Limits, MAX_FIELDS_BYTES, MAX_RANDOM_DRAW, MAX_RESOURCES, MemoryLimiter,
-};
+use crate::limits::{Limits, MAX_FIELDS_BYTES, MAX_RANDOM_DRAW, MAX_RESOURCES, MemoryLimiter};
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -21,8 +18,6 @@ pub struct HostState {
     hooks: EgressHooks,
     /// The call's memory limiter (its peak is read after the call).
     pub limiter: MemoryLimiter,
-    cpu_ticks: u64,
-    cpu_budget: u64,
 }
 
 impl WasiView for HostState {
@@ -83,22 +78,12 @@ pub fn new_store(
         table,
         hooks,
         limiter: MemoryLimiter::new(limits.memory_bytes),
-        cpu_ticks: 0,
-        cpu_budget: limits.cpu_ticks(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
-    // Counts ticks in which the guest was running; waiting on HTTP does not consume budget.
-    store.epoch_deadline_callback(|mut ctx| {
-        let s = ctx.data_mut();
-        s.cpu_ticks += 1;
-        if s.cpu_ticks > s.cpu_budget {
-            return Err(wasmtime::Error::new(LimitExceeded::Cpu {
-                budget_ms: s.cpu_budget * EPOCH_TICK.as_millis() as u64,
-            }));
-        }
-        Ok(UpdateDeadline::Yield(1))
-    });
+    // Every tick the guest yields back to the host, so the call's future returns and its CPU
+    // budget (`cpu_budget.rs`, which also counts time inside host functions) is checked.
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
     store
 }

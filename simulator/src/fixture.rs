@@ -40,13 +40,14 @@ pub struct Fixture {
 /// Documented Twilio behaviours the simulator reproduces on request.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Behaviour {
-    /// Report each usage record's `price` rounded to this many decimals, as an invoice does:
-    /// a month of sub-cent daily charges is then priced while each of its days reads 0.00.
+    /// Report each usage record's `price` rounded to this many decimals. Not from the OpenAPI
+    /// (it types `price` as a plain number); it reproduces what issue 9 reports from Twilio: a
+    /// month of sub-cent daily charges priced while each of its days reads 0.00.
     #[serde(default)]
     pub price_decimals: Option<u32>,
-    /// Answer 401/20003 to usage reads of suspended or closed subaccounts: Twilio refuses
-    /// requests about an account that is not active ("20003: Authenticate", also returned for
-    /// suspended accounts).
+    /// Answer 401/20003 to usage reads of suspended or closed subaccounts. Not in the seeds or
+    /// the OpenAPI; issue 9 reports that Twilio "may answer 401/20003 or 403 there", so it is a
+    /// switch, off by default, rather than the simulator's normal behaviour.
     #[serde(default)]
     pub refuse_inactive_usage: bool,
 }

@@ -126,8 +126,12 @@ pub fn deprovision(
         answer.ok(&format!("delete of worker {id}"))?;
         r.message = format!("deleted TaskRouter worker {id} from workspace {ws}");
     }
-    // Read back: the worker must be gone.
-    if find_worker(client, id)?.is_some() {
+    // Read back in its own workspace (no second listing of workspaces): it must be gone.
+    let back = client.send(Request::get(taskrouter(&format!(
+        "/v1/Workspaces/{ws}/Workers/{id}"
+    ))))?;
+    if back.status != 404 {
+        back.ok(&format!("read-back of worker {id}"))?;
         return Err(not_applied(format!(
             "Twilio accepted the delete of worker {id}, but the worker still exists"
         )));
