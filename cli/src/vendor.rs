@@ -8,11 +8,16 @@ pub const TRUSTED_HOST_SUFFIXES: &[&str] = &[".twilio.com"];
 /// `.suffix`es, each of which must itself lie under [`TRUSTED_HOST_SUFFIXES`], so an operator
 /// can narrow the policy but never widen it), else [`TRUSTED_HOST_SUFFIXES`].
 pub fn trusted_host_suffixes() -> Vec<String> {
+    policy(std::env::var("CONNECTOR_TRUSTED_HOSTS").ok().as_deref())
+}
+
+/// The policy for an operator's narrowing `spec` (none: the vendor default).
+fn policy(spec: Option<&str>) -> Vec<String> {
     let default: Vec<String> = TRUSTED_HOST_SUFFIXES
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let Ok(narrowed) = std::env::var("CONNECTOR_TRUSTED_HOSTS") else {
+    let Some(narrowed) = spec else {
         return default;
     };
     let kept: Vec<String> = narrowed
@@ -27,4 +32,24 @@ pub fn trusted_host_suffixes() -> Vec<String> {
         );
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_narrow_but_never_widen() {
+        assert_eq!(policy(None), vec![".twilio.com".to_string()]);
+        assert_eq!(
+            policy(Some(
+                "api.twilio.com, evil.example,.evil.example,twilio.com.evil.example"
+            )),
+            vec!["api.twilio.com".to_string()]
+        );
+        assert!(
+            policy(Some("evil.example")).is_empty(),
+            "widening trusts nothing"
+        );
+    }
 }
