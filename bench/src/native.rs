@@ -6,14 +6,21 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use std::net::SocketAddr;
 use twilio_connector::errors::ConnectorError;
-use twilio_connector::http::{Method, Request, Response, Transport};
+use twilio_connector::http::{Method, Request, Response, Ticket, Transport};
 
-/// Sends a batch concurrently on a tokio runtime, one connection per request (as wasi-http does).
+type Answer = (Ticket, Result<Response, ConnectorError>);
+
+/// Sends each request as a task on a tokio runtime, one connection per request (as wasi-http
+/// does); answers come back through a channel as they finish.
 pub struct NativeTransport {
     rt: tokio::runtime::Runtime,
     addr: SocketAddr,
     auth: String,
     seed: u64,
+    started: std::time::Instant,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tx: tokio::sync::mpsc::UnboundedSender<Answer>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Answer>,
 }
 
 impl NativeTransport {
@@ -28,11 +35,16 @@ impl NativeTransport {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
         );
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             rt,
             addr,
             auth,
             seed: 0x9e3779b97f4a7c15,
+            started: std::time::Instant::now(),
+            tasks: Vec::new(),
+            tx,
+            rx,
         }
     }
 }
@@ -93,27 +105,42 @@ async fn send(addr: SocketAddr, auth: String, req: Request) -> Result<Response, 
 }
 
 impl Transport for NativeTransport {
-    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
-        let (addr, auth) = (self.addr, self.auth.clone());
-        let requests = requests.to_vec();
-        self.rt.block_on(async move {
-            let tasks: Vec<_> = requests
-                .into_iter()
-                .map(|r| tokio::spawn(send(addr, auth.clone(), r)))
-                .collect();
-            let mut out = Vec::with_capacity(tasks.len());
-            for t in tasks {
-                out.push(
-                    t.await
-                        .unwrap_or_else(|e| Err(ConnectorError::Transport(e.to_string()))),
-                );
-            }
-            out
-        })
+    fn start(&mut self, ticket: Ticket, request: &Request) {
+        let (addr, auth, tx) = (self.addr, self.auth.clone(), self.tx.clone());
+        let request = request.clone();
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(self.rt.spawn(async move {
+            let _ = tx.send((ticket, send(addr, auth, request).await));
+        }));
     }
 
-    fn sleep_ms(&mut self, ms: u64) {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
+    fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<Answer> {
+        let rx = &mut self.rx;
+        let first = self.rt.block_on(async {
+            match timeout_ms {
+                Some(ms) => tokio::time::timeout(std::time::Duration::from_millis(ms), rx.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+                None => rx.recv().await,
+            }
+        });
+        let mut out: Vec<Answer> = first.into_iter().collect();
+        while let Ok(a) = self.rx.try_recv() {
+            out.push(a);
+        }
+        out
+    }
+
+    fn cancel_all(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        while self.rx.try_recv().is_ok() {}
+    }
+
+    fn monotonic_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
     }
 
     fn random_u64(&mut self) -> u64 {

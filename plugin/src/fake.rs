@@ -6,7 +6,7 @@
 //! an unrouted request gets a 404 in Twilio's error shape.
 
 use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Transport};
+use crate::http::{Method, Request, Response, Ticket, Transport};
 use std::collections::VecDeque;
 
 type Responder = Box<dyn FnMut(&Request) -> Result<Response, ConnectorError>>;
@@ -44,10 +44,14 @@ pub struct FakeTransport {
     now: chrono::DateTime<chrono::Utc>,
     /// Every request, in the order sent.
     pub requests: Vec<Request>,
-    /// The size of each batch.
-    pub batches: Vec<usize>,
-    /// Every wait asked for, in milliseconds.
+    /// How many requests were in flight as each one started (itself included).
+    pub in_flight_at_start: Vec<usize>,
+    /// Every wait for a retry's back-off, in milliseconds of the fake clock.
     pub slept: Vec<u64>,
+    /// Answers of started requests, handed out by the next `wait`.
+    ready: Vec<(Ticket, Result<Response, ConnectorError>)>,
+    /// The fake monotonic clock, advanced only by waits with nothing to answer.
+    clock_ms: u64,
 }
 
 impl Default for FakeTransport {
@@ -64,8 +68,10 @@ impl FakeTransport {
             scripted: VecDeque::new(),
             now: chrono::DateTime::UNIX_EPOCH,
             requests: Vec::new(),
-            batches: Vec::new(),
+            in_flight_at_start: Vec::new(),
             slept: Vec::new(),
+            ready: Vec::new(),
+            clock_ms: 0,
         }
     }
 
@@ -151,19 +157,30 @@ pub fn answer(status: u16, body: Vec<u8>) -> Response {
 }
 
 impl Transport for FakeTransport {
-    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
-        self.batches.push(requests.len());
-        requests
-            .iter()
-            .map(|r| {
-                self.requests.push(r.clone());
-                self.answer(r)
-            })
-            .collect()
+    /// Answers at once (the answer waits for the next `wait`), so every started request is
+    /// in flight together until the executor collects them.
+    fn start(&mut self, ticket: Ticket, request: &Request) {
+        self.requests.push(request.clone());
+        self.in_flight_at_start.push(self.ready.len() + 1);
+        let answer = self.answer(request);
+        self.ready.push((ticket, answer));
     }
 
-    fn sleep_ms(&mut self, ms: u64) {
-        self.slept.push(ms);
+    fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)> {
+        if self.ready.is_empty() {
+            let ms = timeout_ms.expect("waiting with nothing in flight and no deadline would hang");
+            self.slept.push(ms);
+            self.clock_ms += ms;
+        }
+        std::mem::take(&mut self.ready)
+    }
+
+    fn cancel_all(&mut self) {
+        self.ready.clear();
+    }
+
+    fn monotonic_ms(&self) -> u64 {
+        self.clock_ms
     }
 
     fn random_u64(&mut self) -> u64 {
@@ -195,12 +212,18 @@ mod tests {
                 serde_json::json!({"r": "exact"}),
             )
             .json(Method::Post, "https://h/a/b", 201, serde_json::json!({}));
-        let out = t.send_batch(&[
+        let requests = [
             Request::get("https://h/a/b?x=1".into()),
             Request::get("https://h/a/c".into()),
             Request::post_form("https://h/a/b".into(), &[("k", "v")]),
             Request::get("https://h/z".into()),
-        ]);
+        ];
+        for (i, r) in requests.iter().enumerate() {
+            t.start(i as Ticket, r);
+        }
+        let mut out = t.wait(None);
+        out.sort_by_key(|(ticket, _)| *ticket);
+        let out: Vec<_> = out.into_iter().map(|(_, r)| r).collect();
         let bodies: Vec<String> = out
             .iter()
             .map(|r| String::from_utf8(r.as_ref().unwrap().body.clone()).unwrap())
@@ -209,6 +232,6 @@ mod tests {
         assert_eq!(out[2].as_ref().unwrap().status, 201);
         assert_eq!(out[3].as_ref().unwrap().status, 404);
         assert_eq!(t.writes().len(), 1);
-        assert_eq!(t.batches, vec![4]);
+        assert_eq!(t.in_flight_at_start, vec![1, 2, 3, 4]);
     }
 }

@@ -109,12 +109,21 @@ impl Response {
     }
 }
 
-/// Sends requests. Implementations send a batch concurrently and answer in input order.
+/// Identifies one started request until its answer comes back.
+pub type Ticket = u64;
+
+/// Sends requests without waiting for each: the executor starts up to its in-flight limit
+/// and collects answers as they arrive, so a slot is refilled as soon as it frees.
 pub trait Transport {
-    /// Send every request (concurrently where possible); one result per request, in order.
-    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>>;
-    /// Wait this long (used for backoff).
-    fn sleep_ms(&mut self, ms: u64);
+    /// Start sending `request`; its answer is returned later by `wait`, under `ticket`.
+    fn start(&mut self, ticket: Ticket, request: &Request);
+    /// Block until at least one started request has its answer, or `timeout_ms` has passed
+    /// (when given); return every answer that is ready, in any order.
+    fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)>;
+    /// Forget every started request (their answers are no longer wanted).
+    fn cancel_all(&mut self);
+    /// A monotonic clock in milliseconds, for retry deadlines.
+    fn monotonic_ms(&self) -> u64;
     /// A random number for jitter.
     fn random_u64(&mut self) -> u64;
     /// Current wall-clock time, as the host lets the plugin see it.

@@ -6,6 +6,7 @@ use crate::http::Request;
 use crate::retry::Client;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 
 /// One decoded list page.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,8 +75,85 @@ pub fn items<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T
         .collect()
 }
 
-/// Follow every page of several lists at once (one request per list per wave); results in
-/// input order. A page link that repeats is an error, so a looping upstream cannot hang a sync.
+/// Most pages one list may have: a longer list is taken for a loop.
+const MAX_PAGES: usize = 10_000;
+
+/// A cheap fingerprint of a page link, so loop detection holds 8 bytes per page read.
+fn fingerprint(url: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    url.hash(&mut h);
+    h.finish()
+}
+
+/// Walk several lists at once through the pipelined executor, handing each page to `on_page`
+/// as soon as it arrives (with whether it is the list's last) and following its next link at
+/// once; `on_page` may start more lists (e.g. a dependent read). A failed page ends its list
+/// (reported as an error, last). Nothing is kept between pages but a fingerprint of each link
+/// read, so a looping upstream is stopped without holding the pages.
+pub fn walk_lists<T>(
+    client: &mut Client<'_>,
+    host: &str,
+    starts: Vec<(T, String)>,
+    key: &str,
+    what: &str,
+    mut on_page: impl FnMut(
+        &T,
+        Result<Vec<Value>, ConnectorError>,
+        bool,
+    ) -> Result<Vec<(T, String)>, ConnectorError>,
+) -> Result<(), ConnectorError> {
+    let mut seen: HashMap<usize, HashSet<u64>> = HashMap::new();
+    let mut next_id = 0usize;
+    let mut open = |tag: T, url: String, seen: &mut HashMap<usize, HashSet<u64>>| {
+        let id = next_id;
+        next_id += 1;
+        seen.insert(id, HashSet::from([fingerprint(&url)]));
+        ((id, tag), Request::get(url))
+    };
+    let jobs: Vec<_> = starts
+        .into_iter()
+        .map(|(tag, url)| open(tag, url, &mut seen))
+        .collect();
+    client.run(jobs, |(id, tag), answer, follow| {
+        let page = answer
+            .and_then(|r| r.ok(what).map(|_| r))
+            .and_then(|r| parse_page(host, &r.body, key, what));
+        let (items, next) = match page {
+            Ok(page) => match page.next_url {
+                None => (Ok(page.items), None),
+                Some(url) => {
+                    let list = seen.entry(id).or_default();
+                    if list.len() >= MAX_PAGES || !list.insert(fingerprint(&url)) {
+                        (
+                            Err(ConnectorError::MalformedResponse(format!(
+                                "{what}: paging loops back to a page already read"
+                            ))),
+                            None,
+                        )
+                    } else {
+                        (Ok(page.items), Some(url))
+                    }
+                }
+            },
+            Err(e) => (Err(e), None),
+        };
+        let more = on_page(&tag, items, next.is_none())?;
+        match next {
+            Some(url) => follow.push((id, tag), Request::get(url)),
+            None => {
+                seen.remove(&id);
+            }
+        }
+        for (tag, url) in more {
+            let (t, r) = open(tag, url, &mut seen);
+            follow.push(t, r);
+        }
+        Ok(())
+    })
+}
+
+/// Follow every page of several lists at once; every list's items, in input order.
 pub fn fetch_all_pages(
     client: &mut Client<'_>,
     host: &str,
@@ -83,42 +161,18 @@ pub fn fetch_all_pages(
     key: &str,
     what: &str,
 ) -> Vec<Result<Vec<Value>, ConnectorError>> {
-    const MAX_PAGES: usize = 10_000;
-    let n = first_urls.len();
-    let mut out: Vec<Result<Vec<Value>, ConnectorError>> = (0..n).map(|_| Ok(Vec::new())).collect();
-    let mut seen: Vec<Vec<String>> = first_urls.iter().map(|u| vec![u.clone()]).collect();
-    let mut frontier: Vec<(usize, String)> = first_urls.into_iter().enumerate().collect();
-    while !frontier.is_empty() {
-        let requests = frontier
-            .iter()
-            .map(|(_, u)| Request::get(u.clone()))
-            .collect();
-        let answers = client.send_all(requests);
-        let mut next = Vec::new();
-        for ((i, _), answer) in frontier.into_iter().zip(answers) {
-            let page = answer
-                .and_then(|r| r.ok(what).map(|_| r))
-                .and_then(|r| parse_page(host, &r.body, key, what));
-            match (page, &mut out[i]) {
-                (Ok(page), Ok(acc)) => {
-                    acc.extend(page.items);
-                    if let Some(url) = page.next_url {
-                        if seen[i].contains(&url) || seen[i].len() >= MAX_PAGES {
-                            out[i] = Err(ConnectorError::MalformedResponse(format!(
-                                "{what}: paging loops back to a page already read"
-                            )));
-                        } else {
-                            seen[i].push(url.clone());
-                            next.push((i, url));
-                        }
-                    }
-                }
-                (Err(e), slot) => *slot = Err(e),
-                (Ok(_), Err(_)) => {}
-            }
+    let mut out: Vec<Result<Vec<Value>, ConnectorError>> =
+        first_urls.iter().map(|_| Ok(Vec::new())).collect();
+    let starts = first_urls.into_iter().enumerate().collect();
+    let walked = walk_lists(client, host, starts, key, what, |&i, items, _| {
+        match (items, &mut out[i]) {
+            (Ok(items), Ok(acc)) => acc.extend(items),
+            (Err(e), slot) => *slot = Err(e),
+            (Ok(_), Err(_)) => {}
         }
-        frontier = next;
-    }
+        Ok(Vec::new())
+    });
+    debug_assert!(walked.is_ok(), "collecting pages never fails");
     out
 }
 

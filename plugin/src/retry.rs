@@ -3,8 +3,9 @@
 //! exponential backoff and jitter that honour `Retry-After`.
 
 use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Transport};
+use crate::http::{Method, Request, Response, Ticket, Transport};
 use crate::options;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Retry and concurrency policy.
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +54,31 @@ pub struct Client<'t> {
     transport: &'t mut dyn Transport,
     policy: Policy,
     in_flight: usize,
+    /// Successes since the limit last grew (it grows by one per window of answers).
+    successes: usize,
+    next_ticket: Ticket,
     /// Requests actually handed to the transport (retries included).
     pub sent: u64,
+}
+
+/// Where an answer's follow-up requests go: they start before anything still queued, so a
+/// chain (next page, dependent read) finishes early and its state is released early.
+pub struct FollowUps<T> {
+    jobs: Vec<(T, Request)>,
+}
+
+impl<T> FollowUps<T> {
+    /// Send `request` next, tagged `tag`.
+    pub fn push(&mut self, tag: T, request: Request) {
+        self.jobs.push((tag, request));
+    }
+}
+
+/// One request waiting to be sent, sent, or waiting for its retry.
+struct Job<T> {
+    tag: T,
+    request: Request,
+    attempts: u32,
 }
 
 impl<'t> Client<'t> {
@@ -65,6 +89,8 @@ impl<'t> Client<'t> {
             transport,
             policy,
             in_flight,
+            successes: 0,
+            next_ticket: 0,
             sent: 0,
         }
     }
@@ -86,53 +112,114 @@ impl<'t> Client<'t> {
             .expect("one result per request")
     }
 
-    /// Send many requests, at most `in_flight` at a time, each retried on its own; results in
-    /// input order.
+    /// Send many requests, each retried on its own; results in input order.
     pub fn send_all(&mut self, requests: Vec<Request>) -> Vec<Result<Response, ConnectorError>> {
         let mut results: Vec<Option<Result<Response, ConnectorError>>> =
             (0..requests.len()).map(|_| None).collect();
-        let mut attempts = vec![0u32; requests.len()];
-        let mut pending: std::collections::VecDeque<usize> = (0..requests.len()).collect();
-        while !pending.is_empty() {
-            let take = self.in_flight.min(pending.len());
-            let wave: Vec<usize> = pending.drain(..take).collect();
-            let batch: Vec<Request> = wave.iter().map(|&i| requests[i].clone()).collect();
-            self.sent += batch.len() as u64;
-            let answers = self.transport.send_batch(&batch);
-            let mut wait_ms = 0u64;
-            let mut throttled = false;
-            let mut retry = Vec::new();
-            for (&i, answer) in wave.iter().zip(answers) {
-                attempts[i] += 1;
-                match retry_delay(&requests[i], &answer) {
-                    Some(hint) if attempts[i] < self.policy.max_attempts => {
-                        if matches!(&answer, Ok(r) if r.status == 429) {
-                            throttled = true;
-                        }
-                        let backoff = self.backoff_ms(attempts[i], hint);
-                        wait_ms = wait_ms.max(backoff);
-                        retry.push(i);
-                    }
-                    _ => results[i] = Some(answer),
-                }
-            }
-            if throttled {
-                self.in_flight = (self.in_flight / 2).max(1);
-            } else if retry.is_empty() {
-                self.in_flight = (self.in_flight + 1).min(self.policy.max_in_flight.max(1));
-            }
-            if !retry.is_empty() {
-                self.transport.sleep_ms(wait_ms);
-                // Retried requests go first so order of completion stays close to input order.
-                for i in retry.into_iter().rev() {
-                    pending.push_front(i);
-                }
-            }
-        }
+        let outcome = self.run(requests.into_iter().enumerate(), |i, answer, _| {
+            results[i] = Some(answer);
+            Ok(())
+        });
+        debug_assert!(outcome.is_ok(), "collecting answers never fails");
         results
             .into_iter()
             .map(|r| r.expect("every request answered"))
             .collect()
+    }
+
+    /// The pipelined executor: keep up to the in-flight limit busy, hand each final answer
+    /// (after retries) to `on_answer` as soon as it arrives, and start the follow-ups it asks
+    /// for at once. An error from `on_answer` stops everything and is returned.
+    pub fn run<T>(
+        &mut self,
+        jobs: impl IntoIterator<Item = (T, Request)>,
+        mut on_answer: impl FnMut(
+            T,
+            Result<Response, ConnectorError>,
+            &mut FollowUps<T>,
+        ) -> Result<(), ConnectorError>,
+    ) -> Result<(), ConnectorError> {
+        let mut queue: VecDeque<Job<T>> = jobs
+            .into_iter()
+            .map(|(tag, request)| Job {
+                tag,
+                request,
+                attempts: 0,
+            })
+            .collect();
+        let mut flying: BTreeMap<Ticket, Job<T>> = BTreeMap::new();
+        // Retries waiting for their back-off, with the monotonic time they may go.
+        let mut delayed: Vec<(u64, Job<T>)> = Vec::new();
+        loop {
+            let now = self.transport.monotonic_ms();
+            let mut i = 0;
+            while i < delayed.len() {
+                if delayed[i].0 <= now {
+                    queue.push_front(delayed.swap_remove(i).1);
+                } else {
+                    i += 1;
+                }
+            }
+            while flying.len() < self.in_flight {
+                let Some(job) = queue.pop_front() else { break };
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                self.sent += 1;
+                self.transport.start(ticket, &job.request);
+                flying.insert(ticket, job);
+            }
+            if flying.is_empty() && queue.is_empty() && delayed.is_empty() {
+                return Ok(());
+            }
+            let timeout = delayed.iter().map(|(at, _)| at.saturating_sub(now)).min();
+            let answers = self.transport.wait(timeout);
+            let mut follow = FollowUps { jobs: Vec::new() };
+            for (ticket, answer) in answers {
+                let Some(mut job) = flying.remove(&ticket) else {
+                    continue;
+                };
+                job.attempts += 1;
+                match retry_delay(&job.request, &answer) {
+                    Some(hint) if job.attempts < self.policy.max_attempts => {
+                        if matches!(&answer, Ok(r) if r.status == 429) {
+                            self.in_flight = (self.in_flight / 2).max(1);
+                            self.successes = 0;
+                        }
+                        let wait = self.backoff_ms(job.attempts, hint);
+                        delayed.push((self.transport.monotonic_ms() + wait, job));
+                    }
+                    _ => {
+                        if answer.is_ok() {
+                            self.grow();
+                        }
+                        if let Err(e) = on_answer(job.tag, answer, &mut follow) {
+                            self.transport.cancel_all();
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            for (tag, request) in follow.jobs.into_iter().rev() {
+                queue.push_front(Job {
+                    tag,
+                    request,
+                    attempts: 0,
+                });
+            }
+        }
+    }
+
+    /// Additive increase: one more slot per window of answers at the current limit.
+    fn grow(&mut self) {
+        let max = self.policy.max_in_flight.max(1);
+        if self.in_flight >= max {
+            return;
+        }
+        self.successes += 1;
+        if self.successes >= self.in_flight {
+            self.in_flight += 1;
+            self.successes = 0;
+        }
     }
 
     /// Exponential backoff with full jitter, at least `Retry-After` when given.
@@ -196,9 +283,67 @@ mod tests {
         assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
         assert_eq!(c.sent, 13, "one retry, nothing sent twice otherwise");
         assert_eq!(c.in_flight_limit(), 4, "recovered to the maximum");
-        assert_eq!(t.batches[0], 4);
-        assert_eq!(t.batches[1], 2, "halved after the 429");
+        assert_eq!(
+            t.in_flight_at_start[..4],
+            [1, 2, 3, 4],
+            "starts at the limit"
+        );
+        assert_eq!(
+            t.in_flight_at_start[4..8],
+            [1, 2, 3, 1],
+            "halved to two by the 429, one more per window of successes, never back at four at once"
+        );
         assert_eq!(t.slept, vec![1000], "honours Retry-After");
+    }
+
+    #[test]
+    fn a_follow_up_starts_as_soon_as_its_input_arrives() {
+        let mut t =
+            FakeTransport::new().json(Method::Get, "https://h/*", 200, serde_json::json!({}));
+        let mut c = Client::new(
+            &mut t,
+            Policy {
+                max_in_flight: 2,
+                ..Policy::default()
+            },
+        );
+        let mut order = Vec::new();
+        c.run(
+            [
+                (0u32, Request::get("https://h/a".into())),
+                (1, Request::get("https://h/b".into())),
+                (2, Request::get("https://h/c".into())),
+            ],
+            |tag, answer, follow| {
+                assert_eq!(answer.unwrap().status, 200);
+                order.push(tag);
+                if tag < 2 {
+                    follow.push(10 + tag, Request::get(format!("https://h/{tag}/next")));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        // The follow-ups of a and b go before c, which was queued earlier.
+        assert_eq!(order, vec![0, 1, 10, 11, 2]);
+    }
+
+    #[test]
+    fn an_error_from_the_handler_stops_the_run() {
+        let mut t =
+            FakeTransport::new().json(Method::Get, "https://h/*", 200, serde_json::json!({}));
+        let mut c = Client::new(&mut t, Policy::default());
+        let e = c
+            .run(get(40).into_iter().enumerate(), |i, _, _| {
+                if i == 3 {
+                    Err(ConnectorError::MalformedResponse("page 3".into()))
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert!(matches!(e, ConnectorError::MalformedResponse(_)));
+        assert!(c.sent < 40, "nothing more is started after the error");
     }
 
     #[test]

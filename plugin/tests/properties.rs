@@ -166,6 +166,6 @@ proptest! {
         prop_assert!(c.sent <= (n as u64) * policy.max_attempts as u64);
         prop_assert!(c.sent >= n as u64);
         prop_assert!(c.in_flight_limit() >= 1 && c.in_flight_limit() <= limit);
-        prop_assert!(t.batches.iter().all(|b| *b <= limit));
+        prop_assert!(t.in_flight_at_start.iter().all(|b| *b <= limit));
     }
 }

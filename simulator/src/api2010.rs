@@ -1,6 +1,6 @@
 //! api.twilio.com: Accounts (list, fetch, update) and Usage Records (all granularities).
 
-use crate::paging::page_2010;
+use crate::paging::{page_2010, page_2010_of};
 use crate::state::{Answer, State, error, not_found};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
@@ -63,8 +63,15 @@ pub fn handle(
             "/Monthly.json" => Granularity::Monthly,
             _ => return not_found(path),
         };
-        let records = usage(state, sid, granularity, query);
-        return (200, Some(page_2010(path, query, "usage_records", &records)));
+        let rows = usage(state, sid, granularity, query);
+        let decimals = state.fixture.behaviour.price_decimals.unwrap_or(5);
+        let page = page_2010_of(path, query, "usage_records", rows.len(), |range| {
+            rows[range]
+                .iter()
+                .map(|row| row.to_json(sid, decimals))
+                .collect()
+        });
+        return (200, Some(page));
     }
     not_found(path)
 }
@@ -142,9 +149,13 @@ fn num(v: &Value) -> Option<f64> {
 /// Aggregate the fixture's records the way Twilio reports them for a granularity, plus a
 /// `totalprice` record per period. The main account's usage includes its subaccounts' unless
 /// `IncludeSubaccounts=false`.
-fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, String>) -> Vec<Value> {
+fn usage(
+    state: &State,
+    sid: &str,
+    g: Granularity,
+    query: &BTreeMap<String, String>,
+) -> Vec<UsageRow> {
     let main = &state.fixture.main_account_sid;
-    let decimals = state.fixture.behaviour.price_decimals.unwrap_or(5);
     let include_subs = query.get("IncludeSubaccounts").is_none_or(|v| v != "false");
     let date = |k: &str| {
         query
@@ -169,8 +180,7 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
     // (period start, period end, category) -> (price sum, any string price, any price, count, usage)
     // The category is nullable in the UsageRecord schema (api v2010 OpenAPI); a null one stays
     // null in the answer.
-    type Key = (NaiveDate, NaiveDate, Option<String>);
-    let mut groups: BTreeMap<Key, (f64, bool, bool, f64, f64)> = BTreeMap::new();
+    let mut groups: Groups = BTreeMap::new();
     let mut all_time_bounds: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for r in sources {
         let Some(end) = r["end_date"]
@@ -221,15 +231,25 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             e.4 += num(&r["usage"]).unwrap_or(1.0);
         }
     }
+    if g != Granularity::AllTime
+        && let Some(since) = state
+            .fixture
+            .behaviour
+            .every_category_since
+            .as_deref()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    {
+        zero_fill(&mut groups, g, since.max(from.unwrap_or(since)), to, query);
+    }
     let overall = all_time_bounds
         .values()
         .fold(None, |acc: Option<(NaiveDate, NaiveDate)>, b| {
             Some(acc.map_or(*b, |a| (a.0.min(b.0), a.1.max(b.1))))
         });
-    let mut out: Vec<Value> = groups
+    let mut out: Vec<UsageRow> = groups
         .into_iter()
         .map(|((ps, pe, cat), (price, stringy, priced, count, usage))| {
-            let (ps, pe) = if g == Granularity::AllTime {
+            let (start, end) = if g == Granularity::AllTime {
                 if cat.as_deref() == Some("totalprice") {
                     overall.unwrap_or((ps, pe))
                 } else {
@@ -238,35 +258,99 @@ fn usage(state: &State, sid: &str, g: Granularity, query: &BTreeMap<String, Stri
             } else {
                 (ps, pe)
             };
-            let scale = 10f64.powi(decimals as i32);
-            let rounded = (price * scale).round() / scale;
-            let price = match (priced, stringy) {
-                (false, _) => Value::Null,
-                (true, true) => json!(format!("{rounded}")),
-                (true, false) => json!(rounded),
-            };
-            json!({
-                "account_sid": sid,
-                "api_version": "2010-04-01",
-                "as_of": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
-                "category": cat,
-                "count": format!("{count}"),
-                "count_unit": "",
-                "description": format!("Usage of {}", cat.as_deref().unwrap_or("uncategorised")),
-                "start_date": ps.to_string(),
-                "end_date": pe.to_string(),
-                "price": price,
-                "price_unit": "usd",
-                "usage": format!("{usage}"),
-                "usage_unit": "",
-                "subresource_uris": {},
-                "uri": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json?Category={}", cat.as_deref().unwrap_or("")),
-            })
+            UsageRow {
+                start,
+                end,
+                category: cat,
+                price,
+                stringy,
+                priced,
+                count,
+                usage,
+            }
         })
         .collect();
     // Newest periods first, as Twilio lists them.
-    out.sort_by(|a, b| b["start_date"].as_str().cmp(&a["start_date"].as_str()));
+    out.sort_by_key(|r| std::cmp::Reverse(r.start));
     out
+}
+
+/// Usage aggregated by (period start, period end, category): price sum, any string price,
+/// any price, count, usage.
+type Groups = BTreeMap<(NaiveDate, NaiveDate, Option<String>), (f64, bool, bool, f64, f64)>;
+
+/// One aggregated usage record, turned into Twilio's JSON only when its page is served.
+struct UsageRow {
+    start: NaiveDate,
+    end: NaiveDate,
+    category: Option<String>,
+    price: f64,
+    stringy: bool,
+    priced: bool,
+    count: f64,
+    usage: f64,
+}
+
+impl UsageRow {
+    fn to_json(&self, sid: &str, decimals: u32) -> Value {
+        let scale = 10f64.powi(decimals as i32);
+        let rounded = (self.price * scale).round() / scale;
+        let price = match (self.priced, self.stringy) {
+            (false, _) => Value::Null,
+            (true, true) => json!(format!("{rounded}")),
+            (true, false) => json!(rounded),
+        };
+        let cat = self.category.as_deref();
+        json!({
+            "account_sid": sid,
+            "api_version": "2010-04-01",
+            "as_of": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+            "category": cat,
+            "count": format!("{}", self.count),
+            "count_unit": "",
+            "description": format!("Usage of {}", cat.unwrap_or("uncategorised")),
+            "start_date": self.start.to_string(),
+            "end_date": self.end.to_string(),
+            "price": price,
+            "price_unit": "usd",
+            "usage": format!("{}", self.usage),
+            "usage_unit": "",
+            "subresource_uris": {},
+            "uri": format!("/2010-04-01/Accounts/{sid}/Usage/Records.json?Category={}", cat.unwrap_or("")),
+        })
+    }
+}
+
+/// Add a zero-priced record for every category in every period from `since` to `to` (or
+/// today) that has none (the `every_category_since` mode).
+fn zero_fill(
+    groups: &mut Groups,
+    g: Granularity,
+    since: NaiveDate,
+    to: Option<NaiveDate>,
+    query: &BTreeMap<String, String>,
+) {
+    let end = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let mut day = if g == Granularity::Monthly {
+        month(since).0
+    } else {
+        since
+    };
+    while day <= end {
+        let (ps, pe) = match g {
+            Granularity::Monthly => month(day),
+            _ => (day, day),
+        };
+        for cat in crate::fixture::usage_categories() {
+            if query.get("Category").is_some_and(|c| c != cat) {
+                continue;
+            }
+            groups
+                .entry((ps, pe, Some(cat.to_string())))
+                .or_insert((0.0, false, true, 0.0, 0.0));
+        }
+        day = pe.succ_opt().expect("valid");
+    }
 }
 
 fn month(d: NaiveDate) -> (NaiveDate, NaiveDate) {

@@ -74,7 +74,28 @@ pub fn page_2010(
     key: &str,
     items: &[Value],
 ) -> Value {
-    let w = window(query, items);
+    page_2010_of(path, query, key, items.len(), |r| items[r].to_vec())
+}
+
+/// A 2010 API list page of a list of `total` items of which only the page's are built (by
+/// `slice`): long generated lists cost one page per request, not the whole list.
+pub fn page_2010_of(
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    total: usize,
+    slice: impl FnOnce(std::ops::Range<usize>) -> Vec<Value>,
+) -> Value {
+    let (size, page) = page_params(query, 50);
+    let start = (page * size).min(total);
+    let chunk = slice(start..(start + size).min(total));
+    let w = Window {
+        has_next: start + size < total,
+        chunk,
+        page,
+        size,
+        start: page * size,
+    };
     let uri = |p: usize| format!("{path}?{}", query_string(query, p));
     let mut v = json!({
         "first_page_uri": uri(0),

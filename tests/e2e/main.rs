@@ -10,6 +10,7 @@ mod flex_app;
 mod formats;
 mod frontline_app;
 mod host_promises;
+mod large_tenants;
 mod performance;
 mod promises;
 mod sandbox;

@@ -33,7 +33,7 @@ fn with_client<T, W: From<T>>(
     cfg: &model::Config,
     f: impl FnOnce(&mut Client<'_>) -> model::Result<T>,
 ) -> Result<W, wit::ConnectorError> {
-    let mut transport = WasiTransport;
+    let mut transport = WasiTransport::default();
     let mut client = Client::new(&mut transport, Policy::for_config(cfg));
     f(&mut client).map(W::from).map_err(Into::into)
 }

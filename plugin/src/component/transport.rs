@@ -1,8 +1,8 @@
-//! The wasi-http executor: sends each batch of requests concurrently through
-//! `wasi:http/outgoing-handler`, polls their answers together and reads bodies with a cap.
+//! The wasi-http transport: starts requests through `wasi:http/outgoing-handler`, polls all
+//! that are in flight together and reads each answer's body (with a cap) as soon as it is ready.
 
 use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Transport};
+use crate::http::{Method, Request, Response, Ticket, Transport};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
@@ -12,37 +12,59 @@ use wasip2::http::types::{
 /// Largest body the plugin itself will hold (the host enforces its own, smaller cap first).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// Sends through `wasi:http/outgoing-handler`.
-pub struct WasiTransport;
+/// Sends through `wasi:http/outgoing-handler`; each started request stays here until its
+/// answer is collected.
+#[derive(Default)]
+pub struct WasiTransport {
+    flying: Vec<(Ticket, Request, FutureIncomingResponse)>,
+    /// Requests that failed before reaching the network (refused, bad URL): answered next.
+    failed: Vec<(Ticket, ConnectorError)>,
+}
 
 impl Transport for WasiTransport {
-    fn send_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, ConnectorError>> {
-        let started: Vec<Result<FutureIncomingResponse, ConnectorError>> =
-            requests.iter().map(start).collect();
-        // Wait until every started request has an answer, polling them together. Readiness
-        // is asked of the pollables: `get` would consume the answer.
-        let pollables: Vec<_> = started
-            .iter()
-            .filter_map(|f| f.as_ref().ok())
-            .map(|f| f.subscribe())
-            .collect();
-        loop {
-            let waiting: Vec<_> = pollables.iter().filter(|p| !p.ready()).collect();
-            if waiting.is_empty() {
-                break;
-            }
-            wasip2::io::poll::poll(&waiting);
+    fn start(&mut self, ticket: Ticket, request: &Request) {
+        match start(request) {
+            Ok(future) => self.flying.push((ticket, request.clone(), future)),
+            Err(e) => self.failed.push((ticket, e)),
         }
-        drop(pollables);
-        started
-            .into_iter()
-            .zip(requests)
-            .map(|(f, req)| f.and_then(|f| finish(f, req)))
-            .collect()
     }
 
-    fn sleep_ms(&mut self, ms: u64) {
-        wasip2::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
+    fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)> {
+        let mut done: Vec<(Ticket, Result<Response, ConnectorError>)> =
+            self.failed.drain(..).map(|(t, e)| (t, Err(e))).collect();
+        if done.is_empty() && (!self.flying.is_empty() || timeout_ms.is_some()) {
+            // Readiness is asked of pollables: `get` would consume the answer.
+            let mut pollables: Vec<_> = self.flying.iter().map(|(_, _, f)| f.subscribe()).collect();
+            if let Some(ms) = timeout_ms {
+                pollables.push(wasip2::clocks::monotonic_clock::subscribe_duration(
+                    ms.saturating_mul(1_000_000),
+                ));
+            }
+            let refs: Vec<_> = pollables.iter().collect();
+            let ready = wasip2::io::poll::poll(&refs);
+            drop(refs);
+            let mut ready: Vec<usize> = ready
+                .into_iter()
+                .map(|i| i as usize)
+                .filter(|i| *i < self.flying.len())
+                .collect();
+            drop(pollables);
+            ready.sort_unstable();
+            for i in ready.into_iter().rev() {
+                let (ticket, request, future) = self.flying.swap_remove(i);
+                done.push((ticket, finish(future, &request)));
+            }
+        }
+        done
+    }
+
+    fn cancel_all(&mut self) {
+        self.flying.clear();
+        self.failed.clear();
+    }
+
+    fn monotonic_ms(&self) -> u64 {
+        wasip2::clocks::monotonic_clock::now() / 1_000_000
     }
 
     fn random_u64(&mut self) -> u64 {

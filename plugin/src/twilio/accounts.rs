@@ -6,13 +6,19 @@ use super::{API_HOST, url, validate_sid};
 use crate::errors::ConnectorError;
 use crate::http::Request;
 use crate::model::{Account, AccountPage, Config, Entitlement, EntitlementKind, Result, Status};
-use crate::paging::{self, fetch_all_pages};
+use crate::paging;
 use crate::retry::Client;
 use crate::time::{date_rfc3339, month_bounds, parse_timestamp, rfc3339};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
-/// Largest page the 2010 API serves.
+/// Largest page the 2010 API serves (used for usage lists, which are reduced page by page).
 pub const PAGE_SIZE: u32 = 1000;
+
+/// Accounts per `list-accounts` page: what one call holds is these accounts and their usage
+/// reads in flight, whatever the tenant's size. Large enough that the call's first request
+/// (the account page) and its last stragglers are a small share of its time.
+pub const ACCOUNTS_PER_PAGE: u32 = 250;
 
 /// The fields of an Account resource the connector reads. `auth_token` is deliberately absent.
 #[derive(Debug, Clone, Deserialize)]
@@ -103,7 +109,7 @@ pub fn to_account(
 fn list_url(cursor: Option<&str>) -> Result<String> {
     match cursor {
         None => Ok(url(&format!(
-            "/2010-04-01/Accounts.json?PageSize={PAGE_SIZE}"
+            "/2010-04-01/Accounts.json?PageSize={ACCOUNTS_PER_PAGE}"
         ))),
         // The cursor is the next page link; checked again so a forged cursor cannot leave the host.
         Some(c) => paging::resolve_link(API_HOST, c),
@@ -177,66 +183,101 @@ fn usage_path(
     u
 }
 
-/// Read usage for many accounts at once: Monthly for all, then Daily for each distinct month
-/// that holds a service's latest priced date, each month refined by its own Daily records.
+/// Which usage list a page belongs to.
+#[derive(Debug, Clone, Copy)]
+enum UsageList {
+    /// The Monthly records of account `i`.
+    Monthly(usize),
+    /// The Daily records of account `i` in the month starting on the date.
+    Daily(usize, chrono::NaiveDate),
+}
+
+/// Read usage for many accounts at once, one pipeline: each account's Monthly records, and as
+/// soon as they are complete, one Daily query per distinct month that holds a service's latest
+/// priced date (each month refined by its own Daily records). Every page is reduced to the
+/// latest priced date per service as it arrives, so memory does not grow with usage history.
 fn with_usage(
     client: &mut Client<'_>,
     cfg: &Config,
     resources: &[AccountResource],
 ) -> Result<Vec<Account>> {
-    let monthly_urls = resources
+    let n = resources.len();
+    let mut activity: Vec<Option<Activity>> = vec![Some(Activity::default()); n];
+    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); n];
+    // Daily records of a month being read, reduced as pages arrive.
+    let mut months: BTreeMap<(usize, chrono::NaiveDate), Activity> = BTreeMap::new();
+    let starts = resources
         .iter()
-        .map(|r| usage_url(cfg, &r.sid, "Monthly", None))
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                UsageList::Monthly(i),
+                usage_url(cfg, &r.sid, "Monthly", None),
+            )
+        })
         .collect();
-    let monthly = fetch_all_pages(
+    paging::walk_lists(
         client,
         API_HOST,
-        monthly_urls,
+        starts,
         "usage_records",
-        "monthly usage",
-    );
-
-    let mut activity: Vec<Option<Activity>> = Vec::with_capacity(resources.len());
-    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
-    for (i, (r, result)) in resources.iter().zip(monthly).enumerate() {
-        match result {
-            Ok(values) => activity.push(Some(Activity::from_records(&records(values, &r.sid)?))),
-            Err(e) => {
-                activity.push(None);
-                usage_unreadable(r, e, &mut warnings[i])?;
+        "usage",
+        |list, page, last| {
+            let mut more = Vec::new();
+            match *list {
+                UsageList::Monthly(i) => {
+                    let r = &resources[i];
+                    match page {
+                        Ok(values) => {
+                            if let Some(a) = activity[i].as_mut() {
+                                a.merge(Activity::from_records(&records(values, &r.sid)?));
+                            }
+                        }
+                        Err(e) => {
+                            activity[i] = None;
+                            usage_unreadable(r, e, &mut warnings[i])?;
+                        }
+                    }
+                    if let (true, Some(a)) = (last, activity[i].as_ref()) {
+                        for m in a.months_to_refine() {
+                            months.insert((i, m), Activity::default());
+                            more.push((
+                                UsageList::Daily(i, m),
+                                usage_url(cfg, &r.sid, "Daily", Some(month_bounds(m))),
+                            ));
+                        }
+                    }
+                }
+                UsageList::Daily(i, month) => {
+                    let r = &resources[i];
+                    let days = page.and_then(|values| records(values, &r.sid));
+                    match days {
+                        Ok(days) => {
+                            if let Some(d) = months.get_mut(&(i, month)) {
+                                d.merge(Activity::from_records(&days));
+                            }
+                            if last {
+                                let d = months.remove(&(i, month)).unwrap_or_default();
+                                if let Some(a) = activity[i].as_mut() {
+                                    a.refine(month, &d);
+                                }
+                            }
+                        }
+                        // The month's total stands: the day is less exact, never lost.
+                        Err(e) => {
+                            months.remove(&(i, month));
+                            warnings[i].push(format!(
+                                "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
+                                r.sid,
+                                month.format("%Y-%m")
+                            ));
+                        }
+                    }
+                }
             }
-        }
-    }
-
-    // One Daily query per (account, month) that needs an exact day.
-    let mut jobs: Vec<(usize, chrono::NaiveDate)> = Vec::new();
-    for (i, a) in activity.iter().enumerate() {
-        if let Some(a) = a {
-            jobs.extend(a.months_to_refine().into_iter().map(|m| (i, m)));
-        }
-    }
-    let daily = fetch_all_pages(
-        client,
-        API_HOST,
-        jobs.iter()
-            .map(|(i, m)| usage_url(cfg, &resources[*i].sid, "Daily", Some(month_bounds(*m))))
-            .collect(),
-        "usage_records",
-        "daily usage",
-    );
-    for ((i, month), result) in jobs.iter().zip(daily) {
-        let refined = result.and_then(|values| records(values, &resources[*i].sid));
-        match (refined, activity[*i].as_mut()) {
-            (Ok(days), Some(a)) => a.refine(*month, &Activity::from_records(&days)),
-            (Ok(_), None) => {}
-            // The month's total stands: the day is less exact, never lost.
-            (Err(e), _) => warnings[*i].push(format!(
-                "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
-                resources[*i].sid,
-                month.format("%Y-%m")
-            )),
-        }
-    }
+            Ok(more)
+        },
+    )?;
 
     Ok(resources
         .iter()

@@ -66,6 +66,15 @@ impl Activity {
         a
     }
 
+    /// Add what another set of records of the same account showed (a later page).
+    pub fn merge(&mut self, other: Activity) {
+        for (service, date) in other.services {
+            let e = self.services.entry(service).or_insert(date);
+            *e = (*e).max(date);
+        }
+        self.uncategorised += other.uncategorised;
+    }
+
     /// The account's last activity: the latest of its services'.
     pub fn last(&self) -> Option<NaiveDate> {
         self.services.values().max().copied()
