@@ -1,7 +1,7 @@
 //! Builds the guests the end-to-end tests load, once per change of their sources rather than
 //! once per test binary at run time (as wasmtime's test-programs artifacts do), and hands
-//! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM` and `LEGACY_WASM` (a plugin
-//! of the frozen contract 0.1.0).
+//! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM`, `LEGACY_WASM` and
+//! `LEGACY_V0_2_0_WASM` (plugins of the frozen contracts 0.1.0 and 0.2.0).
 //!
 //! The guests go to `target/wasm32-wasip2/component/`, the same files `make component`
 //! builds; that directory has its own cargo lock, so this nested cargo never waits on the
@@ -10,16 +10,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (package, artifact file, environment variable, source folders).
-const GUESTS: &[(&str, &str, &str, &[&str])] = &[
+/// (package, features, artifact file, environment variable, source folders). Guests of the
+/// same package build in this order; each artifact is copied under its own name.
+const GUESTS: &[(&str, &str, &str, &str, &[&str])] = &[
     (
         "twilio-connector",
+        "",
         "twilio_connector.wasm",
         "CONNECTOR_WASM",
         &["plugin/src", "plugin/Cargo.toml"],
     ),
     (
         "hostile-plugin",
+        "",
         "hostile_plugin.wasm",
         "HOSTILE_WASM",
         &[
@@ -29,6 +32,14 @@ const GUESTS: &[(&str, &str, &str, &[&str])] = &[
     ),
     (
         "legacy-plugin",
+        "contract-0-2-0",
+        "legacy_plugin.wasm",
+        "LEGACY_V0_2_0_WASM",
+        &["tests/legacy-plugin/src", "tests/legacy-plugin/Cargo.toml"],
+    ),
+    (
+        "legacy-plugin",
+        "",
         "legacy_plugin.wasm",
         "LEGACY_WASM",
         &["tests/legacy-plugin/src", "tests/legacy-plugin/Cargo.toml"],
@@ -44,13 +55,16 @@ fn main() {
     for shared in ["wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(shared).display());
     }
-    for (package, file, var, sources) in GUESTS {
+    for (package, features, file, var, sources) in GUESTS {
         for s in *sources {
             println!("cargo:rerun-if-changed={}", root.join(s).display());
         }
-        let artifact = target.join("wasm32-wasip2/component").join(file);
-        build(&root, &target, package);
-        assert!(artifact.exists(), "{} was not produced", artifact.display());
+        let built = target.join("wasm32-wasip2/component").join(file);
+        build(&root, &target, package, features);
+        assert!(built.exists(), "{} was not produced", built.display());
+        // Each variable names its own copy, so a later build of the package keeps it.
+        let artifact = built.with_file_name(format!("{}.wasm", var.to_ascii_lowercase()));
+        std::fs::copy(&built, &artifact).expect("copy the guest artifact");
         // A deleted artifact builds again.
         println!("cargo:rerun-if-changed={}", artifact.display());
         println!("cargo:rustc-env={var}={}", artifact.display());
@@ -58,10 +72,14 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 }
 
-fn build(root: &Path, target: &Path, package: &str) {
+fn build(root: &Path, target: &Path, package: &str, features: &str) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", package, "--target", "wasm32-wasip2"])
+    let mut command = Command::new(cargo);
+    command.args(["build", "-q", "-p", package, "--target", "wasm32-wasip2"]);
+    if !features.is_empty() {
+        command.args(["--features", features]);
+    }
+    let status = command
         .args(["--profile", "component", "--target-dir"])
         .arg(target)
         .current_dir(root)

@@ -174,10 +174,17 @@ pub fn sync(
         transport,
         twilio_connector::retry::Policy::for_config(&cfg),
     );
+    // A fresh state per sync: a full sync, as the component does with no kept state.
+    let mut state = twilio_connector::state::MemoryState::default();
     let mut cursor: Option<String> = None;
     let mut n = 0;
     loop {
-        let page = twilio_connector::apps::list_accounts(&mut client, &cfg, cursor.as_deref())?;
+        let page = twilio_connector::apps::list_accounts(
+            &mut client,
+            &mut state,
+            &cfg,
+            cursor.as_deref(),
+        )?;
         n += page.accounts.len();
         match page.next_cursor {
             Some(c) => cursor = Some(c),

@@ -5,9 +5,12 @@
 //! there is no fallback to a shared temporary directory; files are created exclusively and
 //! never through a link.
 
+use crate::private_files::{
+    check_private, create_new_private, create_private_dir, getrandom_fill, nonce, read_no_follow,
+};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -127,111 +130,6 @@ impl CompileCache {
     }
 }
 
-/// A value that differs between calls, for temporary file names.
-fn nonce() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.finish()
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-    {
-        Ok(()) => Ok(()),
-        Err(e) => Err(format!("cannot create {}: {e}", dir.display())),
-    }
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
-}
-
-/// `path` must be the user's own and not writable by group or others (nor readable, for a
-/// key's directory when `dir` is false).
-#[cfg(unix)]
-fn check_private(path: &Path, dir: bool) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
-    if dir && !meta.is_dir() {
-        return Err(format!("{} is not a directory", path.display()));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(format!(
-            "{} is not owned by the current user",
-            path.display()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{} is writable by group or others (mode {:o}); chmod 700 it",
-            path.display(),
-            meta.mode() & 0o777
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _dir: bool) -> Result<(), String> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
-    Ok(out)
-}
-
-#[cfg(not(unix))]
-fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path)
-}
-
-#[cfg(unix)]
-fn create_new_private(path: &Path) -> Result<std::fs::File, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn create_new_private(path: &Path) -> Result<std::fs::File, String> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))
-}
-
 /// The key at `path`, created (32 random bytes, mode 0600, exclusively) when missing. An
 /// existing key must be the user's own and readable by nobody else.
 fn read_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
@@ -267,14 +165,6 @@ fn read_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
         }
         Err(e) => Err(format!("cannot read the cache key {}: {e}", path.display())),
     }
-}
-
-/// Fill `buf` from the operating system's random source.
-fn getrandom_fill(buf: &mut [u8]) -> Result<(), String> {
-    let mut f = std::fs::File::open("/dev/urandom")
-        .map_err(|e| format!("no random source for the cache key: {e}"))?;
-    f.read_exact(buf)
-        .map_err(|e| format!("no random source for the cache key: {e}"))
 }
 
 #[cfg(test)]

@@ -65,6 +65,25 @@ impl Credentials {
         }
     }
 
+    /// The ways the secret can appear in text: as it is, URL-encoded, and inside
+    /// `base64(user:secret)` or `base64(secret)`. Empty for secrets too short to look for.
+    pub(crate) fn secret_forms(&self) -> Vec<String> {
+        let secret = self.secret();
+        if secret.len() < 4 {
+            return Vec::new();
+        }
+        let b64 = base64::engine::general_purpose::STANDARD;
+        [
+            secret.to_string(),
+            url_encode(secret),
+            b64.encode(format!("{}:{secret}", self.user())),
+            b64.encode(secret),
+        ]
+        .into_iter()
+        .filter(|f| f.len() >= 4)
+        .collect()
+    }
+
     /// The `Authorization` header value.
     pub(crate) fn authorization(&self) -> String {
         let raw = format!("{}:{}", self.user(), self.secret());

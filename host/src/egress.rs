@@ -442,19 +442,11 @@ pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Bytes {
         out = Bytes::from(v.to_string());
     }
     if let Some(c) = credentials {
-        let secret = c.secret();
-        if secret.len() >= 4 {
-            use base64::Engine as _;
-            let b64 = base64::engine::general_purpose::STANDARD;
-            let forms = [
-                secret.to_string(),
-                crate::credentials::url_encode(secret),
-                b64.encode(format!("{}:{secret}", c.user())),
-                b64.encode(secret),
-            ];
+        let forms = c.secret_forms();
+        if !forms.is_empty() {
             let mut text = String::from_utf8_lossy(&out).into_owned();
             let mut changed = false;
-            for f in forms.iter().filter(|f| f.len() >= 4) {
+            for f in &forms {
                 if text.contains(f.as_str()) {
                     text = text.replace(f.as_str(), "[redacted]");
                     changed = true;

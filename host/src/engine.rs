@@ -33,6 +33,9 @@ pub struct HostOptions {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// Append audit lines here.
     pub audit: Option<AuditLog>,
+    /// Where each tenant's kept plugin state lives between runs; `None` keeps it in this
+    /// host's memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Where a component's compiled form came from.
@@ -129,6 +132,12 @@ pub fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    // Host-kept state: the host's own buckets (`state/`), not a store the plugin can name.
+    crate::bindings::latest::wasi::keyvalue::store::add_to_linker::<
+        HostState,
+        wasmtime::component::HasSelf<HostState>,
+    >(&mut linker, |s| s)
+    .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     Ok(linker)
 }
 

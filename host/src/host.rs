@@ -11,6 +11,9 @@ use crate::errors::{CallError, LimitExceeded};
 use crate::limits::Limits;
 use crate::options::HOST_MAX_IN_FLIGHT;
 use crate::request_policy::{CallKind, Route};
+use crate::state::listings::{HostCursor, Listings};
+use crate::state::tenant_state::TenantStates;
+use crate::state::{Bucket, CallState};
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
@@ -32,6 +35,23 @@ macro_rules! guest_call {
         let r = tokio::time::timeout($host.options.limits.call_timeout, budgeted).await;
         $host.finish(r, &call)
     }};
+    // With state buckets: the call gets `kv`; the result comes back with what the buckets
+    // hold after it (whatever its outcome; the caller decides what to keep).
+    ($host:expr, $tenant:expr, $kind:expr, state: $kv:expr, |$api:ident, $store:ident| $call:expr) => {{
+        match $host.start($tenant, $kind).await {
+            Err(e) => (Err(e), $crate::state::CallState::default()),
+            Ok(mut call) => {
+                call.store.data_mut().kv = $kv;
+                let $api = &call.plugin;
+                let $store = &mut call.store;
+                let budgeted =
+                    $crate::cpu_budget::CpuBudget::new($call, $host.options.limits.cpu_time);
+                let r = tokio::time::timeout($host.options.limits.call_timeout, budgeted).await;
+                let out = $host.finish(r, &call);
+                (out, std::mem::take(&mut call.store.data_mut().kv))
+            }
+        }
+    }};
 }
 pub(crate) use guest_call;
 
@@ -43,6 +63,8 @@ pub struct Host {
     info: ConnectorInfo,
     cache: EngineCache,
     peak_memory: std::sync::atomic::AtomicUsize,
+    listings: Listings,
+    states: TenantStates,
     _ticker: EpochTicker,
 }
 
@@ -84,6 +106,7 @@ impl Host {
             version: String::new(),
             apps: Vec::new(),
         };
+        let states = TenantStates::new(options.state_dir.clone());
         let mut host = Self {
             engine,
             pre,
@@ -91,6 +114,8 @@ impl Host {
             info: placeholder,
             cache,
             peak_memory: Default::default(),
+            listings: Listings::default(),
+            states,
             _ticker: ticker,
         };
         let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
@@ -226,7 +251,8 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let notes = lock(&call.traffic).violations.clone();
+        let mut notes = lock(&call.traffic).violations.clone();
+        notes.extend(call.store.data().kv.refusals.iter().cloned());
         match outcome {
             Err(_) => Err(CallError::Timeout(self.options.limits.call_timeout)),
             Ok(Err(trap)) => {
@@ -304,15 +330,83 @@ impl Host {
             .call_check(store, &cfg))
     }
 
-    /// One page of accounts.
+    /// One page of accounts. The cursor is the host's own (it names the listing, whose state
+    /// bucket the next page gets); the plugin's cursor travels inside it.
     pub async fn list_page(
         &self,
         tenant: &Tenant,
         cursor: Option<&str>,
     ) -> Result<AccountPage, CallError> {
         let cfg = self.config(tenant);
-        guest_call!(self, Some(tenant), CallKind::List, |api, store| api
-            .call_list_accounts(store, &cfg, cursor))
+        let scope = state_scope(tenant);
+        // A cursor this host did not issue (or whose listing expired) continues with an empty
+        // listing bucket: the contract lets the plugin find it empty at any time.
+        let (listing, plugin_cursor, kept) = match cursor.map(|c| (c, HostCursor::parse(c))) {
+            None => (self.listings.begin(), None, Bucket::default()),
+            Some((_, Some(hc))) => (
+                hc.listing,
+                Some(hc.plugin),
+                self.listings.take(&scope, hc.listing).unwrap_or_default(),
+            ),
+            Some((raw, None)) => (self.listings.begin(), Some(raw), Bucket::default()),
+        };
+        let kv = self.call_state(tenant, Some(kept.clone()))?;
+        let (page, kv) = guest_call!(self, Some(tenant), CallKind::List, state: kv, |api, store| api
+            .call_list_accounts(store, &cfg, plugin_cursor));
+        let mut page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                // The same page can be asked again: its listing state is as it was.
+                self.listings.keep(&scope, listing, kept);
+                return Err(e);
+            }
+        };
+        self.commit_tenant_state(tenant, &kv)?;
+        if let Some(next) = page.next_cursor.take() {
+            self.listings
+                .keep(&scope, listing, kv.listing.unwrap_or_default());
+            page.next_cursor = Some(HostCursor::format(listing, &next));
+        }
+        Ok(page)
+    }
+
+    /// The state buckets of a call for `tenant`: its kept tenant bucket, and `listing`.
+    fn call_state(&self, tenant: &Tenant, listing: Option<Bucket>) -> Result<CallState, CallError> {
+        let kept = self
+            .states
+            .load(tenant)
+            .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))?;
+        Ok(CallState {
+            listing,
+            tenant: Some(kept),
+            max_bytes: self.options.limits.state_bytes,
+            secret_forms: tenant.credentials.secret_forms(),
+            ..CallState::default()
+        })
+    }
+
+    /// Keep what a successful call wrote to its tenant bucket.
+    fn commit_tenant_state(&self, tenant: &Tenant, kv: &CallState) -> Result<(), CallError> {
+        if let Some(after) = &kv.tenant {
+            self.states
+                .commit(tenant, after, &kv.touched)
+                .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Forget a tenant's kept state (its next sync reads everything); whether there was any.
+    pub fn clear_state(&self, tenant: &Tenant) -> Result<bool, CallError> {
+        self.states
+            .clear(tenant)
+            .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))
+    }
+
+    /// A tenant's kept state: each key and its value.
+    pub fn state(&self, tenant: &Tenant) -> Result<Bucket, CallError> {
+        self.states
+            .load(tenant)
+            .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))
     }
 
     /// Every account, page after page; `progress` hears the running total. A cursor that
@@ -341,10 +435,24 @@ impl Host {
         }
     }
 
-    /// One account.
+    /// One account (the plugin may read and update the tenant's kept state).
     pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
         let cfg = self.config(tenant);
-        guest_call!(self, Some(tenant), CallKind::Get, |api, store| api
-            .call_get_account(store, &cfg, id))
+        let kv = self.call_state(tenant, None)?;
+        let (account, kv) = guest_call!(self, Some(tenant), CallKind::Get, state: kv, |api, store| api
+            .call_get_account(store, &cfg, id));
+        let account = account?;
+        self.commit_tenant_state(tenant, &kv)?;
+        Ok(account)
     }
+}
+
+/// The scope of a tenant's listings: name, connecting account and app.
+fn state_scope(tenant: &Tenant) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}",
+        tenant.name,
+        tenant.credentials.account_sid(),
+        tenant.app
+    )
 }

@@ -38,6 +38,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests one call may have in flight at once.
     pub max_in_flight: usize,
+    /// Largest size of each state bucket (keys plus values) a plugin may keep.
+    pub state_bytes: usize,
 }
 
 impl Default for Limits {
@@ -50,6 +52,7 @@ impl Default for Limits {
             max_response_bytes: 16 << 20,
             request_timeout: Duration::from_secs(60),
             max_in_flight: 32,
+            state_bytes: 32 << 20,
         }
     }
 }

@@ -14,8 +14,10 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     hooks: EgressHooks,
+    /// The state buckets this call may open (`state/keyvalue.rs`).
+    pub(crate) kv: crate::state::CallState,
     /// The call's memory limiter (its peak is read after the call).
     pub limiter: MemoryLimiter,
 }
@@ -77,6 +79,7 @@ pub fn new_store(
         http,
         table,
         hooks,
+        kv: Default::default(),
         limiter: MemoryLimiter::new(limits.memory_bytes),
     };
     let mut store = Store::new(engine, state);

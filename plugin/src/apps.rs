@@ -3,6 +3,7 @@
 use crate::errors::ConnectorError;
 use crate::model::{Account, AccountPage, ActionResult, AppInfo, Config, ProvisionRequest, Result};
 use crate::retry::Client;
+use crate::state::State;
 use crate::twilio::actions::StatusChange;
 use crate::{flex, frontline, twilio};
 
@@ -80,12 +81,13 @@ pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
 /// One page of accounts.
 pub fn list_accounts(
     client: &mut Client<'_>,
+    state: &mut dyn State,
     cfg: &Config,
     cursor: Option<&str>,
 ) -> Result<AccountPage> {
     match app(cfg)? {
-        App::Twilio => twilio::accounts::list_page(client, cfg, cursor),
-        App::Flex => flex::accounts::list_page(client, cfg, cursor),
+        App::Twilio => twilio::accounts::list_page(client, state, cfg, cursor),
+        App::Flex => flex::listing::list_page(client, state, cfg, cursor),
         App::Frontline => Err(ConnectorError::Unsupported(
             "Twilio Frontline has no user listing API; fetch users by SID or identity (accounts --identities FILE)"
                 .into(),

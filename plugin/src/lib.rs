@@ -12,6 +12,7 @@ pub mod options;
 pub mod paging;
 pub mod retry;
 pub mod sid;
+pub mod state;
 pub mod time;
 pub mod twilio;
 

@@ -277,7 +277,7 @@ fn without_a_home_nothing_is_cached_in_a_shared_directory() {
 }
 
 #[tokio::test]
-async fn only_declared_routes_go_out_and_a_0_1_0_plugin_keeps_loading_read_only() {
+async fn only_declared_routes_go_out_and_released_contracts_keep_loading() {
     let sim = sim(Fixture::demo()).await;
     // A route the hostile app never declared, on a host it did.
     let host = hostile(&sim).await;
@@ -314,11 +314,37 @@ async fn only_declared_routes_go_out_and_a_0_1_0_plugin_keeps_loading_read_only(
         .unwrap();
     assert!(r.message.contains("HttpRequestDenied"), "{r:?}");
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // A plugin of the frozen 0.2.0 contract loads, reads and writes along its declared routes.
+    let v2 = host_with(&sim, connector_e2e::legacy_v0_2_0_wasm(), Limits::default()).await;
+    assert_eq!(
+        v2.contract_version(),
+        connector_host::bindings::ContractVersion::V0_2_0
+    );
+    assert_eq!(v2.info().apps[0].routes.len(), 2);
+    let page = v2.list_page(&t, None).await.unwrap();
+    assert_eq!(
+        page.accounts[0].display_name.as_deref(),
+        Some("accounts answered 200")
+    );
+    let r = v2
+        .act(
+            &t,
+            Action::Suspend,
+            "AC0000000000000000000000000000b001",
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.changed, "{r:?}");
+    assert_eq!(
+        writes(&sim),
+        vec!["POST /2010-04-01/Accounts/AC0000000000000000000000000000b001.json"]
+    );
     // Our own component implements the latest version.
     let ours = connector_e2e::host(&sim).await;
     assert_eq!(
         ours.contract_version(),
-        connector_host::bindings::ContractVersion::V0_2_0
+        connector_host::bindings::ContractVersion::V0_3_0
     );
     assert!(ours.info().apps.iter().all(|a| !a.routes.is_empty()));
 }

@@ -42,6 +42,11 @@ pub fn legacy_wasm() -> &'static Path {
     Path::new(env!("LEGACY_WASM"))
 }
 
+/// A plugin built against the frozen contract 0.2.0.
+pub fn legacy_v0_2_0_wasm() -> &'static Path {
+    Path::new(env!("LEGACY_V0_2_0_WASM"))
+}
+
 /// The `connector` CLI (debug build): `make test` builds it before the tests; otherwise it is
 /// built once here.
 pub fn connector_bin() -> &'static Path {

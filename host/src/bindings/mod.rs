@@ -4,6 +4,7 @@
 
 pub mod latest;
 pub mod v0_1_0;
+pub mod v0_2_0;
 
 pub use latest::types;
 
@@ -21,6 +22,8 @@ pub enum ContractVersion {
     V0_1_0,
     /// `governance:connector@0.2.0`: routes declared per app.
     V0_2_0,
+    /// `governance:connector@0.3.0`: host-kept state through `wasi:keyvalue`.
+    V0_3_0,
 }
 
 impl ContractVersion {
@@ -29,6 +32,7 @@ impl ContractVersion {
         match self {
             Self::V0_1_0 => "0.1.0",
             Self::V0_2_0 => "0.2.0",
+            Self::V0_3_0 => "0.3.0",
         }
     }
 }
@@ -37,33 +41,39 @@ impl ContractVersion {
 #[derive(Clone)]
 pub enum PluginPre {
     Latest(latest::ConnectorPluginPre<HostState>),
+    V0_2_0(v0_2_0::ConnectorPluginPre<HostState>),
     V0_1_0(v0_1_0::ConnectorPluginPre<HostState>),
 }
 
 /// An instance of either version.
 pub enum Plugin {
     Latest(latest::ConnectorPlugin),
+    V0_2_0(v0_2_0::ConnectorPlugin),
     V0_1_0(v0_1_0::ConnectorPlugin),
 }
 
 impl PluginPre {
     /// Link `pre` against the newest contract version its exports match.
     pub fn new(pre: InstancePre<HostState>) -> anyhow::Result<Self> {
-        match latest::ConnectorPluginPre::new(pre.clone()) {
-            Ok(p) => Ok(Self::Latest(p)),
-            Err(latest_err) => match v0_1_0::ConnectorPluginPre::new(pre) {
-                Ok(p) => Ok(Self::V0_1_0(p)),
-                Err(_) => Err(anyhow::anyhow!(
-                    "the plugin exports no known version of governance:connector/connector (0.2.0 or 0.1.0): {latest_err:#}"
-                )),
-            },
+        if let Ok(p) = latest::ConnectorPluginPre::new(pre.clone()) {
+            return Ok(Self::Latest(p));
+        }
+        if let Ok(p) = v0_2_0::ConnectorPluginPre::new(pre.clone()) {
+            return Ok(Self::V0_2_0(p));
+        }
+        match v0_1_0::ConnectorPluginPre::new(pre) {
+            Ok(p) => Ok(Self::V0_1_0(p)),
+            Err(e) => Err(anyhow::anyhow!(
+                "the plugin exports no known version of governance:connector/connector (0.3.0, 0.2.0 or 0.1.0): {e:#}"
+            )),
         }
     }
 
     /// The version the plugin implements.
     pub fn version(&self) -> ContractVersion {
         match self {
-            Self::Latest(_) => ContractVersion::V0_2_0,
+            Self::Latest(_) => ContractVersion::V0_3_0,
+            Self::V0_2_0(_) => ContractVersion::V0_2_0,
             Self::V0_1_0(_) => ContractVersion::V0_1_0,
         }
     }
@@ -72,6 +82,7 @@ impl PluginPre {
     pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Plugin> {
         Ok(match self {
             Self::Latest(p) => Plugin::Latest(p.instantiate_async(store).await?),
+            Self::V0_2_0(p) => Plugin::V0_2_0(p.instantiate_async(store).await?),
             Self::V0_1_0(p) => Plugin::V0_1_0(p.instantiate_async(store).await?),
         })
     }
@@ -97,6 +108,11 @@ impl Plugin {
                     .call_metadata(store)
                     .await
             }
+            Self::V0_2_0(p) => {
+                p.governance_connector_connector()
+                    .call_metadata(store)
+                    .await
+            }
             Self::V0_1_0(p) => p
                 .governance_connector_connector()
                 .call_metadata(store)
@@ -109,6 +125,11 @@ impl Plugin {
     pub async fn call_check(&self, store: &mut Store<HostState>, cfg: &Config) -> Answer<String> {
         match self {
             Self::Latest(p) => {
+                p.governance_connector_connector()
+                    .call_check(store, cfg)
+                    .await
+            }
+            Self::V0_2_0(p) => {
                 p.governance_connector_connector()
                     .call_check(store, cfg)
                     .await
@@ -133,6 +154,11 @@ impl Plugin {
                     .call_list_accounts(store, cfg, cursor)
                     .await
             }
+            Self::V0_2_0(p) => {
+                p.governance_connector_connector()
+                    .call_list_accounts(store, cfg, cursor)
+                    .await
+            }
             Self::V0_1_0(p) => up(p
                 .governance_connector_connector()
                 .call_list_accounts(store, &cfg.into(), cursor)
@@ -149,6 +175,11 @@ impl Plugin {
     ) -> Answer<Account> {
         match self {
             Self::Latest(p) => {
+                p.governance_connector_connector()
+                    .call_get_account(store, cfg, id)
+                    .await
+            }
+            Self::V0_2_0(p) => {
                 p.governance_connector_connector()
                     .call_get_account(store, cfg, id)
                     .await
@@ -178,6 +209,14 @@ impl Plugin {
                     _ => api.call_deprovision(store, cfg, id, dry_run).await,
                 }
             }
+            Self::V0_2_0(p) => {
+                let api = p.governance_connector_connector();
+                match action {
+                    "suspend" => api.call_suspend(store, cfg, id, dry_run).await,
+                    "reactivate" => api.call_reactivate(store, cfg, id, dry_run).await,
+                    _ => api.call_deprovision(store, cfg, id, dry_run).await,
+                }
+            }
             Self::V0_1_0(p) => {
                 let api = p.governance_connector_connector();
                 let cfg = cfg.into();
@@ -200,6 +239,11 @@ impl Plugin {
     ) -> Answer<ActionResult> {
         match self {
             Self::Latest(p) => {
+                p.governance_connector_connector()
+                    .call_provision(store, cfg, request, dry_run)
+                    .await
+            }
+            Self::V0_2_0(p) => {
                 p.governance_connector_connector()
                     .call_provision(store, cfg, request, dry_run)
                     .await

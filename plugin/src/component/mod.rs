@@ -3,6 +3,7 @@
 //! (`transport`), and converts the answer back.
 
 mod convert;
+mod kv;
 mod transport;
 
 use crate::model;
@@ -22,6 +23,7 @@ wit_bindgen::generate!({
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
         "wasi:random/random@0.2.12": wasip2::random::random,
+        "wasi:keyvalue/store@0.2.0-draft": generate,
     },
 });
 
@@ -59,8 +61,9 @@ impl Guest for Component {
         cursor: Option<String>,
     ) -> Result<wit::AccountPage, wit::ConnectorError> {
         let cfg = cfg.into();
+        let mut state = kv::KvState::default();
         with_client(&cfg, |c| {
-            crate::apps::list_accounts(c, &cfg, cursor.as_deref())
+            crate::apps::list_accounts(c, &mut state, &cfg, cursor.as_deref())
         })
     }
 

@@ -1,64 +1,12 @@
-//! Reading Flex users: every worker of every workspace, joined with the Flex Users API when an
-//! instance is configured (users without a worker, e.g. deactivated ones, are listed too).
+//! Reading one Flex user, as the listing (`listing.rs`) shows it.
 
 use super::instance;
-use super::users_api::{self, FlexUser};
-use super::workers::{self, Worker, find_worker};
+use super::users_api;
+use super::workers::{self, find_worker};
 use crate::errors::ConnectorError;
-use crate::model::{Account, AccountPage, Config, Result};
+use crate::model::{Account, Config, Result};
 use crate::retry::Client;
 use crate::sid::is_sid;
-
-/// Join workers with Flex Users on the worker SID.
-pub fn join(
-    workers: &[Worker],
-    users: &[FlexUser],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Vec<Account> {
-    let mut out: Vec<Account> = workers
-        .iter()
-        .map(|w| {
-            workers::to_account(
-                w,
-                users.iter().find(|u| u.worker() == Some(w.sid.as_str())),
-                now,
-            )
-        })
-        .collect();
-    for u in users {
-        let has_worker = u
-            .worker()
-            .is_some_and(|wk| workers.iter().any(|w| w.sid == wk));
-        if !has_worker {
-            out.push(users_api::to_account(u));
-        }
-    }
-    out
-}
-
-/// All Flex users in one page: the join needs every worker and user anyway.
-pub fn list_page(
-    client: &mut Client<'_>,
-    cfg: &Config,
-    cursor: Option<&str>,
-) -> Result<AccountPage> {
-    if let Some(c) = cursor {
-        return Err(ConnectorError::InvalidInput(format!(
-            "the flex app lists everything in one page; unexpected cursor {c:?}"
-        )));
-    }
-    let go = instance(cfg)?;
-    let now = client.now();
-    let workers = workers::all_workers(client, None)?;
-    let users = match go {
-        Some(go) => users_api::list(client, go)?,
-        None => Vec::new(),
-    };
-    Ok(AccountPage {
-        accounts: join(&workers, &users, now),
-        next_cursor: None,
-    })
-}
 
 /// One Flex user by worker SID, Flex user SID or username: the same account the listing
 /// shows for it. The by-username answer carries no `worker_sid` (seed 003), so the join is made
@@ -157,7 +105,14 @@ mod flows {
             account_id: "AC00000000000000000000000000000000".into(),
             options: vec![],
         };
-        let page = list_page(&mut Client::new(&mut t, Policy::default()), &cfg, None).unwrap();
+        let mut state = crate::state::MemoryState::default();
+        let page = super::super::listing::list_page(
+            &mut Client::new(&mut t, Policy::default()),
+            &mut state,
+            &cfg,
+            None,
+        )
+        .unwrap();
         let roles = |a: &Account| {
             a.entitlements
                 .iter()

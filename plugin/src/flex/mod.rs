@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod listing;
 pub mod users_api;
 pub mod workers;
 

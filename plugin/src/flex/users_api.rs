@@ -7,10 +7,10 @@ use crate::http::{Request, form_encode};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
 use crate::paging::{fetch_all_pages, parse_page};
 use crate::retry::Client;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// The fields of a Flex User the connector reads.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// The fields of a Flex User the connector reads (kept as they are in a listing's state).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct FlexUser {
     pub flex_user_sid: String,
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct FlexUser {
 }
 
 /// `{"worker_sid", "workspace_sid"}` as the Provision answer nests it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct NestedWorker {
     #[serde(default)]
     pub worker_sid: Option<String>,

@@ -1,16 +1,16 @@
 //! Listing and reading accounts: the Account resource, its status mapping, and the usage
 //! look-ups that give last activity and service entitlements.
 
-use super::usage::{Activity, UsageRecord};
+use super::usage::Activity;
+use super::usage_reads::with_usage;
 use super::{API_HOST, url, validate_sid};
-use crate::errors::ConnectorError;
 use crate::http::Request;
 use crate::model::{Account, AccountPage, Config, Entitlement, EntitlementKind, Result, Status};
 use crate::paging;
 use crate::retry::Client;
-use crate::time::{date_rfc3339, month_bounds, parse_timestamp, rfc3339};
+use crate::state::State;
+use crate::time::{date_rfc3339, parse_timestamp, rfc3339};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// Largest page the 2010 API serves (used for usage lists, which are reduced page by page).
 pub const PAGE_SIZE: u32 = 1000;
@@ -119,6 +119,7 @@ fn list_url(cursor: Option<&str>) -> Result<String> {
 /// One page of accounts, each with its usage-derived activity.
 pub fn list_page(
     client: &mut Client<'_>,
+    state: &mut dyn State,
     cfg: &Config,
     cursor: Option<&str>,
 ) -> Result<AccountPage> {
@@ -127,7 +128,7 @@ pub fn list_page(
     let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
     let next_url = page.next_url.clone();
     let resources: Vec<AccountResource> = paging::items(page.items, "account list")?;
-    let accounts = with_usage(client, cfg, &resources)?;
+    let accounts = with_usage(client, Some(state), cfg, &resources)?;
     Ok(AccountPage {
         accounts,
         next_cursor: next_url.map(|u| u.trim_start_matches("https://api.twilio.com").to_string()),
@@ -147,200 +148,13 @@ pub fn fetch_resource(client: &mut Client<'_>, id: &str) -> Result<AccountResour
 /// One account with its activity.
 pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
     let resource = fetch_resource(client, id)?;
-    Ok(with_usage(client, cfg, &[resource])?.remove(0))
-}
-
-/// Usage list URL for an account; the connecting account's own usage must exclude its
-/// subaccounts (`IncludeSubaccounts` defaults to true).
-fn usage_url(
-    cfg: &Config,
-    sid: &str,
-    granularity: &str,
-    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
-) -> String {
-    url(&usage_path(
-        cfg,
-        sid,
-        &format!("Records/{granularity}.json"),
-        range,
-    ))
-}
-
-/// Path and query of a usage list (`resource` is e.g. `Records/Monthly.json`).
-fn usage_path(
-    cfg: &Config,
-    sid: &str,
-    resource: &str,
-    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
-) -> String {
-    let mut u = format!("/2010-04-01/Accounts/{sid}/Usage/{resource}?PageSize={PAGE_SIZE}");
-    if sid.eq_ignore_ascii_case(cfg.account_id.trim()) {
-        u.push_str("&IncludeSubaccounts=false");
-    }
-    if let Some((start, end)) = range {
-        u.push_str(&format!("&StartDate={start}&EndDate={end}"));
-    }
-    u
-}
-
-/// Which usage list a page belongs to.
-#[derive(Debug, Clone, Copy)]
-enum UsageList {
-    /// The Monthly records of account `i`.
-    Monthly(usize),
-    /// The Daily records of account `i` in the month starting on the date.
-    Daily(usize, chrono::NaiveDate),
-}
-
-/// Read usage for many accounts at once, one pipeline: each account's Monthly records, and as
-/// soon as they are complete, one Daily query per distinct month that holds a service's latest
-/// priced date (each month refined by its own Daily records). Every page is reduced to the
-/// latest priced date per service as it arrives, so memory does not grow with usage history.
-fn with_usage(
-    client: &mut Client<'_>,
-    cfg: &Config,
-    resources: &[AccountResource],
-) -> Result<Vec<Account>> {
-    let n = resources.len();
-    let mut activity: Vec<Option<Activity>> = vec![Some(Activity::default()); n];
-    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); n];
-    // Daily records of a month being read, reduced as pages arrive.
-    let mut months: BTreeMap<(usize, chrono::NaiveDate), Activity> = BTreeMap::new();
-    let starts = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            (
-                UsageList::Monthly(i),
-                usage_url(cfg, &r.sid, "Monthly", None),
-            )
-        })
-        .collect();
-    paging::walk_lists(
-        client,
-        API_HOST,
-        starts,
-        "usage_records",
-        "usage",
-        |list, page, last| {
-            let mut more = Vec::new();
-            match *list {
-                UsageList::Monthly(i) => {
-                    let r = &resources[i];
-                    match page {
-                        Ok(values) => {
-                            if let Some(a) = activity[i].as_mut() {
-                                a.merge(Activity::from_records(&records(values, &r.sid)?));
-                            }
-                        }
-                        Err(e) => {
-                            activity[i] = None;
-                            usage_unreadable(r, e, &mut warnings[i])?;
-                        }
-                    }
-                    if let (true, Some(a)) = (last, activity[i].as_ref()) {
-                        for m in a.months_to_refine() {
-                            months.insert((i, m), Activity::default());
-                            more.push((
-                                UsageList::Daily(i, m),
-                                usage_url(cfg, &r.sid, "Daily", Some(month_bounds(m))),
-                            ));
-                        }
-                    }
-                }
-                UsageList::Daily(i, month) => {
-                    let r = &resources[i];
-                    let days = page.and_then(|values| records(values, &r.sid));
-                    match days {
-                        Ok(days) => {
-                            if let Some(d) = months.get_mut(&(i, month)) {
-                                d.merge(Activity::from_records(&days));
-                            }
-                            if last {
-                                let d = months.remove(&(i, month)).unwrap_or_default();
-                                if let Some(a) = activity[i].as_mut() {
-                                    a.refine(month, &d);
-                                }
-                            }
-                        }
-                        // The month's total stands: the day is less exact, never lost.
-                        Err(e) => {
-                            months.remove(&(i, month));
-                            warnings[i].push(format!(
-                                "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
-                                r.sid,
-                                month.format("%Y-%m")
-                            ));
-                        }
-                    }
-                }
-            }
-            Ok(more)
-        },
-    )?;
-
-    Ok(resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            if let Some(a) = activity[i].as_ref().filter(|a| a.uncategorised > 0) {
-                warnings[i].push(format!(
-                    "{} priced usage record(s) of {} have no category; they count for no service",
-                    a.uncategorised, r.sid
-                ));
-            }
-            to_account(r, activity[i].as_ref(), std::mem::take(&mut warnings[i]))
-        })
-        .collect())
-}
-
-/// Decode usage records of one account.
-fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>> {
-    values
-        .into_iter()
-        .map(|v| {
-            serde_json::from_value(v).map_err(|e| {
-                ConnectorError::MalformedResponse(format!(
-                    "usage records of {sid}: unexpected record ({e})"
-                ))
-            })
-        })
-        .collect()
-}
-
-/// Usage that Twilio says is not there (a closed account's, or an API without the usage
-/// resources) or not permitted is told on the account, whose last activity stays unknown; so
-/// is a 401 on a suspended or closed subaccount (Twilio answers 20003 there). Anything else
-/// (bad credentials on an active account, rate limits, transport, malformed answers) fails the
-/// call, so a partial result is never presented as complete.
-fn usage_unreadable(
-    r: &AccountResource,
-    e: ConnectorError,
-    warnings: &mut Vec<String>,
-) -> Result<()> {
-    let inactive = matches!(r.status.as_str(), "suspended" | "closed");
-    match e {
-        ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) => {
-            warnings.push(format!(
-                "usage records of {} ({}) are not readable, so its last activity and services are unknown: {e}",
-                r.sid, r.status
-            ));
-            Ok(())
-        }
-        ConnectorError::Unauthorized(_) if inactive => {
-            warnings.push(format!(
-                "usage records of {} ({}) are refused to these credentials, so its last activity and services are unknown: {e}",
-                r.sid, r.status
-            ));
-            Ok(())
-        }
-        e => Err(e),
-    }
+    Ok(with_usage(client, None, cfg, &[resource])?.remove(0))
 }
 
 #[cfg(test)]
 mod flows {
     use super::*;
+    use crate::errors::ConnectorError;
     use crate::fake::FakeTransport;
     use crate::retry::Policy;
 
@@ -409,16 +223,6 @@ mod tests {
             a.attributes
                 .contains(&("date_created".into(), "2015-07-30T20:00:00Z".into()))
         );
-    }
-
-    #[test]
-    fn main_account_usage_excludes_subaccounts() {
-        let cfg = Config {
-            account_id: "AC1".into(),
-            ..Config::default()
-        };
-        assert!(usage_url(&cfg, "AC1", "Monthly", None).ends_with("IncludeSubaccounts=false"));
-        assert!(!usage_url(&cfg, "AC2", "Monthly", None).contains("IncludeSubaccounts"));
     }
 
     #[test]

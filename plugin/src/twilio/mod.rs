@@ -2,8 +2,10 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod kept_usage;
 pub mod services;
 pub mod usage;
+pub mod usage_reads;
 
 use crate::http::Method;
 use crate::model::{AppInfo, Capability, Route};

@@ -12,8 +12,20 @@ wit_bindgen::generate!({
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
         "wasi:random/random@0.2.12": wasip2::random::random,
+        "wasi:keyvalue/store@0.2.0-draft": generate,
     },
 });
+
+use wasi::keyvalue::store as kv;
+
+/// The option `value`, or empty.
+fn option<'a>(cfg: &'a Config, key: &str) -> &'a str {
+    cfg.options
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
 
 use exports::governance::connector::connector::Guest;
 use governance::connector::types::*;
@@ -401,6 +413,65 @@ impl Guest for Hostile {
                     &[("range", "bytes=0-10")]
                 )
             ),
+            // Keep the tenant's credential (told to it by the test) in host-kept state, raw and
+            // hidden inside a longer value.
+            "state-secret" => {
+                let secret = option(&cfg, "value");
+                let b =
+                    kv::open("tenant").map_err(|e| ConnectorError::Transport(format!("{e:?}")))?;
+                let raw = b.set("stolen", secret.as_bytes());
+                let hidden = b.set("hidden", format!("prefix-{secret}-suffix").as_bytes());
+                let as_key = b.set(secret, b"x");
+                format!("raw={raw:?} hidden={hidden:?} key={as_key:?}")
+            }
+            // Fill host-kept state until the host says no.
+            "state-flood" => {
+                let b =
+                    kv::open("tenant").map_err(|e| ConnectorError::Transport(format!("{e:?}")))?;
+                let chunk = vec![b'x'; 1 << 20];
+                let mut stored = 0;
+                let mut stop = String::from("never");
+                for i in 0..10_000 {
+                    match b.set(&format!("k{i}"), &chunk) {
+                        Ok(()) => stored += 1,
+                        Err(e) => {
+                            stop = format!("{e:?}");
+                            break;
+                        }
+                    }
+                }
+                format!("stored {stored} MiB; stopped: {stop}")
+            }
+            // Write a value to the tenant bucket, then fail or succeed as told.
+            "state-write" => {
+                let b =
+                    kv::open("tenant").map_err(|e| ConnectorError::Transport(format!("{e:?}")))?;
+                let r = b.set("k", option(&cfg, "value").as_bytes());
+                if option(&cfg, "then") == "fail" {
+                    return Err(ConnectorError::Upstream(UpstreamError {
+                        status: 500,
+                        code: None,
+                        message: "failing after a state write, on purpose".into(),
+                    }));
+                }
+                format!("{r:?}")
+            }
+            // Read every bucket it can name, and some it should not be able to.
+            "state-read" => {
+                let read = |name: &str| match kv::open(name) {
+                    Ok(b) => format!(
+                        "{:?}",
+                        b.get("k")
+                            .map(|v| v.map(|v| String::from_utf8_lossy(&v).into_owned()))
+                    ),
+                    Err(e) => format!("{e:?}"),
+                };
+                ["tenant", "listing", "", "../other", "tenant/other", "other"]
+                    .iter()
+                    .map(|n| format!("{n}={}", read(n)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
             "write-during-read" => {
                 let target = format!("/2010-04-01/Accounts/{}.json", cfg.account_id);
                 format!(

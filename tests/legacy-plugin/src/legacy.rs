@@ -1,7 +1,24 @@
-//! The 0.1.0 guest.
+//! The legacy guest: 0.1.0 by default, 0.2.0 with the `contract-0-2-0` feature.
 
+#[cfg(not(feature = "contract-0-2-0"))]
 wit_bindgen::generate!({
     path: "../../wit/since_v0.1.0",
+    world: "connector-plugin",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+#[cfg(feature = "contract-0-2-0")]
+wit_bindgen::generate!({
+    path: "../../wit/since_v0.2.0",
     world: "connector-plugin",
     with: {
         "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
@@ -45,18 +62,40 @@ fn send(method: Method, path: &str, payload: &[u8]) -> Result<u16, String> {
     Ok(resp.status())
 }
 
+/// The contract version this build implements.
+#[cfg(not(feature = "contract-0-2-0"))]
+const CONTRACT: &str = "0.1.0";
+#[cfg(feature = "contract-0-2-0")]
+const CONTRACT: &str = "0.2.0";
+
 struct Legacy;
 
 impl Guest for Legacy {
     fn metadata() -> ConnectorInfo {
         ConnectorInfo {
             name: "legacy".into(),
-            version: "0.1.0".into(),
+            version: CONTRACT.into(),
             apps: vec![AppInfo {
                 name: "twilio".into(),
-                description: "built against governance:connector@0.1.0".into(),
+                description: format!("built against governance:connector@{CONTRACT}"),
                 hosts: vec!["api.twilio.com".into()],
                 capabilities: vec![Capability::ListAccounts, Capability::Suspend],
+                // 0.2.0 declares its routes: the account list, and suspending by SID.
+                #[cfg(feature = "contract-0-2-0")]
+                routes: vec![
+                    Route {
+                        method: HttpMethod::Get,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts.json".into(),
+                        actions: vec![],
+                    },
+                    Route {
+                        method: HttpMethod::Post,
+                        host: "api.twilio.com".into(),
+                        path: "/2010-04-01/Accounts/{AC}.json".into(),
+                        actions: vec!["suspend".into()],
+                    },
+                ],
             }],
         }
     }

@@ -1,7 +1,7 @@
-//! A minimal connector built against the frozen `governance:connector@0.1.0`: it lists the
-//! accounts of one page and, for `suspend`, writes Status=suspended to the account it is
-//! given. The host must load it, serve its reads and, since it declares no routes, refuse
-//! its writes.
+//! A minimal connector built against a frozen contract (`governance:connector@0.1.0`, or
+//! `0.2.0` with the `contract-0-2-0` feature): it lists the accounts of one page and, for
+//! `suspend`, writes Status=suspended to the account it is given. The host must load it and
+//! serve its reads; a 0.1.0 build declares no routes, so its writes are refused.
 
 #[cfg(target_arch = "wasm32")]
 mod legacy;

@@ -1,0 +1,231 @@
+//! Each tenant's and app's kept state, between runs: in a private directory
+//! (`DIR/<tenant>/<account>/<app>.json`, files 0600, written whole and renamed into place),
+//! or in the host's memory when no directory is set. The path holds the tenant's name and
+//! connecting account, so two tenants never share a bucket even if one is renamed.
+
+use super::bucket::Bucket;
+use crate::private_files::{
+    check_private, create_new_private, create_private_dir, nonce, read_no_follow,
+};
+use crate::sync::lock;
+use crate::tenant::Tenant;
+use base64::Engine as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Where tenants' state lives.
+pub struct TenantStates {
+    dir: Option<PathBuf>,
+    memory: Mutex<HashMap<PathBuf, Bucket>>,
+    /// Serialises read-modify-write of one host's commits.
+    commit: Mutex<()>,
+}
+
+/// The file format (values base64, so any bytes round-trip).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    format: u32,
+    tenant: String,
+    account: String,
+    app: String,
+    entries: BTreeMap<String, String>,
+}
+
+/// A path segment from any text: letters, digits, `-` and `_` kept, every other byte `%XX`.
+fn segment(s: &str) -> String {
+    if s.is_empty() {
+        return "%".into();
+    }
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl TenantStates {
+    /// State kept in `dir` (created private), or in memory for `None`.
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        Self {
+            dir,
+            memory: Mutex::default(),
+            commit: Mutex::default(),
+        }
+    }
+
+    /// The directory, when state is kept on disk.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn relative(tenant: &Tenant) -> PathBuf {
+        PathBuf::from(segment(&tenant.name))
+            .join(segment(tenant.credentials.account_sid()))
+            .join(format!("{}.json", segment(&tenant.app)))
+    }
+
+    /// The tenant's bucket as last committed (empty when there is none).
+    pub fn load(&self, tenant: &Tenant) -> Result<Bucket, String> {
+        let rel = Self::relative(tenant);
+        let Some(dir) = &self.dir else {
+            return Ok(lock(&self.memory).get(&rel).cloned().unwrap_or_default());
+        };
+        let path = dir.join(&rel);
+        let bytes = match read_no_follow(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Bucket::default()),
+            Err(e) => return Err(format!("cannot read the state {}: {e}", path.display())),
+        };
+        check_private(&path, false)?;
+        let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "the state {} is not a state file ({e}); `connector state clear` resets it",
+                path.display()
+            )
+        })?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut entries = BTreeMap::new();
+        for (k, v) in file.entries {
+            let v = b64
+                .decode(v)
+                .map_err(|e| format!("the state {} is damaged ({e})", path.display()))?;
+            entries.insert(k, v);
+        }
+        Ok(Bucket::from_entries(entries))
+    }
+
+    /// Apply a call's writes: every key in `touched` takes its value in `after`, or is removed.
+    pub fn commit(
+        &self,
+        tenant: &Tenant,
+        after: &Bucket,
+        touched: &BTreeSet<String>,
+    ) -> Result<(), String> {
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let _one = lock(&self.commit);
+        let mut current = self.load(tenant)?;
+        let mut entries = current.entries().clone();
+        for k in touched {
+            match after.get(k) {
+                Some(v) => {
+                    entries.insert(k.clone(), v.to_vec());
+                }
+                None => {
+                    entries.remove(k);
+                }
+            }
+        }
+        current = Bucket::from_entries(entries);
+        self.store(tenant, current)
+    }
+
+    /// Forget the tenant's state.
+    pub fn clear(&self, tenant: &Tenant) -> Result<bool, String> {
+        let rel = Self::relative(tenant);
+        let _one = lock(&self.commit);
+        let Some(dir) = &self.dir else {
+            return Ok(lock(&self.memory).remove(&rel).is_some());
+        };
+        match std::fs::remove_file(dir.join(&rel)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(format!("cannot remove the state: {e}")),
+        }
+    }
+
+    fn store(&self, tenant: &Tenant, bucket: Bucket) -> Result<(), String> {
+        let rel = Self::relative(tenant);
+        let Some(dir) = &self.dir else {
+            lock(&self.memory).insert(rel, bucket);
+            return Ok(());
+        };
+        let path = dir.join(&rel);
+        let parent = path.parent().expect("a file in a directory");
+        create_private_dir(parent)?;
+        for d in [dir.as_path(), parent] {
+            check_private(d, true)?;
+        }
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let file = StateFile {
+            format: 1,
+            tenant: tenant.name.clone(),
+            account: tenant.credentials.account_sid().to_string(),
+            app: tenant.app.clone(),
+            entries: bucket
+                .entries()
+                .iter()
+                .map(|(k, v)| (k.clone(), b64.encode(v)))
+                .collect(),
+        };
+        let text = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
+        let tmp = parent.join(format!(".state.{}.{}.tmp", std::process::id(), nonce()));
+        let mut f = create_new_private(&tmp)?;
+        if let Err(e) = f.write_all(&text).and_then(|_| f.sync_all()) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("writing {}: {e}", tmp.display()));
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("storing the state {}: {e}", path.display())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::Credentials;
+
+    fn tenant(name: &str, account: &str) -> Tenant {
+        Tenant::new(
+            name,
+            "twilio",
+            Credentials::AuthToken {
+                account_sid: account.into(),
+                auth_token: "token-value".into(),
+            },
+        )
+    }
+
+    fn bucket(pairs: &[(&str, &str)]) -> Bucket {
+        Bucket::from_entries(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn commits_merge_touched_keys_and_persist() {
+        let dir = std::env::temp_dir().join(format!("ts-{}-{}", std::process::id(), nonce()));
+        let states = TenantStates::new(Some(dir.clone()));
+        let t = tenant("acme/../x", "AC1");
+        let touched = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect();
+        states
+            .commit(
+                &t,
+                &bucket(&[("a", "1"), ("b", "2")]),
+                &touched(&["a", "b"]),
+            )
+            .unwrap();
+        // A second call changed b and removed a; c untouched by it stays as it was (absent).
+        states
+            .commit(&t, &bucket(&[("b", "3")]), &touched(&["a", "b"]))
+            .unwrap();
+        let again = TenantStates::new(Some(dir.clone()));
+        assert_eq!(again.load(&t).unwrap(), bucket(&[("b", "3")]));
+        // The name cannot leave the directory; other tenants and accounts see nothing.
+        assert!(dir.join("acme%2F..%2Fx/AC1/twilio.json").exists());
+        assert!(again.load(&tenant("acme/../x", "AC2")).unwrap().is_empty());
+        assert!(again.load(&tenant("other", "AC1")).unwrap().is_empty());
+        assert!(again.clear(&t).unwrap());
+        assert!(again.load(&t).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
