@@ -55,6 +55,10 @@ pub struct Global {
     /// Where compiled plugins are cached.
     #[arg(long, global = true, env = "CONNECTOR_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Where each tenant's kept state lives between runs (default: $XDG_STATE_HOME or
+    /// ~/.local/state, under governance-connector; with neither, nothing is kept).
+    #[arg(long, global = true, env = "CONNECTOR_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `--audit-format`.
@@ -94,6 +98,18 @@ pub enum Command {
         /// With --inactive-for: judge whole accounts, or each entitlement.
         #[arg(long, value_enum, default_value = "account", requires = "inactive_for")]
         by: By,
+        /// Read everything again: forget the tenants' kept state first (a re-sync otherwise
+        /// reads only what can have changed).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show or reset the state kept for each tenant between runs.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+        /// The tenants of a TOML tenants file (default: the one tenant from the environment).
+        #[arg(long, value_name = "FILE", global = true)]
+        tenants: Option<PathBuf>,
     },
     /// Show one account.
     Account {
@@ -114,6 +130,15 @@ pub enum Command {
     Sim(SimArgs),
     /// Run the simulator with the demo fixture and sync through the component.
     Demo,
+}
+
+/// `state` subcommands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum StateAction {
+    /// List each tenant's kept keys, their sizes and a preview of their values.
+    Show,
+    /// Forget each tenant's kept state (its next sync reads everything).
+    Clear,
 }
 
 /// Arguments of an action.

@@ -5,7 +5,7 @@ use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
 use crate::listing::{Listing, accounts, accounts_by_identity, rows};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
-use crate::{conformance_report, simulate};
+use crate::{conformance_report, kept_state, simulate};
 use anyhow::{anyhow, bail};
 use connector_host::Action;
 use std::process::ExitCode;
@@ -57,17 +57,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             inactive_for,
             by,
+            full,
         } => {
             let listing = Listing::new(g, *format, inactive_for.as_deref(), *by)?;
             if let Some(file) = tenants {
-                return multi_tenant(g, file, *concurrency, &listing).await;
+                return multi_tenant(g, file, *concurrency, &listing, *full).await;
             }
             let (host, tenant) = setup(g).await?;
+            if *full {
+                host.clear_state(&tenant)?;
+            }
             match identities {
                 Some(file) => accounts_by_identity(&host, &tenant, file, &listing).await,
                 None => accounts(&host, &tenant, &listing).await,
             }
         }
+        Command::State { action, tenants } => kept_state::run(g, *action, tenants.as_deref()),
         Command::Account { id } => {
             let (host, tenant) = setup(g).await?;
             let a = host.get_account(&tenant, id).await?;
@@ -126,12 +131,17 @@ async fn multi_tenant(
     file: &std::path::Path,
     concurrency: usize,
     listing: &Listing,
+    full: bool,
 ) -> anyhow::Result<ExitCode> {
     let tenants = connector_host::tenants_file::load(file, &g.app)?;
     let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
     for t in &tenants {
         host.policy_for(&t.app)
             .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
+        if full {
+            host.clear_state(t)
+                .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
+        }
     }
     let results = host.sync_tenants(tenants, concurrency).await;
     let count = results.len();

@@ -7,6 +7,7 @@ mod env_credentials;
 mod formats;
 mod hints;
 mod inactivity;
+mod kept_state;
 mod listing;
 mod output;
 mod setup;

@@ -82,11 +82,24 @@ pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOp
     Ok(HostOptions {
         connect_to: connect,
         cache_dir: g.cache_dir.clone(),
+        state_dir: state_dir(g),
         now,
         audit,
         trusted_host_suffixes: vendor::trusted_host_suffixes(),
         ..HostOptions::default()
     })
+}
+
+/// Where tenants' state is kept: `--state-dir`, else `$XDG_STATE_HOME` or `~/.local/state`
+/// under `governance-connector`; `None` (kept in memory for one run) when none is set.
+pub fn state_dir(g: &Global) -> Option<PathBuf> {
+    if let Some(d) = &g.state_dir {
+        return Some(d.clone());
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(base.join("governance-connector"))
 }
 
 pub async fn load(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<Host> {

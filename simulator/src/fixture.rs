@@ -365,6 +365,48 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Add a Flex instance `go` with a Flex User for every worker, and `deactivated` more
+    /// users that no worker stands for (deterministic).
+    pub fn with_generated_flex_users(mut self, go: &str, deactivated: usize) -> Self {
+        let main = self.main_account_sid.clone();
+        let mut users = Vec::new();
+        for (ws, list) in &self.workers {
+            for w in list {
+                let n = users.len();
+                users.push(flex_user_defaults(
+                    json!({
+                        "flex_user_sid": format!("FU{:032x}", 0x20_0000 + n),
+                        "username": w["friendly_name"],
+                        "email": format!("user{n}@example.com"),
+                        "worker_sid": w["sid"],
+                        "workspace_sid": ws,
+                    }),
+                    go,
+                    &main,
+                ));
+            }
+        }
+        for i in 0..deactivated {
+            users.push(flex_user_defaults(
+                json!({
+                    "flex_user_sid": format!("FU{:032x}", 0x30_0000 + i),
+                    "username": format!("former{i}"),
+                    "deactivated": true,
+                    "deactivated_date": "2025-06-01T00:00:00Z",
+                }),
+                go,
+                &main,
+            ));
+        }
+        self.flex_users
+            .entry(go.to_string())
+            .or_default()
+            .extend(users);
+        self
+    }
+}
+
 /// A deterministic stand-in for an account's auth token (fixtures may give their own).
 fn token_for(sid: &str) -> String {
     let mut h: u64 = 0xcbf29ce484222325;

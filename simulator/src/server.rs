@@ -157,6 +157,11 @@ impl Simulator {
         f(&lock(&self.shared.state).fixture)
     }
 
+    /// Change the state as Twilio's would change between two syncs (e.g. new usage).
+    pub fn update_fixture<R>(&self, f: impl FnOnce(&mut Fixture) -> R) -> R {
+        f(&mut lock(&self.shared.state).fixture)
+    }
+
     /// The main account's SID and auth token (what a tenant would configure).
     pub fn main_credentials(&self) -> (String, String) {
         self.with_fixture(|f| {

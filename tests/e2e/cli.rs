@@ -243,3 +243,66 @@ fn a_second_cli_run_does_no_compilation() {
     assert_eq!(run()["compiled"], "cache");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_is_kept_shown_and_cleared_and_full_reads_everything_again() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let dir = connector_e2e::target_dir().join(format!("test-cli-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--state-dir", &dir_s, "--connect-to", &addr];
+        all.extend_from_slice(args);
+        cli(&sim, None, &all)
+    };
+    let monthly = |sim: &twilio_sim::Simulator| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/Monthly.json"))
+            .count()
+    };
+    let first = run(&["accounts", "--json"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(monthly(&sim) > 0);
+
+    let shown = run(&["state", "show"]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.starts_with("tenant default (twilio app, account AC"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("usage/AC0000000000000000000000000000b001"),
+        "{shown}"
+    );
+    let (_, secret) = sim.main_credentials();
+    assert!(!shown.contains(&secret));
+
+    // A second run re-syncs from the kept state; --full reads everything again.
+    sim.clear_requests();
+    let again = run(&["accounts", "--json"]);
+    assert!(again.status.success());
+    assert_eq!(monthly(&sim), 0, "a re-sync reads no Monthly usage");
+    assert_eq!(again.stdout, first.stdout, "and reports the same");
+    sim.clear_requests();
+    let full = run(&["accounts", "--json", "--full"]);
+    assert!(full.status.success());
+    assert!(monthly(&sim) > 0, "--full reads everything");
+    assert_eq!(full.stdout, first.stdout);
+
+    let cleared = run(&["state", "clear"]);
+    assert!(
+        text(&cleared.stdout).ends_with("state cleared\n"),
+        "{}",
+        text(&cleared.stdout)
+    );
+    let empty = run(&["state", "show"]);
+    assert!(
+        text(&empty.stdout).contains(": 0 key(s), 0 bytes"),
+        "{}",
+        text(&empty.stdout)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -107,3 +107,37 @@ async fn two_years_of_usage_listing_every_category_syncs_and_changes_nothing() {
         "Monthly usage read to page {deepest:?}"
     );
 }
+
+#[tokio::test]
+async fn a_ten_thousand_worker_flex_instance_lists_in_bounded_pages() {
+    const GO: &str = "GO000000000000000000000000000000aa";
+    let fixture = Fixture::generate(0, 3)
+        .with_generated_workers(10_000)
+        .with_generated_flex_users(GO, 40);
+    let sim = sim(fixture).await;
+    let host = host(&sim).await;
+    let t = tenant(&sim, "flex").with_option("flex_instance_sid", GO);
+    let mut sizes = Vec::new();
+    let mut last = 0;
+    let list = host
+        .list_all(&t, |n| {
+            sizes.push(n - last);
+            last = n;
+        })
+        .await
+        .expect("a 10,000-worker instance lists within the default limits");
+    assert_eq!(list.len(), 10_040);
+    let ids: BTreeSet<&str> = list.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids.len(), 10_040, "no user lost or listed twice");
+    assert!(sizes.iter().all(|n| *n <= 1000), "bounded pages: {sizes:?}");
+    // Every worker is joined with its Flex User, across pages.
+    let joined = list
+        .iter()
+        .filter(|a| a.id.starts_with("WK"))
+        .filter(|a| a.attributes.iter().any(|(k, _)| k == "flex_user_sid"))
+        .count();
+    assert_eq!(joined, 10_000);
+    // The users without a worker come last, deprovisioned.
+    assert!(list[10_000..].iter().all(|a| a.id.starts_with("FU")
+        && a.status == connector_host::types::AccountStatus::Deprovisioned));
+}

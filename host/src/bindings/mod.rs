@@ -264,18 +264,29 @@ mod tests {
     /// contract is a new version beside it).
     #[test]
     fn released_versions_stay_frozen() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../wit/since_v0.1.0/connector.wit"
-        );
-        let text = std::fs::read(path).unwrap();
-        let digest: String = Sha256::digest(&text)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(
-            digest, "23524b1be3213a070cf5bd60eeaa8618c8b8239b7785ef1e20c69a9e555d3bce",
-            "wit/since_v0.1.0 is released: add a new version instead of editing it"
-        );
+        for (version, pinned) in [
+            (
+                "0.1.0",
+                "23524b1be3213a070cf5bd60eeaa8618c8b8239b7785ef1e20c69a9e555d3bce",
+            ),
+            (
+                "0.2.0",
+                "25fb1b3249c2b22ab3c31113ac717bd1584155349b8823ffc75c1fbeccb5819a",
+            ),
+        ] {
+            let path = format!(
+                "{}/../wit/since_v{version}/connector.wit",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read(path).unwrap();
+            let digest: String = Sha256::digest(&text)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                digest, pinned,
+                "wit/since_v{version} is released: add a new version instead of editing it"
+            );
+        }
     }
 }
