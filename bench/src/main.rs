@@ -46,6 +46,54 @@ fn fmt_us((m, lo, hi): (f64, f64, f64)) -> String {
     }
 }
 
+/// A simulator on a thread of its own (a one-thread runtime), so its CPU time can be read
+/// beside each figure: a figure is the connector's only while the simulator is not busy.
+struct SimThread {
+    sim: Simulator,
+    tid: String,
+}
+
+impl SimThread {
+    fn start(fixture: Fixture) -> anyhow::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("simulator".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    let tid = std::fs::read_link("/proc/thread-self")
+                        .ok()
+                        .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+                        .unwrap_or_default();
+                    let started = Simulator::start(fixture, "127.0.0.1:0").await;
+                    let _ = tx.send(started.map(|sim| SimThread { sim, tid }));
+                    // Serve until the process ends.
+                    std::future::pending::<()>().await;
+                });
+            })?;
+        rx.recv()?
+    }
+
+    /// CPU time the simulator's thread has used, in seconds.
+    fn cpu_s(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/self/task/{}/schedstat", self.tid))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|ns| ns / 1e9)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl std::ops::Deref for SimThread {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        &self.sim
+    }
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -79,23 +127,57 @@ async fn load(sim: &Simulator, cache: &Path) -> anyhow::Result<Host> {
     Ok(Host::load(&plugin(), opts).await?)
 }
 
-/// Component sync: (seconds per run, requests per run, accounts).
+/// One measured sync: wall times, requests and accounts of the last run, and the simulator's
+/// CPU time per run (median).
+struct Measured {
+    times: Vec<f64>,
+    requests: usize,
+    accounts: usize,
+    sim_cpu: f64,
+}
+
+impl Measured {
+    /// The simulator's share, for the table.
+    fn sim_note(&self) -> String {
+        let wall = stats(self.times.clone()).0;
+        format!(
+            "simulator CPU {:.2} s ({:.0}% of wall)",
+            self.sim_cpu,
+            100.0 * self.sim_cpu / wall
+        )
+    }
+}
+
+/// Component sync, `runs` times; each a full sync (`full`: kept state cleared first) or a
+/// re-sync from the state the previous run kept.
 async fn component_sync(
     host: &Host,
-    sim: &Simulator,
+    sim: &SimThread,
     t: &Tenant,
     runs: usize,
-) -> anyhow::Result<(Vec<f64>, usize, usize)> {
+    full: bool,
+) -> anyhow::Result<Measured> {
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     let (mut requests, mut accounts) = (0, 0);
     for _ in 0..runs {
+        if full {
+            host.clear_state(t)?;
+        }
         sim.clear_requests();
+        let cpu0 = sim.cpu_s();
         let started = Instant::now();
         accounts = host.list_all(t, |_| {}).await?.len();
         times.push(started.elapsed().as_secs_f64());
+        cpu.push(sim.cpu_s() - cpu0);
         requests = sim.requests().len();
     }
-    Ok((times, requests, accounts))
+    Ok(Measured {
+        times,
+        requests,
+        accounts,
+        sim_cpu: stats(cpu).0,
+    })
 }
 
 fn native_sync(
@@ -160,9 +242,10 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Subprocess mode: sync `n` tenants concurrently and print peak RSS in KiB.
-async fn rss_mode(n: usize) -> anyhow::Result<()> {
-    let sim = Simulator::start(Fixture::generate(50, 21), "127.0.0.1:0").await?;
+/// Subprocess mode: sync `n` tenants of `size` subaccounts, `concurrency` at a time, and
+/// print peak RSS in KiB.
+async fn rss_mode(n: usize, size: usize, concurrency: usize) -> anyhow::Result<()> {
+    let sim = Simulator::start(Fixture::generate(size, 21), "127.0.0.1:0").await?;
     let cache = root().join("target/bench-cache");
     let host = Arc::new(load(&sim, &cache).await?);
     let before = vm_hwm_kib();
@@ -172,7 +255,7 @@ async fn rss_mode(n: usize) -> anyhow::Result<()> {
             ..tenant(&sim, "twilio")
         })
         .collect();
-    let results = host.sync_tenants(tenants, n).await;
+    let results = host.sync_tenants(tenants, concurrency).await;
     let ok = results.iter().filter(|r| r.result.is_ok()).count();
     println!(
         "{} {} {} {}",
@@ -216,61 +299,138 @@ fn machine() -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--rss-tenants") {
-        return rss_mode(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100)).await;
+    if args.get(1).map(String::as_str) == Some("--rss") {
+        let arg = |i: usize| args.get(i).and_then(|n| n.parse().ok()).unwrap_or(1);
+        return rss_mode(arg(2), arg(3), arg(4)).await;
     }
     let accounts = env_usize("BENCH_ACCOUNTS", 2000);
     let workers = env_usize("BENCH_WORKERS", 2000);
     let runs = env_usize("BENCH_RUNS", 3);
     let sdk_slow_accounts = env_usize("BENCH_SDK_SLOW_ACCOUNTS", 200);
+    let floor_accounts = env_usize("BENCH_FLOOR_ACCOUNTS", 500);
+    // `BENCH_ONLY=floor,flex,…` runs only those sections (floor, flex, native, sdk, host, rss).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let run = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
+    let big_tenant = env_usize("BENCH_BIG_TENANT", 10_000);
     let cache = root().join("target/bench-cache");
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
     let fixture = Fixture::generate(accounts, 42).with_generated_workers(workers);
-    let sim = Simulator::start(fixture, "127.0.0.1:0").await?;
+    let sim = SimThread::start(fixture)?;
     let host = load(&sim, &cache).await?;
     let flex = tenant(&sim, "flex");
     let twilio = tenant(&sim, "twilio");
     let concurrency = 16.0;
 
-    for latency_ms in [0u64, 100] {
-        sim.faults().latency = Duration::from_millis(latency_ms);
-        for (label, t, n) in [
-            ("subaccounts", &twilio, accounts),
-            ("Flex workers", &flex, workers),
-        ] {
-            eprintln!("component sync of {n} {label} at {latency_ms} ms …");
-            let (times, requests, got) = component_sync(&host, &sim, t, runs).await?;
-            let s = stats(times);
-            let floor = requests as f64 * latency_ms as f64 / 1000.0 / concurrency;
-            let ratio = if floor > 0.0 {
-                format!("{:.2}× floor ({floor:.2} s)", s.0 / floor)
-            } else {
-                "floor 0 at 0 ms".into()
-            };
-            rows.push((
-                format!("sync {got} {label}, {latency_ms} ms latency (component)"),
-                format!("{}; {requests} requests; {ratio}", fmt_s(s)),
-            ));
-            if latency_ms == 0 {
-                let app = if label == "subaccounts" {
-                    "twilio"
-                } else {
-                    "flex"
-                };
-                eprintln!("native sync of {n} {label} at 0 ms …");
-                let native = stats(native_sync(&sim, app, &[], runs)?);
-                rows.push((
-                    format!("sync {got} {label}, 0 ms (native build, same logic)"),
-                    format!(
-                        "{}; component/native = {:.2}×",
-                        fmt_s(native),
-                        s.0 / native.0
-                    ),
-                ));
-            }
+    // The pipelined executor against the latency floor (requests × RTT / in-flight limit).
+    let small = SimThread::start(Fixture::generate(floor_accounts, 44))?;
+    let small_host = load(&small, &cache).await?;
+    for (sim, host, t, latency_ms) in [
+        (&small, &small_host, tenant(&small, "twilio"), 40u64),
+        (&sim, &host, twilio.clone(), 100),
+    ] {
+        if !run("floor") {
+            break;
         }
+        sim.faults().latency = Duration::from_millis(latency_ms);
+        eprintln!("full sync of the subaccounts at {latency_ms} ms …");
+        let m = component_sync(host, sim, &t, runs, true).await?;
+        let s = stats(m.times.clone());
+        let floor = m.requests as f64 * latency_ms as f64 / 1000.0 / concurrency;
+        rows.push((
+            format!("full sync, {} subaccounts, {latency_ms} ms RTT", m.accounts),
+            format!(
+                "{}; {} requests ({:.2} per account); **{:.2}× the floor** ({floor:.2} s); {}",
+                fmt_s(s),
+                m.requests,
+                m.requests as f64 / m.accounts as f64,
+                s.0 / floor,
+                m.sim_note()
+            ),
+        ));
+        if latency_ms == 100 {
+            // A re-sync one day later, from the state the full sync kept.
+            eprintln!("re-sync of the subaccounts at {latency_ms} ms …");
+            host.clear_state(&t)?;
+            host.list_all(&t, |_| {}).await?;
+            let r = component_sync(host, sim, &t, runs, false).await?;
+            rows.push((
+                format!(
+                    "re-sync from kept state, {} subaccounts, {latency_ms} ms RTT",
+                    r.accounts
+                ),
+                format!(
+                    "{}; {} requests (**{:.3} per account**, full: {:.2}); {}",
+                    fmt_s(stats(r.times.clone())),
+                    r.requests,
+                    r.requests as f64 / r.accounts as f64,
+                    m.requests as f64 / m.accounts as f64,
+                    r.sim_note()
+                ),
+            ));
+        }
+    }
+
+    // Flex: every worker's attributes need a fetch (lists hide them). The dependency chain:
+    // the workspace list, then each workspace's worker pages one after another (a page per
+    // call), each page's fetches 16 at a time.
+    sim.faults().latency = Duration::from_millis(100);
+    if run("flex") {
+        eprintln!("Flex sync of {workers} workers at 100 ms …");
+        let m = component_sync(&host, &sim, &flex, runs, true).await?;
+        let s = stats(m.times.clone());
+        let pages = sim.with_fixture(|f| {
+            f.workers
+                .values()
+                .map(|w| w.len().div_ceil(500).max(1))
+                .sum::<usize>()
+        });
+        let fetches = m.requests.saturating_sub(pages + 1);
+        let chain = 0.1 * (1 + pages) as f64 + 0.1 * (fetches as f64 / concurrency).ceil();
+        rows.push((
+        format!("Flex sync, {} workers with one fetch each, 100 ms RTT", m.accounts),
+        format!(
+            "{}; {} requests; **{:.2}× the floor of its dependency chain** ({chain:.2} s: {} sequential list reads + {fetches} fetches / 16); {}",
+            fmt_s(s),
+            m.requests,
+            s.0 / chain,
+            1 + pages,
+            m.sim_note()
+        ),
+    ));
+    }
+
+    // The sandbox's cost: the same logic compiled natively, no latency.
+    sim.faults().latency = Duration::ZERO;
+    let mut zero_ms_subaccounts = f64::NAN;
+    for (label, t, app) in [
+        ("subaccounts", &twilio, "twilio"),
+        ("Flex workers", &flex, "flex"),
+    ] {
+        if !run("native") {
+            break;
+        }
+        eprintln!("component and native sync of the {label} at 0 ms …");
+        let m = component_sync(&host, &sim, t, runs, true).await?;
+        let s = stats(m.times.clone());
+        let native = stats(native_sync(&sim, app, &[], runs)?);
+        if app == "twilio" {
+            zero_ms_subaccounts = s.0;
+        }
+        rows.push((
+            format!(
+                "sync {} {label}, 0 ms: component vs native build",
+                m.accounts
+            ),
+            format!(
+                "{} vs {}: component/native = {:.2}×; {}",
+                fmt_s(s),
+                fmt_s(native),
+                s.0 / native.0,
+                m.sim_note()
+            ),
+        ));
     }
 
     // Twilio's Python helper library, the way a user would write the job (sequential).
@@ -280,7 +440,8 @@ async fn main() -> anyhow::Result<()> {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if !pip {
+    if !run("sdk") {
+    } else if !pip {
         notes.push(
             "Twilio's Python library is not installed; `make bench` installs it with pip".into(),
         );
@@ -289,16 +450,7 @@ async fn main() -> anyhow::Result<()> {
         sim.clear_requests();
         match sdk_sync(&sim) {
             Ok((secs, req, got)) => {
-                let ours = rows
-                    .iter()
-                    .find(|r| r.0.contains("subaccounts, 0 ms latency (component)"))
-                    .map(|r| r.1.clone())
-                    .unwrap_or_default();
-                let ours_s: f64 = ours
-                    .split(' ')
-                    .next()
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(f64::NAN);
+                let ours_s = zero_ms_subaccounts;
                 rows.push((
                     format!("same job with Twilio's Python SDK, {got} subaccounts, 0 ms"),
                     format!(
@@ -309,13 +461,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Err(e) => notes.push(format!("Python SDK run failed: {e}")),
         }
-        let small =
-            Simulator::start(Fixture::generate(sdk_slow_accounts, 43), "127.0.0.1:0").await?;
+        let small = SimThread::start(Fixture::generate(sdk_slow_accounts, 43))?;
         small.faults().latency = Duration::from_millis(100);
         let small_host = load(&small, &cache).await?;
         eprintln!("component and Python SDK on {sdk_slow_accounts} subaccounts at 100 ms …");
-        let (times, requests, got) =
-            component_sync(&small_host, &small, &tenant(&small, "twilio"), 1).await?;
+        let m = component_sync(&small_host, &small, &tenant(&small, "twilio"), 1, true).await?;
+        let (times, requests, got) = (m.times, m.requests, m.accounts);
         match sdk_sync(&small) {
             Ok((secs, req, _)) => rows.push((
                 format!("{got} subaccounts at 100 ms: component vs Python SDK"),
@@ -329,87 +480,105 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    // Instantiation and calls.
-    let engine = connector_host::engine::new_engine(host.limits())?;
-    let bytes = std::fs::read(plugin())?;
-    let cold: Vec<f64> = (0..5)
-        .map(|_| {
+    if run("host") {
+        // Instantiation and calls.
+        let engine = connector_host::engine::new_engine(host.limits())?;
+        let bytes = std::fs::read(plugin())?;
+        let cold: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                wasmtime::component::Component::new(&engine, &bytes).expect("compiles");
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        let compiled = engine
+            .precompile_component(&bytes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let cached: Vec<f64> = (0..50)
+            .map(|_| {
+                let t = Instant::now();
+                // SAFETY: bytes produced just above by the same engine.
+                unsafe { wasmtime::component::Component::deserialize(&engine, &compiled) }
+                    .expect("deserializes");
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        let mut warm = Vec::new();
+        let mut call = Vec::new();
+        for _ in 0..500 {
             let t = Instant::now();
-            wasmtime::component::Component::new(&engine, &bytes).expect("compiles");
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    let compiled = engine
-        .precompile_component(&bytes)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let cached: Vec<f64> = (0..50)
-        .map(|_| {
+            host.instantiate_only().await?;
+            warm.push(t.elapsed().as_secs_f64() * 1e6);
             let t = Instant::now();
-            // SAFETY: bytes produced just above by the same engine.
-            unsafe { wasmtime::component::Component::deserialize(&engine, &compiled) }
-                .expect("deserializes");
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    let mut warm = Vec::new();
-    let mut call = Vec::new();
-    for _ in 0..500 {
-        let t = Instant::now();
-        host.instantiate_only().await?;
-        warm.push(t.elapsed().as_secs_f64() * 1e6);
-        let t = Instant::now();
-        host.call_metadata().await?;
-        call.push(t.elapsed().as_secs_f64() * 1e6);
-    }
-    rows.push((
-        "instantiate cold (compile the component)".into(),
-        fmt_us(stats(cold)),
-    ));
-    rows.push((
-        "instantiate cached (deserialize precompiled)".into(),
-        fmt_us(stats(cached)),
-    ));
-    rows.push((
-        "instantiate warm (InstancePre, new Store)".into(),
-        fmt_us(stats(warm)),
-    ));
-    rows.push((
-        "one call (instantiate + metadata)".into(),
-        fmt_us(stats(call)),
-    ));
-    rows.push((
-        "guest linear memory per tenant instance (peak)".into(),
-        format!("{:.1} MiB", host.peak_guest_memory() as f64 / 1048576.0),
-    ));
-
-    eprintln!("100 tenants concurrently …");
-    let exe = std::env::current_exe()?;
-    let out = std::process::Command::new(exe)
-        .args(["--rss-tenants", "100"])
-        .output()?;
-    let f: Vec<u64> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    if f.len() == 4 {
+            host.call_metadata().await?;
+            call.push(t.elapsed().as_secs_f64() * 1e6);
+        }
         rows.push((
-            "peak RSS, 100 tenants synced concurrently (51 accounts each)".into(),
-            format!(
-                "{:.0} MiB ({} of 100 ok; {:.0} MiB before the syncs)",
-                f[0] as f64 / 1024.0,
-                f[2],
-                f[1] as f64 / 1024.0
-            ),
+            "instantiate cold (compile the component)".into(),
+            fmt_us(stats(cold)),
         ));
-    } else {
-        notes.push(format!(
-            "100-tenant run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        rows.push((
+            "instantiate cached (deserialize precompiled)".into(),
+            fmt_us(stats(cached)),
         ));
+        rows.push((
+            "instantiate warm (InstancePre, new Store)".into(),
+            fmt_us(stats(warm)),
+        ));
+        rows.push((
+            "one call (instantiate + metadata)".into(),
+            fmt_us(stats(call)),
+        ));
+        rows.push((
+            "guest linear memory per tenant instance (peak)".into(),
+            format!("{:.1} MiB", host.peak_guest_memory() as f64 / 1048576.0),
+        ));
+    }
+    for (label, n, size, concurrency) in [
+        ("100 tenants of 121 subaccounts, 16 at a time", 100, 120, 16),
+        ("one tenant of 10,000 subaccounts", 1, big_tenant, 1),
+    ] {
+        if !run("rss") {
+            break;
+        }
+        eprintln!("peak RSS: {label} …");
+        let exe = std::env::current_exe()?;
+        let out = std::process::Command::new(exe)
+            .args([
+                "--rss",
+                &n.to_string(),
+                &size.to_string(),
+                &concurrency.to_string(),
+            ])
+            .output()?;
+        let f: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() == 4 {
+            rows.push((
+                format!("peak RSS, {label}"),
+                format!(
+                    "**{:.0} MiB** ({} of {n} synced; {:.0} MiB before the syncs; largest guest memory {:.1} MiB)",
+                    f[0] as f64 / 1024.0,
+                    f[2],
+                    f[1] as f64 / 1024.0,
+                    f[3] as f64 / 1048576.0
+                ),
+            ));
+        } else {
+            notes.push(format!(
+                "peak RSS run ({label}) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
     }
     rows.push((
         "component size".into(),
-        format!("{:.0} KiB", bytes.len() as f64 / 1024.0),
+        format!(
+            "{:.0} KiB",
+            std::fs::metadata(plugin())?.len() as f64 / 1024.0
+        ),
     ));
 
     let mut table = String::from("| measure | result (median, min–max) |\n|---|---|\n");
@@ -420,7 +589,7 @@ async fn main() -> anyhow::Result<()> {
         table.push_str(&format!("\n- {n}"));
     }
     let section = format!(
-        "\n## {}\n\nCommand: `make bench` (BENCH_ACCOUNTS={accounts}, BENCH_WORKERS={workers}, BENCH_RUNS={runs}); machine: {}.\n\n{table}\n",
+        "\n## {}\n\nCommand: `make bench` (BENCH_ACCOUNTS={accounts}, BENCH_WORKERS={workers}, BENCH_RUNS={runs}, BENCH_FLOOR_ACCOUNTS={floor_accounts}, BENCH_BIG_TENANT={big_tenant}); machine: {}. The simulator runs on a thread of its own; its CPU time is shown beside each sync.\n\n{table}\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine()
     );

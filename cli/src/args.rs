@@ -126,6 +126,19 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Check a plugin build against the built-in simulator, one line per check.
     Conformance,
+    /// Take jobs from the cluster's queue (NATS JetStream); run any number, on any machines.
+    Worker(WorkerArgs),
+    /// Put jobs on the cluster's queue: a sync per tenant, or one action.
+    Enqueue(EnqueueArgs),
+    /// Print each tenant's latest complete snapshot (the JSON lines of `accounts --json`).
+    Results(ResultsArgs),
+    /// The cluster at a glance.
+    Cluster {
+        #[command(subcommand)]
+        what: ClusterWhat,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
     /// Run the Twilio simulator on loopback.
     Sim(SimArgs),
     /// Run the simulator with the demo fixture and sync through the component.
@@ -201,4 +214,89 @@ pub struct SimArgs {
     /// Answer every Nth request with a malformed body.
     #[arg(long, default_value_t = 0)]
     pub malformed_every: u64,
+}
+
+/// Where the cluster's NATS server is.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// NATS server URL (JetStream enabled).
+    #[arg(
+        long,
+        env = "CONNECTOR_NATS",
+        default_value = "nats://127.0.0.1:4222",
+        value_name = "URL"
+    )]
+    pub nats: String,
+}
+
+/// `connector worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The tenants this worker holds secrets for (others' jobs are left to other workers).
+    #[arg(long, value_name = "FILE")]
+    pub tenants: PathBuf,
+    /// This worker's name in `cluster status` (default: host name and process id).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+/// `connector enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Tenants file: only names and apps are read (no secret is needed to enqueue).
+    #[arg(long, value_name = "FILE")]
+    pub tenants: PathBuf,
+    /// Only this tenant (required for an action).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[command(subcommand)]
+    pub what: Option<EnqueueWhat>,
+}
+
+/// What to enqueue (a sync of every tenant when omitted).
+#[derive(Debug, Subcommand)]
+pub enum EnqueueWhat {
+    /// A sync per tenant.
+    Sync,
+    /// Suspend one account.
+    Suspend(ClusterAction),
+    /// Reactivate one account.
+    Reactivate(ClusterAction),
+    /// Deprovision one account.
+    Deprovision(ClusterAction),
+}
+
+/// An action to enqueue.
+#[derive(Debug, Args)]
+pub struct ClusterAction {
+    /// Account SID (or the app's user id).
+    pub id: String,
+    /// Show what would be done; send nothing that changes state.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Idempotency key: the same key is taken once (default: derived from tenant, app, action
+    /// and account).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// `connector results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+/// `connector cluster …`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ClusterWhat {
+    /// Queue depth, jobs in flight, redeliveries, live workers, failures, snapshots.
+    Status,
 }

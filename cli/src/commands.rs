@@ -5,7 +5,7 @@ use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
 use crate::listing::{Listing, accounts, accounts_by_identity, rows};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
-use crate::{conformance_report, kept_state, simulate};
+use crate::{cluster_commands, conformance_report, kept_state, simulate};
 use anyhow::{anyhow, bail};
 use connector_host::Action;
 use std::process::ExitCode;
@@ -14,6 +14,10 @@ use std::process::ExitCode;
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match &cli.command {
+        Command::Worker(a) => cluster_commands::worker(g, a).await,
+        Command::Enqueue(a) => cluster_commands::enqueue(g, a).await,
+        Command::Results(a) => cluster_commands::results(a).await,
+        Command::Cluster { what, nats } => cluster_commands::cluster(g, *what, nats).await,
         Command::Sim(a) => simulate::sim(a).await,
         Command::Demo => simulate::demo(g).await,
         Command::Conformance => conformance_report::run(g).await,

@@ -1,6 +1,7 @@
 //! `connector`: the reference CLI of the governance connector host.
 
 mod args;
+mod cluster_commands;
 mod commands;
 mod conformance_report;
 mod env_credentials;

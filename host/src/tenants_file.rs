@@ -218,9 +218,81 @@ pub fn parse(
             "no [[tenant]] entries".into(),
         ));
     }
-    let base = path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
-    for e in file.tenants {
+    for e in &file.tenants {
+        if out.iter().any(|t: &Tenant| t.name == e.name) {
+            return Err(TenantsError::Tenant {
+                tenant: e.name.clone(),
+                message: "the name is used twice".into(),
+            });
+        }
+        out.push(tenant(path, text, e, lookup, default_app)?);
+    }
+    Ok(out)
+}
+
+/// Parse a tenants file keeping the tenants whose secrets can be read here: a worker of a
+/// cluster may hold only some tenants' secrets. Inline secrets, duplicate names or a malformed
+/// file still reject the whole file; each skipped tenant comes back with why.
+pub fn parse_available(
+    path: &Path,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    default_app: &str,
+) -> Result<(Vec<Tenant>, Vec<TenantsError>), TenantsError> {
+    let file: File = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+    let mut names = std::collections::HashSet::new();
+    for e in &file.tenants {
+        if e.auth_token.is_some() || e.api_secret.is_some() {
+            return Err(TenantsError::Tenant {
+                tenant: e.name.clone(),
+                message: "inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file".into(),
+            });
+        }
+        if !names.insert(e.name.clone()) {
+            return Err(TenantsError::Tenant {
+                tenant: e.name.clone(),
+                message: "the name is used twice".into(),
+            });
+        }
+    }
+    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
+    for e in &file.tenants {
+        match tenant(path, text, e, lookup, default_app) {
+            Ok(t) => ok.push(t),
+            Err(why) => skipped.push(why),
+        }
+    }
+    Ok((ok, skipped))
+}
+
+/// The tenants' names and apps only, reading no secret (what a job names).
+pub fn names(path: &Path, default_app: &str) -> Result<Vec<(String, String)>, TenantsError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
+    let file: File = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
+    Ok(file
+        .tenants
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.app.clone().unwrap_or_else(|| default_app.to_string()),
+            )
+        })
+        .collect())
+}
+
+/// One entry as a tenant, its secret read.
+fn tenant(
+    path: &Path,
+    text: &str,
+    e: &Entry,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    default_app: &str,
+) -> Result<Tenant, TenantsError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    {
         let fail = |message: String| TenantsError::Tenant {
             tenant: e.name.clone(),
             message,
@@ -229,9 +301,6 @@ pub fn parse(
             return Err(fail(
                 "inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file".into(),
             ));
-        }
-        if out.iter().any(|t: &Tenant| t.name == e.name) {
-            return Err(fail("the name is used twice".into()));
         }
         fn resolve<'a>(
             base: &Path,
@@ -294,9 +363,8 @@ pub fn parse(
         if let Some(go) = &e.flex_instance_sid {
             tenant = tenant.with_option(FLEX_INSTANCE, go);
         }
-        out.push(tenant);
+        Ok(tenant)
     }
-    Ok(out)
 }
 
 /// Load a tenants file, reading secrets from the process environment or files; tenants that

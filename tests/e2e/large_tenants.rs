@@ -39,7 +39,7 @@ async fn ten_thousand_subaccounts_sync_in_bounded_pages() {
     let ids: BTreeSet<&str> = list.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids.len(), 10_001, "no account lost or listed twice");
     assert!(
-        sizes.iter().all(|n| *n <= 250),
+        sizes.iter().all(|n| *n <= 1000) && sizes.len() >= 11,
         "every call returns a bounded page: {sizes:?}"
     );
     // Each subaccount with priced usage has a last activity; the others have none.

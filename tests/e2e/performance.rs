@@ -57,7 +57,7 @@ fn daily_queries(f: &Fixture) -> usize {
 async fn a_sync_makes_exactly_the_requests_the_api_requires() {
     let fixture = Fixture::generate(1500, 5);
     let accounts = fixture.accounts.len();
-    let expected = accounts.div_ceil(250) + accounts + daily_queries(&fixture);
+    let expected = accounts.div_ceil(1000) + accounts + daily_queries(&fixture);
     let sim = sim(fixture).await;
     let host = host(&sim).await;
     let list = host
@@ -76,13 +76,7 @@ async fn a_sync_makes_exactly_the_requests_the_api_requires() {
         .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
         .collect();
     assert_eq!(distinct.len(), requests.len(), "nothing fetched twice");
-    assert!(requests.iter().all(|r| {
-        r.query.contains(if r.path.ends_with("/Accounts.json") {
-            "PageSize=250"
-        } else {
-            "PageSize=1000"
-        })
-    }));
+    assert!(requests.iter().all(|r| r.query.contains("PageSize=1000")));
 }
 
 /// Every request of the run went out exactly once.

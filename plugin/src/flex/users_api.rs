@@ -1,11 +1,12 @@
-//! The Flex Users API (public beta): list (v1), fetch by SID or username (v4), and the account
-//! of a Flex User that has no TaskRouter worker (e.g. deactivated).
+//! The Flex Users API (public beta): fetch by SID or username (v4; its v1 list is read page by
+//! page in `listing.rs`), and the account of a Flex User that has no TaskRouter worker (e.g.
+//! deactivated).
 
 use super::{ACCOUNT_TYPE, decode};
 use super::{FLEX_API_HOST, flex_api};
 use crate::http::{Request, form_encode};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
-use crate::paging::{fetch_all_pages, parse_page};
+use crate::paging::parse_page;
 use crate::retry::Client;
 use serde::{Deserialize, Serialize};
 
@@ -78,21 +79,6 @@ impl FlexUser {
             .as_deref()
             .or_else(|| self.worker.as_ref().and_then(|w| w.worker_sid.as_deref()))
     }
-}
-
-/// Every Flex User of an instance.
-pub fn list(client: &mut Client<'_>, instance: &str) -> Result<Vec<FlexUser>> {
-    let first = flex_api(&format!("/v1/Instances/{instance}/Users?PageSize=1000"));
-    let values = fetch_all_pages(
-        client,
-        FLEX_API_HOST,
-        vec![first],
-        "users",
-        "Flex user list",
-    )
-    .pop()
-    .expect("one list")?;
-    decode(values, "Flex user list")
 }
 
 /// A Flex User by SID; `None` when Twilio does not know it.

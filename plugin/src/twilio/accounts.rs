@@ -15,10 +15,12 @@ use serde::Deserialize;
 /// Largest page the 2010 API serves (used for usage lists, which are reduced page by page).
 pub const PAGE_SIZE: u32 = 1000;
 
-/// Accounts per `list-accounts` page: what one call holds is these accounts and their usage
-/// reads in flight, whatever the tenant's size. Large enough that the call's first request
-/// (the account page) and its last stragglers are a small share of its time.
-pub const ACCOUNTS_PER_PAGE: u32 = 250;
+/// Accounts per `list-accounts` page (Twilio's largest): what one call holds is these accounts
+/// (each reduced to its latest priced day per service) and the usage pages in flight, whatever
+/// the tenant's size. A call's first request (the account page) and its last stragglers wait
+/// with slots idle, so fewer, larger pages come closer to the latency floor (measured: 250 per
+/// page gave 1.20× the floor at 40 ms, 1,000 gives 1.11×).
+pub const ACCOUNTS_PER_PAGE: u32 = 1000;
 
 /// The fields of an Account resource the connector reads. `auth_token` is deliberately absent.
 #[derive(Debug, Clone, Deserialize)]

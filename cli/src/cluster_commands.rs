@@ -1,0 +1,158 @@
+//! The cluster commands: `worker`, `enqueue`, `results`, `cluster status` (NATS JetStream;
+//! the logic is in the `connector-cluster` crate).
+
+use crate::args::{
+    ClusterWhat, EnqueueArgs, EnqueueWhat, Global, NatsArgs, ResultsArgs, WorkerArgs,
+};
+use crate::output;
+use crate::setup::{connect_to, load};
+use anyhow::{anyhow, bail};
+use connector_cluster::{Job, enqueue, results, setup, status, worker};
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// `connector worker`: load the component once, then take jobs until stopped.
+pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.tenants)
+        .map_err(|e| anyhow!("cannot read tenants file {}: {e}", a.tenants.display()))?;
+    let (tenants, skipped) = connector_host::tenants_file::parse_available(
+        &a.tenants,
+        &text,
+        &|k| std::env::var(k).ok(),
+        &g.app,
+    )?;
+    for why in &skipped {
+        eprintln!(
+            "worker: {}; its jobs are left to workers that hold its secret",
+            output::safe(&why.to_string())
+        );
+    }
+    let host = Arc::new(load(g, connect_to(g)?).await?);
+    for t in &tenants {
+        host.policy_for(&t.app)
+            .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
+    }
+    let id = a.id.clone().unwrap_or_else(|| {
+        let name = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "worker".into());
+        format!("{}-{}", name.trim(), std::process::id())
+    });
+    let cluster = setup::connect(&a.nats.nats).await?;
+    eprintln!(
+        "worker {id}: {} tenant(s) of {} held here; taking jobs from {}",
+        tenants.len(),
+        tenants.len() + skipped.len(),
+        a.nats.nats
+    );
+    let w = worker::Worker {
+        id,
+        host,
+        tenants: tenants
+            .into_iter()
+            .map(|t| ((t.name.clone(), t.app.clone()), t))
+            .collect::<HashMap<_, _>>(),
+        render: Arc::new(|t, a| output::account_json(&t.app, Some(&t.name), a)),
+    };
+    w.run(&cluster).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `connector enqueue`: one sync per tenant and app, or one action; no secret is read.
+pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
+    let mut names = connector_host::tenants_file::names(&a.tenants, &g.app)?;
+    if let Some(only) = &a.tenant {
+        names.retain(|(n, _)| n == only);
+        if names.is_empty() {
+            bail!("no tenant {only:?} in {}", a.tenants.display());
+        }
+    }
+    let jobs: Vec<Job> = match &a.what {
+        None | Some(EnqueueWhat::Sync) => names
+            .iter()
+            .map(|(n, app)| Job::sync(n, app, chrono::Utc::now()))
+            .collect(),
+        Some(
+            EnqueueWhat::Suspend(x) | EnqueueWhat::Reactivate(x) | EnqueueWhat::Deprovision(x),
+        ) => {
+            let action = match &a.what {
+                Some(EnqueueWhat::Suspend(_)) => "suspend",
+                Some(EnqueueWhat::Reactivate(_)) => "reactivate",
+                _ => "deprovision",
+            };
+            let [(n, app)] = names.as_slice() else {
+                bail!("an action is for one tenant: add --tenant NAME");
+            };
+            vec![Job::action(
+                n,
+                app,
+                action,
+                &x.id,
+                x.dry_run,
+                x.key.as_deref(),
+            )]
+        }
+    };
+    let cluster = setup::connect(&a.nats.nats).await?;
+    let (mut new, mut duplicate) = (0, 0);
+    for job in &jobs {
+        if enqueue::enqueue(&cluster, job).await? {
+            new += 1;
+        } else {
+            duplicate += 1;
+        }
+    }
+    println!(
+        "enqueued {new} job(s){}",
+        if duplicate > 0 {
+            format!("; {duplicate} already enqueued (same idempotency key) and not added again")
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `connector results`: the latest complete snapshot of each tenant, as JSON lines.
+pub async fn results(a: &ResultsArgs) -> anyhow::Result<ExitCode> {
+    let cluster = setup::connect(&a.nats.nats).await?;
+    let snapshots = results::read_all(&cluster.results, a.tenant.as_deref()).await?;
+    let mut out = std::io::stdout().lock();
+    for (_, lines) in &snapshots {
+        out.write_all(lines)?;
+    }
+    if snapshots.is_empty() {
+        eprintln!(
+            "no snapshot yet{}",
+            a.tenant
+                .as_ref()
+                .map(|t| format!(" for tenant {t:?}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `connector cluster status`.
+pub async fn cluster(g: &Global, what: ClusterWhat, n: &NatsArgs) -> anyhow::Result<ExitCode> {
+    let ClusterWhat::Status = what;
+    let mut cluster = setup::connect(&n.nats).await?;
+    let s = status::status(&mut cluster).await?;
+    if g.json {
+        println!("{}", serde_json::to_string(&s)?);
+    } else {
+        println!(
+            "queued {}  in flight {}  redelivered {}  workers {}  failures {}  snapshots {}",
+            s.queued,
+            s.in_flight,
+            s.redelivered,
+            s.workers.len(),
+            s.failures.len(),
+            s.snapshots
+        );
+        for f in &s.failures {
+            println!("  failed: {}", output::safe(&f.to_string()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! Connect, and create (or find) the stream, consumer, buckets and object store.
+
+use crate::names;
+use anyhow::Context;
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
+use std::time::Duration;
+
+/// How long a worker may hold a job without a sign of progress before it is redelivered.
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
+/// Deliveries before a job is given up, its error kept.
+pub const MAX_DELIVER: i64 = 5;
+/// How long an unrefreshed lease lasts (a dead worker's lease lapses).
+pub const LEASE_TTL: Duration = Duration::from_secs(20);
+/// How long an unrefreshed heartbeat counts a worker alive.
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
+/// The window in which an action with the same idempotency key is enqueued once.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything a cluster command needs.
+pub struct Cluster {
+    pub js: jetstream::Context,
+    pub stream: stream::Stream,
+    pub consumer: consumer::PullConsumer,
+    pub checkpoints: kv::Store,
+    pub leases: kv::Store,
+    pub done: kv::Store,
+    pub failures: kv::Store,
+    pub workers: kv::Store,
+    pub results: object_store::ObjectStore,
+}
+
+/// Connect to `url` (retrying, and reconnecting for as long as the process runs).
+pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    let js = jetstream::new(client);
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: names::STREAM.into(),
+            subjects: vec![names::SUBJECTS.into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            duplicate_window: DEDUP_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .context("creating the jobs stream")?;
+    let consumer = stream
+        .get_or_create_consumer(
+            names::CONSUMER,
+            consumer::pull::Config {
+                durable_name: Some(names::CONSUMER.into()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                max_deliver: MAX_DELIVER,
+                ..Default::default()
+            },
+        )
+        .await
+        .context("creating the workers' consumer")?;
+    let bucket = |name: &str, max_age: Duration| kv::Config {
+        bucket: name.into(),
+        max_age,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    };
+    let checkpoints = kv_bucket(&js, bucket(names::CHECKPOINTS, Duration::ZERO)).await?;
+    let leases = kv_bucket(&js, bucket(names::LEASES, LEASE_TTL)).await?;
+    let done = kv_bucket(&js, bucket(names::DONE, DEDUP_WINDOW)).await?;
+    let failures = kv_bucket(&js, bucket(names::FAILURES, Duration::ZERO)).await?;
+    let workers = kv_bucket(&js, bucket(names::WORKERS, HEARTBEAT_TTL)).await?;
+    let results = match js.get_object_store(names::RESULTS).await {
+        Ok(s) => s,
+        Err(_) => js
+            .create_object_store(object_store::Config {
+                bucket: names::RESULTS.into(),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .context("creating the results store")?,
+    };
+    Ok(Cluster {
+        js,
+        stream,
+        consumer,
+        checkpoints,
+        leases,
+        done,
+        failures,
+        workers,
+        results,
+    })
+}
+
+async fn kv_bucket(js: &jetstream::Context, config: kv::Config) -> anyhow::Result<kv::Store> {
+    if let Ok(store) = js.get_key_value(&config.bucket).await {
+        return Ok(store);
+    }
+    let name = config.bucket.clone();
+    js.create_key_value(config)
+        .await
+        .with_context(|| format!("creating the {name} bucket"))
+}

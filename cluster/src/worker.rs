@@ -1,0 +1,275 @@
+//! A worker: loads the component once, then takes jobs one at a time. Secrets come from its
+//! own tenants; a job for a tenant it does not know goes back to the queue for another worker
+//! (and fails with that reason once it has been delivered too often). A job is acknowledged
+//! only when its result is stored; while it runs, the worker tells the server it is alive and
+//! keeps its tenant's lease.
+
+use crate::checkpoint::{self, Head};
+use crate::jobs::{Job, JobKind};
+use crate::setup::{ACK_WAIT, Cluster, MAX_DELIVER};
+use crate::{lease, names, results};
+use async_nats::jetstream::{AckKind, Message};
+use connector_host::types::Account;
+use connector_host::{Action, CallError, Host, Tenant};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a worker renders one account of a snapshot (one JSON line).
+pub type Render = Arc<dyn Fn(&Tenant, &Account) -> serde_json::Value + Send + Sync>;
+
+/// A worker's identity and what it can do.
+pub struct Worker {
+    /// Unique among workers (host name and process id by default).
+    pub id: String,
+    pub host: Arc<Host>,
+    /// The tenants this worker holds secrets for, by (name, app).
+    pub tenants: HashMap<(String, String), Tenant>,
+    pub render: Render,
+}
+
+/// Why a job did not finish.
+enum Outcome {
+    /// Stored; acknowledge.
+    Done,
+    /// Give it back for later (or another worker).
+    Retry(String, Duration),
+    /// Give up for good.
+    Fail(String),
+}
+
+impl Worker {
+    /// Take jobs until the process ends. Connection losses are waited out.
+    pub async fn run(&self, cluster: &Cluster) -> anyhow::Result<()> {
+        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        self.heartbeat(cluster, done.clone());
+        loop {
+            let batch = cluster
+                .consumer
+                .fetch()
+                .max_messages(1)
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await;
+            let mut messages = match batch {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!("worker {}: cannot fetch jobs ({e}); retrying", self.id);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            while let Some(message) = messages.next().await {
+                let Ok(message) = message else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                };
+                self.handle(cluster, message).await;
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Announce this worker every few seconds (its entry lapses when it dies).
+    fn heartbeat(&self, cluster: &Cluster, done: Arc<std::sync::atomic::AtomicU64>) {
+        let (kv, id) = (cluster.workers.clone(), self.id.clone());
+        tokio::spawn(async move {
+            loop {
+                let beat = serde_json::json!({
+                    "worker": id,
+                    "jobs_handled": done.load(std::sync::atomic::Ordering::Relaxed),
+                    "at": chrono::Utc::now().to_rfc3339(),
+                });
+                let _ = kv.put(names::token(&id), beat.to_string().into()).await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        });
+    }
+
+    async fn handle(&self, cluster: &Cluster, message: Message) {
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let job: Job = match serde_json::from_slice(&message.payload) {
+            Ok(j) => j,
+            Err(e) => {
+                self.give_up(cluster, &message, "?", &format!("not a job: {e}"))
+                    .await;
+                return;
+            }
+        };
+        let outcome = match self.tenants.get(&(job.tenant.clone(), job.app.clone())) {
+            None => Outcome::Retry(
+                format!(
+                    "no worker that took it holds the credentials of tenant {:?} ({} app)",
+                    job.tenant, job.app
+                ),
+                Duration::from_millis(500),
+            ),
+            Some(tenant) => {
+                let key = names::tenant_key(&job.tenant, &job.app);
+                if !lease::take(&cluster.leases, &key, &self.id).await {
+                    Outcome::Retry(
+                        "another worker is working for this tenant".into(),
+                        Duration::from_millis(300),
+                    )
+                } else {
+                    let keepalive = self.keep_alive(cluster, &message, &key);
+                    let outcome = match &job.kind {
+                        JobKind::Sync => self.sync(cluster, &job, tenant).await,
+                        JobKind::Action {
+                            action,
+                            account,
+                            dry_run,
+                        } => {
+                            self.act(cluster, &job, tenant, action, account, *dry_run)
+                                .await
+                        }
+                    };
+                    keepalive.abort();
+                    lease::release(&cluster.leases, &key, &self.id).await;
+                    outcome
+                }
+            }
+        };
+        match outcome {
+            Outcome::Done => {
+                if let Err(e) = message.double_ack().await {
+                    tracing::warn!(
+                        "job {}: acknowledgement not confirmed ({e}); it may run again and find its result",
+                        job.id
+                    );
+                }
+            }
+            Outcome::Retry(why, _) if delivered >= MAX_DELIVER => {
+                self.give_up(cluster, &message, &job.id, &why).await
+            }
+            Outcome::Retry(_, after) => {
+                let _ = message.ack_with(AckKind::Nak(Some(after))).await;
+            }
+            Outcome::Fail(why) => self.give_up(cluster, &message, &job.id, &why).await,
+        }
+    }
+
+    /// Tell the server the job is alive, and keep the tenant's lease, until aborted.
+    fn keep_alive(
+        &self,
+        cluster: &Cluster,
+        message: &Message,
+        key: &str,
+    ) -> tokio::task::JoinHandle<()> {
+        let (leases, key, id) = (cluster.leases.clone(), key.to_string(), self.id.clone());
+        let ack = message.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ACK_WAIT / 4).await;
+                let _ = ack.ack_with(AckKind::Progress).await;
+                lease::refresh(&leases, &key, &id).await;
+            }
+        })
+    }
+
+    async fn give_up(&self, cluster: &Cluster, message: &Message, job: &str, why: &str) {
+        let record = serde_json::json!({
+            "job": job, "worker": self.id, "error": why, "at": chrono::Utc::now().to_rfc3339(),
+        });
+        let _ = cluster
+            .failures
+            .put(names::token(job), record.to_string().into())
+            .await;
+        let _ = message.ack_with(AckKind::Term).await;
+    }
+
+    /// A sync from its checkpoint: each page stored before the next is asked for; the snapshot
+    /// is published whole at the end, then the checkpoint forgotten.
+    async fn sync(&self, cluster: &Cluster, job: &Job, tenant: &Tenant) -> Outcome {
+        let kv = &cluster.checkpoints;
+        let mut head = match checkpoint::head(kv, &job.id).await {
+            Ok(h) => h.unwrap_or_default(),
+            Err(e) => {
+                return Outcome::Retry(
+                    format!("checkpoint unreadable: {e}"),
+                    Duration::from_secs(1),
+                );
+            }
+        };
+        let mut restarted = false;
+        loop {
+            let page = match self.host.list_page(tenant, head.cursor.as_deref()).await {
+                Ok(p) => p,
+                // A cursor from a worker that died names a listing this host never held:
+                // a plugin that needs its listing state says so; start that listing again.
+                Err(CallError::Connector { .. }) if head.cursor.is_some() && !restarted => {
+                    checkpoint::forget(kv, &job.id, head.pages).await;
+                    head = Head::default();
+                    restarted = true;
+                    continue;
+                }
+                Err(e) => return Outcome::Retry(e.to_string(), Duration::from_secs(1)),
+            };
+            let mut lines = Vec::new();
+            for a in &page.accounts {
+                lines.extend_from_slice((self.render)(tenant, a).to_string().as_bytes());
+                lines.push(b'\n');
+            }
+            let next = Head {
+                cursor: page.next_cursor.clone(),
+                pages: head.pages + 1,
+            };
+            if let Err(e) = checkpoint::save_page(kv, &job.id, head.pages, lines, &next).await {
+                return Outcome::Retry(
+                    format!("checkpoint not stored: {e}"),
+                    Duration::from_secs(1),
+                );
+            }
+            head = next;
+            if head.cursor.is_none() {
+                break;
+            }
+        }
+        let snapshot = match checkpoint::pages(kv, &job.id, head.pages).await {
+            Ok(s) => s,
+            Err(e) => return Outcome::Retry(e.to_string(), Duration::from_secs(1)),
+        };
+        if let Err(e) = results::publish(&cluster.results, &job.tenant, &job.app, &snapshot).await {
+            return Outcome::Retry(e.to_string(), Duration::from_secs(1));
+        }
+        checkpoint::forget(kv, &job.id, head.pages).await;
+        Outcome::Done
+    }
+
+    /// An action, once: a finished one (by idempotency key) is not run again, and the plugin
+    /// reads the account's state before changing it, so a redelivery changes nothing.
+    async fn act(
+        &self,
+        cluster: &Cluster,
+        job: &Job,
+        tenant: &Tenant,
+        action: &str,
+        account: &str,
+        dry_run: bool,
+    ) -> Outcome {
+        let key = names::token(&job.id);
+        if matches!(cluster.done.get(&key).await, Ok(Some(_))) {
+            return Outcome::Done;
+        }
+        let action = match action {
+            "suspend" => Action::Suspend,
+            "reactivate" => Action::Reactivate,
+            "deprovision" => Action::Deprovision,
+            other => return Outcome::Fail(format!("unknown action {other:?}")),
+        };
+        let record = match self.host.act(tenant, action, account, dry_run).await {
+            Ok(r) => serde_json::json!({
+                "job": job.id, "ok": true, "changed": r.changed, "message": r.message,
+            }),
+            Err(e) if e.kind() == "transport" || e.kind() == "rate-limited" => {
+                return Outcome::Retry(e.to_string(), Duration::from_secs(1));
+            }
+            Err(e) => serde_json::json!({"job": job.id, "ok": false, "error": e.to_string()}),
+        };
+        match cluster.done.put(&key, record.to_string().into()).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Retry(format!("result not stored: {e}"), Duration::from_secs(1)),
+        }
+    }
+}
