@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build demo test test-unit test-e2e test-crate lint bench fuzz clean
+.PHONY: setup component hostile build demo cluster-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -30,6 +30,11 @@ build: component
 demo: build
 	./target/release/connector demo
 
+## A local nats-server, the simulator, three workers and 300 tenants: sync them all on the
+## cluster, with progress and a summary (WORKERS=, TENANTS=, LATENCY_MS= to change).
+cluster-demo: build
+	sh scripts/cluster-demo.sh
+
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -39,7 +44,7 @@ lint: setup
 ## host, real simulator over loopback). The e2e crate's build script builds both guests.
 test: lint
 	$(CARGO) build -p connector-cli --bin connector
-	$(CARGO) test --workspace
+	NATS_SERVER="$$(sh scripts/nats-server.sh)" $(CARGO) test --workspace
 
 ## Unit and property tests of every crate (no wasm, no simulator).
 test-unit: setup
@@ -48,7 +53,7 @@ test-unit: setup
 ## The end-to-end tests only: one binary, guests built once by its build script.
 test-e2e: setup
 	$(CARGO) build -p connector-cli --bin connector
-	$(CARGO) test -p connector-e2e
+	NATS_SERVER="$$(sh scripts/nats-server.sh)" $(CARGO) test -p connector-e2e
 
 ## One crate's tests: make test-crate CRATE=connector-host
 test-crate: setup
@@ -73,3 +78,8 @@ bench: component
 	$(CARGO) build --release -p connector-bench
 	./target/release/connector-bench
 	$(CARGO) bench -p connector-bench --bench instantiate
+	$(MAKE) bench-cluster
+
+## Tenants per minute with 1, 2 and 3 workers at 100 ms, appended to BENCHMARKS.md.
+bench-cluster: build
+	sh scripts/bench-cluster.sh

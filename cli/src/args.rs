@@ -222,6 +222,7 @@ pub struct NatsArgs {
     /// NATS server URL (JetStream enabled).
     #[arg(
         long,
+        global = true,
         env = "CONNECTOR_NATS",
         default_value = "nats://127.0.0.1:4222",
         value_name = "URL"
@@ -240,6 +241,9 @@ pub struct WorkerArgs {
     /// This worker's name in `cluster status` (default: host name and process id).
     #[arg(long)]
     pub id: Option<String>,
+    /// Jobs run at once (each for a different tenant).
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
 }
 
 /// `connector enqueue`.

@@ -40,12 +40,13 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
     });
     let cluster = setup::connect(&a.nats.nats).await?;
     eprintln!(
-        "worker {id}: {} tenant(s) of {} held here; taking jobs from {}",
+        "worker {id}: {} tenant(s) of {} held here; taking up to {} job(s) at once from {}",
         tenants.len(),
         tenants.len() + skipped.len(),
+        a.jobs,
         a.nats.nats
     );
-    let w = worker::Worker {
+    let w = Arc::new(worker::Worker {
         id,
         host,
         tenants: tenants
@@ -53,8 +54,8 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             .map(|t| ((t.name.clone(), t.app.clone()), t))
             .collect::<HashMap<_, _>>(),
         render: Arc::new(|t, a| output::account_json(&t.app, Some(&t.name), a)),
-    };
-    w.run(&cluster).await?;
+    });
+    w.run(Arc::new(cluster), a.jobs).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,12 +5,23 @@ use anyhow::Context;
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use std::time::Duration;
 
-/// How long a worker may hold a job without a sign of progress before it is redelivered.
+/// How long a worker may hold a job without a sign of progress before it is redelivered
+/// (`CONNECTOR_CLUSTER_ACK_WAIT_MS` when the consumer is first created).
 pub const ACK_WAIT: Duration = Duration::from_secs(30);
-/// Deliveries before a job is given up, its error kept.
-pub const MAX_DELIVER: i64 = 5;
-/// How long an unrefreshed lease lasts (a dead worker's lease lapses).
+/// Deliveries before a job is given up, its error kept (a job waiting for a tenant's lease
+/// comes back every quarter lease, so a dead worker's lease never exhausts them).
+pub const MAX_DELIVER: i64 = 20;
+/// How long an unrefreshed lease lasts, so a dead worker's lease lapses
+/// (`CONNECTOR_CLUSTER_LEASE_TTL_MS` when the bucket is first created).
 pub const LEASE_TTL: Duration = Duration::from_secs(20);
+
+/// A duration from the environment (milliseconds), else `default`.
+fn env_ms(key: &str, default: Duration) -> Duration {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(default, Duration::from_millis)
+}
 /// How long an unrefreshed heartbeat counts a worker alive.
 pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
 /// The window in which an action with the same idempotency key is enqueued once.
@@ -27,6 +38,10 @@ pub struct Cluster {
     pub failures: kv::Store,
     pub workers: kv::Store,
     pub results: object_store::ObjectStore,
+    /// The consumer's acknowledgement deadline (a running job shows progress well within it).
+    pub ack_wait: Duration,
+    /// How long an unrefreshed lease lasts.
+    pub lease_ttl: Duration,
 }
 
 /// Connect to `url` (retrying, and reconnecting for as long as the process runs).
@@ -38,6 +53,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
         .await
         .with_context(|| format!("cannot connect to NATS at {url}"))?;
     let js = jetstream::new(client);
+    let ack_wait = env_ms("CONNECTOR_CLUSTER_ACK_WAIT_MS", ACK_WAIT);
+    let lease_ttl = env_ms("CONNECTOR_CLUSTER_LEASE_TTL_MS", LEASE_TTL);
     let stream = js
         .get_or_create_stream(stream::Config {
             name: names::STREAM.into(),
@@ -55,13 +72,14 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
             consumer::pull::Config {
                 durable_name: Some(names::CONSUMER.into()),
                 ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
+                ack_wait,
                 max_deliver: MAX_DELIVER,
                 ..Default::default()
             },
         )
         .await
         .context("creating the workers' consumer")?;
+    let ack_wait = consumer_ack_wait(&consumer, ack_wait).await;
     let bucket = |name: &str, max_age: Duration| kv::Config {
         bucket: name.into(),
         max_age,
@@ -69,7 +87,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
         ..Default::default()
     };
     let checkpoints = kv_bucket(&js, bucket(names::CHECKPOINTS, Duration::ZERO)).await?;
-    let leases = kv_bucket(&js, bucket(names::LEASES, LEASE_TTL)).await?;
+    let leases = kv_bucket(&js, bucket(names::LEASES, lease_ttl)).await?;
     let done = kv_bucket(&js, bucket(names::DONE, DEDUP_WINDOW)).await?;
     let failures = kv_bucket(&js, bucket(names::FAILURES, Duration::ZERO)).await?;
     let workers = kv_bucket(&js, bucket(names::WORKERS, HEARTBEAT_TTL)).await?;
@@ -94,6 +112,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
         failures,
         workers,
         results,
+        ack_wait,
+        lease_ttl,
     })
 }
 
@@ -105,4 +125,13 @@ async fn kv_bucket(js: &jetstream::Context, config: kv::Config) -> anyhow::Resul
     js.create_key_value(config)
         .await
         .with_context(|| format!("creating the {name} bucket"))
+}
+
+/// The deadline the consumer really has (it may predate this process's setting).
+async fn consumer_ack_wait(consumer: &consumer::PullConsumer, wanted: Duration) -> Duration {
+    let mut c = consumer.clone();
+    match c.info().await {
+        Ok(info) => info.config.ack_wait,
+        Err(_) => wanted,
+    }
 }

@@ -6,7 +6,7 @@
 
 use crate::checkpoint::{self, Head};
 use crate::jobs::{Job, JobKind};
-use crate::setup::{ACK_WAIT, Cluster, MAX_DELIVER};
+use crate::setup::{Cluster, MAX_DELIVER};
 use crate::{lease, names, results};
 use async_nats::jetstream::{AckKind, Message};
 use connector_host::types::Account;
@@ -40,11 +40,14 @@ enum Outcome {
 }
 
 impl Worker {
-    /// Take jobs until the process ends. Connection losses are waited out.
-    pub async fn run(&self, cluster: &Cluster) -> anyhow::Result<()> {
+    /// Take jobs until the process ends, up to `jobs` at once (each for another tenant: a
+    /// tenant's lease lets one job run for it at a time). Connection losses are waited out.
+    pub async fn run(self: Arc<Self>, cluster: Arc<Cluster>, jobs: usize) -> anyhow::Result<()> {
         let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        self.heartbeat(cluster, done.clone());
+        self.heartbeat(&cluster, done.clone());
+        let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         loop {
+            let permit = slots.clone().acquire_owned().await?;
             let batch = cluster
                 .consumer
                 .fetch()
@@ -56,17 +59,22 @@ impl Worker {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!("worker {}: cannot fetch jobs ({e}); retrying", self.id);
+                    drop(permit);
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
             };
-            while let Some(message) = messages.next().await {
-                let Ok(message) = message else {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    break;
-                };
-                self.handle(cluster, message).await;
-                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match messages.next().await {
+                Some(Ok(message)) => {
+                    let (me, cluster, done) = (self.clone(), cluster.clone(), done.clone());
+                    tokio::spawn(async move {
+                        me.handle(&cluster, message).await;
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        drop(permit);
+                    });
+                }
+                Some(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+                None => {}
             }
         }
     }
@@ -110,7 +118,7 @@ impl Worker {
                 if !lease::take(&cluster.leases, &key, &self.id).await {
                     Outcome::Retry(
                         "another worker is working for this tenant".into(),
-                        Duration::from_millis(300),
+                        cluster.lease_ttl / 4,
                     )
                 } else {
                     let keepalive = self.keep_alive(cluster, &message, &key);
@@ -159,9 +167,10 @@ impl Worker {
     ) -> tokio::task::JoinHandle<()> {
         let (leases, key, id) = (cluster.leases.clone(), key.to_string(), self.id.clone());
         let ack = message.clone();
+        let every = cluster.ack_wait / 4;
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(ACK_WAIT / 4).await;
+                tokio::time::sleep(every).await;
                 let _ = ack.ack_with(AckKind::Progress).await;
                 lease::refresh(&leases, &key, &id).await;
             }

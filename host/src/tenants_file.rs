@@ -2,7 +2,7 @@
 //! each secret comes from. Secrets are never written in the file itself.
 
 use crate::credentials::Credentials;
-use crate::options::FLEX_INSTANCE;
+use crate::options::{FLEX_INSTANCE, PAGE_SIZE};
 use crate::tenant::Tenant;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "api_secret_env",
     "api_secret_file",
     "flex_instance_sid",
+    "page_size",
 ];
 
 /// Largest secret file read.
@@ -54,6 +55,8 @@ struct Entry {
     api_secret_env: Option<Spanned<String>>,
     api_secret_file: Option<Spanned<PathBuf>>,
     flex_instance_sid: Option<String>,
+    #[serde(default)]
+    page_size: Option<u32>,
     // Present only to refuse them with a clear message.
     auth_token: Option<toml::Value>,
     api_secret: Option<toml::Value>,
@@ -362,6 +365,9 @@ fn tenant(
         let mut tenant = Tenant::new(e.name.clone(), app, credentials);
         if let Some(go) = &e.flex_instance_sid {
             tenant = tenant.with_option(FLEX_INSTANCE, go);
+        }
+        if let Some(n) = e.page_size {
+            tenant = tenant.with_option(PAGE_SIZE, &n.to_string());
         }
         Ok(tenant)
     }

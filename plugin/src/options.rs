@@ -9,3 +9,5 @@ pub const AVAILABLE: &str = "available";
 pub const CONCURRENCY: &str = "concurrency";
 /// The host's own in-flight cap, written by the host; the plugin never exceeds it.
 pub const HOST_MAX_IN_FLIGHT: &str = "host_max_in_flight";
+/// Twilio: accounts per `list-accounts` page (1 to 1,000; smaller pages mean shorter calls).
+pub const PAGE_SIZE: &str = "page_size";

