@@ -115,13 +115,14 @@ impl Worker {
             ),
             Some(tenant) => {
                 let key = names::tenant_key(&job.tenant, &job.app);
-                if !lease::take(&cluster.leases, &key, &self.id).await {
+                let holder = format!("{}/{}", self.id, job.id);
+                if !lease::take(&cluster.leases, &key, &holder).await {
                     Outcome::Retry(
                         "another worker is working for this tenant".into(),
                         cluster.lease_ttl / 4,
                     )
                 } else {
-                    let keepalive = self.keep_alive(cluster, &message, &key);
+                    let keepalive = self.keep_alive(cluster, &message, &key, &holder);
                     let outcome = match &job.kind {
                         JobKind::Sync => self.sync(cluster, &job, tenant).await,
                         JobKind::Action {
@@ -134,7 +135,7 @@ impl Worker {
                         }
                     };
                     keepalive.abort();
-                    lease::release(&cluster.leases, &key, &self.id).await;
+                    lease::release(&cluster.leases, &key, &holder).await;
                     outcome
                 }
             }
@@ -164,8 +165,9 @@ impl Worker {
         cluster: &Cluster,
         message: &Message,
         key: &str,
+        holder: &str,
     ) -> tokio::task::JoinHandle<()> {
-        let (leases, key, id) = (cluster.leases.clone(), key.to_string(), self.id.clone());
+        let (leases, key, id) = (cluster.leases.clone(), key.to_string(), holder.to_string());
         let ack = message.clone();
         let every = cluster.ack_wait / 4;
         tokio::spawn(async move {

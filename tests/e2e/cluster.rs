@@ -341,7 +341,139 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
         assert_eq!(lines, 1, "audit lines for {account}");
     }
     assert!(!audit.contains(&token), "no secret in the audit");
+    // Nor anywhere in the server's store (jobs, checkpoints, snapshots) or the logs.
     drop(workers);
+    drop(nats);
+    let mut todo = vec![dir.clone()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                assert!(
+                    !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                    "{} holds the tenants' token",
+                    p.display()
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_for_a_tenant_whose_secret_no_worker_holds_fails_with_the_reason() {
+    let sim = sim(Fixture::demo()).await;
+    let (sid, token) = sim.main_credentials();
+    let dir = target_dir().join(format!("test-cluster-secretless-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!(
+            "[[tenant]]\nname = \"here\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n\n\
+             [[tenant]]\nname = \"elsewhere\"\naccount_sid = \"{sid}\"\nauth_token_env = \"NOT_ON_THIS_MACHINE\"\n"
+        ),
+    )
+    .unwrap();
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let log = dir.join("w0.log");
+    let _workers = Workers(vec![
+        command(&token)
+            .args(["worker", "--nats", &url, "--connect-to", &addr, "--tenants"])
+            .arg(&tenants)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    ]);
+    let out = command(&token)
+        .args(["enqueue", "--nats", &url, "--tenants"])
+        .arg(&tenants)
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout).trim(), "enqueued 2 job(s)");
+    let done = wait_for(&token, &url, &dir, "one snapshot and one failure", |s| {
+        num(s, "snapshots") == 1 && s["failures"].as_array().is_some_and(|f| f.len() == 1)
+    });
+    let failure = done["failures"][0]["error"].as_str().unwrap().to_string();
+    assert!(
+        failure.contains("credentials of tenant \"elsewhere\""),
+        "{failure}"
+    );
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("tenant \"elsewhere\": auth_token_env")
+            && said.contains("1 tenant(s) of 2 held here"),
+        "{said}"
+    );
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_share_a_tenants_concurrency_budget() {
+    // Each sync of this tenant keeps up to 16 requests in flight; three syncs of it on two
+    // workers (four jobs each) must still run one at a time.
+    let sim = sim(Fixture::generate(120, 4)).await;
+    sim.faults().latency = Duration::from_millis(50);
+    let (sid, token) = sim.main_credentials();
+    let dir = target_dir().join(format!("test-cluster-lease-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!("[[tenant]]\nname = \"one\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n"),
+    )
+    .unwrap();
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let _workers = Workers(
+        (0..2)
+            .map(|i| {
+                command(&token)
+                    .args(["worker", "--nats", &url, "--connect-to", &addr, "--tenants"])
+                    .arg(&tenants)
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    wait_for(&token, &url, &dir, "both workers", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 2)
+    });
+    sim.clear_requests();
+    for _ in 0..3 {
+        let out = command(&token)
+            .args(["enqueue", "--nats", &url, "--tenants"])
+            .arg(&tenants)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    wait_for(&token, &url, &dir, "three syncs of one tenant", |s| {
+        num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let lists = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/2010-04-01/Accounts.json")
+        .count();
+    assert_eq!(lists, 3, "three syncs ran");
+    assert!(
+        sim.max_concurrent() <= 16,
+        "{} requests at once for one tenant",
+        sim.max_concurrent()
+    );
     drop(nats);
     let _ = std::fs::remove_dir_all(dir);
 }
