@@ -162,7 +162,7 @@ async fn component_sync(
     let (mut requests, mut accounts) = (0, 0);
     for _ in 0..runs {
         if full {
-            host.clear_state(t)?;
+            host.clear_state(t).await?;
         }
         sim.clear_requests();
         let cpu0 = sim.cpu_s();
@@ -352,7 +352,7 @@ async fn main() -> anyhow::Result<()> {
         if latency_ms == 100 {
             // A re-sync one day later, from the state the full sync kept.
             eprintln!("re-sync of the subaccounts at {latency_ms} ms …");
-            host.clear_state(&t)?;
+            host.clear_state(&t).await?;
             host.list_all(&t, |_| {}).await?;
             let r = component_sync(host, sim, &t, runs, false).await?;
             rows.push((

@@ -5,7 +5,7 @@ use crate::args::{
     ClusterWhat, EnqueueArgs, EnqueueWhat, Global, NatsArgs, ResultsArgs, WorkerArgs,
 };
 use crate::output;
-use crate::setup::{connect_to, load};
+use crate::setup::connect_to;
 use anyhow::{anyhow, bail};
 use connector_cluster::{Job, enqueue, results, setup, status, worker};
 use std::collections::HashMap;
@@ -29,7 +29,15 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             output::safe(&why.to_string())
         );
     }
-    let host = Arc::new(load(g, connect_to(g)?).await?);
+    let cluster = setup::connect(&a.nats.nats).await?;
+    // Tenants' kept state lives in the cluster, so any worker can re-sync any tenant.
+    let options = connector_host::HostOptions {
+        state_backend: Some(Arc::new(connector_cluster::tenant_state::ClusterState {
+            store: cluster.state.clone(),
+        })),
+        ..crate::setup::options(g, connect_to(g)?)?
+    };
+    let host = Arc::new(connector_host::Host::load(&crate::setup::plugin_path(g)?, options).await?);
     for t in &tenants {
         host.policy_for(&t.app)
             .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
@@ -38,7 +46,6 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
         let name = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "worker".into());
         format!("{}-{}", name.trim(), std::process::id())
     });
-    let cluster = setup::connect(&a.nats.nats).await?;
     eprintln!(
         "worker {id}: {} tenant(s) of {} held here; taking up to {} job(s) at once from {}",
         tenants.len(),

@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let (host, tenant) = setup(g).await?;
             if *full {
-                host.clear_state(&tenant)?;
+                host.clear_state(&tenant).await?;
             }
             match identities {
                 Some(file) => accounts_by_identity(&host, &tenant, file, &listing).await,
@@ -144,6 +144,7 @@ async fn multi_tenant(
             .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
         if full {
             host.clear_state(t)
+                .await
                 .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
         }
     }

@@ -18,6 +18,8 @@ pub const FAILURES: &str = "connector-failures";
 pub const WORKERS: &str = "connector-workers";
 /// Latest complete snapshot per tenant and app.
 pub const RESULTS: &str = "connector-results";
+/// Each tenant's kept state (the plugin's `tenant` bucket), per tenant, account and app.
+pub const STATE: &str = "connector-state";
 
 /// The subject of a job for `app`.
 pub fn job_subject(app: &str) -> String {

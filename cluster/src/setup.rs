@@ -38,6 +38,8 @@ pub struct Cluster {
     pub failures: kv::Store,
     pub workers: kv::Store,
     pub results: object_store::ObjectStore,
+    /// Tenants' kept state.
+    pub state: object_store::ObjectStore,
     /// The consumer's acknowledgement deadline (a running job shows progress well within it).
     pub ack_wait: Duration,
     /// How long an unrefreshed lease lasts.
@@ -91,17 +93,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
     let done = kv_bucket(&js, bucket(names::DONE, DEDUP_WINDOW)).await?;
     let failures = kv_bucket(&js, bucket(names::FAILURES, Duration::ZERO)).await?;
     let workers = kv_bucket(&js, bucket(names::WORKERS, HEARTBEAT_TTL)).await?;
-    let results = match js.get_object_store(names::RESULTS).await {
-        Ok(s) => s,
-        Err(_) => js
-            .create_object_store(object_store::Config {
-                bucket: names::RESULTS.into(),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .context("creating the results store")?,
-    };
+    let results = objects(&js, names::RESULTS).await?;
+    let state = objects(&js, names::STATE).await?;
     Ok(Cluster {
         js,
         stream,
@@ -112,6 +105,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
         failures,
         workers,
         results,
+        state,
         ack_wait,
         lease_ttl,
     })
@@ -134,4 +128,17 @@ async fn consumer_ack_wait(consumer: &consumer::PullConsumer, wanted: Duration) 
         Ok(info) => info.config.ack_wait,
         Err(_) => wanted,
     }
+}
+
+async fn objects(js: &jetstream::Context, name: &str) -> anyhow::Result<object_store::ObjectStore> {
+    if let Ok(s) = js.get_object_store(name).await {
+        return Ok(s);
+    }
+    js.create_object_store(object_store::Config {
+        bucket: name.into(),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .with_context(|| format!("creating the {name} store"))
 }

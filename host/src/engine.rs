@@ -36,6 +36,8 @@ pub struct HostOptions {
     /// Where each tenant's kept plugin state lives between runs; `None` keeps it in this
     /// host's memory only.
     pub state_dir: Option<PathBuf>,
+    /// Keep tenants' state elsewhere (e.g. a cluster's store); overrides `state_dir`.
+    pub state_backend: Option<std::sync::Arc<dyn crate::state::StateBackend>>,
 }
 
 /// Where a component's compiled form came from.

@@ -13,7 +13,7 @@ use crate::options::HOST_MAX_IN_FLIGHT;
 use crate::request_policy::{CallKind, Route};
 use crate::state::listings::{HostCursor, Listings};
 use crate::state::tenant_state::TenantStates;
-use crate::state::{Bucket, CallState};
+use crate::state::{Bucket, CallState, StateBackend};
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
@@ -64,7 +64,7 @@ pub struct Host {
     cache: EngineCache,
     peak_memory: std::sync::atomic::AtomicUsize,
     listings: Listings,
-    states: TenantStates,
+    states: std::sync::Arc<dyn StateBackend>,
     _ticker: EpochTicker,
 }
 
@@ -106,7 +106,10 @@ impl Host {
             version: String::new(),
             apps: Vec::new(),
         };
-        let states = TenantStates::new(options.state_dir.clone());
+        let states: std::sync::Arc<dyn StateBackend> = match &options.state_backend {
+            Some(b) => b.clone(),
+            None => std::sync::Arc::new(TenantStates::new(options.state_dir.clone())),
+        };
         let mut host = Self {
             engine,
             pre,
@@ -350,7 +353,7 @@ impl Host {
             ),
             Some((raw, None)) => (self.listings.begin(), Some(raw), Bucket::default()),
         };
-        let kv = self.call_state(tenant, Some(kept.clone()))?;
+        let kv = self.call_state(tenant, Some(kept.clone())).await?;
         let (page, kv) = guest_call!(self, Some(tenant), CallKind::List, state: kv, |api, store| api
             .call_list_accounts(store, &cfg, plugin_cursor));
         let mut page = match page {
@@ -361,7 +364,7 @@ impl Host {
                 return Err(e);
             }
         };
-        self.commit_tenant_state(tenant, &kv)?;
+        self.commit_tenant_state(tenant, &kv).await?;
         if let Some(next) = page.next_cursor.take() {
             self.listings
                 .keep(&scope, listing, kv.listing.unwrap_or_default());
@@ -371,10 +374,15 @@ impl Host {
     }
 
     /// The state buckets of a call for `tenant`: its kept tenant bucket, and `listing`.
-    fn call_state(&self, tenant: &Tenant, listing: Option<Bucket>) -> Result<CallState, CallError> {
+    async fn call_state(
+        &self,
+        tenant: &Tenant,
+        listing: Option<Bucket>,
+    ) -> Result<CallState, CallError> {
         let kept = self
             .states
             .load(tenant)
+            .await
             .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))?;
         Ok(CallState {
             listing,
@@ -386,26 +394,31 @@ impl Host {
     }
 
     /// Keep what a successful call wrote to its tenant bucket.
-    fn commit_tenant_state(&self, tenant: &Tenant, kv: &CallState) -> Result<(), CallError> {
-        if let Some(after) = &kv.tenant {
+    async fn commit_tenant_state(&self, tenant: &Tenant, kv: &CallState) -> Result<(), CallError> {
+        if let Some(after) = &kv.tenant
+            && !kv.touched.is_empty()
+        {
             self.states
                 .commit(tenant, after, &kv.touched)
+                .await
                 .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))?;
         }
         Ok(())
     }
 
     /// Forget a tenant's kept state (its next sync reads everything); whether there was any.
-    pub fn clear_state(&self, tenant: &Tenant) -> Result<bool, CallError> {
+    pub async fn clear_state(&self, tenant: &Tenant) -> Result<bool, CallError> {
         self.states
             .clear(tenant)
+            .await
             .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))
     }
 
     /// A tenant's kept state: each key and its value.
-    pub fn state(&self, tenant: &Tenant) -> Result<Bucket, CallError> {
+    pub async fn state(&self, tenant: &Tenant) -> Result<Bucket, CallError> {
         self.states
             .load(tenant)
+            .await
             .map_err(|e| CallError::Host(format!("tenant {}: {e}", tenant.name)))
     }
 
@@ -438,11 +451,11 @@ impl Host {
     /// One account (the plugin may read and update the tenant's kept state).
     pub async fn get_account(&self, tenant: &Tenant, id: &str) -> Result<Account, CallError> {
         let cfg = self.config(tenant);
-        let kv = self.call_state(tenant, None)?;
+        let kv = self.call_state(tenant, None).await?;
         let (account, kv) = guest_call!(self, Some(tenant), CallKind::Get, state: kv, |api, store| api
             .call_get_account(store, &cfg, id));
         let account = account?;
-        self.commit_tenant_state(tenant, &kv)?;
+        self.commit_tenant_state(tenant, &kv).await?;
         Ok(account)
     }
 }

@@ -417,7 +417,7 @@ async fn a_job_for_a_tenant_whose_secret_no_worker_holds_fails_with_the_reason()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workers_share_a_tenants_concurrency_budget() {
+async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
     // Each sync of this tenant keeps up to 16 requests in flight; three syncs of it on two
     // workers (four jobs each) must still run one at a time.
     let sim = sim(Fixture::generate(120, 4)).await;
@@ -469,6 +469,14 @@ async fn workers_share_a_tenants_concurrency_budget() {
         .filter(|r| r.path == "/2010-04-01/Accounts.json")
         .count();
     assert_eq!(lists, 3, "three syncs ran");
+    // The tenant's kept state is in the cluster: only the first sync read Monthly usage; the
+    // re-syncs, on whichever worker, read only the days since.
+    let monthly = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/Monthly.json"))
+        .count();
+    assert_eq!(monthly, 121, "one full sync of 121 accounts, then re-syncs");
     assert!(
         sim.max_concurrent() <= 16,
         "{} requests at once for one tenant",

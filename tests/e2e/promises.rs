@@ -51,7 +51,7 @@ async fn retried_faults_give_the_same_accounts_and_values_as_a_clean_run() {
     let clean = host.list_all(&t, |_| {}).await.unwrap();
     sim.clear_requests();
     // A full sync again (the kept state would make it a re-sync reading only recent days).
-    host.clear_state(&t).unwrap();
+    host.clear_state(&t).await.unwrap();
     for rule in [
         FaultRule::on("/Accounts.json", Fault::Status(503), 2),
         FaultRule::on("/Monthly.json", Fault::Reset, 3),

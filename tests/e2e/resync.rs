@@ -38,7 +38,7 @@ async fn a_resync_a_day_later_reads_little_and_equals_a_full_sync() {
     // Day 1: a full sync, which keeps each account's usage.
     let first = host_on(&sim, "2025-12-30", &kept).await;
     let day1 = first.list_all(&t, |_| {}).await.unwrap();
-    assert!(!first.state(&t).unwrap().is_empty(), "usage was kept");
+    assert!(!first.state(&t).await.unwrap().is_empty(), "usage was kept");
 
     // Overnight, new usage: new days of known services, a new service, and late usage of the
     // day of the first sync (which Twilio may still have been filling).
@@ -119,7 +119,7 @@ async fn clearing_the_state_forces_a_full_sync() {
             .count()
     };
     assert_eq!(monthly(&sim), 0, "the second sync is incremental");
-    assert!(host.clear_state(&t).unwrap());
+    assert!(host.clear_state(&t).await.unwrap());
     sim.clear_requests();
     let all = host.list_all(&t, |_| {}).await.unwrap();
     assert_eq!(

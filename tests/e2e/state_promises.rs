@@ -62,7 +62,7 @@ async fn the_tenants_credential_is_never_stored() {
         "raw=Err(Error::AccessDenied) hidden=Err(Error::AccessDenied) key=Err(Error::AccessDenied)",
         "every write holding the credential is refused"
     );
-    let kept = host.state(&t).unwrap();
+    let kept = host.state(&t).await.unwrap();
     assert!(kept.is_empty(), "{:?}", kept.entries().keys());
     for f in files(&dir) {
         assert!(!String::from_utf8_lossy(&f).contains(&secret));
@@ -85,7 +85,7 @@ async fn buckets_are_bounded() {
             && report.contains("over its limit"),
         "{report}"
     );
-    assert!(host.state(&t).unwrap().bytes() <= 8 << 20);
+    assert!(host.state(&t).await.unwrap().bytes() <= 8 << 20);
     let on_disk: usize = files(&dir).iter().map(Vec::len).sum();
     // Base64 and the file's frame: bounded by the bucket's limit, not by what was attempted.
     assert!(on_disk < 12 << 20, "{on_disk} bytes on disk");
@@ -104,9 +104,9 @@ async fn a_failed_call_keeps_nothing_and_a_successful_one_keeps_its_writes() {
     };
     let failed = run(&host, &t("fail")).await;
     assert!(failed.starts_with("error:"), "{failed}");
-    assert!(host.state(&t("fail")).unwrap().is_empty());
+    assert!(host.state(&t("fail")).await.unwrap().is_empty());
     assert_eq!(run(&host, &t("ok")).await, "Ok(())");
-    assert_eq!(host.state(&t("ok")).unwrap().get("k"), Some(&b"v1"[..]));
+    assert_eq!(host.state(&t("ok")).await.unwrap().get("k"), Some(&b"v1"[..]));
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use crate::private_files::{
 };
 use crate::sync::lock;
 use crate::tenant::Tenant;
-use base64::Engine as _;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use super::backend::{StateBackend, StateFuture, decode, encode, merged};
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,16 +21,6 @@ pub struct TenantStates {
     memory: Mutex<HashMap<PathBuf, Bucket>>,
     /// Serialises read-modify-write of one host's commits.
     commit: Mutex<()>,
-}
-
-/// The file format (values base64, so any bytes round-trip).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StateFile {
-    format: u32,
-    tenant: String,
-    account: String,
-    app: String,
-    entries: BTreeMap<String, String>,
 }
 
 /// A path segment from any text: letters, digits, `-` and `_` kept, every other byte `%XX`.
@@ -80,21 +70,7 @@ impl TenantStates {
             Err(e) => return Err(format!("cannot read the state {}: {e}", path.display())),
         };
         check_private(&path, false)?;
-        let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "the state {} is not a state file ({e}); `connector state clear` resets it",
-                path.display()
-            )
-        })?;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut entries = BTreeMap::new();
-        for (k, v) in file.entries {
-            let v = b64
-                .decode(v)
-                .map_err(|e| format!("the state {} is damaged ({e})", path.display()))?;
-            entries.insert(k, v);
-        }
-        Ok(Bucket::from_entries(entries))
+        decode(&bytes, &format!("the state {}", path.display()))
     }
 
     /// Apply a call's writes: every key in `touched` takes its value in `after`, or is removed.
@@ -108,20 +84,8 @@ impl TenantStates {
             return Ok(());
         }
         let _one = lock(&self.commit);
-        let mut current = self.load(tenant)?;
-        let mut entries = current.entries().clone();
-        for k in touched {
-            match after.get(k) {
-                Some(v) => {
-                    entries.insert(k.clone(), v.to_vec());
-                }
-                None => {
-                    entries.remove(k);
-                }
-            }
-        }
-        current = Bucket::from_entries(entries);
-        self.store(tenant, current)
+        let current = self.load(tenant)?;
+        self.store(tenant, merged(&current, after, touched))
     }
 
     /// Forget the tenant's state.
@@ -150,19 +114,7 @@ impl TenantStates {
         for d in [dir.as_path(), parent] {
             check_private(d, true)?;
         }
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let file = StateFile {
-            format: 1,
-            tenant: tenant.name.clone(),
-            account: tenant.credentials.account_sid().to_string(),
-            app: tenant.app.clone(),
-            entries: bucket
-                .entries()
-                .iter()
-                .map(|(k, v)| (k.clone(), b64.encode(v)))
-                .collect(),
-        };
-        let text = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
+        let text = encode(tenant, &bucket);
         let tmp = parent.join(format!(".state.{}.{}.tmp", std::process::id(), nonce()));
         let mut f = create_new_private(&tmp)?;
         if let Err(e) = f.write_all(&text).and_then(|_| f.sync_all()) {
@@ -227,5 +179,24 @@ mod tests {
         assert!(again.clear(&t).unwrap());
         assert!(again.load(&t).unwrap().is_empty());
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+impl StateBackend for TenantStates {
+    fn load<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, Bucket> {
+        Box::pin(async move { TenantStates::load(self, tenant) })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        after: &'a Bucket,
+        touched: &'a BTreeSet<String>,
+    ) -> StateFuture<'a, ()> {
+        Box::pin(async move { TenantStates::commit(self, tenant, after, touched) })
+    }
+
+    fn clear<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, bool> {
+        Box::pin(async move { TenantStates::clear(self, tenant) })
     }
 }
