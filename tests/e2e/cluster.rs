@@ -102,6 +102,22 @@ fn command(token: &str) -> Command {
     c
 }
 
+/// Start worker `i` of the cluster at `url`, reaching the simulator at `sim`, logging to
+/// `dir/w<i>.log` and auditing to `dir/audit-<i>.jsonl`.
+fn worker(token: &str, url: &str, sim: &str, tenants: &Path, dir: &Path, i: usize) -> Child {
+    command(token)
+        .args(["worker", "--nats", url, "--connect-to", sim, "--id"])
+        .arg(format!("w{i}"))
+        .arg("--tenants")
+        .arg(tenants)
+        .arg("--audit")
+        .arg(dir.join(format!("audit-{i}.jsonl")))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
+        .spawn()
+        .expect("start a worker")
+}
+
 struct Workers(Vec<Child>);
 
 impl Drop for Workers {
@@ -200,19 +216,7 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
     let addr = sim.addr().to_string();
     let mut workers = Workers(
         (0..3)
-            .map(|i| {
-                command(&token)
-                    .args(["worker", "--nats", &url, "--connect-to", &addr, "--id"])
-                    .arg(format!("w{i}"))
-                    .arg("--tenants")
-                    .arg(&tenants)
-                    .arg("--audit")
-                    .arg(dir.join(format!("audit-{i}.jsonl")))
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
-                    .spawn()
-                    .expect("start a worker")
-            })
+            .map(|i| worker(&token, &url, &addr, &tenants, &dir, i))
             .collect(),
     );
     let out = command(&token)
@@ -383,15 +387,7 @@ async fn a_job_for_a_tenant_whose_secret_no_worker_holds_fails_with_the_reason()
     let url = nats.url();
     let addr = sim.addr().to_string();
     let log = dir.join("w0.log");
-    let _workers = Workers(vec![
-        command(&token)
-            .args(["worker", "--nats", &url, "--connect-to", &addr, "--tenants"])
-            .arg(&tenants)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    ]);
+    let _workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
     let out = command(&token)
         .args(["enqueue", "--nats", &url, "--tenants"])
         .arg(&tenants)
@@ -437,15 +433,7 @@ async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
     let addr = sim.addr().to_string();
     let _workers = Workers(
         (0..2)
-            .map(|i| {
-                command(&token)
-                    .args(["worker", "--nats", &url, "--connect-to", &addr, "--tenants"])
-                    .arg(&tenants)
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
-                    .spawn()
-                    .unwrap()
-            })
+            .map(|i| worker(&token, &url, &addr, &tenants, &dir, i))
             .collect(),
     );
     wait_for(&token, &url, &dir, "both workers", |s| {

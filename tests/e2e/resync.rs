@@ -2,7 +2,7 @@
 //! list and, per account, only the Daily usage since the last sync, and reports exactly what a
 //! full sync of the same data reports.
 
-use connector_e2e::{connector_wasm, options, sim, target_dir, tenant};
+use connector_e2e::{connector_wasm, options, sim, tenant};
 use connector_host::types::Account;
 use connector_host::{Host, HostOptions};
 use serde_json::json;
@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use twilio_sim::Fixture;
 
 fn state_dir(name: &str) -> PathBuf {
-    let d = target_dir().join(format!("test-state-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    connector_e2e::scratch_dir(&format!("state-{name}"))
 }
 
 async fn host_on(sim: &twilio_sim::Simulator, day: &str, state: &Path) -> Host {

@@ -2,15 +2,13 @@
 //! attacks it): no credential is ever stored, buckets are bounded, a failed call keeps
 //! nothing, and no tenant reaches another's state or a bucket the host did not give it.
 
-use connector_e2e::{hostile_wasm, options, sim, target_dir, tenant};
+use connector_e2e::{hostile_wasm, options, sim, tenant};
 use connector_host::{Credentials, Host, HostOptions, Limits, Tenant};
 use std::path::{Path, PathBuf};
 use twilio_sim::{Fixture, Simulator};
 
 fn state_dir(name: &str) -> PathBuf {
-    let d = target_dir().join(format!("test-state-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    connector_e2e::scratch_dir(&format!("state-{name}"))
 }
 
 async fn hostile(sim: &Simulator, dir: &Path, limits: Limits) -> Host {
@@ -106,7 +104,10 @@ async fn a_failed_call_keeps_nothing_and_a_successful_one_keeps_its_writes() {
     assert!(failed.starts_with("error:"), "{failed}");
     assert!(host.state(&t("fail")).await.unwrap().is_empty());
     assert_eq!(run(&host, &t("ok")).await, "Ok(())");
-    assert_eq!(host.state(&t("ok")).await.unwrap().get("k"), Some(&b"v1"[..]));
+    assert_eq!(
+        host.state(&t("ok")).await.unwrap().get("k"),
+        Some(&b"v1"[..])
+    );
 }
 
 #[tokio::test]

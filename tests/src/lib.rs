@@ -197,3 +197,11 @@ pub fn run_cli(sim: &Simulator, token: Option<&str>, args: &[&str]) -> std::proc
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A fresh, empty directory under the target directory for one test (`name` and the process
+/// id keep concurrent tests apart).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let d = target_dir().join(format!("test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}

@@ -3,13 +3,13 @@
 //! or in the host's memory when no directory is set. The path holds the tenant's name and
 //! connecting account, so two tenants never share a bucket even if one is renamed.
 
+use super::backend::{StateBackend, StateFuture, decode, encode, merged};
 use super::bucket::Bucket;
 use crate::private_files::{
     check_private, create_new_private, create_private_dir, nonce, read_no_follow,
 };
 use crate::sync::lock;
 use crate::tenant::Tenant;
-use super::backend::{StateBackend, StateFuture, decode, encode, merged};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,6 +128,25 @@ impl TenantStates {
     }
 }
 
+impl StateBackend for TenantStates {
+    fn load<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, Bucket> {
+        Box::pin(async move { TenantStates::load(self, tenant) })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        after: &'a Bucket,
+        touched: &'a BTreeSet<String>,
+    ) -> StateFuture<'a, ()> {
+        Box::pin(async move { TenantStates::commit(self, tenant, after, touched) })
+    }
+
+    fn clear<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, bool> {
+        Box::pin(async move { TenantStates::clear(self, tenant) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,24 +198,5 @@ mod tests {
         assert!(again.clear(&t).unwrap());
         assert!(again.load(&t).unwrap().is_empty());
         let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-impl StateBackend for TenantStates {
-    fn load<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, Bucket> {
-        Box::pin(async move { TenantStates::load(self, tenant) })
-    }
-
-    fn commit<'a>(
-        &'a self,
-        tenant: &'a Tenant,
-        after: &'a Bucket,
-        touched: &'a BTreeSet<String>,
-    ) -> StateFuture<'a, ()> {
-        Box::pin(async move { TenantStates::commit(self, tenant, after, touched) })
-    }
-
-    fn clear<'a>(&'a self, tenant: &'a Tenant) -> StateFuture<'a, bool> {
-        Box::pin(async move { TenantStates::clear(self, tenant) })
     }
 }
