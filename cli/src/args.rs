@@ -296,6 +296,15 @@ pub struct ResultsArgs {
     /// Only this tenant.
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Output format (default: the JSON lines of `accounts --json`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Only what has been inactive for longer than this (e.g. 90d), as with `accounts`.
+    #[arg(long, value_name = "PERIOD")]
+    pub inactive_for: Option<String>,
+    /// With --inactive-for: judge whole accounts, or each entitlement.
+    #[arg(long, value_enum, default_value = "account", requires = "inactive_for")]
+    pub by: By,
 }
 
 /// `connector cluster …`.

@@ -4,12 +4,12 @@
 use crate::args::{
     ClusterWhat, EnqueueArgs, EnqueueWhat, Global, NatsArgs, ResultsArgs, WorkerArgs,
 };
+use crate::listing::Listing;
 use crate::output;
 use crate::setup::connect_to;
 use anyhow::{anyhow, bail};
 use connector_cluster::{Job, enqueue, results, setup, status, worker};
 use std::collections::HashMap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -121,23 +121,39 @@ pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `connector results`: the latest complete snapshot of each tenant, as JSON lines.
-pub async fn results(a: &ResultsArgs) -> anyhow::Result<ExitCode> {
+/// `connector results`: the latest complete snapshot of each tenant, in any listing format
+/// (JSON lines by default), with the inactivity filter of `accounts`.
+pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
+    let format = a
+        .format
+        .or((!g.json).then_some(crate::formats::Format::Json));
+    let listing = Listing::new(g, format, a.inactive_for.as_deref(), a.by)?;
     let cluster = setup::connect(&a.nats.nats).await?;
     let snapshots = results::read_all(&cluster.results, a.tenant.as_deref()).await?;
-    let mut out = std::io::stdout().lock();
-    for (_, lines) in &snapshots {
-        out.write_all(lines)?;
+    let mut rows = Vec::new();
+    for (name, lines) in &snapshots {
+        for line in String::from_utf8_lossy(lines).lines() {
+            let (tenant, app, account) = serde_json::from_str(line)
+                .map_err(|e| e.to_string())
+                .and_then(|v| output::account_from_json(&v))
+                .map_err(|e| anyhow!("snapshot {name} has a line that is not an account ({e})"))?;
+            rows.push(crate::formats::Row {
+                tenant,
+                app,
+                account,
+            });
+        }
     }
     if snapshots.is_empty() {
         eprintln!(
-            "no snapshot yet{}",
+            "no snapshot yet{}; enqueue a sync with `connector enqueue`",
             a.tenant
                 .as_ref()
                 .map(|t| format!(" for tenant {t:?}"))
                 .unwrap_or_default()
         );
     }
+    listing.emit(rows)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,7 +16,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Worker(a) => cluster_commands::worker(g, a).await,
         Command::Enqueue(a) => cluster_commands::enqueue(g, a).await,
-        Command::Results(a) => cluster_commands::results(a).await,
+        Command::Results(a) => cluster_commands::results(g, a).await,
         Command::Cluster { what, nats } => cluster_commands::cluster(g, *what, nats).await,
         Command::Sim(a) => simulate::sim(a).await,
         Command::Demo => simulate::demo(g).await,

@@ -62,6 +62,54 @@ pub fn account_json(app: &str, tenant: Option<&str>, a: &Account) -> Value {
     v
 }
 
+/// Read back what [`account_json`] wrote (a snapshot line): (tenant, app, account).
+pub fn account_from_json(v: &Value) -> Result<(Option<String>, String, Account), String> {
+    let text = |k: &str| v[k].as_str().map(str::to_string);
+    let status = match v["status"].as_str() {
+        Some("active") => AccountStatus::Active,
+        Some("suspended") => AccountStatus::Suspended,
+        Some("deprovisioned") => AccountStatus::Deprovisioned,
+        other => return Err(format!("unknown status {other:?}")),
+    };
+    let mut entitlements = Vec::new();
+    for e in v["entitlements"].as_array().into_iter().flatten() {
+        let kind = match e["kind"].as_str() {
+            Some("account_type") => EntitlementKind::AccountType,
+            Some("role") => EntitlementKind::Role,
+            Some("service") => EntitlementKind::Service,
+            other => return Err(format!("unknown entitlement kind {other:?}")),
+        };
+        entitlements.push(connector_host::types::Entitlement {
+            kind,
+            id: e["id"].as_str().unwrap_or_default().to_string(),
+            name: e["name"].as_str().unwrap_or_default().to_string(),
+            last_activity: e["last_activity"].as_str().map(str::to_string),
+        });
+    }
+    let account = Account {
+        id: text("id").ok_or("no id")?,
+        username: text("username"),
+        email: text("email"),
+        display_name: text("display_name"),
+        status,
+        last_activity: text("last_activity"),
+        entitlements,
+        attributes: v["attributes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, x)| (k.clone(), x.as_str().unwrap_or_default().to_string()))
+            .collect(),
+        warnings: v["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.as_str().map(str::to_string))
+            .collect(),
+    };
+    Ok((text("tenant"), text("app").unwrap_or_default(), account))
+}
+
 /// An action result as one JSON object.
 pub fn action_json(app: &str, r: &ActionResult) -> Value {
     json!({
@@ -225,6 +273,30 @@ fn cap_name(c: Capability) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_lines_read_back_as_the_same_account() {
+        let a = Account {
+            id: "WK1".into(),
+            username: Some("alice".into()),
+            email: None,
+            display_name: Some("Alice".into()),
+            status: AccountStatus::Suspended,
+            last_activity: Some("2025-01-02T00:00:00Z".into()),
+            entitlements: vec![connector_host::types::Entitlement {
+                kind: EntitlementKind::Role,
+                id: "agent".into(),
+                name: "agent".into(),
+                last_activity: None,
+            }],
+            attributes: vec![("flex_user_sid".into(), "FU1".into())],
+            warnings: vec!["w".into()],
+        };
+        let (tenant, app, back) =
+            account_from_json(&account_json("flex", Some("acme"), &a)).unwrap();
+        assert_eq!((tenant.as_deref(), app.as_str()), (Some("acme"), "flex"));
+        assert_eq!(back, a);
+    }
 
     #[test]
     fn control_characters_are_shown_not_run() {

@@ -273,6 +273,18 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
         );
         assert_eq!(normalized(&lines), expected, "tenant t{i}");
     }
+    // Any listing format, as with `accounts`.
+    let csv = command(&token)
+        .args([
+            "results", "--nats", &url, "--tenant", "t0", "--format", "csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&csv.stdout).lines().count(),
+        expected.len() + 1,
+        "a header and a row each"
+    );
     let all = command(&token)
         .args(["results", "--nats", &url])
         .output()
