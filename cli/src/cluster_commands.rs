@@ -29,7 +29,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             output::safe(&why.to_string())
         );
     }
-    let cluster = setup::connect(&a.nats.nats).await?;
+    let cluster = setup::connect(&a.nats.nats, setup::Patience::Worker).await?;
     // Tenants' kept state lives in the cluster, so any worker can re-sync any tenant.
     let options = connector_host::HostOptions {
         state_backend: Some(Arc::new(connector_cluster::tenant_state::ClusterState {
@@ -101,7 +101,7 @@ pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
             )]
         }
     };
-    let cluster = setup::connect(&a.nats.nats).await?;
+    let cluster = setup::connect(&a.nats.nats, setup::Patience::Command).await?;
     let (mut new, mut duplicate) = (0, 0);
     for job in &jobs {
         if enqueue::enqueue(&cluster, job).await? {
@@ -128,7 +128,7 @@ pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
         .format
         .or((!g.json).then_some(crate::formats::Format::Json));
     let listing = Listing::new(g, format, a.inactive_for.as_deref(), a.by)?;
-    let cluster = setup::connect(&a.nats.nats).await?;
+    let cluster = setup::connect(&a.nats.nats, setup::Patience::Command).await?;
     let snapshots = results::read_all(&cluster.results, a.tenant.as_deref()).await?;
     let mut rows = Vec::new();
     for (name, lines) in &snapshots {
@@ -160,7 +160,7 @@ pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
 /// `connector cluster status`.
 pub async fn cluster(g: &Global, what: ClusterWhat, n: &NatsArgs) -> anyhow::Result<ExitCode> {
     let ClusterWhat::Status = what;
-    let mut cluster = setup::connect(&n.nats).await?;
+    let mut cluster = setup::connect(&n.nats, setup::Patience::Command).await?;
     let s = status::status(&mut cluster).await?;
     if g.json {
         println!("{}", serde_json::to_string(&s)?);

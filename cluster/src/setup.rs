@@ -46,14 +46,24 @@ pub struct Cluster {
     pub lease_ttl: Duration,
 }
 
-/// Connect to `url` (retrying, and reconnecting for as long as the process runs).
-pub async fn connect(url: &str) -> anyhow::Result<Cluster> {
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await
-        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+/// How a command waits for the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// A worker: wait for the server to come up, and reconnect for as long as it runs.
+    Worker,
+    /// A one-shot command: fail at once when the server cannot be reached.
+    Command,
+}
+
+/// Connect to `url` and find (or create) everything the cluster uses.
+pub async fn connect(url: &str, patience: Patience) -> anyhow::Result<Cluster> {
+    let mut options = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+    if patience == Patience::Worker {
+        options = options.retry_on_initial_connect();
+    }
+    let client = options.connect(url).await.with_context(|| {
+        format!("cannot connect to NATS at {url}: start a nats-server with JetStream (-js) there, or pass --nats URL")
+    })?;
     let js = jetstream::new(client);
     let ack_wait = env_ms("CONNECTOR_CLUSTER_ACK_WAIT_MS", ACK_WAIT);
     let lease_ttl = env_ms("CONNECTOR_CLUSTER_LEASE_TTL_MS", LEASE_TTL);

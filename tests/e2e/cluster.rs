@@ -485,3 +485,25 @@ async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
     drop(nats);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn commands_fail_at_once_with_a_next_step_when_no_server_answers() {
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    for args in [vec!["cluster", "status"], vec!["results"]] {
+        let started = Instant::now();
+        let out = command("unused")
+            .args(&args)
+            .args(["--nats", &url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot connect to NATS") && err.contains("--nats"),
+            "{err}"
+        );
+        // A guard against waiting for a server forever, not a performance figure.
+        assert!(started.elapsed() < Duration::from_secs(30), "no hang");
+    }
+}
