@@ -354,7 +354,10 @@ async fn main() -> anyhow::Result<()> {
             // the sandbox's (page boundaries, per-request HTTP costs).
             let native = stats(native_sync(sim, "twilio", &[], runs)?);
             rows.push((
-                format!("full sync, {} subaccounts, {latency_ms} ms RTT, native build", m.accounts),
+                format!(
+                    "full sync, {} subaccounts, {latency_ms} ms RTT, native build",
+                    m.accounts
+                ),
                 format!("{}; {:.2}× the floor", fmt_s(native), native.0 / floor),
             ));
         }

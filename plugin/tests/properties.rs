@@ -8,7 +8,7 @@ use twilio_connector::fake::FakeTransport;
 use twilio_connector::http::Request;
 use twilio_connector::paging::resolve_link;
 use twilio_connector::retry::{Client, Policy};
-use twilio_connector::twilio::accounts::map_status;
+use twilio_connector::twilio::account_resource::map_status;
 use twilio_connector::twilio::services::{Category, classify, service_for_category};
 use twilio_connector::twilio::usage::{Activity, UsageRecord, is_priced};
 

@@ -1,7 +1,8 @@
 //! Suspend, reactivate and close (deprovision) subaccounts through `Status`. The connecting
 //! account is never suspended or closed; a closed account cannot be reopened.
 
-use super::accounts::{AccountResource, fetch_resource, map_status};
+use super::account_resource::{AccountResource, map_status};
+use super::accounts::fetch_resource;
 use super::{url, validate_sid};
 use crate::errors::ConnectorError;
 use crate::http::Request;

@@ -1,5 +1,6 @@
 //! The `twilio` app: the connected account and its subaccounts.
 
+pub mod account_resource;
 pub mod accounts;
 pub mod actions;
 pub mod kept_usage;

@@ -2,7 +2,7 @@
 //! make each service's date exact, or, for an account whose usage the tenant's kept state
 //! already knows, one Daily read of the days since (an incremental re-sync).
 
-use super::accounts::{AccountResource, PAGE_SIZE, to_account};
+use super::account_resource::{AccountResource, to_account};
 use super::kept_usage::{self, KeptUsage};
 use super::usage::{Activity, UsageRecord};
 use super::{API_HOST, url};
@@ -13,6 +13,10 @@ use crate::retry::Client;
 use crate::state::State;
 use crate::time::month_bounds;
 use std::collections::BTreeMap;
+
+/// Largest page the 2010 API serves: usage lists are read in pages this size and reduced page
+/// by page.
+const PAGE_SIZE: u32 = 1000;
 
 /// Usage list URL for an account; the connecting account's own usage must exclude its
 /// subaccounts (`IncludeSubaccounts` defaults to true).
