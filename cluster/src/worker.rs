@@ -9,7 +9,7 @@ use crate::jobs::{Job, JobKind};
 use crate::setup::{Cluster, MAX_DELIVER};
 use crate::{lease, names, results};
 use async_nats::jetstream::{AckKind, Message};
-use connector_host::types::Account;
+use connector_host::types::{Account, ConnectorError};
 use connector_host::{Action, CallError, Host, Tenant};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -207,9 +207,13 @@ impl Worker {
         loop {
             let page = match self.host.list_page(tenant, head.cursor.as_deref()).await {
                 Ok(p) => p,
-                // A cursor from a worker that died names a listing this host never held:
-                // a plugin that needs its listing state says so; start that listing again.
-                Err(CallError::Connector { .. }) if head.cursor.is_some() && !restarted => {
+                // A cursor from a worker that died names a listing this host never held: a
+                // plugin that needs its listing state refuses the cursor as invalid input;
+                // start that listing again (once; other errors are retried as they are).
+                Err(CallError::Connector {
+                    error: ConnectorError::InvalidInput(_),
+                    ..
+                }) if head.cursor.is_some() && !restarted => {
                     checkpoint::forget(kv, &job.id, head.pages).await;
                     head = Head::default();
                     restarted = true;

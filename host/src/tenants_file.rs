@@ -214,24 +214,11 @@ pub fn parse(
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<Vec<Tenant>, TenantsError> {
-    let file: File = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
-    if file.tenants.is_empty() {
-        return Err(TenantsError::Parse(
-            path.to_path_buf(),
-            "no [[tenant]] entries".into(),
-        ));
+    let (tenants, mut skipped) = parse_available(path, text, lookup, default_app)?;
+    match skipped.drain(..).next() {
+        Some(why) => Err(why),
+        None => Ok(tenants),
     }
-    let mut out = Vec::new();
-    for e in &file.tenants {
-        if out.iter().any(|t: &Tenant| t.name == e.name) {
-            return Err(TenantsError::Tenant {
-                tenant: e.name.clone(),
-                message: "the name is used twice".into(),
-            });
-        }
-        out.push(tenant(path, text, e, lookup, default_app)?);
-    }
-    Ok(out)
 }
 
 /// Parse a tenants file keeping the tenants whose secrets can be read here: a worker of a
@@ -244,6 +231,12 @@ pub fn parse_available(
     default_app: &str,
 ) -> Result<(Vec<Tenant>, Vec<TenantsError>), TenantsError> {
     let file: File = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
+    if file.tenants.is_empty() {
+        return Err(TenantsError::Parse(
+            path.to_path_buf(),
+            "no [[tenant]] entries".into(),
+        ));
+    }
     let mut names = std::collections::HashSet::new();
     for e in &file.tenants {
         if e.auth_token.is_some() || e.api_secret.is_some() {
@@ -286,7 +279,7 @@ pub fn names(path: &Path, default_app: &str) -> Result<Vec<(String, String)>, Te
         .collect())
 }
 
-/// One entry as a tenant, its secret read.
+/// One entry as a tenant, its secret read (inline secrets were refused for the whole file).
 fn tenant(
     path: &Path,
     text: &str,
@@ -300,11 +293,6 @@ fn tenant(
             tenant: e.name.clone(),
             message,
         };
-        if e.auth_token.is_some() || e.api_secret.is_some() {
-            return Err(fail(
-                "inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file".into(),
-            ));
-        }
         fn resolve<'a>(
             base: &Path,
             p: &'a Option<Spanned<PathBuf>>,
@@ -391,6 +379,41 @@ mod tests {
             "GLOBEX_SECRET" => Some("globex-secret".into()),
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_worker_keeps_the_tenants_whose_secrets_it_holds() {
+        let text = r#"
+[[tenant]]
+name = "acme"
+account_sid = "AC1"
+auth_token_env = "ACME_TOKEN"
+page_size = 10
+
+[[tenant]]
+name = "elsewhere"
+account_sid = "AC2"
+auth_token_env = "NOT_HERE"
+"#;
+        let path = Path::new("/x/tenants.toml");
+        let (ok, skipped) = parse_available(path, text, &env, "twilio").unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            ok[0].options,
+            vec![("page_size".to_string(), "10".to_string())]
+        );
+        assert!(
+            matches!(&skipped[..], [TenantsError::Tenant { tenant, .. }] if tenant == "elsewhere")
+        );
+        // All or nothing for a sync on one machine; names alone need no secret.
+        assert!(parse(path, text, &env, "twilio").is_err());
+        let inline = format!(
+            "{text}\n[[tenant]]\nname = \"x\"\naccount_sid = \"AC3\"\nauth_token = \"oops\"\n"
+        );
+        assert!(
+            parse_available(path, &inline, &env, "twilio").is_err(),
+            "inline secrets refuse the file"
+        );
     }
 
     #[test]

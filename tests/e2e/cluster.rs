@@ -118,6 +118,19 @@ fn worker(token: &str, url: &str, sim: &str, tenants: &Path, dir: &Path, i: usiz
         .expect("start a worker")
 }
 
+/// `connector enqueue` for the tenants of `tenants`, with `what` (e.g. `--tenant t0 suspend
+/// AC…`); its stdout, after checking it succeeded.
+fn enqueue(token: &str, url: &str, tenants: &Path, what: &[&str]) -> String {
+    let out = command(token)
+        .args(["enqueue", "--nats", url, "--tenants"])
+        .arg(tenants)
+        .args(what)
+        .output()
+        .expect("run connector enqueue");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 struct Workers(Vec<Child>);
 
 impl Drop for Workers {
@@ -219,14 +232,8 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
             .map(|i| worker(&token, &url, &addr, &tenants, &dir, i))
             .collect(),
     );
-    let out = command(&token)
-        .args(["enqueue", "--nats", &url, "--tenants"])
-        .arg(&tenants)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
-        text(&out.stdout).trim(),
+        enqueue(&token, &url, &tenants, &[]).trim(),
         format!("enqueued {TENANTS} job(s)")
     );
 
@@ -308,20 +315,12 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
     let enqueue_actions = || {
         for (i, account) in targets.iter().enumerate() {
             for _ in 0..2 {
-                let out = command(&token)
-                    .args([
-                        "enqueue",
-                        "--nats",
-                        &url,
-                        "--tenant",
-                        &format!("t{i}"),
-                        "--tenants",
-                    ])
-                    .arg(&tenants)
-                    .args(["suspend", account])
-                    .output()
-                    .unwrap();
-                assert!(out.status.success(), "{}", text(&out.stderr));
+                enqueue(
+                    &token,
+                    &url,
+                    &tenants,
+                    &["--tenant", &format!("t{i}"), "suspend", account],
+                );
             }
         }
     };
@@ -400,12 +399,10 @@ async fn a_job_for_a_tenant_whose_secret_no_worker_holds_fails_with_the_reason()
     let addr = sim.addr().to_string();
     let log = dir.join("w0.log");
     let _workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
-    let out = command(&token)
-        .args(["enqueue", "--nats", &url, "--tenants"])
-        .arg(&tenants)
-        .output()
-        .unwrap();
-    assert_eq!(text(&out.stdout).trim(), "enqueued 2 job(s)");
+    assert_eq!(
+        enqueue(&token, &url, &tenants, &[]).trim(),
+        "enqueued 2 job(s)"
+    );
     let done = wait_for(&token, &url, &dir, "one snapshot and one failure", |s| {
         num(s, "snapshots") == 1 && s["failures"].as_array().is_some_and(|f| f.len() == 1)
     });
@@ -453,12 +450,7 @@ async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
     });
     sim.clear_requests();
     for _ in 0..3 {
-        let out = command(&token)
-            .args(["enqueue", "--nats", &url, "--tenants"])
-            .arg(&tenants)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        enqueue(&token, &url, &tenants, &[]);
     }
     wait_for(&token, &url, &dir, "three syncs of one tenant", |s| {
         num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0

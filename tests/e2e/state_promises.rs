@@ -171,3 +171,47 @@ async fn no_tenant_reaches_another_tenants_state_or_an_ungiven_bucket() {
     let ok = run(&host, &as_tenant("alice", "main", "ok", "")).await;
     assert_eq!(ok, "ok");
 }
+
+#[tokio::test]
+async fn a_listings_bucket_reaches_its_next_pages_and_no_other_tenant() {
+    let sim = sim(Fixture::demo()).await;
+    let dir = state_dir("listing");
+    let host = hostile(&sim, &dir, Limits::default()).await;
+    let (sid, token) = sim.main_credentials();
+    let as_tenant = |name: &str, mode: &str| {
+        Tenant::new(
+            name,
+            "twilio",
+            Credentials::AuthToken {
+                account_sid: sid.clone(),
+                auth_token: token.clone(),
+            },
+        )
+        .with_option("mode", mode)
+        .with_option("value", "alice-listing")
+    };
+    let first = host
+        .list_page(&as_tenant("alice", "listing-write"), None)
+        .await
+        .unwrap();
+    let cursor = first.next_cursor.expect("a next page");
+    assert_ne!(cursor, "next", "the host hands out its own cursor");
+    let page = |name: &'static str, cursor: String| {
+        let (host, t) = (&host, as_tenant(name, "state-read"));
+        async move {
+            let p = host.list_page(&t, Some(&cursor)).await.unwrap();
+            p.accounts[0].display_name.clone().unwrap_or_default()
+        }
+    };
+    // Another tenant given alice's cursor, or a cursor the host never issued, finds the
+    // listing bucket empty; alice's next page finds what her first page kept.
+    let bob = page("bob", cursor.clone()).await;
+    assert!(bob.contains("listing=Ok(None)"), "{bob}");
+    let forged = page("alice", "Lff~next".to_string()).await;
+    assert!(forged.contains("listing=Ok(None)"), "{forged}");
+    let alice = page("alice", cursor).await;
+    assert!(
+        alice.contains(r#"listing=Ok(Some("alice-listing"))"#),
+        "{alice}"
+    );
+}

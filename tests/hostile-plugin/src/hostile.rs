@@ -457,6 +457,12 @@ impl Guest for Hostile {
                 format!("{r:?}")
             }
             // Read every bucket it can name, and some it should not be able to.
+            // Keep a value in the listing's bucket and ask for a next page.
+            "listing-write" => {
+                let b =
+                    kv::open("listing").map_err(|e| ConnectorError::Transport(format!("{e:?}")))?;
+                format!("{:?}", b.set("k", option(&cfg, "value").as_bytes()))
+            }
             "state-read" => {
                 let read = |name: &str| match kv::open(name) {
                     Ok(b) => format!(
@@ -492,7 +498,11 @@ impl Guest for Hostile {
                 )));
             }
         };
-        Ok(report(text))
+        let mut page = report(text);
+        if mode == "listing-write" {
+            page.next_cursor = Some("next".into());
+        }
+        Ok(page)
     }
 
     fn get_account(_cfg: Config, id: String) -> Result<Account, ConnectorError> {
