@@ -499,3 +499,46 @@ fn commands_fail_at_once_with_a_next_step_when_no_server_answers() {
         assert!(started.elapsed() < Duration::from_secs(30), "no hang");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_longer_than_the_ack_deadline_runs_once() {
+    // About eight round trips of 800 ms: well past the 3 s acknowledgement deadline the tests
+    // set, so the job is redelivered unless its worker keeps showing progress.
+    let sim = sim(Fixture::generate(60, 6)).await;
+    sim.faults().latency = Duration::from_millis(800);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-long");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!("[[tenant]]\nname = \"slow\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n"),
+    )
+    .unwrap();
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let _workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    let started = Instant::now();
+    enqueue(&token, &url, &tenants, &[]);
+    let done = wait_for(&token, &url, &dir, "the slow sync", |s| {
+        num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    assert!(
+        started.elapsed() > Duration::from_secs(4),
+        "the job outlived the deadline"
+    );
+    assert!(done["failures"].as_array().unwrap().is_empty(), "{done}");
+    let lists = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/2010-04-01/Accounts.json")
+        .count();
+    assert_eq!(lists, 1, "the job ran once, not again on redelivery");
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
