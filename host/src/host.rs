@@ -359,8 +359,11 @@ impl Host {
         let mut page = match page {
             Ok(p) => p,
             Err(e) => {
-                // The same page can be asked again: its listing state is as it was.
-                self.listings.keep(&scope, listing, kept);
+                // The same page can be asked again: its listing state is as it was. A first
+                // page that failed leaves nothing to continue.
+                if cursor.is_some() {
+                    self.listings.keep(&scope, listing, kept);
+                }
                 return Err(e);
             }
         };

@@ -209,6 +209,11 @@ async fn a_listings_bucket_reaches_its_next_pages_and_no_other_tenant() {
     assert!(bob.contains("listing=Ok(None)"), "{bob}");
     let forged = page("alice", "Lff~next".to_string()).await;
     assert!(forged.contains("listing=Ok(None)"), "{forged}");
+    // A page that fails can be asked again with the same cursor and its listing state.
+    let failed = host
+        .list_page(&as_tenant("alice", "trap"), Some(&cursor))
+        .await;
+    assert!(failed.is_err());
     let alice = page("alice", cursor).await;
     assert!(
         alice.contains(r#"listing=Ok(Some("alice-listing"))"#),
