@@ -121,7 +121,9 @@ async fn load(sim: &Simulator, cache: &Path) -> anyhow::Result<Host> {
     let opts = HostOptions {
         connect_to: Some(sim.addr()),
         cache_dir: Some(cache.to_path_buf()),
-        trusted_host_suffixes: vec![twilio_sim::hosts::TRUSTED_SUFFIX.to_string()],
+        vendor_policy: std::sync::Arc::new(
+            twilio_policy::policy().expect("the Twilio vendor policy builds"),
+        ),
         ..HostOptions::default()
     };
     Ok(Host::load(&plugin(), opts).await?)

@@ -49,6 +49,12 @@ fn for_call(e: &CallError) -> String {
             "the plugin failed inside its sandbox: run `connector conformance --plugin PATH` and report it to its author".into()
         }
         CallError::Timeout(_) => "Twilio answered too slowly: retry later".into(),
+        CallError::RoutesNotGranted(_) => {
+            "do not run this plugin: review what it asks for with `connector routes --plugin PATH` and ask its author to declare only routes of the vendor policy".into()
+        }
+        CallError::NotApproved { .. } => {
+            "run the approved build, or approve this one by setting CONNECTOR_PLUGIN_SHA256 to its digest after reviewing it (`connector routes --plugin PATH`)".into()
+        }
         CallError::Host(m) if m.contains("unknown app") => {
             "pass --app with one of the apps named (`connector apps`)".into()
         }

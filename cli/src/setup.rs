@@ -85,7 +85,7 @@ pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOp
         state_dir: state_dir(g),
         now,
         audit,
-        trusted_host_suffixes: vendor::trusted_host_suffixes(),
+        vendor_policy: vendor::policy()?,
         ..HostOptions::default()
     })
 }

@@ -1,37 +1,32 @@
-//! The CLI's vendor policy: the host library trusts nothing by itself; this Twilio CLI lets a
-//! plugin reach only hosts under Twilio's domain, or fewer when the operator narrows it.
+//! The CLI's vendor policy: the host library trusts nothing by itself; this Twilio CLI hands it
+//! Twilio's policy (`twilio-policy`: the hosts and routes a Twilio governance connector may use
+//! and what each write may say), narrowed when the operator asks for fewer hosts.
 
-/// Host suffixes a plugin run by this CLI may ever reach.
-pub const TRUSTED_HOST_SUFFIXES: &[&str] = &[".twilio.com"];
+use connector_host::VendorPolicy;
+use std::sync::Arc;
 
-/// The vendor policy in force: `$CONNECTOR_TRUSTED_HOSTS` (comma-separated exact host names or
-/// `.suffix`es, each of which must itself lie under [`TRUSTED_HOST_SUFFIXES`], so an operator
-/// can narrow the policy but never widen it), else [`TRUSTED_HOST_SUFFIXES`].
-pub fn trusted_host_suffixes() -> Vec<String> {
-    policy(std::env::var("CONNECTOR_TRUSTED_HOSTS").ok().as_deref())
+/// The vendor policy in force: Twilio's, narrowed to `$CONNECTOR_TRUSTED_HOSTS` when set
+/// (comma-separated exact host names or `.suffix`es, each of which must itself lie under the
+/// policy's hosts, so an operator can narrow it but never widen it).
+pub fn policy() -> anyhow::Result<Arc<VendorPolicy>> {
+    narrowed(std::env::var("CONNECTOR_TRUSTED_HOSTS").ok().as_deref())
 }
 
-/// The policy for an operator's narrowing `spec` (none: the vendor default).
-fn policy(spec: Option<&str>) -> Vec<String> {
-    let default: Vec<String> = TRUSTED_HOST_SUFFIXES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let Some(narrowed) = spec else {
-        return default;
+/// The policy for an operator's narrowing `spec` (none: Twilio's own).
+fn narrowed(spec: Option<&str>) -> anyhow::Result<Arc<VendorPolicy>> {
+    let policy = twilio_policy::policy()
+        .map_err(|e| anyhow::anyhow!("the built-in Twilio vendor policy is invalid: {e}"))?;
+    let Some(spec) = spec else {
+        return Ok(Arc::new(policy));
     };
-    let kept: Vec<String> = narrowed
-        .split(',')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .filter(|h| !h.is_empty())
-        .filter(|h| connector_host::egress::is_trusted(h.trim_start_matches('.'), &default))
-        .collect();
-    if kept.is_empty() {
+    let hosts: Vec<String> = spec.split(',').map(str::to_string).collect();
+    let policy = policy.narrowed(&hosts);
+    if policy.trusted_hosts().is_empty() {
         tracing::warn!(
             "CONNECTOR_TRUSTED_HOSTS names no host under the vendor policy; nothing is trusted"
         );
     }
-    kept
+    Ok(Arc::new(policy))
 }
 
 #[cfg(test)]
@@ -40,15 +35,23 @@ mod tests {
 
     #[test]
     fn operators_narrow_but_never_widen() {
-        assert_eq!(policy(None), vec![".twilio.com".to_string()]);
         assert_eq!(
-            policy(Some(
+            narrowed(None).unwrap().trusted_hosts(),
+            [".twilio.com".to_string()]
+        );
+        assert_eq!(
+            narrowed(Some(
                 "api.twilio.com, evil.example,.evil.example,twilio.com.evil.example"
-            )),
-            vec!["api.twilio.com".to_string()]
+            ))
+            .unwrap()
+            .trusted_hosts(),
+            ["api.twilio.com".to_string()]
         );
         assert!(
-            policy(Some("evil.example")).is_empty(),
+            narrowed(Some("evil.example"))
+                .unwrap()
+                .trusted_hosts()
+                .is_empty(),
             "widening trusts nothing"
         );
     }

@@ -43,7 +43,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         connect_to: Some(sim.addr()),
         cache_dir,
         now: Some(x.now.parse()?),
-        trusted_host_suffixes: trusted.clone(),
+        vendor_policy: std::sync::Arc::new(twilio_policy::policy()?),
         audit: Some(connector_host::audit::AuditLog::open(&audit_path)?),
         ..HostOptions::default()
     };

@@ -5,7 +5,7 @@ use crate::audit::ActionEvent;
 use crate::bindings::types::{ActionResult, ProvisionRequest};
 use crate::errors::CallError;
 use crate::host::{Host, guest_call};
-use crate::request_policy::CallKind;
+use crate::request_policy::{ActionCall, CallKind};
 use crate::tenant::Tenant;
 
 /// Status-changing actions.
@@ -42,10 +42,12 @@ impl Host {
             guest_call!(
                 self,
                 Some(tenant),
-                CallKind::Action {
-                    action: action.name(),
-                    dry_run
-                },
+                CallKind::Action(ActionCall {
+                    action: action.name().into(),
+                    dry_run,
+                    target: id.into(),
+                    request: None,
+                }),
                 |api, store| api.call_status_change(store, action.name(), &cfg, id, dry_run)
             )
         }
@@ -66,10 +68,12 @@ impl Host {
             guest_call!(
                 self,
                 Some(tenant),
-                CallKind::Action {
-                    action: "provision",
-                    dry_run
-                },
+                CallKind::Action(ActionCall {
+                    action: "provision".into(),
+                    dry_run,
+                    target: request.username.clone(),
+                    request: Some(provision_fields(request)),
+                }),
                 |api, store| api.call_provision(store, &cfg, request, dry_run)
             )
         }
@@ -104,4 +108,31 @@ impl Host {
             });
         }
     }
+}
+
+/// A provisioning request as the vendor policy's body rules read it: `username`, `email`,
+/// `full_name`, `roles`, and `attributes` (the JSON object given, `{}` when none or when it is
+/// not an object: the plugin must then send none).
+pub fn provision_fields(request: &ProvisionRequest) -> serde_json::Value {
+    let attributes = request
+        .attributes_json
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    let mut roles: Vec<&str> = Vec::new();
+    for r in &request.roles {
+        if !roles.contains(&r.as_str()) {
+            roles.push(r);
+        }
+    }
+    serde_json::json!({
+        "username": request.username,
+        "email": request.email,
+        "full_name": request.full_name,
+        "roles": roles,
+        "attributes": attributes,
+    })
 }

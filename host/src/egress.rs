@@ -1,17 +1,23 @@
-//! The one place outbound traffic is decided: the allowlist (HTTPS to the app's declared
-//! Twilio hosts only), `--connect-to` redirection, credential injection, limits on count,
-//! concurrency, time and size, and redaction of secrets from answers before the guest sees them.
+//! Sending one outbound request, in stages: **decide** (read the bounded body, then the pure
+//! policy in `request_policy.rs`), **prepare** (the host's own headers and credentials,
+//! `--connect-to`), **send** (count, concurrency, timeouts, size), and **answer hygiene**
+//! (response headers by allowlist, identity-encoded JSON only, secrets blanked) before the
+//! guest sees anything.
 
+use crate::action_targets::ActionTargets;
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
-use crate::limits::Limits;
-use crate::request_policy::{CallKind, Denial, decide};
-pub use crate::request_policy::{EgressPolicy, is_trusted};
+use crate::limits::{LimitExceeded, Limits};
+pub use crate::request_policy::EgressPolicy;
+use crate::request_policy::{Allowed, CallKind, Denial, Outbound, decide};
 use crate::sync::lock;
+pub use crate::vendor_policy::is_trusted;
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HOST};
-use http::{HeaderName, HeaderValue, Uri};
-use http_body_util::{BodyExt, Full};
+use http::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http_body_util::{BodyExt, Full, Limited};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -25,10 +31,17 @@ use wasmtime_wasi_http::{
 pub struct CallTraffic {
     /// Requests the policy or a limit stopped, with the reason.
     pub violations: Vec<String>,
+    /// A limit the host stopped a request at: the call fails with it, whatever the plugin says.
+    pub limit: Option<LimitExceeded>,
 }
 
 /// Per-call wasi-http hooks: one instance per `Store`, so per tenant call.
 pub struct EgressHooks {
+    shared: Arc<Shared>,
+}
+
+/// What every request of one call shares.
+struct Shared {
     policy: Arc<EgressPolicy>,
     kind: CallKind,
     /// Answer bytes the host holds for this call until the guest has read them.
@@ -36,9 +49,11 @@ pub struct EgressHooks {
     credentials: Option<Arc<Credentials>>,
     limits: Limits,
     tenant: String,
-    sent: Arc<AtomicU64>,
+    sent: AtomicU64,
     in_flight: Arc<tokio::sync::Semaphore>,
     traffic: Arc<Mutex<CallTraffic>>,
+    /// What the running action may write (empty outside actions).
+    targets: Mutex<ActionTargets>,
     audit: Option<AuditLog>,
 }
 
@@ -53,25 +68,31 @@ impl EgressHooks {
         kind: CallKind,
     ) -> Self {
         let permits = limits.max_in_flight.max(1);
+        let targets = ActionTargets::new(kind.action().map(|a| a.target.as_str()).unwrap_or(""));
         Self {
-            policy,
-            kind,
-            buffered: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            credentials,
-            limits,
-            tenant,
-            sent: Arc::new(AtomicU64::new(0)),
-            in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
-            traffic: Arc::new(Mutex::new(CallTraffic::default())),
-            audit,
+            shared: Arc::new(Shared {
+                policy,
+                kind,
+                buffered: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                credentials,
+                limits,
+                tenant,
+                sent: AtomicU64::new(0),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+                traffic: Arc::new(Mutex::new(CallTraffic::default())),
+                targets: Mutex::new(targets),
+                audit,
+            }),
         }
     }
 
     /// Shared view of this call's traffic.
     pub fn traffic(&self) -> Arc<Mutex<CallTraffic>> {
-        self.traffic.clone()
+        self.shared.traffic.clone()
     }
+}
 
+impl Shared {
     fn audit_denial(&self, method: &str, path: &str, denial: &Denial) {
         if let Some(a) = &self.audit {
             a.request(&RequestEvent {
@@ -87,10 +108,16 @@ impl EgressHooks {
         }
     }
 
-    fn refuse(&self, why: String, error: HttpError) -> SendFuture {
+    fn note(&self, why: String) {
         tracing::warn!(tenant = %self.tenant, "outbound request refused: {why}");
         lock(&self.traffic).violations.push(why);
-        Box::new(async move { Err(error) })
+    }
+
+    fn connecting_account(&self) -> String {
+        self.credentials
+            .as_ref()
+            .map(|c| c.account_sid().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -122,6 +149,7 @@ fn forbidden(name: &HeaderName) -> bool {
         || name == AUTHORIZATION
         || STRIPPED_HEADERS.contains(&name.as_str())
         || name.as_str() == "cookie"
+        || name.as_str() == "proxy-authorization"
         // Webhook signature headers (e.g. a vendor's `X-…-Signature`) are the upstream's to set.
         || name.as_str().ends_with("-signature")
 }
@@ -133,72 +161,123 @@ impl WasiHttpHooks for EgressHooks {
 
     fn send_request(
         &mut self,
-        mut request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
+        let shared = self.shared.clone();
+        Box::new(async move {
+            let (request, host) = shared.decide(request).await?;
+            let request = shared.prepare(request, &host)?;
+            let (parts, body) = shared.send(request, options, &host).await?;
+            shared.answer(parts, body, &host)
+        })
+    }
+}
+
+impl Shared {
+    /// Stage 1: read the body (bounded), then let the policy decide. A write it allows is
+    /// remembered, so the next one is judged with it.
+    async fn decide(
+        &self,
+        request: http::Request<WasiBody>,
+    ) -> Result<(http::Request<Bytes>, String), HttpError> {
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
-        let connecting = self
-            .credentials
-            .as_ref()
-            .map(|c| c.account_sid().to_string())
-            .unwrap_or_default();
-        if let Err(denial) = decide(
-            self.kind,
-            &self.policy,
-            &connecting,
-            request.method(),
-            request.uri(),
-        ) {
-            self.audit_denial(&method, &path, &denial);
-            return self.refuse(format!("egress {denial}"), HttpError::HttpRequestDenied);
-        }
-        let host = match self.policy.check(request.uri()) {
-            Ok(h) => h,
-            Err(why) => {
-                return self.refuse(
-                    format!("egress denied: {method} {why}"),
-                    HttpError::HttpRequestDenied,
-                );
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, self.limits.max_request_bytes)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                let limit = LimitExceeded::RequestBody {
+                    limit_bytes: self.limits.max_request_bytes,
+                };
+                self.note(format!("{method} {path}: {limit}; nothing was sent"));
+                lock(&self.traffic).limit = Some(limit);
+                return Err(HttpError::HttpRequestBodySize(Some(
+                    self.limits.max_request_bytes as u64,
+                )));
             }
+            Err(_) => return Err(HttpError::HttpRequestBodySize(None)),
         };
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let verdict = {
+            let mut targets = lock(&self.targets);
+            let verdict = decide(
+                &self.kind,
+                &self.policy,
+                &self.connecting_account(),
+                &targets,
+                Outbound {
+                    method: &parts.method,
+                    uri: &parts.uri,
+                    content_type: content_type.as_deref(),
+                    body: &body,
+                },
+            );
+            if let Ok(Allowed::Write { target }) = &verdict {
+                targets.record(target);
+            }
+            verdict
+        };
+        if let Err(denial) = verdict {
+            self.audit_denial(&method, &path, &denial);
+            self.note(format!("egress {denial}"));
+            return Err(HttpError::HttpRequestDenied);
+        }
+        let host = self.policy.check(&parts.uri).map_err(|why| {
+            self.note(format!("egress denied: {method} {why}"));
+            HttpError::HttpRequestDenied
+        })?;
         let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
         if n > self.limits.max_requests {
-            return self.refuse(
-                format!(
-                    "request limit reached: more than {} outbound requests in one call",
-                    self.limits.max_requests
-                ),
-                HttpError::ConnectionLimitReached,
-            );
+            self.note(format!(
+                "request limit reached: more than {} outbound requests in one call",
+                self.limits.max_requests
+            ));
+            return Err(HttpError::ConnectionLimitReached);
         }
+        Ok((http::Request::from_parts(parts, body), host))
+    }
 
-        // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
+    /// Stage 2: the host's own headers (credentials, `Host`, one plain representation) and,
+    /// with `--connect-to`, the address it really goes to.
+    fn prepare(
+        &self,
+        mut request: http::Request<Bytes>,
+        host: &str,
+    ) -> Result<http::Request<WasiBody>, HttpError> {
         let headers = request.headers_mut();
+        // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
         headers.remove(AUTHORIZATION);
-        // One representation only: the plain one, whole (no compression, no ranges, no
-        // method tunnelling, no interim answers).
+        headers.remove("proxy-authorization");
+        headers.remove("cookie");
         for h in STRIPPED_HEADERS {
             headers.remove(*h);
         }
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         if let Some(c) = &self.credentials {
-            match HeaderValue::from_str(&c.authorization()) {
-                Ok(mut v) => {
-                    v.set_sensitive(true);
-                    headers.insert(AUTHORIZATION, v);
-                }
-                Err(_) => {
-                    return self.refuse(
-                        "credentials are not a valid header value".into(),
-                        HttpError::HttpRequestDenied,
-                    );
-                }
-            }
+            let mut v = HeaderValue::from_str(&c.authorization()).map_err(|_| {
+                self.note("credentials are not a valid header value".into());
+                HttpError::HttpRequestDenied
+            })?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
         }
-        if let Ok(v) = HeaderValue::from_str(&host) {
+        if let Ok(v) = HeaderValue::from_str(host) {
             headers.insert(HOST, v);
+        }
+        let len = request.body().len();
+        if len > 0 || request.method() != http::Method::GET {
+            request
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
         if let Some(addr) = self.policy.connect_to {
             let pq = request
@@ -207,29 +286,29 @@ impl WasiHttpHooks for EgressHooks {
                 .map(|p| p.as_str())
                 .unwrap_or("/")
                 .to_string();
-            match Uri::builder()
+            *request.uri_mut() = Uri::builder()
                 .scheme("http")
                 .authority(addr.to_string())
                 .path_and_query(pq)
                 .build()
-            {
-                Ok(u) => *request.uri_mut() = u,
-                Err(_) => {
-                    return self.refuse(
-                        "cannot build the --connect-to URI".into(),
-                        HttpError::HttpRequestUriInvalid,
-                    );
-                }
-            }
+                .map_err(|_| {
+                    self.note("cannot build the --connect-to URI".into());
+                    HttpError::HttpRequestUriInvalid
+                })?;
         }
+        Ok(request.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync()))
+    }
 
-        let limits = self.limits.clone();
-        let credentials_for_redaction = self.credentials.clone();
-        let buffered = self.buffered.clone();
-        let traffic = self.traffic.clone();
-        let audit = self.audit.clone();
-        let tenant = self.tenant.clone();
-        let semaphore = self.in_flight.clone();
+    /// Stage 3: send under the call's concurrency, time and size limits, and audit it.
+    async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        host: &str,
+    ) -> Result<(http::response::Parts, Bytes), HttpError> {
+        let limits = &self.limits;
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
         let options = Some(RequestOptions {
             connect_timeout: Some(
                 options
@@ -240,80 +319,105 @@ impl WasiHttpHooks for EgressHooks {
             first_byte_timeout: Some(limits.request_timeout),
             between_bytes_timeout: Some(limits.request_timeout),
         });
-        Box::new(async move {
-            let _permit = semaphore
-                .acquire_owned()
-                .await
-                .map_err(|_| HttpError::InternalError(None))?;
-            let started = Instant::now();
-            let outcome = tokio::time::timeout(
-                limits.request_timeout,
-                fetch(request, options, limits.max_response_bytes),
-            )
-            .await;
-            let outcome = match outcome {
-                Ok(r) => r,
-                Err(_) => Err(HttpError::HttpResponseTimeout),
-            };
-            let (status, bytes) = match &outcome {
-                Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
-                Err(_) => (None, 0),
-            };
-            let event = RequestEvent {
-                tenant,
+        let _permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HttpError::InternalError(None))?;
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(
+            limits.request_timeout,
+            fetch(request, options, limits.max_response_bytes),
+        )
+        .await
+        .unwrap_or(Err(HttpError::HttpResponseTimeout));
+        let (status, bytes) = match &outcome {
+            Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
+            Err(_) => (None, 0),
+        };
+        if let Some(a) = &self.audit {
+            a.request(&RequestEvent {
+                tenant: self.tenant.clone(),
                 method,
-                host: host.clone(),
+                host: host.to_string(),
                 path,
                 status,
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                 bytes,
                 error: outcome.as_ref().err().map(|e| format!("{e:?}")),
-            };
-            if let Some(a) = &audit {
-                a.request(&event);
-            }
-            if let Err(HttpError::HttpResponseBodySize(_)) = &outcome {
-                lock(&traffic).violations.push(format!(
-                    "response from {host} exceeded the {} byte limit",
-                    limits.max_response_bytes
-                ));
-            }
-            let (mut parts, body) = outcome?;
-            let credentials = credentials_for_redaction;
-            let body = match answer_hygiene(&parts, body, credentials.as_deref()) {
-                Ok(b) => b,
-                Err(why) => {
-                    lock(&traffic)
-                        .violations
-                        .push(format!("answer from {host} refused: {why}"));
-                    return Err(HttpError::HttpResponseContentCoding(Some(why)));
-                }
-            };
-            // Answers wait in host memory until the guest reads them: they count against the
-            // call's memory budget, so a guest that never reads cannot make the host hoard.
-            let n = body.len();
-            let held = buffered.fetch_add(n, Ordering::SeqCst) + n;
-            if held > limits.memory_bytes {
-                buffered.fetch_sub(n, Ordering::SeqCst);
-                lock(&traffic).violations.push(format!(
-                    "answers held for the guest would exceed its {} MiB memory budget",
-                    limits.memory_bytes >> 20
-                ));
-                return Err(HttpError::HttpResponseBodySize(Some(n as u64)));
-            }
-            parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
-            let body: WasiBody = CountedBody {
-                inner: Full::new(body),
-                counter: buffered,
-                n,
-            }
-            .map_err(|never| match never {})
-            .boxed_unsync();
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
-                Box::new(async { Ok(()) });
-            Ok((http::Response::from_parts(parts, body), io))
-        })
+            });
+        }
+        if let Err(HttpError::HttpResponseBodySize(_)) = &outcome {
+            lock(&self.traffic).violations.push(format!(
+                "response from {host} exceeded the {} byte limit",
+                limits.max_response_bytes
+            ));
+        }
+        outcome
     }
+
+    /// Stage 4: what the guest may see of the answer, held against its memory budget until
+    /// it reads it.
+    fn answer(&self, mut parts: http::response::Parts, body: Bytes, host: &str) -> SendOutput {
+        let credentials = self.credentials.as_deref();
+        let body = answer_hygiene(&parts, body, credentials).map_err(|why| {
+            lock(&self.traffic)
+                .violations
+                .push(format!("answer from {host} refused: {why}"));
+            HttpError::HttpResponseContentCoding(Some(why))
+        })?;
+        parts.headers = allowed_headers(&parts.headers, &self.policy, credentials);
+        if self.kind.may_write() && parts.status.is_success() {
+            lock(&self.targets).observe(&body, self.policy.vendor.identity_fields());
+        }
+        let n = body.len();
+        let held = self.buffered.fetch_add(n, Ordering::SeqCst) + n;
+        if held > self.limits.memory_bytes {
+            self.buffered.fetch_sub(n, Ordering::SeqCst);
+            lock(&self.traffic).violations.push(format!(
+                "answers held for the guest would exceed its {} MiB memory budget",
+                self.limits.memory_bytes >> 20
+            ));
+            return Err(HttpError::HttpResponseBodySize(Some(n as u64)));
+        }
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        let body: WasiBody = CountedBody {
+            inner: Full::new(body),
+            counter: self.buffered.clone(),
+            n,
+        }
+        .map_err(|never| match never {})
+        .boxed_unsync();
+        let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+        Ok((http::Response::from_parts(parts, body), io))
+    }
+}
+
+/// The response headers that reach the guest: those the vendor policy names (and what any
+/// body needs), each with every form of the tenant's secret blanked.
+pub fn allowed_headers(
+    headers: &HeaderMap,
+    policy: &EgressPolicy,
+    credentials: Option<&Credentials>,
+) -> HeaderMap {
+    let forms = credentials.map(|c| c.secret_forms()).unwrap_or_default();
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if !policy.vendor.passes_response_header(name.as_str()) {
+            continue;
+        }
+        let mut text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        for f in &forms {
+            if text.contains(f.as_str()) {
+                text = text.replace(f.as_str(), "[redacted]");
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            out.append(name.clone(), v);
+        }
+    }
+    out
 }
 
 /// An answer body that gives its bytes back to the call's budget when the guest drops it.
@@ -482,14 +586,25 @@ mod tests {
     use super::*;
 
     fn policy() -> EgressPolicy {
-        EgressPolicy::for_hosts(
+        let vendor =
+            crate::vendor_policy::VendorPolicy::new(crate::vendor_policy::VendorPolicySpec {
+                trusted_hosts: vec![".twilio.com".into(), "other.example".into()],
+                id_shape: crate::vendor_policy::tests::IDS,
+                routes: vec![],
+                forbidden_segments: vec![],
+                identity_fields: vec![],
+                response_headers: vec!["retry-after".into()],
+            })
+            .unwrap();
+        EgressPolicy::new(
+            Arc::new(vendor),
             &[
                 "api.twilio.com".into(),
                 "evil.example".into(),
                 "x.twilio.com@evil".into(),
                 "eviltwilio.com".into(),
             ],
-            &[".twilio.com".into(), "other.example".into()],
+            Vec::new(),
             None,
         )
     }
@@ -609,9 +724,26 @@ mod tests {
     }
 
     #[test]
+    fn only_allowlisted_response_headers_pass_and_secrets_are_blanked_in_them() {
+        let mut h = HeaderMap::new();
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        h.insert("set-cookie", HeaderValue::from_static("s=1"));
+        h.insert("x-echo", HeaderValue::from_static("my-secret/token+1"));
+        h.append("Retry-After", HeaderValue::from_static("my-secret/token+1"));
+        let out = allowed_headers(&h, &policy(), Some(&tenant()));
+        assert!(out.get("set-cookie").is_none() && out.get("x-echo").is_none());
+        assert_eq!(out.get("content-type").unwrap(), "application/json");
+        let retry: Vec<_> = out.get_all("retry-after").iter().collect();
+        assert_eq!(retry, ["2", "[redacted]"]);
+    }
+
+    #[test]
     fn guest_cannot_set_credentials() {
         assert!(forbidden(&AUTHORIZATION));
         assert!(forbidden(&HOST));
+        assert!(forbidden(&HeaderName::from_static("proxy-authorization")));
+        assert!(forbidden(&HeaderName::from_static("cookie")));
         assert!(!forbidden(&http::header::CONTENT_TYPE));
         for h in [
             "range",

@@ -20,9 +20,13 @@ use wasmtime::{Config, Engine};
 pub struct HostOptions {
     /// Limits applied to every call.
     pub limits: Limits,
-    /// The host's vendor policy: only hosts under these suffixes (e.g. `.example.com`) can ever
-    /// be reached, whatever a plugin declares. Empty allows nothing.
-    pub trusted_host_suffixes: Vec<String>,
+    /// The vendor policy the front hands the host: the hosts and routes a plugin may ever be
+    /// granted, what each write may say, and which answer headers pass. The default trusts
+    /// nothing, so a host that is told nothing reaches nothing.
+    pub vendor_policy: Arc<crate::vendor_policy::VendorPolicy>,
+    /// The approved build: when set, a plugin file whose SHA-256 (hex) differs is refused
+    /// before it is compiled.
+    pub approved_sha256: Option<String>,
     /// Reach every allowed host at this address over plain HTTP (simulators, proxies).
     pub connect_to: Option<SocketAddr>,
     /// Where precompiled components are kept; `None` uses the default cache directory.
@@ -82,14 +86,13 @@ pub fn new_engine(limits: &Limits) -> anyhow::Result<Engine> {
 pub fn load_component(
     engine: &Engine,
     path: &Path,
+    bytes: &[u8],
     cache: Option<&CompileCache>,
 ) -> anyhow::Result<(Component, EngineCache)> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("cannot read plugin {}: {e}", path.display()))?;
     let mut compat = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut compat);
     let mut h = Sha256::new();
-    h.update(&bytes);
+    h.update(bytes);
     h.update(compat.finish().to_le_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     let key: String = h
@@ -109,7 +112,7 @@ pub fn load_component(
             Err(e) => tracing::warn!("ignoring an unusable cache entry {key}: {e}"),
         }
     }
-    let component = Component::new(engine, &bytes).map_err(|e| {
+    let component = Component::new(engine, bytes).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a valid WebAssembly component: {e:#}",
             path.display()
@@ -117,7 +120,7 @@ pub fn load_component(
     })?;
     if let Some(cache) = cache {
         let stored = engine
-            .precompile_component(&bytes)
+            .precompile_component(bytes)
             .map_err(|e| format!("{e:#}"))
             .and_then(|compiled| cache.put(&key, &compiled));
         if let Err(e) = stored {

@@ -26,6 +26,14 @@ pub enum CallError {
     },
     /// The whole call ran past its wall-clock budget.
     Timeout(Duration),
+    /// The plugin declares routes the vendor policy does not grant: refused at load.
+    RoutesNotGranted(Vec<crate::vendor_policy::Ungranted>),
+    /// The plugin file is not the approved build.
+    NotApproved {
+        path: String,
+        expected: String,
+        found: String,
+    },
     /// The host itself could not run the call.
     Host(String),
 }
@@ -50,6 +58,8 @@ impl CallError {
             Self::Limit { .. } => "limit-exceeded",
             Self::Plugin { .. } => "plugin-stopped",
             Self::Timeout(_) => "timeout",
+            Self::RoutesNotGranted(_) => "routes-not-granted",
+            Self::NotApproved { .. } => "not-approved",
             Self::Host(_) => "host-error",
         }
     }
@@ -114,6 +124,23 @@ impl fmt::Display for CallError {
                 d.as_secs()
             )?,
             Self::Host(m) => write!(f, "host error: {m}")?,
+            Self::RoutesNotGranted(routes) => {
+                write!(
+                    f,
+                    "plugin refused: it declares {} route(s) the vendor policy does not grant: ",
+                    routes.len()
+                )?;
+                let list: Vec<String> = routes.iter().map(|r| r.to_string()).collect();
+                write!(f, "{}", list.join("; "))?
+            }
+            Self::NotApproved {
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "plugin refused: {path} has SHA-256 {found}, not the approved {expected}"
+            )?,
         }
         let notes = self.host_notes();
         if !notes.is_empty() {

@@ -10,13 +10,14 @@ use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
 use crate::errors::{CallError, LimitExceeded};
 use crate::limits::Limits;
 use crate::options::HOST_MAX_IN_FLIGHT;
-use crate::request_policy::{CallKind, Route};
+use crate::request_policy::CallKind;
 use crate::state::listings::{HostCursor, Listings};
 use crate::state::tenant_state::TenantStates;
 use crate::state::{Bucket, CallState, StateBackend};
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
+use crate::vendor_policy::{Declared, GrantedRoute, Ungranted};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
@@ -65,6 +66,8 @@ pub struct Host {
     peak_memory: std::sync::atomic::AtomicUsize,
     listings: Listings,
     states: std::sync::Arc<dyn StateBackend>,
+    /// Each app's egress policy: its trusted hosts and the routes granted to it at load.
+    policies: std::collections::HashMap<String, Arc<EgressPolicy>>,
     _ticker: EpochTicker,
 }
 
@@ -96,7 +99,8 @@ impl Host {
         if cache.is_none() {
             tracing::info!("no usable compile cache: the plugin is compiled on every load");
         }
-        let (component, cache) = engine::load_component(&engine, path, cache.as_ref())
+        let bytes = approved_bytes(path, options.approved_sha256.as_deref())?;
+        let (component, cache) = engine::load_component(&engine, path, &bytes, cache.as_ref())
             .map_err(|e| CallError::Host(format!("{e:#}")))?;
         let pre = engine::instance_pre(&engine, &component)
             .map_err(|e| CallError::Host(format!("{e:#}")))?;
@@ -119,13 +123,49 @@ impl Host {
             peak_memory: Default::default(),
             listings: Listings::default(),
             states,
+            policies: Default::default(),
             _ticker: ticker,
         };
         let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
             api.call_metadata(store).await.map(Ok)
         })?;
+        host.policies = host.grant(&info)?;
         host.info = info;
         Ok(host)
+    }
+
+    /// Grant each app its declared routes under the vendor policy (a 0.1.0 plugin declares
+    /// none and gets the policy's reads on its hosts). Any route not granted refuses the
+    /// plugin, with the list of every such route.
+    fn grant(
+        &self,
+        info: &ConnectorInfo,
+    ) -> Result<std::collections::HashMap<String, Arc<EgressPolicy>>, CallError> {
+        let vendor = &self.options.vendor_policy;
+        let mut policies = std::collections::HashMap::new();
+        let mut refused: Vec<Ungranted> = Vec::new();
+        for app in &info.apps {
+            let routes: Vec<GrantedRoute> = if self.pre.version() == ContractVersion::V0_1_0 {
+                vendor.reads_on(&app.hosts)
+            } else {
+                let declared: Vec<Declared> = app.routes.iter().map(declared).collect();
+                match vendor.grant(&app.name, &declared) {
+                    Ok(g) => g,
+                    Err(mut r) => {
+                        refused.append(&mut r);
+                        continue;
+                    }
+                }
+            };
+            let policy =
+                EgressPolicy::new(vendor.clone(), &app.hosts, routes, self.options.connect_to);
+            policies.insert(app.name.clone(), Arc::new(policy));
+        }
+        if refused.is_empty() {
+            Ok(policies)
+        } else {
+            Err(CallError::RoutesNotGranted(refused))
+        }
     }
 
     /// The contract version the plugin implements.
@@ -165,42 +205,16 @@ impl Host {
         &self.options.limits
     }
 
-    /// The hosts a tenant's app may reach: its declared hosts that the host trusts.
-    pub fn policy_for(&self, app: &str) -> Result<EgressPolicy, CallError> {
-        let app_info = self
-            .info
-            .apps
-            .iter()
-            .find(|a| a.name == app)
-            .ok_or_else(|| {
-                let known: Vec<_> = self.info.apps.iter().map(|a| a.name.as_str()).collect();
-                CallError::Host(format!(
-                    "unknown app {app:?}; the plugin serves: {}",
-                    known.join(", ")
-                ))
-            })?;
-        let policy = EgressPolicy::for_hosts(
-            &app_info.hosts,
-            &self.options.trusted_host_suffixes,
-            self.options.connect_to,
-        );
-        // A 0.1.0 plugin declares no routes: it gets the read-only default.
-        if self.pre.version() == ContractVersion::V0_1_0 {
-            return Ok(policy);
-        }
-        let mut routes = Vec::new();
-        for r in &app_info.routes {
-            let method = match r.method {
-                HttpMethod::Get => http::Method::GET,
-                HttpMethod::Post => http::Method::POST,
-                HttpMethod::Delete => http::Method::DELETE,
-            };
-            match Route::parse(method, &r.host, &r.path, &r.actions) {
-                Ok(route) => routes.push(route),
-                Err(e) => tracing::warn!("app {app}: ignoring a route: {e}"),
-            }
-        }
-        Ok(policy.with_routes(routes))
+    /// What a tenant's app may reach: its declared hosts that the vendor policy trusts, and the
+    /// routes granted to it at load.
+    pub fn policy_for(&self, app: &str) -> Result<Arc<EgressPolicy>, CallError> {
+        self.policies.get(app).cloned().ok_or_else(|| {
+            let known: Vec<_> = self.info.apps.iter().map(|a| a.name.as_str()).collect();
+            CallError::Host(format!(
+                "unknown app {app:?}; the plugin serves: {}",
+                known.join(", ")
+            ))
+        })
     }
 
     pub(crate) async fn start(
@@ -210,10 +224,10 @@ impl Host {
     ) -> Result<Call, CallError> {
         let policy = match tenant {
             Some(t) => self.policy_for(&t.app)?,
-            None => EgressPolicy::default(),
+            None => Arc::new(EgressPolicy::default()),
         };
         let hooks = EgressHooks::new(
-            Arc::new(policy),
+            policy,
             tenant.map(|t| t.credentials.clone()),
             self.options.limits.clone(),
             tenant.map(|t| t.name.clone()).unwrap_or_default(),
@@ -254,8 +268,21 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let mut notes = lock(&call.traffic).violations.clone();
+        let (mut notes, stopped_at) = {
+            let traffic = lock(&call.traffic);
+            (traffic.violations.clone(), traffic.limit.clone())
+        };
         notes.extend(call.store.data().kv.refusals.iter().cloned());
+        // A limit the egress hooks stopped a request at fails the call, whatever the plugin
+        // made of the refusal.
+        if let Some(limit) = stopped_at
+            && !matches!(outcome, Err(_))
+        {
+            return Err(CallError::Limit {
+                limit,
+                host_notes: notes,
+            });
+        }
         match outcome {
             Err(_) => Err(CallError::Timeout(self.options.limits.call_timeout)),
             Ok(Err(trap)) => {
@@ -461,6 +488,42 @@ impl Host {
         self.commit_tenant_state(tenant, &kv).await?;
         Ok(account)
     }
+}
+
+/// A route as the plugin declared it, in the host's words.
+fn declared(r: &crate::bindings::types::Route) -> Declared {
+    let method = match r.method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Delete => "DELETE",
+    };
+    Declared {
+        method: method.into(),
+        host: r.host.clone(),
+        path: r.path.clone(),
+        actions: r.actions.clone(),
+    }
+}
+
+/// The plugin's bytes, read once; with an approved digest, refused unless they match it.
+fn approved_bytes(path: &Path, approved: Option<&str>) -> Result<Vec<u8>, CallError> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path)
+        .map_err(|e| CallError::Host(format!("cannot read plugin {}: {e}", path.display())))?;
+    if let Some(expected) = approved {
+        let found: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if !found.eq_ignore_ascii_case(expected.trim()) {
+            return Err(CallError::NotApproved {
+                path: path.display().to_string(),
+                expected: expected.trim().to_ascii_lowercase(),
+                found,
+            });
+        }
+    }
+    Ok(bytes)
 }
 
 /// The scope of a tenant's listings: name, connecting account and app.

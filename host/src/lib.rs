@@ -4,6 +4,7 @@
 //!
 //! Start with [`Host::load`] and the call methods on [`Host`]; see `examples/`.
 
+pub mod action_targets;
 pub mod actions;
 pub mod audit;
 pub mod audit_events;
@@ -26,6 +27,8 @@ mod sync;
 pub mod tenant;
 pub mod tenant_sync;
 pub mod tenants_file;
+pub mod vendor_policy;
+pub mod write_rules;
 
 pub use actions::Action;
 pub use bindings::types;
@@ -36,3 +39,4 @@ pub use host::Host;
 pub use limits::Limits;
 pub use tenant::Tenant;
 pub use tenant_sync::TenantSync;
+pub use vendor_policy::VendorPolicy;

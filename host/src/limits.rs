@@ -16,6 +16,11 @@ pub enum LimitExceeded {
     /// More wasi resources (requests, fields, streams…) held at once than one call may.
     #[error("resource limit exceeded: the plugin held more than {max} wasi resources at once")]
     Resources { max: usize },
+    /// A request body past the limit: cut before it left the host.
+    #[error(
+        "request body limit exceeded: the plugin sent more than {limit_bytes} bytes in one request body"
+    )]
+    RequestBody { limit_bytes: usize },
     /// Guest execution time past the CPU budget.
     #[error("CPU time limit exceeded: the plugin ran for more than {budget_ms} ms")]
     Cpu { budget_ms: u64 },
@@ -34,6 +39,8 @@ pub struct Limits {
     pub max_requests: u64,
     /// Largest response body handed to the guest.
     pub max_response_bytes: usize,
+    /// Largest request body a plugin may send (counted as it streams, cut before it leaves).
+    pub max_request_bytes: usize,
     /// Time allowed for one outbound request, answer body included.
     pub request_timeout: Duration,
     /// Requests one call may have in flight at once.
@@ -50,6 +57,7 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(300),
             max_requests: 50_000,
             max_response_bytes: 16 << 20,
+            max_request_bytes: 64 << 10,
             request_timeout: Duration::from_secs(60),
             max_in_flight: 32,
             state_bytes: 32 << 20,

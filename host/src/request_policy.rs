@@ -1,55 +1,61 @@
 //! The host's decision on one outbound request, kept apart from sending it: given the kind of
-//! call that is running, the egress policy and the connecting account, allow the request or
-//! name the rule that denies it. Pure and unit-tested; `egress.rs` applies it.
+//! call that is running, the routes granted to the app, the vendor policy and the tenant's
+//! connecting account, allow the request or name the [`Rule`] that denies it. Pure and
+//! unit-tested; `egress.rs` applies it.
 //!
-//! The rules hold whatever the plugin does: reads and dry-runs may only read, nothing may write
-//! to the connecting account, only GET/POST/DELETE go out, and routes that mint, reveal or
-//! rotate credentials or that send messages or calls are never reached.
+//! The rules hold whatever the plugin does: reads and dry-runs may only read; nothing may write
+//! to the connecting account; only routes the vendor policy grants (and the plugin declared)
+//! are reached; a write is for the action that runs, names the account that action is for, and
+//! says only what the policy lets that action say.
 
-use http::{Method, Uri};
+use crate::action_targets::{ActionTargets, TargetRefusal};
+use crate::vendor_policy::{GrantedRoute, Method, VendorPolicy};
+use crate::write_rules::{self, percent_decode};
+use http::Uri;
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-/// Where requests may go.
+/// Where one tenant's app may send requests.
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
-    /// Hosts this call may reach: the app's declared hosts under a trusted suffix.
+    /// Hosts this call may reach: the app's declared hosts that the vendor policy trusts.
     pub allowed_hosts: Vec<String>,
     /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
     pub connect_to: Option<SocketAddr>,
-    /// The routes the app declared; `None` for a plugin that declares none (read-only).
-    pub routes: Option<Vec<Route>>,
+    /// The routes granted to the app (declared ∩ vendor policy).
+    pub routes: Vec<GrantedRoute>,
+    /// The vendor policy they were granted under.
+    pub vendor: Arc<VendorPolicy>,
 }
 
 impl EgressPolicy {
-    /// Policy for a plugin's declared hosts: only hosts under one of the operator's `trusted`
-    /// suffixes (the host's vendor policy, e.g. `.example.com`) survive, whatever a plugin declares.
-    pub fn for_hosts(
-        declared: &[String],
-        trusted: &[String],
+    /// Policy for an app's declared hosts and granted routes: only hosts the vendor policy
+    /// trusts survive, and only routes on them.
+    pub fn new(
+        vendor: Arc<VendorPolicy>,
+        declared_hosts: &[String],
+        routes: Vec<GrantedRoute>,
         connect_to: Option<SocketAddr>,
     ) -> Self {
-        let allowed_hosts = declared
+        let allowed_hosts: Vec<String> = declared_hosts
             .iter()
             .map(|h| h.to_ascii_lowercase())
-            .filter(|h| !h.contains(['/', ':', '@']) && is_trusted(h, trusted))
+            .filter(|h| {
+                !h.contains(['/', ':', '@'])
+                    && crate::vendor_policy::is_trusted(h, vendor.trusted_hosts())
+            })
+            .collect();
+        let routes = routes
+            .into_iter()
+            .filter(|r| allowed_hosts.contains(&r.declared.host))
             .collect();
         Self {
             allowed_hosts,
             connect_to,
-            routes: None,
+            routes,
+            vendor,
         }
-    }
-
-    /// The same policy, limited to `routes` (those on hosts it does not allow are dropped).
-    pub fn with_routes(mut self, routes: Vec<Route>) -> Self {
-        let allowed = &self.allowed_hosts;
-        self.routes = Some(
-            routes
-                .into_iter()
-                .filter(|r| allowed.iter().any(|h| r.is_on(h)))
-                .collect(),
-        );
-        self
     }
 
     /// Decide a request's URI: `Ok(host)` when it may go, else the reason it may not.
@@ -74,22 +80,20 @@ impl EgressPolicy {
     }
 }
 
-/// Whether `host` is trusted: under one of the `trusted` suffixes (those starting with a dot:
-/// `.example.com` trusts `api.example.com` but not `evilexample.com`) or equal to one of the
-/// exact host names (an operator narrowing the policy to the hosts it wants).
-pub fn is_trusted(host: &str, trusted: &[String]) -> bool {
-    let host = host.to_ascii_lowercase();
-    trusted.iter().any(|entry| {
-        let entry = entry.to_ascii_lowercase();
-        match entry.strip_prefix('.') {
-            Some(rest) => !rest.is_empty() && host.ends_with(&entry),
-            None => !entry.is_empty() && host == entry,
-        }
-    })
+/// An action as the host runs it: which, whether a dry-run, for which account, and (for
+/// provisioning) what was asked, as a JSON object (`username`, `email`, `full_name`, `roles`,
+/// `attributes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    pub action: String,
+    pub dry_run: bool,
+    /// The account id the action was called with (a provisioning's username).
+    pub target: String,
+    pub request: Option<serde_json::Value>,
 }
 
 /// Which export of the plugin is running (the host knows: it made the call).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CallKind {
     /// `metadata`.
     Metadata,
@@ -99,208 +103,248 @@ pub enum CallKind {
     List,
     /// `get-account`.
     Get,
-    /// A status change or a provisioning (`action` names it); `dry_run` ones may only read.
-    Action { action: &'static str, dry_run: bool },
+    /// A status change or a provisioning; dry-runs may only read.
+    Action(ActionCall),
 }
 
 impl CallKind {
     /// Whether this call may send anything but reads.
-    pub fn may_write(self) -> bool {
-        matches!(self, Self::Action { dry_run: false, .. })
+    pub fn may_write(&self) -> bool {
+        matches!(self, Self::Action(a) if !a.dry_run)
+    }
+
+    /// The action, when one runs.
+    pub fn action(&self) -> Option<&ActionCall> {
+        match self {
+            Self::Action(a) => Some(a),
+            _ => None,
+        }
     }
 
     /// A short name for messages.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Metadata => "metadata",
             Self::Check => "check",
             Self::List => "list-accounts",
             Self::Get => "get-account",
-            Self::Action { dry_run: true, .. } => "a dry-run",
-            Self::Action { dry_run: false, .. } => "an action",
+            Self::Action(a) if a.dry_run => "a dry-run",
+            Self::Action(_) => "an action",
         }
+    }
+}
+
+/// The rules a request can be denied by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// A method no route may use.
+    MethodNotAllowed,
+    /// Not HTTPS on 443 to a host the app declared and the policy trusts.
+    HostNotAllowed,
+    /// A write during a read or a dry-run.
+    ReadOnlyCall,
+    /// `.`/`..` segments, plain or encoded, or empty ones.
+    PathNotCanonical,
+    /// A segment the vendor policy never lets through.
+    ForbiddenRoute,
+    /// A write naming the tenant's connecting account.
+    ConnectingAccountWrite,
+    /// No route granted to the app matches.
+    UndeclaredRoute,
+    /// A granted write route, but not for the action that runs.
+    RouteNotForThisAction,
+    /// A write that names another account than the action's.
+    WrongTarget,
+    /// A second account written by one action.
+    SecondTarget,
+    /// A body where none may be, or not in the encoding the route takes.
+    BodyNotAllowed,
+    /// A body field the action may not send.
+    BodyFieldNotAllowed,
+    /// A body value the action may not send (or a required one missing).
+    BodyValueNotAllowed,
+}
+
+/// Every rule with its stable name, as audit lines and messages spell it.
+const RULE_NAMES: &[(Rule, &str)] = &[
+    (Rule::MethodNotAllowed, "method-not-allowed"),
+    (Rule::HostNotAllowed, "host-not-allowed"),
+    (Rule::ReadOnlyCall, "read-only-call"),
+    (Rule::PathNotCanonical, "path-not-canonical"),
+    (Rule::ForbiddenRoute, "forbidden-route"),
+    (Rule::ConnectingAccountWrite, "connecting-account-write"),
+    (Rule::UndeclaredRoute, "undeclared-route"),
+    (Rule::RouteNotForThisAction, "route-not-for-this-action"),
+    (Rule::WrongTarget, "wrong-target"),
+    (Rule::SecondTarget, "second-target"),
+    (Rule::BodyNotAllowed, "body-not-allowed"),
+    (Rule::BodyFieldNotAllowed, "body-field-not-allowed"),
+    (Rule::BodyValueNotAllowed, "body-value-not-allowed"),
+];
+
+impl Rule {
+    /// The rule's stable name (`read-only-call`, `wrong-target`…).
+    pub fn name(self) -> &'static str {
+        RULE_NAMES
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("unnamed-rule")
+    }
+
+    /// Every rule.
+    pub fn all() -> impl Iterator<Item = Rule> {
+        RULE_NAMES.iter().map(|(r, _)| *r)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 /// Why a request was denied: the rule, and what the request was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
-    /// A stable rule name (`read-only-call`, `forbidden-route`, …).
-    pub rule: &'static str,
+    pub rule: Rule,
     /// What was refused and why, in words.
     pub detail: String,
 }
 
-impl std::fmt::Display for Denial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "denied by rule {}: {}", self.rule, self.detail)
     }
 }
 
-/// One segment of a route's path template.
+/// One outbound request as the policy sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbound<'a> {
+    pub method: &'a http::Method,
+    pub uri: &'a Uri,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// What an allowed request is: a read, or a write of this target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    /// This exact text.
-    Literal(String),
-    /// A SID with this two-letter prefix, then `suffix` (e.g. `{AC}.json`).
-    Sid { prefix: String, suffix: String },
-    /// Any non-empty segment, then `suffix`.
-    Any { suffix: String },
+pub enum Allowed {
+    Read,
+    Write { target: String },
 }
 
-impl Segment {
-    fn parse(text: &str) -> Result<Self, String> {
-        let Some(rest) = text.strip_prefix('{') else {
-            if text.contains(['{', '}']) {
-                return Err(format!("segment {text:?}: braces only around a whole name"));
-            }
-            return Ok(Self::Literal(text.to_string()));
-        };
-        let (name, suffix) = rest
-            .split_once('}')
-            .ok_or_else(|| format!("segment {text:?}: an unclosed brace"))?;
-        if suffix.contains(['{', '}']) || name.is_empty() {
-            return Err(format!("segment {text:?}: one placeholder per segment"));
-        }
-        let suffix = suffix.to_string();
-        if name.len() == 2 && name.chars().all(|c| c.is_ascii_uppercase()) {
-            Ok(Self::Sid {
-                prefix: name.to_string(),
-                suffix,
-            })
-        } else {
-            Ok(Self::Any { suffix })
-        }
-    }
-
-    fn matches(&self, segment: &str) -> bool {
-        match self {
-            Self::Literal(l) => l == segment,
-            Self::Sid { prefix, suffix } => {
-                segment.strip_suffix(suffix.as_str()).is_some_and(|s| {
-                    s.len() == 34
-                        && s.starts_with(prefix.as_str())
-                        && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
-                })
-            }
-            Self::Any { suffix } => segment
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|s| !s.is_empty()),
-        }
-    }
-}
-
-/// A request an app declared it needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    method: Method,
-    host: String,
-    segments: Vec<Segment>,
-    /// For writes: the actions that may use it.
-    actions: Vec<String>,
-}
-
-impl Route {
-    /// A route from its declared parts; refuses templates it cannot match safely.
-    pub fn parse(
-        method: Method,
-        host: &str,
-        path: &str,
-        actions: &[String],
-    ) -> Result<Self, String> {
-        let segments = path
-            .strip_prefix('/')
-            .ok_or_else(|| format!("route {method} {host} {path}: the path starts with /"))?
-            .split('/')
-            .map(Segment::parse)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("route {method} {host} {path}: {e}"))?;
-        Ok(Self {
-            method,
-            host: host.to_ascii_lowercase(),
-            segments,
-            actions: actions.to_vec(),
-        })
-    }
-
-    /// Whether the route is on `host`.
-    pub fn is_on(&self, host: &str) -> bool {
-        self.host.eq_ignore_ascii_case(host)
-    }
-
-    fn matches(&self, method: &Method, host: &str, path: &str) -> bool {
-        let parts: Vec<&str> = path.split('/').skip(1).collect();
-        self.method == *method
-            && self.host.eq_ignore_ascii_case(host)
-            && parts.len() == self.segments.len()
-            && self.segments.iter().zip(&parts).all(|(s, p)| s.matches(p))
-    }
-}
-
-/// Methods that ever leave the host.
-const METHODS: &[Method] = &[Method::GET, Method::POST, Method::DELETE];
-
-/// Path segments of routes that mint, reveal or rotate credentials, or that send messages or
-/// place calls: never reached, whatever a plugin declares.
-const FORBIDDEN_SEGMENTS: &[&str] = &[
-    "keys",
-    "signingkeys",
-    "authtokens",
-    "secondary",
-    "promote",
-    "credentials",
-    "credentiallists",
-    "messages",
-    "calls",
-    "conferences",
-    "faxes",
-    "notifications",
-    "verifications",
-    "tokens",
-];
-
-fn deny(rule: &'static str, detail: String) -> Result<(), Denial> {
+fn deny<T>(rule: Rule, detail: String) -> Result<T, Denial> {
     Err(Denial { rule, detail })
 }
 
 /// Decide one request of `kind` under `policy` for a tenant whose connecting account is
-/// `connecting_account` (empty when there is no tenant).
+/// `connecting_account` (empty when there is no tenant); `targets` holds what the action may
+/// write. Each stage is its own function, in the order a request meets them.
 pub fn decide(
-    kind: CallKind,
+    kind: &CallKind,
     policy: &EgressPolicy,
     connecting_account: &str,
-    method: &Method,
-    uri: &Uri,
-) -> Result<(), Denial> {
-    if !METHODS.contains(method) {
-        return deny(
-            "method-not-allowed",
-            format!("{method} {uri}: only GET, POST and DELETE go out"),
-        );
+    targets: &ActionTargets,
+    req: Outbound<'_>,
+) -> Result<Allowed, Denial> {
+    let method = known_method(req)?;
+    let host = allowed_host(policy, req)?;
+    read_only_unless_acting(kind, method, req)?;
+    let path = req.uri.path();
+    canonical_and_not_forbidden(policy, connecting_account, method, path)?;
+    let route = granted_route(policy, method, &host, path)?;
+    if method.is_read() {
+        if !req.body.is_empty() {
+            return deny(
+                Rule::BodyNotAllowed,
+                format!("{method} {host}{path}: a read carries no body"),
+            );
+        }
+        return Ok(Allowed::Read);
     }
-    let host = match policy.check(uri) {
-        Ok(h) => h,
-        Err(why) => return deny("host-not-allowed", format!("{method} {why}")),
+    let Some(action) = kind.action() else {
+        return deny(
+            Rule::ReadOnlyCall,
+            format!("{method} {host}{path} outside an action"),
+        );
     };
-    if *method != Method::GET && !kind.may_write() {
+    let Some(rule) = route.rule_for(&action.action) else {
         return deny(
-            "read-only-call",
-            format!("{method} {uri} during {}: it may only read", kind.name()),
+            Rule::RouteNotForThisAction,
+            format!(
+                "{method} {host}{path}: granted for {}, not for {}",
+                route.declared.actions.join(", "),
+                action.action
+            ),
+        );
+    };
+    let target = write_rules::check(
+        rule,
+        &route.declared.template,
+        path,
+        req.content_type,
+        req.body,
+        action,
+    )
+    .map_err(|(rule, detail)| Denial {
+        rule,
+        detail: format!("{method} {host}{path}: {detail}"),
+    })?;
+    bound_to_the_target(targets, action, &target, method, &host, path)?;
+    Ok(Allowed::Write { target })
+}
+
+fn known_method(req: Outbound<'_>) -> Result<Method, Denial> {
+    Method::parse(req.method.as_str()).ok_or_else(|| Denial {
+        rule: Rule::MethodNotAllowed,
+        detail: format!("{} {}: not a method any route may use", req.method, req.uri),
+    })
+}
+
+fn allowed_host(policy: &EgressPolicy, req: Outbound<'_>) -> Result<String, Denial> {
+    policy.check(req.uri).map_err(|why| Denial {
+        rule: Rule::HostNotAllowed,
+        detail: format!("{} {why}", req.method),
+    })
+}
+
+fn read_only_unless_acting(
+    kind: &CallKind,
+    method: Method,
+    req: Outbound<'_>,
+) -> Result<(), Denial> {
+    if !method.is_read() && !kind.may_write() {
+        return deny(
+            Rule::ReadOnlyCall,
+            format!(
+                "{method} {} during {}: it may only read",
+                req.uri,
+                kind.name()
+            ),
         );
     }
-    let path = uri.path();
+    Ok(())
+}
+
+/// Segments are judged as the upstream may read them: decoded, and split again where the
+/// decoding made separators (an identity may hold `/`, a traversal may not).
+fn canonical_and_not_forbidden(
+    policy: &EgressPolicy,
+    connecting_account: &str,
+    method: Method,
+    path: &str,
+) -> Result<(), Denial> {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     for (i, raw) in segments.iter().enumerate() {
         if raw.is_empty() && i + 1 < segments.len() {
-            return deny("path-not-canonical", format!("{path}: an empty segment"));
+            return deny(Rule::PathNotCanonical, format!("{path}: an empty segment"));
         }
-        // A segment is judged as the upstream may read it: decoded, and split again where the
-        // decoding made separators (an identity may hold `/`, a traversal may not).
         let decoded = percent_decode(raw);
         for piece in decoded.split(['/', '\\']) {
             if piece == "." || piece == ".." {
                 return deny(
-                    "path-not-canonical",
+                    Rule::PathNotCanonical,
                     format!("{path}: `.` or `..` segments, plain or encoded"),
                 );
             }
@@ -309,283 +353,397 @@ pub fn decide(
                 .next()
                 .unwrap_or(piece)
                 .to_ascii_lowercase();
-            if FORBIDDEN_SEGMENTS.contains(&stem.as_str()) {
+            if policy
+                .vendor
+                .forbidden_segments()
+                .iter()
+                .any(|f| *f == stem)
+            {
                 return deny(
-                    "forbidden-route",
-                    format!(
-                        "{method} {path}: routes that handle credentials, messages or calls are never reached"
-                    ),
+                    Rule::ForbiddenRoute,
+                    format!("{method} {path}: the vendor policy never lets {piece:?} through"),
                 );
             }
-            if *method != Method::GET
+            if !method.is_read()
                 && !connecting_account.is_empty()
                 && stem.eq_ignore_ascii_case(connecting_account)
             {
                 return deny(
-                    "connecting-account-write",
+                    Rule::ConnectingAccountWrite,
                     format!("{method} {path}: the connecting account is never written"),
                 );
             }
         }
     }
-    match &policy.routes {
-        // A plugin that declares no routes (contract 0.1.0) may read, and only read: never
-        // more than a plugin that declares its routes gets.
-        None if *method != Method::GET => deny(
-            "undeclared-route",
-            format!("{method} {path}: a plugin that declares no routes may only read"),
-        ),
-        None => Ok(()),
-        Some(routes) => {
-            let Some(route) = routes.iter().find(|r| r.matches(method, &host, path)) else {
-                return deny(
-                    "undeclared-route",
-                    format!("{method} {host}{path}: not a route the app declared"),
-                );
-            };
-            match kind {
-                CallKind::Action { action, .. }
-                    if *method != Method::GET && !route.actions.iter().any(|a| a == action) =>
-                {
-                    deny(
-                        "route-not-for-this-action",
-                        format!(
-                            "{method} {host}{path}: declared for {:?}, not for {action}",
-                            route.actions
-                        ),
-                    )
-                }
-                _ => Ok(()),
-            }
-        }
-    }
+    Ok(())
 }
 
-/// `%XX` escapes decoded (invalid ones kept as they are).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+fn granted_route<'p>(
+    policy: &'p EgressPolicy,
+    method: Method,
+    host: &str,
+    path: &str,
+) -> Result<&'p GrantedRoute, Denial> {
+    policy
+        .routes
+        .iter()
+        .find(|r| {
+            r.declared.matches(method, host, path) && r.vendor.route.matches(method, host, path)
+        })
+        .ok_or_else(|| Denial {
+            rule: Rule::UndeclaredRoute,
+            detail: format!("{method} {host}{path}: not a route granted to the app"),
+        })
+}
+
+fn bound_to_the_target(
+    targets: &ActionTargets,
+    action: &ActionCall,
+    target: &str,
+    method: Method,
+    host: &str,
+    path: &str,
+) -> Result<(), Denial> {
+    match targets.admits(target) {
+        Ok(()) => Ok(()),
+        Err(TargetRefusal::NotTheTarget) => deny(
+            Rule::WrongTarget,
+            format!(
+                "{method} {host}{path}: writes {target:?}, but {} is for {:?}",
+                action.action, action.target
+            ),
+        ),
+        Err(TargetRefusal::SecondAccount) => deny(
+            Rule::SecondTarget,
+            format!(
+                "{method} {host}{path}: {} of {:?} already wrote another account",
+                action.action, action.target
+            ),
+        ),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vendor_policy::{Declared, tests::example};
 
     const MAIN: &str = "AC00000000000000000000000000000001";
+    const SUB: &str = "AC00000000000000000000000000000002";
+    const OTHER: &str = "AC00000000000000000000000000000003";
+
+    fn declared(method: &str, path: &str, actions: &[&str]) -> Declared {
+        Declared {
+            method: method.into(),
+            host: "api.example.com".into(),
+            path: path.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
 
     fn policy() -> EgressPolicy {
-        let route = |m: Method, path: &str, actions: &[&str]| {
-            let actions: Vec<String> = actions.iter().map(|a| a.to_string()).collect();
-            Route::parse(m, "api.example.com", path, &actions).unwrap()
-        };
-        EgressPolicy::for_hosts(&["api.example.com".into()], &[".example.com".into()], None)
-            .with_routes(vec![
-                route(Method::GET, "/2010-04-01/Accounts/{AC}.json", &[]),
-                route(Method::POST, "/2010-04-01/Accounts/{AC}.json", &["suspend"]),
-                route(Method::GET, "/v1/Workspaces", &[]),
-                route(Method::GET, "/v1/Users/{user}", &[]),
-                route(Method::POST, "/v1/Users/{user}", &["suspend"]),
-                // Declared, yet never granted.
-                route(Method::GET, "/2010-04-01/Accounts/{AC}/Keys.json", &[]),
-                route(
-                    Method::POST,
-                    "/2010-04-01/Accounts/{AC}/Keys.json",
-                    &["suspend"],
-                ),
-                route(Method::POST, "/v1/AuthTokens/Secondary", &["suspend"]),
-                route(Method::GET, "/v1/{any}", &[]),
-            ])
+        let vendor = Arc::new(example());
+        let routes = vendor
+            .grant(
+                "app",
+                &[
+                    declared("GET", "/v1/Accounts/{AC}.json", &[]),
+                    declared("POST", "/v1/Accounts/{AC}.json", &["suspend", "reactivate"]),
+                    declared("GET", "/v1/Workspaces", &[]),
+                    declared("GET", "/v1/Users/{user}", &[]),
+                    declared(
+                        "DELETE",
+                        "/v1/Workspaces/{WS}/Workers/{WK}",
+                        &["deprovision"],
+                    ),
+                    declared("POST", "/v1/Users/Provision", &["provision"]),
+                    declared("POST", "/v1/Users/Deprovision", &["deprovision"]),
+                ],
+            )
+            .unwrap();
+        EgressPolicy::new(
+            vendor,
+            &["api.example.com".into(), "evil.test".into()],
+            routes,
+            None,
+        )
     }
 
-    fn rule(kind: CallKind, method: Method, url: &str) -> Option<&'static str> {
-        decide(kind, &policy(), MAIN, &method, &url.parse().unwrap())
-            .err()
-            .map(|d| d.rule)
+    fn act(action: &str, target: &str, dry_run: bool) -> CallKind {
+        CallKind::Action(ActionCall {
+            action: action.into(),
+            dry_run,
+            target: target.into(),
+            request: None,
+        })
     }
 
-    const WRITE: CallKind = CallKind::Action {
-        action: "suspend",
-        dry_run: false,
-    };
-    const DRY: CallKind = CallKind::Action {
-        action: "suspend",
-        dry_run: true,
-    };
+    fn outcome(
+        kind: &CallKind,
+        method: &str,
+        url: &str,
+        ct: Option<&str>,
+        body: &[u8],
+    ) -> Result<Allowed, Rule> {
+        let targets = ActionTargets::new(kind.action().map(|a| a.target.as_str()).unwrap_or(""));
+        rule_with(kind, &targets, method, url, ct, body)
+    }
+
+    fn rule_with(
+        kind: &CallKind,
+        targets: &ActionTargets,
+        method: &str,
+        url: &str,
+        ct: Option<&str>,
+        body: &[u8],
+    ) -> Result<Allowed, Rule> {
+        let method: http::Method = method.parse().unwrap();
+        let uri: Uri = url.parse().unwrap();
+        decide(
+            kind,
+            &policy(),
+            MAIN,
+            targets,
+            Outbound {
+                method: &method,
+                uri: &uri,
+                content_type: ct,
+                body,
+            },
+        )
+        .map_err(|d| d.rule)
+    }
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    fn account(id: &str) -> String {
+        format!("https://api.example.com/v1/Accounts/{id}.json")
+    }
 
     #[test]
     fn reads_and_dry_runs_only_read() {
-        let sub =
-            "https://api.example.com/2010-04-01/Accounts/AC00000000000000000000000000000002.json";
         for kind in [
             CallKind::Metadata,
             CallKind::Check,
             CallKind::List,
             CallKind::Get,
-            DRY,
+            act("suspend", SUB, true),
         ] {
-            assert_eq!(rule(kind, Method::GET, sub), None, "{kind:?}");
             assert_eq!(
-                rule(kind, Method::POST, sub),
-                Some("read-only-call"),
+                outcome(&kind, "GET", &account(SUB), None, b""),
+                Ok(Allowed::Read),
                 "{kind:?}"
             );
-            assert_eq!(
-                rule(kind, Method::DELETE, sub),
-                Some("read-only-call"),
-                "{kind:?}"
-            );
+            for m in ["POST", "DELETE"] {
+                assert_eq!(
+                    outcome(&kind, m, &account(SUB), FORM, b"Status=suspended"),
+                    Err(Rule::ReadOnlyCall),
+                    "{kind:?}"
+                );
+            }
         }
-        assert_eq!(rule(WRITE, Method::POST, sub), None);
+        assert_eq!(
+            outcome(
+                &act("suspend", SUB, false),
+                "POST",
+                &account(SUB),
+                FORM,
+                b"Status=suspended"
+            ),
+            Ok(Allowed::Write { target: SUB.into() })
+        );
     }
 
     #[test]
     fn the_connecting_account_is_never_written_in_any_case() {
-        // Its SID in any case: `ac…` and `AC…` name the same account.
-        for id in [MAIN, "ac00000000000000000000000000000001"] {
-            let url = format!("https://api.example.com/2010-04-01/Accounts/{id}.json");
+        for id in [MAIN, &MAIN.to_ascii_lowercase()] {
             assert_eq!(
-                rule(WRITE, Method::POST, &url),
-                Some("connecting-account-write")
+                outcome(
+                    &act("suspend", id, false),
+                    "POST",
+                    &account(id),
+                    FORM,
+                    b"Status=suspended"
+                ),
+                Err(Rule::ConnectingAccountWrite)
             );
         }
-        let url = format!("https://api.example.com/2010-04-01/Accounts/{MAIN}.json");
         assert_eq!(
-            rule(CallKind::Get, Method::GET, &url),
-            None,
-            "reading it is fine"
+            outcome(&CallKind::Get, "GET", &account(MAIN), None, b""),
+            Ok(Allowed::Read)
         );
     }
 
     #[test]
-    fn credential_and_messaging_routes_and_other_representations_are_refused() {
+    fn forbidden_segments_hold_in_every_representation() {
         for url in [
-            "https://api.example.com/2010-04-01/Accounts/AC00000000000000000000000000000002/Keys.json",
-            "https://api.example.com/v1/AuthTokens/Secondary",
-            "https://api.example.com/v1/AuthTokens/Promote",
-            "https://api.example.com/2010-04-01/Accounts/AC1/SigningKeys.json",
-            "https://api.example.com/2010-04-01/Accounts/AC1/Messages.json",
-            "https://api.example.com/2010-04-01/Accounts/AC1/Calls.json",
+            "https://api.example.com/v1/Keys",
+            "https://api.example.com/v1/Users/a%2FKeys",
+            "https://api.example.com/v1/Secrets.json",
         ] {
             assert_eq!(
-                rule(WRITE, Method::POST, url),
-                Some("forbidden-route"),
+                outcome(&CallKind::List, "GET", url, None, b""),
+                Err(Rule::ForbiddenRoute),
                 "{url}"
             );
-            assert_eq!(
-                rule(CallKind::List, Method::GET, url),
-                Some("forbidden-route"),
-                "{url}"
-            );
-        }
-        // An identity may hold an encoded `/`; a traversal to a forbidden route may not.
-        let user = "https://api.example.com/v1/Users/team%2Flead%40x.example";
-        assert_eq!(rule(WRITE, Method::POST, user), None);
-        assert_eq!(
-            rule(
-                CallKind::Get,
-                Method::GET,
-                "https://api.example.com/v1/Users/x%2F..%2FKeys"
-            ),
-            Some("path-not-canonical")
-        );
-        assert_eq!(
-            rule(
-                CallKind::Get,
-                Method::GET,
-                "https://api.example.com/v1/Users/a%2FKeys"
-            ),
-            Some("forbidden-route")
-        );
-    }
-
-    #[test]
-    fn only_three_methods_and_canonical_paths() {
-        let ok = "https://api.example.com/v1/Workspaces";
-        for m in ["TRACE", "PUT", "PATCH", "OPTIONS", "CONNECT", "HEAD"] {
-            let m: Method = m.parse().unwrap();
-            assert_eq!(rule(WRITE, m, ok), Some("method-not-allowed"));
         }
         for bad in [
             "https://api.example.com/v1/%2e%2e/x",
-            "https://api.example.com/v1/a%2F..%2Fb",
+            "https://api.example.com/v1/Users/x%2F..%2FKeys",
             "https://api.example.com/v1//x",
         ] {
             assert_eq!(
-                rule(CallKind::List, Method::GET, bad),
-                Some("path-not-canonical"),
+                outcome(&CallKind::List, "GET", bad, None, b""),
+                Err(Rule::PathNotCanonical),
                 "{bad}"
             );
         }
+        // An identity may hold an encoded `/`.
         assert_eq!(
-            rule(CallKind::List, Method::GET, "https://evil.example/x"),
-            Some("host-not-allowed")
+            outcome(
+                &CallKind::Get,
+                "GET",
+                "https://api.example.com/v1/Users/team%2Flead",
+                None,
+                b""
+            ),
+            Ok(Allowed::Read)
         );
-        assert_eq!(rule(CallKind::List, Method::GET, ok), None);
     }
 
     #[test]
-    fn only_declared_routes_and_writes_only_for_their_actions() {
-        let sub =
-            "https://api.example.com/2010-04-01/Accounts/AC00000000000000000000000000000002.json";
-        let deprovision = CallKind::Action {
-            action: "deprovision",
-            dry_run: false,
-        };
-        assert_eq!(rule(WRITE, Method::POST, sub), None);
+    fn only_granted_routes_methods_and_hosts() {
+        for m in ["TRACE", "OPTIONS", "CONNECT", "HEAD"] {
+            assert_eq!(
+                outcome(
+                    &CallKind::List,
+                    m,
+                    "https://api.example.com/v1/Workspaces",
+                    None,
+                    b""
+                ),
+                Err(Rule::MethodNotAllowed)
+            );
+        }
         assert_eq!(
-            rule(deprovision, Method::POST, sub),
-            Some("route-not-for-this-action")
+            outcome(
+                &CallKind::List,
+                "GET",
+                "https://evil.test/v1/Workspaces",
+                None,
+                b""
+            ),
+            Err(Rule::HostNotAllowed)
         );
-        assert_eq!(rule(WRITE, Method::DELETE, sub), Some("undeclared-route"));
         for bad in [
-            "https://api.example.com/2010-04-01/Accounts/AC0000000000000000000000000000002.json",
-            "https://api.example.com/2010-04-01/Accounts/WK00000000000000000000000000000002.json",
-            "https://api.example.com/2010-04-01/Accounts.json",
-            "https://api.example.com/v1/Workspaces/WS1",
+            "https://api.example.com/v1/Workspaces/WS00000000000000000000000000000001",
+            "https://api.example.com/v1/Accounts.json",
+            "https://api.example.com/v1/Accounts/PN00000000000000000000000000000002.json",
+            "https://api.example.com/v1/Users/u/Recordings",
         ] {
             assert_eq!(
-                rule(CallKind::List, Method::GET, bad),
-                Some("undeclared-route"),
+                outcome(&CallKind::List, "GET", bad, None, b""),
+                Err(Rule::UndeclaredRoute),
                 "{bad}"
             );
         }
         assert_eq!(
-            rule(CallKind::List, Method::GET, &format!("{sub}?PageSize=1")),
-            None,
+            outcome(
+                &CallKind::List,
+                "GET",
+                &format!("{}?PageSize=1", account(SUB)),
+                None,
+                b""
+            ),
+            Ok(Allowed::Read),
             "the query is free"
         );
-        // Without declared routes (contract 0.1.0): reads only.
-        let legacy =
-            EgressPolicy::for_hosts(&["api.example.com".into()], &[".example.com".into()], None);
-        let uri: Uri = sub.parse().unwrap();
-        assert!(decide(CallKind::List, &legacy, MAIN, &Method::GET, &uri).is_ok());
         assert_eq!(
-            decide(WRITE, &legacy, MAIN, &Method::POST, &uri)
-                .unwrap_err()
-                .rule,
-            "undeclared-route"
+            outcome(&CallKind::List, "GET", &account(SUB), FORM, b"x=1"),
+            Err(Rule::BodyNotAllowed),
+            "a read carries no body"
         );
     }
 
     #[test]
-    fn templates_that_cannot_match_safely_are_refused() {
-        for bad in ["no-slash", "/a/{b", "/a/{b}{c}", "/a/x{b}"] {
-            assert!(Route::parse(Method::GET, "h", bad, &[]).is_err(), "{bad}");
-        }
+    fn writes_are_for_their_action_target_and_body() {
+        let suspend = act("suspend", SUB, false);
+        let url = account(SUB);
+        assert_eq!(
+            outcome(&suspend, "POST", &url, FORM, b"Status=closed"),
+            Err(Rule::BodyValueNotAllowed)
+        );
+        assert_eq!(
+            outcome(&suspend, "POST", &url, FORM, b"Status=active"),
+            Err(Rule::BodyValueNotAllowed)
+        );
+        assert_eq!(
+            outcome(
+                &act("reactivate", SUB, false),
+                "POST",
+                &url,
+                FORM,
+                b"Status=active"
+            ),
+            Ok(Allowed::Write { target: SUB.into() })
+        );
+        assert_eq!(
+            outcome(
+                &act("deprovision", SUB, false),
+                "POST",
+                &url,
+                FORM,
+                b"Status=closed"
+            ),
+            Err(Rule::RouteNotForThisAction)
+        );
+        assert_eq!(
+            outcome(&suspend, "POST", &account(OTHER), FORM, b"Status=suspended"),
+            Err(Rule::WrongTarget)
+        );
+        assert_eq!(
+            outcome(&suspend, "DELETE", &url, None, b""),
+            Err(Rule::UndeclaredRoute)
+        );
+    }
+
+    #[test]
+    fn a_write_linked_through_an_answer_is_the_same_account_and_only_one() {
+        let kind = act("deprovision", "alice", false);
+        let mut targets = ActionTargets::new("alice");
+        targets.observe(
+            br#"{"users":[{"user_id":"FU1","username":"alice"},{"user_id":"FU2","username":"bob"}]}"#,
+            example().identity_fields(),
+        );
+        let url = "https://api.example.com/v1/Users/Deprovision";
+        let json = Some("application/json");
+        assert_eq!(
+            rule_with(&kind, &targets, "POST", url, json, br#"{"user_id":"FU1"}"#),
+            Ok(Allowed::Write {
+                target: "FU1".into()
+            })
+        );
+        assert_eq!(
+            rule_with(&kind, &targets, "POST", url, json, br#"{"user_id":"FU2"}"#),
+            Err(Rule::WrongTarget)
+        );
+        assert_eq!(
+            rule_with(
+                &kind,
+                &targets,
+                "POST",
+                url,
+                json,
+                br#"{"user_id":"FU1","force":true}"#
+            ),
+            Err(Rule::BodyFieldNotAllowed)
+        );
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_name() {
+        let names: std::collections::HashSet<&str> = Rule::all().map(Rule::name).collect();
+        assert_eq!(names.len(), RULE_NAMES.len());
+        assert!(!names.contains("unnamed-rule"));
     }
 }

@@ -149,3 +149,48 @@ pub fn provision(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sid::SID_SHAPE;
+    use connector_routes::{Method, Route};
+
+    #[test]
+    fn every_declared_route_parses_names_a_resource_and_fits_the_contract() {
+        for app in APPS {
+            assert!(!app.routes.is_empty(), "{} declares no route", app.name);
+            for spec in app.routes {
+                let route = Route::from_spec(spec, SID_SHAPE).unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {} {} does not parse: {e:?}",
+                        app.name, spec.method, spec.path
+                    )
+                });
+                assert!(
+                    !route.template.is_placeholders_only(),
+                    "{}: {route} names no resource",
+                    app.name
+                );
+                assert!(
+                    app.hosts.contains(&spec.host),
+                    "{}: {route} is on a host the app does not declare",
+                    app.name
+                );
+                // The 0.3.0 WIT `http-method` has only get, post and delete: another method
+                // would be left out of the metadata and the host would refuse it.
+                assert!(
+                    matches!(route.method, Method::Get | Method::Post | Method::Delete),
+                    "{}: {route} cannot be declared through the contract",
+                    app.name
+                );
+                assert_eq!(
+                    route.method.is_read(),
+                    route.actions.is_empty(),
+                    "{}: {route}: reads name no action, writes at least one",
+                    app.name
+                );
+            }
+        }
+    }
+}

@@ -1,24 +1,36 @@
-//! A fake transport for native tests of whole flows: answers by method and URL from routes
-//! the test declares, and records every request, batch and wait, so a test can assert what a
+//! A fake transport for native tests of whole flows: answers by method and URL from rules
+//! the test gives, and records every request, batch and wait, so a test can assert what a
 //! flow *sent* (no write in a dry-run, nothing on a repeat) without wasm or a network.
 //!
-//! It is deliberately dumb: it knows nothing of Twilio. A route answers what the test says;
-//! an unrouted request gets a 404 in Twilio's error shape.
+//! It is deliberately dumb: it knows nothing of Twilio. A rule answers what the test says;
+//! a request no rule answers gets a 404 in Twilio's error shape.
+//!
+//! Told an app's declared routes ([`FakeTransport::for_app`], [`FakeTransport::declaring`]),
+//! it also refuses, as the host would, every request whose method, host and path (the query
+//! aside) no declared route names: the request is recorded, its answer is a
+//! [`ConnectorError::Refused`] naming it ("undeclared route: POST https://…"), and the fake
+//! panics when dropped unless the test took those requests with
+//! [`FakeTransport::take_undeclared`], so a flow that turns the error into a warning still
+//! fails its test. A forgotten declaration is caught natively, not first by the host.
 
 use crate::errors::ConnectorError;
 use crate::http::{Method, Request, Response, Ticket, Transport};
+use crate::model::{AppInfo, RouteSpec};
+use crate::sid::SID_SHAPE;
+use connector_routes::Route;
 use std::collections::VecDeque;
 
 type Responder = Box<dyn FnMut(&Request) -> Result<Response, ConnectorError>>;
 
-struct Route {
+/// A test's answer to the requests it matches.
+struct Rule {
     method: Method,
     /// The URL up to (not including) the query, exactly; or, ending in `*`, a prefix of it.
     pattern: String,
     respond: Responder,
 }
 
-impl Route {
+impl Rule {
     fn matches(&self, req: &Request) -> bool {
         if req.method != self.method {
             return false;
@@ -30,16 +42,21 @@ impl Route {
         }
     }
 
-    /// Exact routes win over prefixes; longer prefixes over shorter ones.
+    /// Exact rules win over prefixes; longer prefixes over shorter ones.
     fn specificity(&self) -> (bool, usize) {
         (!self.pattern.ends_with('*'), self.pattern.len())
     }
 }
 
-/// Routes requests to test-declared answers and records what was sent.
+/// Answers requests by the test's rules, refuses undeclared ones when told the app's routes,
+/// and records what was sent.
 pub struct FakeTransport {
-    routes: Vec<Route>,
-    /// Statuses to answer, in order, before any route is consulted (retry tests).
+    rules: Vec<Rule>,
+    /// The routes the app declares, when told: every other request is refused.
+    declared: Option<Vec<Route>>,
+    /// The requests refused as undeclared and not yet taken by the test.
+    undeclared: Vec<Request>,
+    /// Statuses to answer, in order, before any rule is consulted (retry tests).
     scripted: VecDeque<u16>,
     now: chrono::DateTime<chrono::Utc>,
     /// Every request, in the order sent.
@@ -61,10 +78,12 @@ impl Default for FakeTransport {
 }
 
 impl FakeTransport {
-    /// No routes: every request is a 404; the clock reads the Unix epoch.
+    /// No rules and no declared routes: every request is a 404; the clock reads the Unix epoch.
     pub fn new() -> Self {
         Self {
-            routes: Vec::new(),
+            rules: Vec::new(),
+            declared: None,
+            undeclared: Vec::new(),
             scripted: VecDeque::new(),
             now: chrono::DateTime::UNIX_EPOCH,
             requests: Vec::new(),
@@ -75,6 +94,49 @@ impl FakeTransport {
         }
     }
 
+    /// Refuse every request `app` does not declare in its `routes`.
+    pub fn for_app(app: &AppInfo) -> Self {
+        Self::new().declaring(app.routes)
+    }
+
+    /// Refuse every request none of these routes (nor any declared before) names.
+    ///
+    /// # Panics
+    ///
+    /// When a route does not parse with [`SID_SHAPE`]: the declaration is wrong.
+    pub fn declaring(mut self, routes: &[RouteSpec<'_>]) -> Self {
+        let parsed = routes.iter().map(|spec| {
+            Route::from_spec(spec, SID_SHAPE).unwrap_or_else(|e| {
+                panic!(
+                    "declared route {} {}{} does not parse: {e:?}",
+                    spec.method, spec.host, spec.path
+                )
+            })
+        });
+        self.declared.get_or_insert_with(Vec::new).extend(parsed);
+        self
+    }
+
+    /// Whether the routes declared (if any were) name `req`'s method, host and path.
+    fn is_declared(&self, req: &Request) -> bool {
+        let Some(declared) = &self.declared else {
+            return true;
+        };
+        let Some(rest) = req.url.strip_prefix("https://") else {
+            return false;
+        };
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let method = req.method.into();
+        declared.iter().any(|r| r.matches(method, host, path))
+    }
+
+    /// The requests refused as undeclared so far (taking them: the fake then does not panic
+    /// about them when dropped).
+    pub fn take_undeclared(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.undeclared)
+    }
+
     /// The wall clock the flow sees.
     pub fn at(mut self, now: &str) -> Self {
         self.now = chrono::DateTime::parse_from_rfc3339(now)
@@ -83,14 +145,15 @@ impl FakeTransport {
         self
     }
 
-    /// Answer `method pattern` with whatever `respond` returns.
+    /// Answer `method pattern` with whatever `respond` returns (a declared route still has to
+    /// name the request: a rule does not declare it).
     pub fn on(
         mut self,
         method: Method,
         pattern: &str,
         respond: impl FnMut(&Request) -> Result<Response, ConnectorError> + 'static,
     ) -> Self {
-        self.routes.push(Route {
+        self.rules.push(Rule {
             method,
             pattern: pattern.to_string(),
             respond: Box::new(respond),
@@ -127,12 +190,12 @@ impl FakeTransport {
             });
         }
         let best = self
-            .routes
+            .rules
             .iter_mut()
             .filter(|r| r.matches(req))
             .max_by_key(|r| r.specificity());
         match best {
-            Some(route) => (route.respond)(req),
+            Some(rule) => (rule.respond)(req),
             None => Ok(answer(
                 404,
                 serde_json::json!({
@@ -143,6 +206,22 @@ impl FakeTransport {
                 .to_string()
                 .into_bytes(),
             )),
+        }
+    }
+}
+
+impl Drop for FakeTransport {
+    fn drop(&mut self) {
+        if !self.undeclared.is_empty() && !std::thread::panicking() {
+            let sent: Vec<String> = self
+                .undeclared
+                .iter()
+                .map(|r| format!("{} {}", r.method.as_str(), r.url))
+                .collect();
+            panic!(
+                "the flow sent requests its app does not declare: {}",
+                sent.join(", ")
+            );
         }
     }
 }
@@ -162,7 +241,16 @@ impl Transport for FakeTransport {
     fn start(&mut self, ticket: Ticket, request: &Request) {
         self.requests.push(request.clone());
         self.in_flight_at_start.push(self.ready.len() + 1);
-        let answer = self.answer(request);
+        let answer = if self.is_declared(request) {
+            self.answer(request)
+        } else {
+            self.undeclared.push(request.clone());
+            Err(ConnectorError::Refused(format!(
+                "undeclared route: {} {}",
+                request.method.as_str(),
+                request.url
+            )))
+        };
         self.ready.push((ticket, answer));
     }
 
@@ -233,5 +321,82 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap().status, 404);
         assert_eq!(t.writes().len(), 1);
         assert_eq!(t.in_flight_at_start, vec![1, 2, 3, 4]);
+    }
+
+    const DECLARED: &[RouteSpec<'static>] = &[
+        RouteSpec::get("h.example", "/v1/Things/{AB}.json"),
+        RouteSpec::write(
+            connector_routes::Method::Post,
+            "h.example",
+            "/v1/Things/{AB}.json",
+            &["suspend"],
+        ),
+    ];
+    const THING: &str = "https://h.example/v1/Things/AB00000000000000000000000000000001.json";
+
+    fn declaring() -> FakeTransport {
+        FakeTransport::new()
+            .declaring(DECLARED)
+            .json(
+                Method::Get,
+                "https://h.example/*",
+                200,
+                serde_json::json!({}),
+            )
+            .json(
+                Method::Post,
+                "https://h.example/*",
+                200,
+                serde_json::json!({}),
+            )
+    }
+
+    fn send(t: &mut FakeTransport, r: Request) -> Result<Response, ConnectorError> {
+        t.start(0, &r);
+        t.wait(None).remove(0).1
+    }
+
+    #[test]
+    fn an_undeclared_route_is_refused_and_recorded() {
+        let mut t = declaring();
+        let undeclared = [
+            // Another path, another method, another host, a SID of another kind, plain HTTP.
+            Request::get("https://h.example/v1/Others".into()),
+            Request::delete(THING.into()),
+            Request::get(THING.replace("h.example", "elsewhere.example")),
+            Request::get(THING.replace("AB0", "CD0")),
+            Request::get(THING.replace("https", "http")),
+        ];
+        for r in &undeclared {
+            let e = send(&mut t, r.clone()).unwrap_err();
+            let want = format!("undeclared route: {} {}", r.method.as_str(), r.url);
+            assert_eq!(e, ConnectorError::Refused(want), "{r:?}");
+        }
+        assert_eq!(t.requests, undeclared);
+        assert_eq!(t.take_undeclared(), undeclared);
+    }
+
+    #[test]
+    fn a_declared_route_passes_with_its_query_string() {
+        let mut t = declaring();
+        let r = send(&mut t, Request::get(format!("{THING}?PageSize=50&Page=2"))).unwrap();
+        assert_eq!(r.status, 200);
+        let r = send(&mut t, Request::post_form(THING.into(), &[("Status", "x")])).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(t.requests.len(), 2);
+        assert!(t.take_undeclared().is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "does not declare: GET https://h.example/v1/Others")]
+    fn an_undeclared_request_the_flow_swallowed_still_fails_the_test() {
+        let mut t = declaring();
+        let _ = send(&mut t, Request::get("https://h.example/v1/Others".into()));
+    }
+
+    #[test]
+    #[should_panic(expected = "declared route GET h.example/v1//x does not parse")]
+    fn a_declaration_that_does_not_parse_fails_the_setup() {
+        let _ = FakeTransport::new().declaring(&[RouteSpec::get("h.example", "/v1//x")]);
     }
 }

@@ -12,6 +12,24 @@ pub enum Method {
     Delete,
 }
 
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        connector_routes::Method::from(self).as_str()
+    }
+}
+
+/// The one mapping from the methods the connector sends to the methods a route names.
+impl From<Method> for connector_routes::Method {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Get => Self::Get,
+            Method::Post => Self::Post,
+            Method::Delete => Self::Delete,
+        }
+    }
+}
+
 /// An outbound request with an absolute `https://` URL. Never carries credentials: the host
 /// adds them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,11 @@
 
 use crate::errors::ConnectorError;
 
+/// One request an app needs (method, host, path template, and for writes the actions that
+/// use it), as `INFO.routes` declares it. Templates: `{XY}` is a SID with prefix XY (shape
+/// [`crate::sid::SID_SHAPE`]), `{name}` any one segment.
+pub use connector_routes::RouteSpec;
+
 /// Normalised account status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -107,44 +112,7 @@ pub struct AppInfo {
     pub hosts: &'static [&'static str],
     pub capabilities: &'static [Capability],
     /// Every request the app makes; the host allows no other.
-    pub routes: &'static [Route],
-}
-
-/// One request an app needs (method, host, path template, and for writes the actions that
-/// use it). Templates: `{XY}` is a SID with prefix XY, `{name}` any one segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    pub method: crate::http::Method,
-    pub host: &'static str,
-    pub path: &'static str,
-    pub actions: &'static [&'static str],
-}
-
-impl Route {
-    /// A read.
-    pub const fn get(host: &'static str, path: &'static str) -> Self {
-        Self {
-            method: crate::http::Method::Get,
-            host,
-            path,
-            actions: &[],
-        }
-    }
-
-    /// A write used by `actions`.
-    pub const fn write(
-        method: crate::http::Method,
-        host: &'static str,
-        path: &'static str,
-        actions: &'static [&'static str],
-    ) -> Self {
-        Self {
-            method,
-            host,
-            path,
-            actions,
-        }
-    }
+    pub routes: &'static [RouteSpec<'static>],
 }
 
 /// Shorthand for connector results.

@@ -2,10 +2,22 @@
 //! Every id is checked here before it goes into a URL path.
 
 use crate::errors::ConnectorError;
+use connector_routes::IdShape;
+
+/// The shape of a Twilio SID, as route templates (`{AC}`) and the checks below use it.
+pub const SID_SHAPE: IdShape = IdShape {
+    prefix_len: 2,
+    hex_digits: 32,
+};
 
 /// Whether `s` is a Twilio SID with `prefix` (e.g. `AC`, `WK`, `FU`, `GO`).
 pub fn is_sid(s: &str, prefix: &str) -> bool {
-    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    prefix.len() == SID_SHAPE.prefix_len && SID_SHAPE.is_id(s, prefix)
+}
+
+/// What a SID with `prefix` looks like, for error messages.
+pub fn describe(prefix: &str) -> String {
+    format!("{prefix} followed by {} hex digits", SID_SHAPE.hex_digits)
 }
 
 /// `Ok` when `id` is a SID with `prefix`, else an invalid-input error naming `what` it should be.
@@ -14,7 +26,8 @@ pub fn require(id: &str, prefix: &str, what: &str) -> crate::model::Result<()> {
         Ok(())
     } else {
         Err(ConnectorError::InvalidInput(format!(
-            "{id:?} is not a Twilio {what} SID ({prefix} followed by 32 hex digits)"
+            "{id:?} is not a Twilio {what} SID ({})",
+            describe(prefix)
         )))
     }
 }
@@ -42,7 +55,19 @@ mod tests {
             !is_sid("AC/123456789abcdef0123456789abcdef", "AC"),
             "path character"
         );
+        assert!(
+            !is_sid("A0123456789abcdef0123456789abcdef", "A"),
+            "one-letter prefix"
+        );
+        assert!(
+            !is_sid("ACAC0123456789abcdef0123456789abcdef", "ACAC"),
+            "long prefix"
+        );
         let e = require("nope", "AC", "account").unwrap_err();
         assert!(e.to_string().contains("account SID"), "{e}");
+        assert!(
+            e.to_string().contains("AC followed by 32 hex digits"),
+            "{e}"
+        );
     }
 }

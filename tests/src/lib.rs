@@ -70,6 +70,11 @@ pub fn trusted() -> Vec<String> {
     vec![twilio_sim::hosts::TRUSTED_SUFFIX.to_string()]
 }
 
+/// Twilio's vendor policy, as the CLI hands it to the host.
+pub fn vendor_policy() -> std::sync::Arc<connector_host::VendorPolicy> {
+    std::sync::Arc::new(twilio_policy::policy().expect("the Twilio vendor policy builds"))
+}
+
 /// A cache directory for precompiled components shared by the tests.
 pub fn cache_dir() -> PathBuf {
     target_dir().join("test-cache")
@@ -87,7 +92,7 @@ pub fn options(sim: &Simulator) -> HostOptions {
     HostOptions {
         connect_to: Some(sim.addr()),
         cache_dir: Some(cache_dir()),
-        trusted_host_suffixes: trusted(),
+        vendor_policy: vendor_policy(),
         ..HostOptions::default()
     }
 }

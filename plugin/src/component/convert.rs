@@ -149,22 +149,24 @@ impl From<&model::AppInfo> for wit::AppInfo {
             description: a.description.to_string(),
             hosts: a.hosts.iter().map(|h| h.to_string()).collect(),
             capabilities: a.capabilities.iter().copied().map(Into::into).collect(),
-            routes: a.routes.iter().map(Into::into).collect(),
+            routes: a.routes.iter().filter_map(wit_route).collect(),
         }
     }
 }
 
-impl From<&model::Route> for wit::Route {
-    fn from(r: &model::Route) -> Self {
-        wit::Route {
-            method: match r.method {
-                crate::http::Method::Get => wit::HttpMethod::Get,
-                crate::http::Method::Post => wit::HttpMethod::Post,
-                crate::http::Method::Delete => wit::HttpMethod::Delete,
-            },
-            host: r.host.to_string(),
-            path: r.path.to_string(),
-            actions: r.actions.iter().map(|a| a.to_string()).collect(),
-        }
-    }
+/// The WIT route of a declared route, or `None` when the WIT `http-method` (get, post, delete)
+/// cannot name its method: such a route is left out of the metadata (our apps declare none).
+fn wit_route(r: &model::RouteSpec<'_>) -> Option<wit::Route> {
+    let method = match r.method {
+        connector_routes::Method::Get => wit::HttpMethod::Get,
+        connector_routes::Method::Post => wit::HttpMethod::Post,
+        connector_routes::Method::Delete => wit::HttpMethod::Delete,
+        connector_routes::Method::Put | connector_routes::Method::Patch => return None,
+    };
+    Some(wit::Route {
+        method,
+        host: r.host.to_string(),
+        path: r.path.to_string(),
+        actions: r.actions.iter().map(|a| a.to_string()).collect(),
+    })
 }

@@ -210,31 +210,23 @@ fn map_error(code: ErrorCode, req: &Request) -> ConnectorError {
     match code {
         ErrorCode::HttpRequestDenied => ConnectorError::Refused(format!(
             "the host's egress policy denied {} {}",
-            method_name(req.method),
+            req.method.as_str(),
             req.url
         )),
         // The same request would get the same oversized or unreadable answer: not worth a retry.
         ErrorCode::HttpResponseBodySize(_) | ErrorCode::HttpResponseContentCoding(_) => {
             ConnectorError::MalformedResponse(format!(
                 "{} {}: {}",
-                method_name(req.method),
+                req.method.as_str(),
                 req.url,
                 describe(&code)
             ))
         }
         other => ConnectorError::Transport(format!(
             "{} {}: {}",
-            method_name(req.method),
+            req.method.as_str(),
             req.url,
             describe(&other)
         )),
-    }
-}
-
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Delete => "DELETE",
     }
 }

@@ -78,7 +78,7 @@ mod flows {
         let worker = |sid: &str| json!({"sid": sid, "friendly_name": sid, "workspace_sid": WS, "attributes": null});
         let ok = "WK00000000000000000000000000000001";
         let broken = "WK00000000000000000000000000000002";
-        let mut t = FakeTransport::new()
+        let mut t = FakeTransport::for_app(&crate::flex::INFO)
             .json(
                 Method::Get,
                 TR,
@@ -132,7 +132,7 @@ mod flows {
 
     #[test]
     fn a_missing_worker_or_user_is_not_found() {
-        let mut t = FakeTransport::new().json(
+        let mut t = FakeTransport::for_app(&crate::flex::INFO).json(
             Method::Get,
             "https://taskrouter.twilio.com/v1/Workspaces",
             200,

@@ -429,7 +429,7 @@ mod flows {
     #[test]
     fn deprovision_dry_runs_read_only_with_and_without_an_instance() {
         for instance in [false, true] {
-            let (t, _) = taskrouter(FakeTransport::new());
+            let (t, _) = taskrouter(FakeTransport::for_app(&crate::flex::INFO));
             let mut t = users_api(t);
             for id in [WK, "alice"].iter().take(if instance { 2 } else { 1 }) {
                 let r = deprovision_with(&mut t, instance, id, true).unwrap();
@@ -445,7 +445,7 @@ mod flows {
 
     #[test]
     fn repeated_deprovision_writes_once() {
-        let (t, exists) = taskrouter(FakeTransport::new());
+        let (t, exists) = taskrouter(FakeTransport::for_app(&crate::flex::INFO));
         let mut t = t;
         let first = deprovision_with(&mut t, false, WK, false).unwrap();
         let second = deprovision_with(&mut t, false, WK, false).unwrap();
@@ -453,7 +453,7 @@ mod flows {
         assert_eq!(t.writes().len(), 1, "{:?}", t.writes());
         assert_eq!(t.writes()[0].method, Method::Delete);
 
-        let (t, _) = taskrouter(FakeTransport::new());
+        let (t, _) = taskrouter(FakeTransport::for_app(&crate::flex::INFO));
         let mut t = users_api(t);
         let first = deprovision_with(&mut t, true, "alice", false).unwrap();
         let second = deprovision_with(&mut t, true, "alice", false).unwrap();
@@ -464,7 +464,7 @@ mod flows {
     #[test]
     fn a_worker_without_a_flex_user_is_deleted_even_with_an_instance() {
         // The users API knows nobody called "alice": the worker was made through TaskRouter.
-        let (t, exists) = taskrouter(FakeTransport::new());
+        let (t, exists) = taskrouter(FakeTransport::for_app(&crate::flex::INFO));
         let mut t = t.json(
             Method::Get,
             &format!("{FLEX}/v4/Instances/{GO}/Users"),
@@ -485,7 +485,7 @@ mod flows {
     fn deprovisions_twilio_did_not_apply_are_errors() {
         // The delete answers 204 but the worker is still there.
         let worker = format!("{TR}/v1/Workspaces/{WS}/Workers/{WK}");
-        let mut t = FakeTransport::new()
+        let mut t = FakeTransport::for_app(&crate::flex::INFO)
             .json(
                 Method::Get,
                 &format!("{TR}/v1/Workspaces"),
@@ -504,7 +504,7 @@ mod flows {
 
         // The Flex user stays active after a 204 from /Deprovision.
         let user = json!({"flex_user_sid": FU, "username": "alice", "worker_sid": WK, "roles": [], "deactivated": false});
-        let mut t = FakeTransport::new()
+        let mut t = FakeTransport::for_app(&crate::flex::INFO)
             .json(
                 Method::Get,
                 &format!("{FLEX}/v4/Instances/{GO}/Users"),
@@ -528,7 +528,7 @@ mod flows {
 
     #[test]
     fn provisioning_dry_runs_send_no_write_whether_or_not_the_user_exists() {
-        let mut t = users_api(FakeTransport::new());
+        let mut t = users_api(FakeTransport::for_app(&crate::flex::INFO));
         for user in ["alice", "newcomer"] {
             let mut c = Client::new(&mut t, Policy::default());
             let r = provision(&mut c, &cfg(true), &request(user), true).unwrap();
@@ -540,7 +540,7 @@ mod flows {
 
     #[test]
     fn invalid_provisioning_sends_nothing() {
-        let mut t = users_api(FakeTransport::new());
+        let mut t = users_api(FakeTransport::for_app(&crate::flex::INFO));
         let mut bad = request("alice");
         bad.roles = vec!["owner".into()];
         let mut c = Client::new(&mut t, Policy::default());

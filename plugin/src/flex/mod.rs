@@ -7,9 +7,9 @@ pub mod listing;
 pub mod users_api;
 pub mod workers;
 
-use crate::http::Method;
-use crate::model::{AppInfo, Capability, Config, Route};
+use crate::model::{AppInfo, Capability, Config, RouteSpec};
 use crate::sid::is_sid;
+use connector_routes::Method;
 
 /// TaskRouter host.
 pub const TASKROUTER_HOST: &str = "taskrouter.twilio.com";
@@ -28,25 +28,25 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Provision,
     ],
     routes: &[
-        Route::get(TASKROUTER_HOST, "/v1/Workspaces"),
-        Route::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers"),
-        Route::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers/{WK}"),
-        Route::write(
+        RouteSpec::get(TASKROUTER_HOST, "/v1/Workspaces"),
+        RouteSpec::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers"),
+        RouteSpec::get(TASKROUTER_HOST, "/v1/Workspaces/{WS}/Workers/{WK}"),
+        RouteSpec::write(
             Method::Delete,
             TASKROUTER_HOST,
             "/v1/Workspaces/{WS}/Workers/{WK}",
             &["deprovision"],
         ),
-        Route::get(FLEX_API_HOST, "/v1/Instances/{GO}/Users"),
-        Route::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users"),
-        Route::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users/{FU}"),
-        Route::write(
+        RouteSpec::get(FLEX_API_HOST, "/v1/Instances/{GO}/Users"),
+        RouteSpec::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users"),
+        RouteSpec::get(FLEX_API_HOST, "/v4/Instances/{GO}/Users/{FU}"),
+        RouteSpec::write(
             Method::Post,
             FLEX_API_HOST,
             "/v4/Instances/{GO}/Users/Deprovision",
             &["deprovision"],
         ),
-        Route::write(
+        RouteSpec::write(
             Method::Post,
             FLEX_API_HOST,
             "/v4/Instances/{GO}/Users/Provision",
@@ -65,7 +65,8 @@ pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
         None => Ok(None),
         Some(go) if is_sid(go, "GO") => Ok(Some(go)),
         Some(go) => Err(crate::errors::ConnectorError::InvalidConfig(format!(
-            "{go:?} is not a Flex instance SID (GO followed by 32 hex digits)"
+            "{go:?} is not a Flex instance SID ({})",
+            crate::sid::describe("GO")
         ))),
     }
 }

@@ -3,8 +3,8 @@
 
 pub mod users;
 
-use crate::http::Method;
-use crate::model::{AppInfo, Capability, Route};
+use crate::model::{AppInfo, Capability, RouteSpec};
+use connector_routes::Method;
 
 /// Frontline API host.
 pub const FRONTLINE_HOST: &str = "frontline-api.twilio.com";
@@ -21,8 +21,8 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Deprovision,
     ],
     routes: &[
-        Route::get(FRONTLINE_HOST, "/v1/Users/{user}"),
-        Route::write(
+        RouteSpec::get(FRONTLINE_HOST, "/v1/Users/{user}"),
+        RouteSpec::write(
             Method::Post,
             FRONTLINE_HOST,
             "/v1/Users/{user}",

@@ -191,7 +191,7 @@ mod flows {
                 .into_bytes()
         };
         let known = |url: &str| url.ends_with("/US1") || url.ends_with("/erin%40acme.example");
-        FakeTransport::new()
+        FakeTransport::for_app(&crate::frontline::INFO)
             .on(Method::Get, URL, move |req| {
                 Ok(if known(&req.url) {
                     answer(200, user(&read.borrow()))
@@ -241,7 +241,7 @@ mod flows {
     fn a_state_twilio_did_not_apply_is_an_error() {
         let user =
             serde_json::json!({"sid": "US1", "identity": "erin@acme.example", "state": "active"});
-        let mut t = FakeTransport::new()
+        let mut t = FakeTransport::for_app(&crate::frontline::INFO)
             .json(Method::Get, URL, 200, user.clone())
             .json(Method::Post, URL, 200, user);
         let e = change(&mut t, "erin@acme.example", "deactivated", false).unwrap_err();

@@ -80,7 +80,7 @@ mod flows {
 
     #[test]
     fn a_missing_account_is_not_found() {
-        let mut t = FakeTransport::new();
+        let mut t = FakeTransport::for_app(&crate::twilio::INFO);
         let cfg = Config {
             app: "twilio".into(),
             account_id: "AC00000000000000000000000000000000".into(),

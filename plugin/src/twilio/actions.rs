@@ -154,7 +154,7 @@ mod tests {
                 .into_bytes()
         };
         let read = state.clone();
-        FakeTransport::new()
+        FakeTransport::for_app(&crate::twilio::INFO)
             .on(Method::Get, SUB_URL, move |_| {
                 Ok(answer(200, body(&read.borrow())))
             })
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn an_update_twilio_did_not_apply_is_an_error() {
         let body = serde_json::json!({"sid": SUB, "status": "active"}).to_string();
-        let mut t = FakeTransport::new()
+        let mut t = FakeTransport::for_app(&crate::twilio::INFO)
             .json(
                 Method::Get,
                 SUB_URL,
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_missing_account_is_not_found_and_nothing_is_written() {
-        let mut t = FakeTransport::new();
+        let mut t = FakeTransport::for_app(&crate::twilio::INFO);
         let e = run(&mut t, SUB, StatusChange::Suspend, false).unwrap_err();
         assert!(matches!(e, ConnectorError::NotFound(_)), "{e:?}");
         assert!(t.writes().is_empty());

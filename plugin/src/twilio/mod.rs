@@ -8,8 +8,8 @@ pub mod services;
 pub mod usage;
 pub mod usage_reads;
 
-use crate::http::Method;
-use crate::model::{AppInfo, Capability, Route};
+use crate::model::{AppInfo, Capability, RouteSpec};
+use connector_routes::Method;
 
 /// The one host this app talks to.
 pub const API_HOST: &str = "api.twilio.com";
@@ -27,17 +27,17 @@ pub const INFO: AppInfo = AppInfo {
         Capability::Deprovision,
     ],
     routes: &[
-        Route::get(API_HOST, "/2010-04-01/Accounts.json"),
-        Route::get(API_HOST, "/2010-04-01/Accounts/{AC}.json"),
-        Route::get(
+        RouteSpec::get(API_HOST, "/2010-04-01/Accounts.json"),
+        RouteSpec::get(API_HOST, "/2010-04-01/Accounts/{AC}.json"),
+        RouteSpec::get(
             API_HOST,
             "/2010-04-01/Accounts/{AC}/Usage/Records/Monthly.json",
         ),
-        Route::get(
+        RouteSpec::get(
             API_HOST,
             "/2010-04-01/Accounts/{AC}/Usage/Records/Daily.json",
         ),
-        Route::write(
+        RouteSpec::write(
             Method::Post,
             API_HOST,
             "/2010-04-01/Accounts/{AC}.json",

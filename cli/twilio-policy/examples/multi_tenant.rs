@@ -2,7 +2,7 @@
 //! concurrently, each call in its own sandbox with only its own credentials.
 //!
 //! Run against the simulator:
-//! `cargo run -p connector-host --example multi_tenant -- target/wasm32-wasip2/component/twilio_connector.wasm`
+//! `cargo run -p twilio-policy --example multi_tenant -- target/wasm32-wasip2/component/twilio_connector.wasm`
 
 use connector_host::{Credentials, Host, HostOptions, Tenant};
 use std::sync::Arc;
@@ -20,8 +20,8 @@ async fn main() -> anyhow::Result<()> {
     // Load once: compiled (or read from the on-disk cache) and pre-linked.
     let options = HostOptions {
         connect_to: Some(sim.addr()),
-        // The vendor policy: which hosts any plugin may ever reach.
-        trusted_host_suffixes: vec![".twilio.com".into()],
+        // The vendor policy: which hosts and routes any plugin may ever be granted.
+        vendor_policy: Arc::new(twilio_policy::policy()?),
         ..HostOptions::default()
     };
     let host = Arc::new(Host::load(std::path::Path::new(&plugin), options).await?);

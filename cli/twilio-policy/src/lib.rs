@@ -1,0 +1,273 @@
+//! The Twilio vendor policy: every route a Twilio governance connector may ever use, as data the
+//! host enforces. The host knows no Twilio fact; this crate is where they are written, each
+//! route from Twilio's OpenAPI description (`../shared/twilio-oai/`) or the Flex Users API
+//! page (seed 003), and for each write the actions allowed, where the request names the account
+//! it changes and what its body may say. A plugin's declared routes must lie within these, or
+//! the host refuses the plugin at load.
+
+use connector_host::vendor_policy::{
+    Allowed, IdShape, Method, PolicyError, VendorPolicy, VendorPolicySpec, WriteRule,
+};
+
+/// Host suffixes a plugin run under this policy may ever reach.
+pub const TRUSTED_HOST_SUFFIXES: &[&str] = &[".twilio.com"];
+
+/// Twilio's SIDs: two upper-case letters naming the resource type, then 32 hex digits.
+pub const SID_SHAPE: IdShape = IdShape {
+    prefix_len: 2,
+    hex_digits: 32,
+};
+
+/// The 2010 API host (accounts, usage).
+pub const API: &str = "api.twilio.com";
+/// TaskRouter (workspaces, workers).
+pub const TASKROUTER: &str = "taskrouter.twilio.com";
+/// Flex API (Flex Users API).
+pub const FLEX_API: &str = "flex-api.twilio.com";
+/// Frontline API (users).
+pub const FRONTLINE_API: &str = "frontline-api.twilio.com";
+
+/// Path segments never reached, whatever a route says: routes that mint, reveal or rotate
+/// credentials (Keys, SigningKeys, AuthTokens/Secondary and /Promote, Credentials,
+/// CredentialLists, Tokens) and those that send messages, place calls or hold their content
+/// (Messages, Calls, Conferences, Faxes, Notifications, Verifications, Recordings,
+/// Transcriptions, Conversations). A second lock behind the route list.
+pub const FORBIDDEN_SEGMENTS: &[&str] = &[
+    "keys",
+    "signingkeys",
+    "authtokens",
+    "secondary",
+    "promote",
+    "credentials",
+    "credentiallists",
+    "tokens",
+    "messages",
+    "calls",
+    "conferences",
+    "faxes",
+    "notifications",
+    "verifications",
+    "recordings",
+    "transcriptions",
+    "conversations",
+];
+
+/// Fields of Twilio's resources that name an account, user or worker: an answer object that
+/// names the action's target in one of them links its other values to it (a Flex User's
+/// `flex_user_sid` and `worker_sid`, a worker's `sid` and `friendly_name` — its username —
+/// a Frontline user's `sid` and `identity`). Never `account_sid`, `owner_account_sid` or
+/// `workspace_sid`: those name containers, not the account acted on.
+pub const IDENTITY_FIELDS: &[&str] = &[
+    "sid",
+    "friendly_name",
+    "identity",
+    "username",
+    "email",
+    "flex_user_sid",
+    "worker_sid",
+];
+
+/// Response headers a plugin may read: `Retry-After` (429 and 503 answers), Twilio's request
+/// id and its concurrency report (`Twilio-Concurrent-Requests`, Twilio's 429 / 20429 page).
+pub const RESPONSE_HEADERS: &[&str] = &[
+    "retry-after",
+    "twilio-request-id",
+    "twilio-concurrent-requests",
+];
+
+/// The tenants file's keys, as the Twilio front names them.
+pub const TENANT_KEYS: &[&str] = &[
+    "name",
+    "account_sid",
+    "app",
+    "auth_token_env",
+    "auth_token_file",
+    "api_key_sid",
+    "api_secret_env",
+    "api_secret_file",
+    "flex_instance_sid",
+    "page_size",
+];
+
+fn read(host: &str, path: &str) -> (Method, String, String, Vec<WriteRule>) {
+    (Method::Get, host.into(), path.into(), Vec::new())
+}
+
+fn write(
+    method: Method,
+    host: &str,
+    path: &str,
+    rules: Vec<WriteRule>,
+) -> (Method, String, String, Vec<WriteRule>) {
+    (method, host.into(), path.into(), rules)
+}
+
+/// An Account update (`POST /2010-04-01/Accounts/{Sid}.json`, 2010 API `UpdateAccount`,
+/// form-encoded) that sets only `Status` to `status`, on the account in the path.
+fn account_status(action: &str, status: &str) -> WriteRule {
+    WriteRule::in_path(action, "AC")
+        .form()
+        .requires("Status", Allowed::one_of(&[status]))
+}
+
+/// A Frontline user update (`POST /v1/Users/{Sid}`, Frontline `UpdateUser`, form-encoded)
+/// setting `State` to `state` and, optionally, `IsAvailable`.
+fn frontline_state(action: &str, state: &str) -> WriteRule {
+    WriteRule::in_path(action, "user")
+        .form()
+        .may("State", Allowed::one_of(&[state]))
+        .may("IsAvailable", Allowed::one_of(&["true", "false"]))
+}
+
+/// Every route, with its write rules.
+fn routes() -> Vec<(Method, String, String, Vec<WriteRule>)> {
+    vec![
+        // 2010 API: the account list and one account (ListAccount, FetchAccount), usage
+        // records by period (ListUsageRecordMonthly, ListUsageRecordDaily).
+        read(API, "/2010-04-01/Accounts.json"),
+        read(API, "/2010-04-01/Accounts/{AC}.json"),
+        read(API, "/2010-04-01/Accounts/{AC}/Usage/Records/Monthly.json"),
+        read(API, "/2010-04-01/Accounts/{AC}/Usage/Records/Daily.json"),
+        write(
+            Method::Post,
+            API,
+            "/2010-04-01/Accounts/{AC}.json",
+            vec![
+                account_status("suspend", "suspended"),
+                account_status("reactivate", "active"),
+                account_status("deprovision", "closed"),
+            ],
+        ),
+        // TaskRouter: workspaces, their workers, one worker; deleting a worker
+        // (DeleteWorker, no body).
+        read(TASKROUTER, "/v1/Workspaces"),
+        read(TASKROUTER, "/v1/Workspaces/{WS}/Workers"),
+        read(TASKROUTER, "/v1/Workspaces/{WS}/Workers/{WK}"),
+        write(
+            Method::Delete,
+            TASKROUTER,
+            "/v1/Workspaces/{WS}/Workers/{WK}",
+            vec![WriteRule::in_path("deprovision", "WK")],
+        ),
+        // Flex Users API (seed 003): the v1 list, the v4 list and one user; Deprovision
+        // (JSON `flex_user_sid`) and Provision (JSON `username`, `email`, `full_name`,
+        // `roles`, optional `worker.attributes`).
+        read(FLEX_API, "/v1/Instances/{GO}/Users"),
+        read(FLEX_API, "/v4/Instances/{GO}/Users"),
+        read(FLEX_API, "/v4/Instances/{GO}/Users/{FU}"),
+        write(
+            Method::Post,
+            FLEX_API,
+            "/v4/Instances/{GO}/Users/Deprovision",
+            vec![
+                WriteRule::in_body("deprovision", "flex_user_sid")
+                    .requires("flex_user_sid", Allowed::Target),
+            ],
+        ),
+        write(
+            Method::Post,
+            FLEX_API,
+            "/v4/Instances/{GO}/Users/Provision",
+            vec![
+                WriteRule::in_body("provision", "username")
+                    .requires("username", Allowed::Request("username".into()))
+                    .requires("email", Allowed::Request("email".into()))
+                    .requires("full_name", Allowed::Request("full_name".into()))
+                    .requires("roles", Allowed::RequestSet("roles".into()))
+                    .may(
+                        "worker.attributes",
+                        Allowed::RequestValue("attributes".into()),
+                    ),
+            ],
+        ),
+        // Frontline: one user by SID or identity (FetchUser), and its update (UpdateUser:
+        // `State`, `IsAvailable`).
+        read(FRONTLINE_API, "/v1/Users/{user}"),
+        write(
+            Method::Post,
+            FRONTLINE_API,
+            "/v1/Users/{user}",
+            vec![
+                frontline_state("suspend", "deactivated"),
+                frontline_state("reactivate", "active"),
+                frontline_state("deprovision", "deactivated"),
+            ],
+        ),
+    ]
+}
+
+/// The Twilio vendor policy.
+pub fn policy() -> Result<VendorPolicy, PolicyError> {
+    let texts = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    VendorPolicy::new(VendorPolicySpec {
+        trusted_hosts: texts(TRUSTED_HOST_SUFFIXES),
+        id_shape: SID_SHAPE,
+        routes: routes(),
+        forbidden_segments: texts(FORBIDDEN_SEGMENTS),
+        identity_fields: texts(IDENTITY_FIELDS),
+        response_headers: texts(RESPONSE_HEADERS),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_builds_and_names_every_host_it_trusts() {
+        let p = policy().unwrap();
+        for r in p.routes() {
+            assert!(
+                connector_host::vendor_policy::is_trusted(&r.route.host, p.trusted_hosts()),
+                "{}",
+                r.route
+            );
+        }
+        assert_eq!(p.routes().len(), 16);
+    }
+
+    #[test]
+    fn no_route_reaches_a_forbidden_segment() {
+        let p = policy().unwrap();
+        for r in p.routes() {
+            for seg in r.route.template.as_str().split('/') {
+                let stem = seg.split('.').next().unwrap_or(seg).to_ascii_lowercase();
+                assert!(!FORBIDDEN_SEGMENTS.contains(&stem.as_str()), "{}", r.route);
+            }
+        }
+    }
+
+    /// Every route exists in Twilio's OpenAPI description of its host with that method. The
+    /// Flex Users API routes (v1 list, v4 list, one user, Provision, Deprovision) are
+    /// documented on the page of seed 003, not in the OpenAPI files.
+    #[test]
+    fn every_route_is_in_twilios_openapi_description() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/twilio-oai");
+        let p = policy().unwrap();
+        for r in p.routes() {
+            let file = match r.route.host.as_str() {
+                API => "twilio_api_v2010.json",
+                TASKROUTER => "twilio_taskrouter_v1.json",
+                FRONTLINE_API => "twilio_frontline_v1.json",
+                FLEX_API => continue,
+                other => panic!("no OpenAPI file for {other}"),
+            };
+            let path = dir.join(file);
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{} is needed: {e}", path.display()));
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let method = r.route.method.as_str().to_ascii_lowercase();
+            let found = doc["paths"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .any(|(oai, ops)| {
+                    ops.get(&method).is_some()
+                        && connector_host::vendor_policy::Template::parse(oai, SID_SHAPE)
+                            .is_ok_and(|t| r.route.template.within(&t))
+                });
+            assert!(found, "{} is not in {}", r.route, path.display());
+        }
+    }
+}

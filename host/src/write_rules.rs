@@ -1,0 +1,403 @@
+//! A write's body and target held to its [`WriteRule`]: the fields it may carry, the values they
+//! may take for this action, and the account it names. Pure; `request_policy.rs` applies it.
+
+use crate::request_policy::{ActionCall, Rule};
+use crate::vendor_policy::{Allowed, BodyEncoding, FieldRule, TargetAt, Template, WriteRule};
+use serde_json::Value;
+
+/// A body decoded for checking: form pairs, or a JSON object.
+enum Decoded {
+    Empty,
+    Form(Vec<(String, String)>),
+    Json(serde_json::Map<String, Value>),
+}
+
+/// Why a body is refused: the rule and what was wrong.
+pub type Refusal = (Rule, String);
+
+/// Check `body` (declared as `content_type`) against `rule` for `action`; the target the
+/// request names (from its path, or its body).
+pub fn check(
+    rule: &WriteRule,
+    template: &Template,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    action: &ActionCall,
+) -> Result<String, Refusal> {
+    let decoded = decode(rule.encoding, content_type, body)?;
+    let target = match &rule.target {
+        TargetAt::Path(name) => template
+            .capture(path, name)
+            .map(percent_decode)
+            .ok_or_else(|| (Rule::WrongTarget, format!("the path names no {{{name}}}")))?,
+        TargetAt::BodyField(name) => match lookup(&decoded, name) {
+            Some(Value::String(s)) => s.clone(),
+            _ => {
+                return Err((
+                    Rule::WrongTarget,
+                    format!("the body does not name its target in {name:?}"),
+                ));
+            }
+        },
+    };
+    match &decoded {
+        Decoded::Empty => {}
+        Decoded::Form(pairs) => check_form(rule, pairs, &target, action)?,
+        Decoded::Json(map) => check_json(&rule.fields, "", map, &target, action)?,
+    }
+    for f in rule.fields.iter().filter(|f| f.required) {
+        if lookup(&decoded, &f.name).is_none() {
+            return Err((
+                Rule::BodyValueNotAllowed,
+                format!("{} must be sent for {}", f.name, action.action),
+            ));
+        }
+    }
+    Ok(target)
+}
+
+fn decode(
+    encoding: BodyEncoding,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Decoded, Refusal> {
+    let media = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase());
+    if encoding == BodyEncoding::Empty {
+        if body.is_empty() {
+            return Ok(Decoded::Empty);
+        }
+        return Err((Rule::BodyNotAllowed, "this write carries no body".into()));
+    }
+    if media.as_deref() != Some(encoding.media_type()) {
+        return Err((
+            Rule::BodyNotAllowed,
+            format!(
+                "the body must be {} (it was declared as {})",
+                encoding.media_type(),
+                media.as_deref().unwrap_or("nothing")
+            ),
+        ));
+    }
+    match encoding {
+        BodyEncoding::Form => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| (Rule::BodyNotAllowed, "the form is not UTF-8".to_string()))?;
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for part in text.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                let (k, v) = (form_decode(k), form_decode(v));
+                if pairs.iter().any(|(o, _)| *o == k) {
+                    return Err((
+                        Rule::BodyFieldNotAllowed,
+                        format!("field {k} is sent twice"),
+                    ));
+                }
+                pairs.push((k, v));
+            }
+            Ok(Decoded::Form(pairs))
+        }
+        BodyEncoding::Json => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(Decoded::Json(map)),
+            _ => Err((Rule::BodyNotAllowed, "the body is not a JSON object".into())),
+        },
+        // Handled above: an empty encoding never reaches the media-type check.
+        BodyEncoding::Empty => Ok(Decoded::Empty),
+    }
+}
+
+/// A field by its (dotted, for JSON) name.
+fn lookup(decoded: &Decoded, name: &str) -> Option<Value> {
+    match decoded {
+        Decoded::Empty => None,
+        Decoded::Form(pairs) => pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| Value::String(v.clone())),
+        Decoded::Json(map) => {
+            let mut parts = name.split('.');
+            let mut v = map.get(parts.next()?)?;
+            for p in parts {
+                v = v.as_object()?.get(p)?;
+            }
+            Some(v.clone())
+        }
+    }
+}
+
+fn check_form(
+    rule: &WriteRule,
+    pairs: &[(String, String)],
+    target: &str,
+    action: &ActionCall,
+) -> Result<(), Refusal> {
+    for (k, v) in pairs {
+        let Some(f) = rule.fields.iter().find(|f| f.name == *k) else {
+            return Err(field_not_allowed(rule, k, action));
+        };
+        check_value(f, &Value::String(v.clone()), target, action)?;
+    }
+    Ok(())
+}
+
+/// Every key of `map` (at `prefix`) is a rule's field, or leads to rules' nested fields.
+fn check_json(
+    rules: &[FieldRule],
+    prefix: &str,
+    map: &serde_json::Map<String, Value>,
+    target: &str,
+    action: &ActionCall,
+) -> Result<(), Refusal> {
+    for (k, v) in map {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if let Some(f) = rules.iter().find(|f| f.name == name) {
+            check_value(f, v, target, action)?;
+            continue;
+        }
+        let nested = format!("{name}.");
+        if !rules.iter().any(|f| f.name.starts_with(&nested)) {
+            return Err((
+                Rule::BodyFieldNotAllowed,
+                format!("field {name} may not be sent for {}", action.action),
+            ));
+        }
+        match v {
+            Value::Object(inner) => check_json(rules, &name, inner, target, action)?,
+            _ => {
+                return Err((
+                    Rule::BodyValueNotAllowed,
+                    format!("field {name} must be an object"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn field_not_allowed(rule: &WriteRule, k: &str, action: &ActionCall) -> Refusal {
+    let names: Vec<&str> = rule.fields.iter().map(|f| f.name.as_str()).collect();
+    (
+        Rule::BodyFieldNotAllowed,
+        format!(
+            "field {k} may not be sent for {} (only {})",
+            action.action,
+            names.join(", ")
+        ),
+    )
+}
+
+fn check_value(f: &FieldRule, v: &Value, target: &str, action: &ActionCall) -> Result<(), Refusal> {
+    let request = |key: &str| action.request.as_ref().and_then(|r| r.get(key));
+    let ok = match &f.allowed {
+        Allowed::OneOf(values) => v.as_str().is_some_and(|s| values.iter().any(|a| a == s)),
+        Allowed::Target => v.as_str() == Some(target),
+        Allowed::Request(key) => request(key).is_some_and(|r| r == v),
+        Allowed::RequestSet(key) => match (request(key), v) {
+            (Some(Value::Array(want)), Value::Array(got)) => {
+                let mut got_set: Vec<&Value> = Vec::new();
+                for g in got {
+                    if got_set.contains(&g) {
+                        // Each once.
+                        return Err(value_refused(f, action));
+                    }
+                    got_set.push(g);
+                }
+                got_set.iter().all(|g| want.contains(g)) && want.iter().all(|w| got.contains(w))
+            }
+            _ => false,
+        },
+        Allowed::RequestValue(key) => {
+            let empty = Value::Object(Default::default());
+            request(key).unwrap_or(&empty) == v
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(value_refused(f, action))
+    }
+}
+
+fn value_refused(f: &FieldRule, action: &ActionCall) -> Refusal {
+    let what = match &f.allowed {
+        Allowed::OneOf(values) => format!("one of {}", values.join(", ")),
+        Allowed::Target => format!("the account {} acts on", action.action),
+        Allowed::Request(k) | Allowed::RequestValue(k) => format!("the request's {k}"),
+        Allowed::RequestSet(k) => format!("exactly the request's {k}"),
+    };
+    (
+        Rule::BodyValueNotAllowed,
+        format!("{} must be {what} for {}", f.name, action.action),
+    )
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A form component decoded (`+` is a space).
+fn form_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vendor_policy::tests::IDS;
+
+    fn action(name: &str, request: Option<Value>) -> ActionCall {
+        ActionCall {
+            action: name.into(),
+            dry_run: false,
+            target: "AC2".into(),
+            request,
+        }
+    }
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    const JSON: Option<&str> = Some("application/json; charset=utf-8");
+
+    #[test]
+    fn form_bodies_carry_only_the_fields_and_values_of_the_action() {
+        let t = Template::parse("/v1/Accounts/{AC}.json", IDS).unwrap();
+        let ac = "AC00000000000000000000000000000002";
+        let path = format!("/v1/Accounts/{ac}.json");
+        let suspend = WriteRule::in_path("suspend", "AC")
+            .form()
+            .requires("Status", Allowed::one_of(&["suspended"]));
+        let a = action("suspend", None);
+        let table: &[(&[u8], Option<&str>, Result<(), Rule>)] = &[
+            (b"Status=suspended", FORM, Ok(())),
+            (b"Status=closed", FORM, Err(Rule::BodyValueNotAllowed)),
+            (
+                b"Status=suspended&Status=closed",
+                FORM,
+                Err(Rule::BodyFieldNotAllowed),
+            ),
+            (
+                b"Status=suspended&FriendlyName=x",
+                FORM,
+                Err(Rule::BodyFieldNotAllowed),
+            ),
+            (b"", FORM, Err(Rule::BodyValueNotAllowed)),
+            (b"Status=suspended", JSON, Err(Rule::BodyNotAllowed)),
+            (b"Status=suspended", None, Err(Rule::BodyNotAllowed)),
+            (b"St%61tus=suspended", FORM, Ok(())),
+        ];
+        for (body, ct, want) in table {
+            let got = check(&suspend, &t, &path, *ct, body, &a).map(|target| {
+                assert_eq!(target, ac);
+            });
+            assert_eq!(
+                got.map_err(|(r, _)| r),
+                *want,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn json_bodies_carry_exactly_the_request() {
+        let t = Template::parse("/v1/Users/Provision", IDS).unwrap();
+        let rule = WriteRule::in_body("provision", "username")
+            .requires("username", Allowed::Request("username".into()))
+            .requires("roles", Allowed::RequestSet("roles".into()))
+            .may(
+                "worker.attributes",
+                Allowed::RequestValue("attributes".into()),
+            );
+        let a = action(
+            "provision",
+            Some(
+                serde_json::json!({"username": "ann", "roles": ["agent"], "attributes": {"x": 1}}),
+            ),
+        );
+        let ok = br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{"x":1}}}"#;
+        assert_eq!(
+            check(&rule, &t, "/v1/Users/Provision", JSON, ok, &a).unwrap(),
+            "ann"
+        );
+        let bad: &[(&[u8], Rule)] = &[
+            (
+                br#"{"username":"ann","roles":["admin"]}"#,
+                Rule::BodyValueNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent","admin"]}"#,
+                Rule::BodyValueNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent","agent"]}"#,
+                Rule::BodyValueNotAllowed,
+            ),
+            (
+                br#"{"username":"bob","roles":["agent"]}"#,
+                Rule::BodyValueNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{"x":2}}}"#,
+                Rule::BodyValueNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent"],"worker":{"sid":"WK9"}}"#,
+                Rule::BodyFieldNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent"],"admin":true}"#,
+                Rule::BodyFieldNotAllowed,
+            ),
+            (br#"{"roles":["agent"]}"#, Rule::WrongTarget),
+            (br#"["ann"]"#, Rule::BodyNotAllowed),
+        ];
+        for (body, want) in bad {
+            let got = check(&rule, &t, "/v1/Users/Provision", JSON, body, &a).map_err(|(r, _)| r);
+            assert_eq!(got, Err(*want), "{}", String::from_utf8_lossy(body));
+        }
+        // Without attributes in the request, only an empty object may go.
+        let plain = action(
+            "provision",
+            Some(serde_json::json!({"username": "ann", "roles": ["agent"]})),
+        );
+        let empty = br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{}}}"#;
+        assert!(check(&rule, &t, "/v1/Users/Provision", JSON, empty, &plain).is_ok());
+    }
+
+    #[test]
+    fn writes_without_a_body_send_none_and_name_their_target_in_the_path() {
+        let t = Template::parse("/v1/Users/{user}", IDS).unwrap();
+        let rule = WriteRule::in_path("deprovision", "user");
+        let a = action("deprovision", None);
+        assert_eq!(
+            check(&rule, &t, "/v1/Users/team%40x.example", None, b"", &a).unwrap(),
+            "team@x.example"
+        );
+        assert_eq!(
+            check(&rule, &t, "/v1/Users/u", FORM, b"x=1", &a).map_err(|(r, _)| r),
+            Err(Rule::BodyNotAllowed)
+        );
+    }
+}
