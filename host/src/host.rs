@@ -79,8 +79,48 @@ pub(crate) struct Call {
 }
 
 impl Host {
-    /// Load a plugin component (compiled once, then cached on disk) and read its metadata.
+    /// Load a plugin component (compiled once, then cached on disk), read its metadata and
+    /// grant each app its declared routes under the vendor policy: a plugin that declares a
+    /// route the policy does not grant is refused ([`CallError::RoutesNotGranted`]).
     pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
+        let mut host = Self::open(path, options).await?;
+        host.policies = host.grant(&host.info)?;
+        Ok(host)
+    }
+
+    /// Review a plugin before approving it: its metadata and each declared route, granted or
+    /// not, with the constraints the host would hold it to. Nothing is granted, nothing sent.
+    pub async fn review(
+        path: &Path,
+        options: HostOptions,
+    ) -> Result<(ConnectorInfo, Vec<crate::vendor_policy::RouteReview>), CallError> {
+        let host = Self::open(path, options).await?;
+        let vendor = &host.options.vendor_policy;
+        let mut reviews = Vec::new();
+        for app in &host.info.apps {
+            if host.pre.version() == ContractVersion::V0_1_0 {
+                for g in vendor.reads_on(&app.hosts) {
+                    reviews.push(crate::vendor_policy::RouteReview {
+                        app: app.name.clone(),
+                        route: g.declared.to_string(),
+                        granted: true,
+                        refusal: None,
+                        constraints: vec![
+                            "contract 0.1.0 declares no routes: the vendor policy's reads on its hosts".into(),
+                        ],
+                    });
+                }
+                continue;
+            }
+            let declared: Vec<Declared> = app.routes.iter().map(declared).collect();
+            reviews.extend(vendor.review(&app.name, &declared));
+        }
+        Ok((host.info.clone(), reviews))
+    }
+
+    /// Compile (or read from the cache), instantiate once and read the metadata; no routes are
+    /// granted yet.
+    async fn open(path: &Path, options: HostOptions) -> Result<Self, CallError> {
         let engine =
             engine::new_engine(&options.limits).map_err(|e| CallError::Host(format!("{e:#}")))?;
         let cache = options
@@ -129,7 +169,6 @@ impl Host {
         let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
             api.call_metadata(store).await.map(Ok)
         })?;
-        host.policies = host.grant(&info)?;
         host.info = info;
         Ok(host)
     }

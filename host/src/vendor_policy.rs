@@ -136,6 +136,45 @@ impl WriteRule {
     }
 }
 
+impl fmt::Display for WriteRule {
+    /// `suspend: writes the account in {AC}; form body: Status = suspended (required)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            TargetAt::Path(p) => write!(f, "{}: writes the account in {{{p}}}", self.action)?,
+            TargetAt::BodyField(b) => {
+                write!(f, "{}: writes the account named by {b}", self.action)?
+            }
+        }
+        match self.encoding {
+            BodyEncoding::Empty => f.write_str("; no body"),
+            enc => {
+                let fields: Vec<String> = self
+                    .fields
+                    .iter()
+                    .map(|r| {
+                        let what = match &r.allowed {
+                            Allowed::OneOf(v) => v.join(" | "),
+                            Allowed::Target => "the account acted on".into(),
+                            Allowed::Request(k) | Allowed::RequestValue(k) => {
+                                format!("the request's {k}")
+                            }
+                            Allowed::RequestSet(k) => format!("exactly the request's {k}"),
+                        };
+                        let opt = if r.required { "" } else { " (optional)" };
+                        format!("{} = {what}{opt}", r.name)
+                    })
+                    .collect();
+                let kind = if enc == BodyEncoding::Form {
+                    "form"
+                } else {
+                    "JSON"
+                };
+                write!(f, "; {kind} body: {}", fields.join(", "))
+            }
+        }
+    }
+}
+
 /// One route of the vendor policy: a read, or a write with a rule per action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorRoute {
@@ -186,20 +225,37 @@ pub enum UngrantedWhy {
     ActionsNotAllowed(Vec<String>),
 }
 
-impl fmt::Display for Ungranted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "app {}: {} — ", self.app, self.route)?;
+impl Ungranted {
+    /// Why, in words.
+    pub fn reason(&self) -> String {
         match &self.why {
-            UngrantedWhy::Unparsable(e) => write!(f, "does not parse: {e}"),
-            UngrantedWhy::UnknownMethod(m) => write!(f, "method {m} is not one a route may use"),
-            UngrantedWhy::NotInPolicy => f.write_str("not a route the vendor policy grants"),
-            UngrantedWhy::ActionsNotAllowed(a) => write!(
-                f,
-                "the vendor policy does not grant it for {}",
-                a.join(", ")
-            ),
+            UngrantedWhy::Unparsable(e) => format!("does not parse: {e}"),
+            UngrantedWhy::UnknownMethod(m) => format!("method {m} is not one a route may use"),
+            UngrantedWhy::NotInPolicy => "not a route the vendor policy grants".into(),
+            UngrantedWhy::ActionsNotAllowed(a) => {
+                format!("the vendor policy does not grant it for {}", a.join(", "))
+            }
         }
     }
+}
+
+impl fmt::Display for Ungranted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "app {}: {} — {}", self.app, self.route, self.reason())
+    }
+}
+
+/// One declared route as an operator reviews it before approving a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteReview {
+    pub app: String,
+    /// As declared (`POST host/path (for a, b)`).
+    pub route: String,
+    pub granted: bool,
+    /// Why not, when not granted.
+    pub refusal: Option<String>,
+    /// For granted writes: what each action may send (target and body).
+    pub constraints: Vec<String>,
 }
 
 /// A route as a plugin declared it, in text (from any contract version).
@@ -446,6 +502,43 @@ impl VendorPolicy {
         } else {
             Err(UngrantedWhy::ActionsNotAllowed(missing))
         }
+    }
+
+    /// Each declared route of `app` as an operator reviews it: granted or not, why not, and
+    /// the constraints the host will hold it to.
+    pub fn review(&self, app: &str, declared: &[Declared]) -> Vec<RouteReview> {
+        declared
+            .iter()
+            .map(|d| match self.grant_one(d) {
+                Ok(g) => RouteReview {
+                    app: app.into(),
+                    route: d.describe(),
+                    granted: true,
+                    refusal: None,
+                    constraints: g
+                        .vendor
+                        .writes
+                        .iter()
+                        .filter(|w| g.declared.actions.contains(&w.action))
+                        .map(|w| w.to_string())
+                        .collect(),
+                },
+                Err(why) => {
+                    let refusal = Ungranted {
+                        app: app.into(),
+                        route: d.describe(),
+                        why,
+                    };
+                    RouteReview {
+                        app: app.into(),
+                        route: d.describe(),
+                        granted: false,
+                        refusal: Some(refusal.reason()),
+                        constraints: Vec::new(),
+                    }
+                }
+            })
+            .collect()
     }
 
     /// What a plugin that declares no routes (contract 0.1.0) gets: the policy's reads on its
