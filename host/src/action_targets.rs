@@ -1,8 +1,9 @@
 //! Which account an action may write: the one it was asked for. The host knows the id the
 //! action was called with; an upstream answer read during the call may link other identities
-//! to it (a user fetched by name answers with its id and its worker's). Only identities the
-//! upstream itself put beside the target, in one object, count, and every write of one call
-//! must fall within one such object: one action never writes two accounts.
+//! to it (a worker fetched by SID answers with its name, and the user of that name with its
+//! own SID). Only identities the upstream itself put beside the target in one object count
+//! (or, one step further, beside such an identity: worker → username → user), and every write
+//! of one call must fall within one such object: one action never writes two accounts.
 
 use serde_json::Value;
 
@@ -19,12 +20,20 @@ pub enum TargetRefusal {
     SecondAccount,
 }
 
+/// The identities of one answer object linked to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    direct: bool,
+    ids: Vec<String>,
+}
+
 /// The action's target, the identities answers linked to it, and what the call wrote so far.
 #[derive(Debug, Clone, Default)]
 pub struct ActionTargets {
     target: String,
-    /// Each: the identity values of one answer object that names the target.
-    groups: Vec<Vec<String>>,
+    /// Each: the identity values of one answer object that names the target (`direct`) or an
+    /// identity of a direct object.
+    groups: Vec<Group>,
     written: Vec<String>,
 }
 
@@ -42,20 +51,35 @@ impl ActionTargets {
         &self.target
     }
 
-    /// Remember the objects of an answer that name the target in one of `identity_fields`.
+    /// Remember the objects of an answer that name the target (or an identity of an object that
+    /// does) in one of `identity_fields`.
     pub fn observe(&mut self, answer: &[u8], identity_fields: &[String]) {
-        if self.target.is_empty()
-            || !contains(answer, self.target.as_bytes())
-            || self.groups.len() >= MAX_GROUPS
-        {
+        if self.target.is_empty() || self.groups.len() >= MAX_GROUPS {
+            return;
+        }
+        let direct = self.direct_ids();
+        let mentions = |needle: &str| contains(answer, needle.as_bytes());
+        if !mentions(&self.target) && !direct.iter().any(|d| mentions(d)) {
             return;
         }
         if let Ok(v) = serde_json::from_slice::<Value>(answer) {
-            self.walk(&v, identity_fields);
+            // Objects naming the target first, then those naming one of their identities.
+            self.walk(&v, identity_fields, true);
+            self.walk(&v, identity_fields, false);
         }
     }
 
-    fn walk(&mut self, v: &Value, fields: &[String]) {
+    /// Identities of objects that named the target itself.
+    fn direct_ids(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|g| g.direct)
+            .flat_map(|g| g.ids.iter().cloned())
+            .filter(|i| *i != self.target)
+            .collect()
+    }
+
+    fn walk(&mut self, v: &Value, fields: &[String], direct: bool) {
         match v {
             Value::Object(map) => {
                 let ids: Vec<String> = fields
@@ -64,20 +88,26 @@ impl ActionTargets {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                if ids.iter().any(|i| *i == self.target) && self.groups.len() < MAX_GROUPS {
+                let linked = if direct {
+                    ids.iter().any(|i| *i == self.target)
+                } else {
+                    let via = self.direct_ids();
+                    ids.iter().any(|i| via.contains(i))
+                };
+                if linked && self.groups.len() < MAX_GROUPS {
                     let mut group: Vec<String> = Vec::new();
                     for i in ids {
                         if !group.contains(&i) && group.len() < MAX_IDENTITIES {
                             group.push(i);
                         }
                     }
-                    if !self.groups.contains(&group) {
-                        self.groups.push(group);
+                    if !self.groups.iter().any(|g| g.ids == group) {
+                        self.groups.push(Group { direct, ids: group });
                     }
                 }
-                map.values().for_each(|c| self.walk(c, fields));
+                map.values().for_each(|c| self.walk(c, fields, direct));
             }
-            Value::Array(items) => items.iter().for_each(|c| self.walk(c, fields)),
+            Value::Array(items) => items.iter().for_each(|c| self.walk(c, fields, direct)),
             _ => {}
         }
     }
@@ -85,7 +115,7 @@ impl ActionTargets {
     /// Whether a write to `value` stays on the action's account.
     pub fn admits(&self, value: &str) -> Result<(), TargetRefusal> {
         let linked =
-            value == self.target || self.groups.iter().any(|g| g.iter().any(|i| i == value));
+            value == self.target || self.groups.iter().any(|g| g.ids.iter().any(|i| i == value));
         if !linked {
             return Err(TargetRefusal::NotTheTarget);
         }
@@ -94,7 +124,7 @@ impl ActionTargets {
                 .chain(self.written.iter().map(String::as_str))
                 .all(|w| w == self.target || set.iter().any(|i| i == w))
         };
-        if all_in(&[]) || self.groups.iter().any(|g| all_in(g)) {
+        if all_in(&[]) || self.groups.iter().any(|g| all_in(&g.ids)) {
             Ok(())
         } else {
             Err(TargetRefusal::SecondAccount)
@@ -118,7 +148,7 @@ mod tests {
     use super::*;
 
     fn fields() -> Vec<String> {
-        ["sid", "username", "user_id", "worker_sid"]
+        ["sid", "friendly_name", "username", "user_id", "worker_sid"]
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -172,6 +202,18 @@ mod tests {
         );
         t.record("FU1");
         assert_eq!(t.admits("WK1"), Ok(()));
+    }
+
+    #[test]
+    fn one_step_further_links_a_worker_to_the_user_of_its_name_and_no_further() {
+        let mut t = ActionTargets::new("WK1");
+        t.observe(br#"{"sid":"WK1","friendly_name":"bob"}"#, &fields());
+        // The user of that name, whose answer does not carry the worker.
+        t.observe(br#"{"user_id":"FU1","username":"bob"}"#, &fields());
+        assert_eq!(t.admits("FU1"), Ok(()));
+        // Two steps away: someone sharing an identity with FU1 only.
+        t.observe(br#"{"user_id":"FU9","worker_sid":"FU1"}"#, &fields());
+        assert_eq!(t.admits("FU9"), Err(TargetRefusal::NotTheTarget));
     }
 
     #[test]
