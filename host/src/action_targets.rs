@@ -89,7 +89,7 @@ impl ActionTargets {
                     .map(str::to_string)
                     .collect();
                 let linked = if direct {
-                    ids.iter().any(|i| *i == self.target)
+                    ids.contains(&self.target)
                 } else {
                     let via = self.direct_ids();
                     ids.iter().any(|i| via.contains(i))

@@ -315,7 +315,7 @@ impl Host {
         // A limit the egress hooks stopped a request at fails the call, whatever the plugin
         // made of the refusal.
         if let Some(limit) = stopped_at
-            && !matches!(outcome, Err(_))
+            && outcome.is_ok()
         {
             return Err(CallError::Limit {
                 limit,

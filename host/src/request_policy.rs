@@ -353,12 +353,7 @@ fn canonical_and_not_forbidden(
                 .next()
                 .unwrap_or(piece)
                 .to_ascii_lowercase();
-            if policy
-                .vendor
-                .forbidden_segments()
-                .iter()
-                .any(|f| *f == stem)
-            {
+            if policy.vendor.forbidden_segments().contains(&stem) {
                 return deny(
                     Rule::ForbiddenRoute,
                     format!("{method} {path}: the vendor policy never lets {piece:?} through"),

@@ -289,7 +289,8 @@ mod tests {
             .form()
             .requires("Status", Allowed::one_of(&["suspended"]));
         let a = action("suspend", None);
-        let table: &[(&[u8], Option<&str>, Result<(), Rule>)] = &[
+        type Case<'a> = (&'a [u8], Option<&'a str>, Result<(), Rule>);
+        let table: &[Case] = &[
             (b"Status=suspended", FORM, Ok(())),
             (b"Status=closed", FORM, Err(Rule::BodyValueNotAllowed)),
             (
