@@ -185,10 +185,19 @@ impl Shared {
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, self.limits.max_request_bytes)
-            .collect()
-            .await
-        {
+        // A body the guest never finishes waits no longer than one request may.
+        let collected = tokio::time::timeout(
+            self.limits.request_timeout,
+            Limited::new(body, self.limits.max_request_bytes).collect(),
+        )
+        .await
+        .map_err(|_| {
+            self.note(format!(
+                "{method} {path}: the request body was never finished"
+            ));
+            HttpError::HttpRequestBodySize(None)
+        })?;
+        let body = match collected {
             Ok(b) => b.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 let limit = LimitExceeded::RequestBody {
