@@ -421,20 +421,11 @@ fn bound_to_the_target(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vendor_policy::{Declared, tests::example};
+    use crate::vendor_policy::tests::{declared, example};
 
     const MAIN: &str = "AC00000000000000000000000000000001";
     const SUB: &str = "AC00000000000000000000000000000002";
     const OTHER: &str = "AC00000000000000000000000000000003";
-
-    fn declared(method: &str, path: &str, actions: &[&str]) -> Declared {
-        Declared {
-            method: method.into(),
-            host: "api.example.com".into(),
-            path: path.into(),
-            actions: actions.iter().map(|a| a.to_string()).collect(),
-        }
-    }
 
     fn policy() -> EgressPolicy {
         let vendor = Arc::new(example());

@@ -1,29 +1,216 @@
 //! The tenants file (TOML): who the tenants are, which app and options each uses, and where
 //! each secret comes from. Secrets are never written in the file itself.
+//!
+//! The host reads it by a [`TenantsSchema`] the front hands it: the host knows only its own
+//! keys (`name`, `app`); the schema says which key names the connecting account, how the
+//! credentials are given, which keys would hold a secret inline (refused) and which plain keys
+//! become plugin options.
 
 use crate::credentials::Credentials;
-use crate::options::{FLEX_INSTANCE, PAGE_SIZE};
 use crate::tenant::Tenant;
-use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
-/// The keys a tenant entry may have (named in errors; values never are).
-const KEYS: &[&str] = &[
-    "name",
-    "account_sid",
-    "app",
-    "auth_token_env",
-    "auth_token_file",
-    "api_key_sid",
-    "api_secret_env",
-    "api_secret_file",
-    "flex_instance_sid",
-    "page_size",
-];
+/// The host's own keys of a tenant entry: its label and its app.
+const NAME: &str = "name";
+const APP: &str = "app";
 
 /// Largest secret file read.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// Where one secret comes from: an environment variable named under `env`, or an owner-only
+/// file named under `file` (relative to the tenants file's directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKeys {
+    /// The key whose value names an environment variable.
+    pub env: String,
+    /// The key whose value names a file.
+    pub file: String,
+}
+
+/// HTTP Basic with a key id as user, acting on the connecting account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCredential {
+    /// The key naming the key id; its presence selects this form.
+    pub id: String,
+    /// Where the key's secret comes from.
+    pub secret: SecretKeys,
+}
+
+/// What a plain option key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// A TOML string, passed as it is.
+    Text,
+    /// A TOML integer from 0 to `u32::MAX`, passed in decimal.
+    Integer,
+}
+
+/// A plain (non-secret) key of a tenant entry and the plugin option it sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionKey {
+    /// The key in the tenants file.
+    pub key: String,
+    /// The option key passed to the plugin in `config.options`.
+    pub option: String,
+    /// What the value must be.
+    pub kind: OptionKind,
+}
+
+/// A vendor's tenants-file keys, beyond the host's own `name` and `app`. Build it with
+/// [`TenantsSchema::new`] and the methods after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantsSchema {
+    /// The key naming the connecting account (required in every entry).
+    pub account: String,
+    /// HTTP Basic with the account as user: where its secret comes from.
+    pub account_secret: Option<SecretKeys>,
+    /// HTTP Basic with a key id as user, chosen when the entry names a key id.
+    pub key: Option<KeyCredential>,
+    /// Keys that would hold a secret in the file itself: refused, naming where secrets go.
+    pub inline_secrets: Vec<String>,
+    /// Plain keys that become plugin options, in the order they are passed.
+    pub options: Vec<OptionKey>,
+}
+
+impl TenantsSchema {
+    /// A schema whose entries name the connecting account under `account`.
+    pub fn new(account: &str) -> Self {
+        Self {
+            account: account.into(),
+            account_secret: None,
+            key: None,
+            inline_secrets: Vec::new(),
+            options: Vec::new(),
+        }
+    }
+
+    /// Basic with the account as user, its secret from `env` (a variable's name) or `file`.
+    pub fn account_secret(mut self, env: &str, file: &str) -> Self {
+        self.account_secret = Some(SecretKeys {
+            env: env.into(),
+            file: file.into(),
+        });
+        self
+    }
+
+    /// Basic with the key id under `id` as user, its secret from `env` or `file`.
+    pub fn key_secret(mut self, id: &str, env: &str, file: &str) -> Self {
+        self.key = Some(KeyCredential {
+            id: id.into(),
+            secret: SecretKeys {
+                env: env.into(),
+                file: file.into(),
+            },
+        });
+        self
+    }
+
+    /// Refuse `key`: it would hold a secret in the file itself.
+    pub fn refuse_inline(mut self, key: &str) -> Self {
+        self.inline_secrets.push(key.into());
+        self
+    }
+
+    /// The plain key `key` sets the plugin option `option`.
+    pub fn option(mut self, key: &str, option: &str, kind: OptionKind) -> Self {
+        self.options.push(OptionKey {
+            key: key.into(),
+            option: option.into(),
+            kind,
+        });
+        self
+    }
+
+    /// The keys an entry may have, as errors list them (inline-secret keys are not among
+    /// them).
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys = vec![NAME, self.account.as_str(), APP];
+        if let Some(s) = &self.account_secret {
+            keys.extend([s.env.as_str(), s.file.as_str()]);
+        }
+        if let Some(k) = &self.key {
+            keys.extend([k.id.as_str(), k.secret.env.as_str(), k.secret.file.as_str()]);
+        }
+        keys.extend(self.options.iter().map(|o| o.key.as_str()));
+        keys
+    }
+
+    /// Whether the schema can be read by: a credential form, every key once, none empty.
+    pub fn check(&self) -> Result<(), String> {
+        if self.account_secret.is_none() && self.key.is_none() {
+            return Err("it gives no credential form".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for k in self
+            .keys()
+            .into_iter()
+            .chain(self.inline_secrets.iter().map(String::as_str))
+        {
+            if k.is_empty() {
+                return Err("a key is empty".into());
+            }
+            if !seen.insert(k) {
+                return Err(format!("the key {k} is used twice"));
+            }
+        }
+        Ok(())
+    }
+
+    /// What an entry's key is for.
+    fn role(&self, key: &str) -> Option<Role<'_>> {
+        if self.inline_secrets.iter().any(|k| k == key) {
+            return Some(Role::Inline);
+        }
+        if let Some(o) = self.options.iter().find(|o| o.key == key) {
+            return Some(Role::Option(o));
+        }
+        self.keys()
+            .into_iter()
+            .find(|k| *k == key)
+            .map(|_| Role::Text)
+    }
+
+    /// Where secrets go, for the refusal of an inline one.
+    fn secret_keys(&self) -> String {
+        let pair = |s: &SecretKeys| format!("{} / {}", s.env, s.file);
+        let mut forms = Vec::new();
+        if let Some(s) = &self.account_secret {
+            forms.push(pair(s));
+        }
+        if let Some(k) = &self.key {
+            forms.push(pair(&k.secret));
+        }
+        forms.join(" or ")
+    }
+
+    /// The ways to give a credential, for an entry that gives none.
+    fn credential_forms(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.account_secret {
+            parts.extend([s.env.clone(), s.file.clone()]);
+        }
+        if let Some(k) = &self.key {
+            parts.push(format!("{} with its secret", k.id));
+        }
+        match parts.split_last() {
+            Some((last, rest)) if rest.len() > 1 => format!("{}, or {last}", rest.join(", ")),
+            Some((last, [first])) => format!("{first} or {last}"),
+            _ => parts.join(""),
+        }
+    }
+}
+
+/// What a key of an entry is for.
+enum Role<'s> {
+    /// A string the host reads itself (name, app, account, credential keys).
+    Text,
+    /// A plain option.
+    Option(&'s OptionKey),
+    /// An inline secret, refused.
+    Inline,
+}
 
 /// Why a tenants file was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -34,32 +221,30 @@ pub enum TenantsError {
     Parse(PathBuf, String),
     #[error("tenant {tenant:?}: {message}")]
     Tenant { tenant: String, message: String },
+    #[error("the tenants-file schema is not valid: {0}")]
+    Schema(String),
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default, rename = "tenant")]
-    tenants: Vec<Entry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Entry {
+/// One `[[tenant]]` entry, every key checked against the schema, no secret read yet.
+struct Entry<'s> {
     name: String,
-    account_sid: String,
-    app: Option<String>,
-    auth_token_env: Option<Spanned<String>>,
-    auth_token_file: Option<Spanned<PathBuf>>,
-    api_key_sid: Option<String>,
-    api_secret_env: Option<Spanned<String>>,
-    api_secret_file: Option<Spanned<PathBuf>>,
-    flex_instance_sid: Option<String>,
-    #[serde(default)]
-    page_size: Option<u32>,
-    // Present only to refuse them with a clear message.
-    auth_token: Option<toml::Value>,
-    api_secret: Option<toml::Value>,
+    /// Strings the host reads itself, by key, with the offset of each value.
+    texts: HashMap<String, (String, usize)>,
+    /// Option values in decimal or as given, by the schema's option.
+    options: Vec<(&'s OptionKey, String)>,
+    /// The first inline-secret key, with its offset.
+    inline: Option<(String, usize)>,
+}
+
+impl Entry<'_> {
+    fn text(&self, key: &str) -> Option<&(String, usize)> {
+        self.texts.get(key)
+    }
+
+    fn app(&self, default_app: &str) -> String {
+        self.text(APP)
+            .map_or_else(|| default_app.to_string(), |(a, _)| a.clone())
+    }
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -70,26 +255,39 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where a field stands, for messages: `key (line L, column C)`.
-fn at<T>(text: &str, key: &str, v: &Spanned<T>) -> String {
-    let (l, c) = position(text, v.span().start);
+/// Where a value stands, for messages: `key (line L, column C)`.
+fn at(text: &str, key: &str, offset: usize) -> String {
+    let (l, c) = position(text, offset);
     format!("{key} (line {l}, column {c})")
+}
+
+/// A key as messages may name it: only a plain bare key (a quoted one could be anything).
+fn nameable(key: &str) -> Option<&str> {
+    Some(key).filter(|k| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
+/// A file-level refusal told by position and, when nameable, key; never by value.
+fn invalid(path: &Path, text: &str, offset: usize, key: Option<&str>, why: &str) -> TenantsError {
+    let (line, column) = position(text, offset);
+    let mut message = format!("line {line}, column {column}");
+    if let Some(k) = key.and_then(nameable) {
+        message.push_str(&format!(", key {k}"));
+    }
+    message.push_str(&format!(": {why}"));
+    TenantsError::Parse(path.to_path_buf(), message)
 }
 
 /// A TOML error told by position and key only: the toml crate's own text quotes the line,
 /// which may hold a secret.
 fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> TenantsError {
     let offset = e.span().map_or(0, |s| s.start);
-    let (line, column) = position(text, offset);
+    let (line, _) = position(text, offset);
     let source_line = text.lines().nth(line - 1).unwrap_or("");
-    let key = source_line
-        .split_once('=')
-        .map(|(k, _)| k.trim())
-        .filter(|k| {
-            !k.is_empty()
-                && k.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        });
+    let key = source_line.split_once('=').map(|(k, _)| k.trim());
     let kind = e
         .message()
         .split(['`', '"', '\''])
@@ -98,28 +296,155 @@ fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> TenantsError {
         .trim()
         .trim_end_matches([',', ':'])
         .to_string();
-    let mut message = format!("line {line}, column {column}");
-    if let Some(k) = key {
-        message.push_str(&format!(", key {k}"));
+    invalid(path, text, offset, key, &kind)
+}
+
+/// Read every entry of a tenants file by `schema`: the file's structure, each key known and
+/// each value of its type. Reads no secret and refuses nothing the schema knows.
+fn entries<'s>(
+    path: &Path,
+    text: &str,
+    schema: &'s TenantsSchema,
+) -> Result<Vec<Entry<'s>>, TenantsError> {
+    schema.check().map_err(TenantsError::Schema)?;
+    let doc = DeTable::parse(text).map_err(|e| parse_error(path, text, &e))?;
+    let mut out = Vec::new();
+    for (k, v) in doc.get_ref().iter() {
+        if k.get_ref() != "tenant" {
+            return Err(invalid(
+                path,
+                text,
+                k.span().start,
+                Some(k.get_ref()),
+                "unknown key; a tenants file holds only [[tenant]] entries",
+            ));
+        }
+        let DeValue::Array(list) = v.get_ref() else {
+            return Err(invalid(
+                path,
+                text,
+                v.span().start,
+                Some("tenant"),
+                "expected [[tenant]] entries",
+            ));
+        };
+        for e in list.iter() {
+            let DeValue::Table(table) = e.get_ref() else {
+                return Err(invalid(
+                    path,
+                    text,
+                    e.span().start,
+                    Some("tenant"),
+                    "expected a table",
+                ));
+            };
+            out.push(entry(path, text, schema, e.span().start, table)?);
+        }
     }
-    message.push_str(&format!(": {kind}"));
-    if e.message().contains("unknown field") {
-        message.push_str(&format!("; the keys are {}", KEYS.join(", ")));
+    Ok(out)
+}
+
+/// One entry by `schema`; `start` is where it begins, for a missing key.
+fn entry<'s>(
+    path: &Path,
+    text: &str,
+    schema: &'s TenantsSchema,
+    start: usize,
+    table: &DeTable<'_>,
+) -> Result<Entry<'s>, TenantsError> {
+    let mut texts = HashMap::new();
+    let mut options = Vec::new();
+    let mut inline = None;
+    for (k, v) in table.iter() {
+        let key = k.get_ref().as_ref();
+        let offset = v.span().start;
+        let wrong = |expected: &str| {
+            invalid(
+                path,
+                text,
+                offset,
+                Some(key),
+                &format!("expected {expected}, found {}", v.get_ref().type_str()),
+            )
+        };
+        match schema.role(key) {
+            None => {
+                return Err(invalid(
+                    path,
+                    text,
+                    k.span().start,
+                    Some(key),
+                    &format!("unknown key; the keys are {}", schema.keys().join(", ")),
+                ));
+            }
+            Some(Role::Inline) => {
+                inline.get_or_insert((key.to_string(), k.span().start));
+            }
+            Some(Role::Text) => {
+                let DeValue::String(s) = v.get_ref() else {
+                    return Err(wrong("a string"));
+                };
+                texts.insert(key.to_string(), (s.to_string(), offset));
+            }
+            Some(Role::Option(o)) => {
+                let value = match (o.kind, v.get_ref()) {
+                    (OptionKind::Text, DeValue::String(s)) => s.to_string(),
+                    (OptionKind::Text, _) => return Err(wrong("a string")),
+                    (OptionKind::Integer, DeValue::Integer(i)) => {
+                        u32::from_str_radix(i.as_str(), i.radix())
+                            .map_err(|_| {
+                                invalid(
+                                    path,
+                                    text,
+                                    offset,
+                                    Some(key),
+                                    &format!("expected a whole number from 0 to {}", u32::MAX),
+                                )
+                            })?
+                            .to_string()
+                    }
+                    (OptionKind::Integer, _) => return Err(wrong("an integer")),
+                };
+                options.push((o, value));
+            }
+        }
     }
-    TenantsError::Parse(path.to_path_buf(), message)
+    for required in [NAME, schema.account.as_str()] {
+        if !texts.contains_key(required) {
+            return Err(invalid(
+                path,
+                text,
+                start,
+                None,
+                &format!("a [[tenant]] entry has no {required}"),
+            ));
+        }
+    }
+    // Options in the schema's order, whatever the file's.
+    options.sort_by_key(|(o, _)| {
+        schema
+            .options
+            .iter()
+            .position(|s| std::ptr::eq(s, *o))
+            .unwrap_or(usize::MAX)
+    });
+    Ok(Entry {
+        name: texts[NAME].0.clone(),
+        texts,
+        options,
+        inline,
+    })
 }
 
 /// Read a secret from an environment variable or an owner-only file. Messages name the key
 /// and its place in the file, never the variable's or the file's name (either could be a
 /// secret put in the wrong field) and never the value.
-#[allow(clippy::too_many_arguments)]
 fn secret(
     text: &str,
     tenant: &str,
-    env: Option<&Spanned<String>>,
-    file: Option<(&Spanned<PathBuf>, PathBuf)>,
-    env_key: &str,
-    file_key: &str,
+    env: Option<&(String, usize)>,
+    file: Option<(usize, PathBuf)>,
+    keys: &SecretKeys,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, TenantsError> {
     let fail = |message: String| TenantsError::Tenant {
@@ -127,16 +452,19 @@ fn secret(
         message,
     };
     match (env, file) {
-        (Some(_), Some(_)) => Err(fail(format!("give {env_key} or {file_key}, not both"))),
-        (Some(var), None) => match lookup(var.get_ref()) {
+        (Some(_), Some(_)) => Err(fail(format!(
+            "give {} or {}, not both",
+            keys.env, keys.file
+        ))),
+        (Some((var, offset)), None) => match lookup(var) {
             Some(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
             _ => Err(fail(format!(
                 "{} names an environment variable that is not set (or is empty); export it",
-                at(text, env_key, var)
+                at(text, &keys.env, *offset)
             ))),
         },
-        (None, Some((spanned, path))) => {
-            let where_ = at(text, file_key, spanned);
+        (None, Some((offset, path))) => {
+            let where_ = at(text, &keys.file, offset);
             let v = read_secret_file(&path).map_err(|why| fail(format!("{where_}: {why}")))?;
             Ok(Some(v))
         }
@@ -206,15 +534,16 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
     Ok(v.to_string())
 }
 
-/// Parse a tenants file; `lookup` reads environment variables; a tenant that names no `app`
-/// gets `default_app`.
+/// Parse a tenants file by `schema`; `lookup` reads environment variables; a tenant that
+/// names no `app` gets `default_app`.
 pub fn parse(
     path: &Path,
     text: &str,
+    schema: &TenantsSchema,
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<Vec<Tenant>, TenantsError> {
-    let (tenants, mut skipped) = parse_available(path, text, lookup, default_app)?;
+    let (tenants, mut skipped) = parse_available(path, text, schema, lookup, default_app)?;
     match skipped.drain(..).next() {
         Some(why) => Err(why),
         None => Ok(tenants),
@@ -227,22 +556,27 @@ pub fn parse(
 pub fn parse_available(
     path: &Path,
     text: &str,
+    schema: &TenantsSchema,
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<(Vec<Tenant>, Vec<TenantsError>), TenantsError> {
-    let file: File = toml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
-    if file.tenants.is_empty() {
+    let entries = entries(path, text, schema)?;
+    if entries.is_empty() {
         return Err(TenantsError::Parse(
             path.to_path_buf(),
             "no [[tenant]] entries".into(),
         ));
     }
     let mut names = std::collections::HashSet::new();
-    for e in &file.tenants {
-        if e.auth_token.is_some() || e.api_secret.is_some() {
+    for e in &entries {
+        if let Some((key, offset)) = &e.inline {
             return Err(TenantsError::Tenant {
                 tenant: e.name.clone(),
-                message: "inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file".into(),
+                message: format!(
+                    "{}: inline secrets are refused: use {}",
+                    at(text, key, *offset),
+                    schema.secret_keys()
+                ),
             });
         }
         if !names.insert(e.name.clone()) {
@@ -253,8 +587,8 @@ pub fn parse_available(
         }
     }
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
-    for e in &file.tenants {
-        match tenant(path, text, e, lookup, default_app) {
+    for e in &entries {
+        match tenant(path, text, schema, e, lookup, default_app) {
             Ok(t) => ok.push(t),
             Err(why) => skipped.push(why),
         }
@@ -263,19 +597,16 @@ pub fn parse_available(
 }
 
 /// The tenants' names and apps only, reading no secret (what a job names).
-pub fn names(path: &Path, default_app: &str) -> Result<Vec<(String, String)>, TenantsError> {
+pub fn names(
+    path: &Path,
+    schema: &TenantsSchema,
+    default_app: &str,
+) -> Result<Vec<(String, String)>, TenantsError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
-    let file: File = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
-    Ok(file
-        .tenants
+    Ok(entries(path, &text, schema)?
         .iter()
-        .map(|e| {
-            (
-                e.name.clone(),
-                e.app.clone().unwrap_or_else(|| default_app.to_string()),
-            )
-        })
+        .map(|e| (e.name.clone(), e.app(default_app)))
         .collect())
 }
 
@@ -283,95 +614,91 @@ pub fn names(path: &Path, default_app: &str) -> Result<Vec<(String, String)>, Te
 fn tenant(
     path: &Path,
     text: &str,
-    e: &Entry,
+    schema: &TenantsSchema,
+    e: &Entry<'_>,
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<Tenant, TenantsError> {
     let base = path.parent().unwrap_or(Path::new("."));
-    {
-        let fail = |message: String| TenantsError::Tenant {
-            tenant: e.name.clone(),
-            message,
-        };
-        fn resolve<'a>(
-            base: &Path,
-            p: &'a Option<Spanned<PathBuf>>,
-        ) -> Option<(&'a Spanned<PathBuf>, PathBuf)> {
-            p.as_ref().map(|s| {
-                let p = s.get_ref();
-                let full = if p.is_absolute() {
-                    p.clone()
-                } else {
-                    base.join(p)
-                };
-                (s, full)
-            })
-        }
-        let credentials = match &e.api_key_sid {
-            Some(key) => {
-                let s = secret(
-                    text,
-                    &e.name,
-                    e.api_secret_env.as_ref(),
-                    resolve(base, &e.api_secret_file),
-                    "api_secret_env",
-                    "api_secret_file",
-                    lookup,
-                )?
-                .ok_or_else(|| {
-                    fail("api_key_sid needs api_secret_env or api_secret_file".into())
-                })?;
-                Credentials::ApiKey {
-                    account_sid: e.account_sid.clone(),
-                    key_sid: key.clone(),
-                    secret: s,
-                }
+    let fail = |message: String| TenantsError::Tenant {
+        tenant: e.name.clone(),
+        message,
+    };
+    let read = |keys: &SecretKeys| {
+        let file = e.text(&keys.file).map(|(p, offset)| {
+            let p = Path::new(p);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            };
+            (*offset, full)
+        });
+        secret(text, &e.name, e.text(&keys.env), file, keys, lookup)
+    };
+    let account = e.text(&schema.account).map_or("", |(a, _)| a).to_string();
+    let by_key = schema
+        .key
+        .as_ref()
+        .and_then(|k| e.text(&k.id).map(|(id, _)| (k, id)));
+    let credentials = match (by_key, &schema.account_secret) {
+        (Some((k, id)), _) => {
+            let s = read(&k.secret)?.ok_or_else(|| {
+                fail(format!(
+                    "{} needs {} or {}",
+                    k.id, k.secret.env, k.secret.file
+                ))
+            })?;
+            Credentials::ApiKey {
+                account_sid: account,
+                key_sid: id.clone(),
+                secret: s,
             }
-            None => {
-                let t = secret(
-                    text,
-                    &e.name,
-                    e.auth_token_env.as_ref(),
-                    resolve(base, &e.auth_token_file),
-                    "auth_token_env",
-                    "auth_token_file",
-                    lookup,
-                )?
-                .ok_or_else(|| {
-                    fail(
-                        "give auth_token_env, auth_token_file, or api_key_sid with its secret"
-                            .into(),
-                    )
-                })?;
-                Credentials::AuthToken {
-                    account_sid: e.account_sid.clone(),
-                    auth_token: t,
-                }
+        }
+        (None, Some(keys)) => {
+            let t =
+                read(keys)?.ok_or_else(|| fail(format!("give {}", schema.credential_forms())))?;
+            Credentials::AuthToken {
+                account_sid: account,
+                auth_token: t,
             }
-        };
-        let app = e.app.clone().unwrap_or_else(|| default_app.to_string());
-        let mut tenant = Tenant::new(e.name.clone(), app, credentials);
-        if let Some(go) = &e.flex_instance_sid {
-            tenant = tenant.with_option(FLEX_INSTANCE, go);
         }
-        if let Some(n) = e.page_size {
-            tenant = tenant.with_option(PAGE_SIZE, &n.to_string());
-        }
-        Ok(tenant)
+        (None, None) => return Err(fail(format!("give {}", schema.credential_forms()))),
+    };
+    let mut tenant = Tenant::new(e.name.clone(), e.app(default_app), credentials);
+    for (o, value) in &e.options {
+        tenant = tenant.with_option(&o.option, value);
     }
+    Ok(tenant)
 }
 
-/// Load a tenants file, reading secrets from the process environment or files; tenants that
-/// name no `app` get `default_app`.
-pub fn load(path: &Path, default_app: &str) -> Result<Vec<Tenant>, TenantsError> {
+/// Load a tenants file by `schema`, reading secrets from the process environment or files;
+/// tenants that name no `app` get `default_app`.
+pub fn load(
+    path: &Path,
+    schema: &TenantsSchema,
+    default_app: &str,
+) -> Result<Vec<Tenant>, TenantsError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
-    parse(path, &text, &|k| std::env::var(k).ok(), default_app)
+    parse(path, &text, schema, &|k| std::env::var(k).ok(), default_app)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A schema with Twilio-like keys, written here: the host cannot depend on a vendor's
+    /// crate.
+    fn schema() -> TenantsSchema {
+        TenantsSchema::new("account_sid")
+            .account_secret("auth_token_env", "auth_token_file")
+            .key_secret("api_key_sid", "api_secret_env", "api_secret_file")
+            .refuse_inline("auth_token")
+            .refuse_inline("api_secret")
+            .option("flex_instance_sid", "flex_instance_sid", OptionKind::Text)
+            .option("page_size", "page_size", OptionKind::Integer)
+    }
 
     fn env(k: &str) -> Option<String> {
         match k {
@@ -396,7 +723,7 @@ account_sid = "AC2"
 auth_token_env = "NOT_HERE"
 "#;
         let path = Path::new("/x/tenants.toml");
-        let (ok, skipped) = parse_available(path, text, &env, "twilio").unwrap();
+        let (ok, skipped) = parse_available(path, text, &schema(), &env, "twilio").unwrap();
         assert_eq!(ok.len(), 1);
         assert_eq!(
             ok[0].options,
@@ -406,12 +733,12 @@ auth_token_env = "NOT_HERE"
             matches!(&skipped[..], [TenantsError::Tenant { tenant, .. }] if tenant == "elsewhere")
         );
         // All or nothing for a sync on one machine; names alone need no secret.
-        assert!(parse(path, text, &env, "twilio").is_err());
+        assert!(parse(path, text, &schema(), &env, "twilio").is_err());
         let inline = format!(
             "{text}\n[[tenant]]\nname = \"x\"\naccount_sid = \"AC3\"\nauth_token = \"oops\"\n"
         );
         assert!(
-            parse_available(path, &inline, &env, "twilio").is_err(),
+            parse_available(path, &inline, &schema(), &env, "twilio").is_err(),
             "inline secrets refuse the file"
         );
     }
@@ -432,7 +759,7 @@ api_key_sid = "SK2"
 api_secret_env = "GLOBEX_SECRET"
 flex_instance_sid = "GO2"
 "#;
-        let t = parse(Path::new("t.toml"), text, &env, "twilio").unwrap();
+        let t = parse(Path::new("t.toml"), text, &schema(), &env, "twilio").unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].credentials.user(), "AC1");
         assert_eq!(t[1].credentials.user(), "SK2");
@@ -446,7 +773,7 @@ flex_instance_sid = "GO2"
     #[test]
     fn inline_secrets_and_missing_ones_are_refused() {
         let inline = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token = \"oops\"\n";
-        let e = parse(Path::new("t.toml"), inline, &env, "twilio")
+        let e = parse(Path::new("t.toml"), inline, &schema(), &env, "twilio")
             .unwrap_err()
             .to_string();
         assert!(
@@ -455,7 +782,7 @@ flex_instance_sid = "GO2"
         );
         let missing =
             "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"NOPE\"\n";
-        let e = parse(Path::new("t.toml"), missing, &env, "twilio")
+        let e = parse(Path::new("t.toml"), missing, &schema(), &env, "twilio")
             .unwrap_err()
             .to_string();
         assert!(
@@ -463,8 +790,17 @@ flex_instance_sid = "GO2"
             "{e}"
         );
         let none = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n";
-        assert!(parse(Path::new("t.toml"), none, &env, "twilio").is_err());
-        assert!(parse(Path::new("t.toml"), "nonsense = [", &env, "twilio").is_err());
+        assert!(parse(Path::new("t.toml"), none, &schema(), &env, "twilio").is_err());
+        assert!(
+            parse(
+                Path::new("t.toml"),
+                "nonsense = [",
+                &schema(),
+                &env,
+                "twilio"
+            )
+            .is_err()
+        );
     }
 
     #[cfg(unix)]
@@ -480,7 +816,7 @@ flex_instance_sid = "GO2"
             f.display()
         );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = parse(Path::new("t.toml"), &text, &env, "twilio")
+        let e = parse(Path::new("t.toml"), &text, &schema(), &env, "twilio")
             .unwrap_err()
             .to_string();
         assert!(e.contains("readable or writable by others"), "{e}");
@@ -489,7 +825,7 @@ flex_instance_sid = "GO2"
             "the path is not echoed: {e}"
         );
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let t = parse(Path::new("t.toml"), &text, &env, "twilio").unwrap();
+        let t = parse(Path::new("t.toml"), &text, &schema(), &env, "twilio").unwrap();
         assert_eq!(t[0].credentials.secret(), "file-secret");
         // A link to it, a directory and a FIFO are refused without blocking.
         let link = dir.join("link");
@@ -507,7 +843,7 @@ flex_instance_sid = "GO2"
                 "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_file = \"{}\"\n",
                 p.display()
             );
-            let e = parse(Path::new("t.toml"), &text, &env, "twilio")
+            let e = parse(Path::new("t.toml"), &text, &schema(), &env, "twilio")
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(why), "{}: {e}", p.display());
@@ -536,11 +872,207 @@ flex_instance_sid = "GO2"
                 "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = [\"{secret}\"]\n"
             ),
         ] {
-            let e = parse(Path::new("t.toml"), &text, &env, "twilio")
+            let e = parse(Path::new("t.toml"), &text, &schema(), &env, "twilio")
                 .unwrap_err()
                 .to_string();
             assert!(!e.contains(secret), "{e}");
             assert!(e.contains("line 4"), "the place is named: {e}");
+        }
+    }
+
+    #[test]
+    fn another_vendors_schema_reads_its_own_keys() {
+        let schema = TenantsSchema::new("org_id")
+            .account_secret("api_token_env", "api_token_file")
+            .key_secret("client_id", "client_secret_env", "client_secret_file")
+            .refuse_inline("api_token")
+            .refuse_inline("client_secret")
+            .option("region", "org_region", OptionKind::Text)
+            .option("batch", "batch_size", OptionKind::Integer);
+        let text = r#"
+[[tenant]]
+name = "initech"
+org_id = "org-1"
+api_token_env = "ACME_TOKEN"
+batch = 0x20
+region = "eu"
+
+[[tenant]]
+name = "hooli"
+app = "directory"
+org_id = "org-2"
+client_id = "cid-2"
+client_secret_env = "GLOBEX_SECRET"
+"#;
+        let t = parse(Path::new("t.toml"), text, &schema, &env, "users").unwrap();
+        assert_eq!(t[0].app, "users");
+        assert_eq!(t[0].credentials.account_sid(), "org-1");
+        assert_eq!(t[0].credentials.secret(), "acme-secret");
+        assert_eq!(
+            t[0].options,
+            vec![
+                ("org_region".to_string(), "eu".to_string()),
+                ("batch_size".to_string(), "32".to_string())
+            ],
+            "options in the schema's order, integers in decimal"
+        );
+        assert_eq!(t[1].app, "directory");
+        assert_eq!(t[1].credentials.user(), "cid-2");
+        assert_eq!(t[1].credentials.account_sid(), "org-2");
+        assert_eq!(t[1].credentials.secret(), "globex-secret");
+        assert!(t[1].options.is_empty());
+
+        // Another vendor's keys are unknown here, and the message lists this schema's.
+        let twilio = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n";
+        let e = parse(Path::new("t.toml"), twilio, &schema, &env, "users")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, column 1, key account_sid: unknown key; the keys are name, org_id, app, api_token_env, api_token_file, client_id, client_secret_env, client_secret_file, region, batch"),
+            "{e}"
+        );
+        let inline = "[[tenant]]\nname = \"a\"\norg_id = \"o\"\nclient_secret = \"shh\"\n";
+        let e = parse(Path::new("t.toml"), inline, &schema, &env, "users")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("client_secret (line 4, column 1): inline secrets are refused: use api_token_env / api_token_file or client_secret_env / client_secret_file")
+                && !e.contains("shh"),
+            "{e}"
+        );
+        let none = "[[tenant]]\nname = \"a\"\norg_id = \"o\"\n";
+        let e = parse(Path::new("t.toml"), none, &schema, &env, "users")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("give api_token_env, api_token_file, or client_id with its secret"),
+            "{e}"
+        );
+        let bad = "[[tenant]]\nname = \"a\"\norg_id = \"o\"\napi_token_env = \"ACME_TOKEN\"\nbatch = -1\n";
+        let e = parse(Path::new("t.toml"), bad, &schema, &env, "users")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 5, column 9, key batch: expected a whole number"),
+            "{e}"
+        );
+        assert_eq!(
+            names(Path::new("/nonexistent/t.toml"), &schema, "users")
+                .map_err(|e| e.to_string())
+                .unwrap_err(),
+            "cannot read tenants file /nonexistent/t.toml: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn a_key_only_schema_and_a_broken_schema() {
+        // Only a key form: an entry with none says what to give.
+        let schema = TenantsSchema::new("tenant_id").key_secret("key_id", "key_env", "key_file");
+        let e = parse(
+            Path::new("t.toml"),
+            "[[tenant]]\nname = \"a\"\ntenant_id = \"t\"\n",
+            &schema,
+            &env,
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("give key_id with its secret"), "{e}");
+        // A schema naming a key twice, or the host's own, or no credential form, is refused.
+        for broken in [
+            TenantsSchema::new("id").account_secret("id", "file"),
+            TenantsSchema::new("app").account_secret("env", "file"),
+            TenantsSchema::new("id")
+                .account_secret("env", "file")
+                .refuse_inline("env"),
+            TenantsSchema::new("id"),
+        ] {
+            let e = parse(
+                Path::new("t.toml"),
+                "[[tenant]]\nname = \"a\"\n",
+                &broken,
+                &env,
+                "x",
+            )
+            .unwrap_err();
+            assert!(matches!(e, TenantsError::Schema(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_read_no_secret_and_the_file_is_checked_whole() {
+        let dir = std::env::temp_dir().join(format!("tenants-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.toml");
+        std::fs::write(
+            &f,
+            "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"UNSET_HERE\"\n\n[[tenant]]\nname = \"b\"\napp = \"flex\"\naccount_sid = \"AC2\"\napi_key_sid = \"SK2\"\napi_secret_file = \"missing\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&f, &schema(), "twilio").unwrap(),
+            vec![("a".into(), "twilio".into()), ("b".into(), "flex".into())]
+        );
+        std::fs::write(&f, "[[tenant]]\nname = \"a\"\n").unwrap();
+        let e = names(&f, &schema(), "twilio").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1, column 1: a [[tenant]] entry has no account_sid"),
+            "{e}"
+        );
+        std::fs::write(&f, "title = \"x\"\n").unwrap();
+        let e = names(&f, &schema(), "twilio").unwrap_err().to_string();
+        assert!(e.contains("key title: unknown key"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn duplicate_names_and_an_empty_file_are_refused() {
+        let twice = "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"ACME_TOKEN\"\n[[tenant]]\nname = \"a\"\naccount_sid = \"AC2\"\nauth_token_env = \"ACME_TOKEN\"\n";
+        let e = parse(Path::new("t.toml"), twice, &schema(), &env, "twilio")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("used twice"), "{e}");
+        let e = parse(
+            Path::new("t.toml"),
+            "# nothing\n",
+            &schema(),
+            &env,
+            "twilio",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no [[tenant]] entries"), "{e}");
+    }
+}
+#[cfg(test)]
+mod tmp_print {
+    use super::*;
+    #[test]
+    fn print() {
+        let s = TenantsSchema::new("account_sid")
+            .account_secret("auth_token_env", "auth_token_file")
+            .key_secret("api_key_sid", "api_secret_env", "api_secret_file")
+            .refuse_inline("auth_token")
+            .option("page_size", "page_size", OptionKind::Integer);
+        let secret = "s3cr3t";
+        for text in [
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_tokn = \"{secret}\"\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = {secret}\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"{secret}\"\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_file = \"{secret}\"\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = [\"{secret}\"]\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token = [\"{secret}\"]\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\napi_key_sid = \"SK\"\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"A\"\nauth_token_file = \"B\"\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\npage_size = 1_000\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\npage_size = 99999999999\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n[tenant.x]\ny = 1\n"),
+            format!("tenant = 3\n"),
+            format!("tenant = [1]\n"),
+            format!("\"s3cr3t x\" = 1\n"),
+            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nname = \"b\"\n"),
+        ] {
+            println!("{:?}", parse(Path::new("t.toml"), &text, &s, &|_| None, "twilio").map(|t| t[0].options.clone()).map_err(|e| e.to_string()));
         }
     }
 }

@@ -647,7 +647,8 @@ pub(crate) mod tests {
         .unwrap()
     }
 
-    fn declared(method: &str, path: &str, actions: &[&str]) -> Declared {
+    /// A route declared on the example vendor's host.
+    pub(crate) fn declared(method: &str, path: &str, actions: &[&str]) -> Declared {
         Declared {
             method: method.into(),
             host: "api.example.com".into(),
