@@ -59,7 +59,43 @@ pub struct Global {
     /// ~/.local/state, under governance-connector; with neither, nothing is kept).
     #[arg(long, global = true, env = "CONNECTOR_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// The approved build: refuse, before compiling it, a plugin file whose SHA-256 is not
+    /// this one (64 hex digits, as `connector routes` prints it).
+    #[arg(
+        long,
+        global = true,
+        env = "CONNECTOR_PLUGIN_SHA256",
+        value_name = "HEX"
+    )]
+    pub plugin_sha256: Option<String>,
+    /// Whether `--app` was given (or `CONNECTOR_APP` set) rather than defaulted; see [`parse`].
+    #[arg(skip)]
+    pub app_given: bool,
 }
+
+/// The command line, knowing whether `--app` was given (`routes` reviews every app unless it is).
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::parser::ValueSource;
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.global.app_given = matches!(
+        matches.value_source("app"),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    Ok(cli)
+}
+
+/// `connector routes`' exit status when the policy refuses any declared route.
+pub const ROUTES_REFUSED_EXIT: u8 = 3;
 
 /// `--audit-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +111,16 @@ pub enum AuditFormatArg {
 pub enum Command {
     /// List the plugin's apps, their hosts and capabilities.
     Apps,
+    /// Review a plugin before approving it: each route each app declares (or only --app's),
+    /// whether the vendor policy grants it and under which constraints, and the file's SHA-256
+    /// to pin with CONNECTOR_PLUGIN_SHA256. Works for a plugin the host would refuse; needs no
+    /// credentials and sends nothing.
+    #[command(
+        after_help = "Exit status: 0 when the vendor policy grants every route the plugin \
+        declares (of every app, even with --app: the host loads a plugin whole or not at all), \
+        3 when it refuses any, 1 when the plugin cannot be reviewed."
+    )]
+    Routes,
     /// Verify credentials and configuration with one read.
     Check,
     /// List every account with status, last activity and entitlements.
@@ -312,4 +358,31 @@ pub struct ResultsArgs {
 pub enum ClusterWhat {
     /// Queue depth, jobs in flight, redeliveries, live workers, failures, snapshots.
     Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_knows_whether_app_was_given_before_or_after_it() {
+        let given = |args: &[&str]| parse_from(args).unwrap().global.app_given;
+        assert!(!given(&["connector", "routes"]));
+        assert!(given(&["connector", "routes", "--app", "flex"]));
+        assert!(given(&["connector", "--app", "twilio", "routes"]));
+    }
+
+    #[test]
+    fn routes_help_states_the_refusal_exit_status() {
+        use clap::CommandFactory;
+        let help = Cli::command()
+            .find_subcommand_mut("routes")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains(&format!("{ROUTES_REFUSED_EXIT} when it refuses any")),
+            "{help}"
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
     let (tenants, skipped) = connector_host::tenants_file::parse_available(
         &a.tenants,
         &text,
+        &twilio_policy::tenants_schema(),
         &|k| std::env::var(k).ok(),
         &g.app,
     )?;
@@ -68,7 +69,8 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
 
 /// `connector enqueue`: one sync per tenant and app, or one action; no secret is read.
 pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
-    let mut names = connector_host::tenants_file::names(&a.tenants, &g.app)?;
+    let mut names =
+        connector_host::tenants_file::names(&a.tenants, &twilio_policy::tenants_schema(), &g.app)?;
     if let Some(only) = &a.tenant {
         names.retain(|(n, _)| n == only);
         if names.is_empty() {

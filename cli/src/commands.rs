@@ -5,7 +5,7 @@ use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
 use crate::listing::{Listing, accounts, accounts_by_identity, rows};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
-use crate::{cluster_commands, conformance_report, kept_state, simulate};
+use crate::{cluster_commands, conformance_report, kept_state, routes, simulate};
 use anyhow::{anyhow, bail};
 use connector_host::Action;
 use std::process::ExitCode;
@@ -21,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(a) => simulate::sim(a).await,
         Command::Demo => simulate::demo(g).await,
         Command::Conformance => conformance_report::run(g).await,
+        Command::Routes => routes::run(g).await,
         Command::Apps => {
             let host = load(g, None).await?;
             let cached = host.cache() == connector_host::EngineCache::Cached;
@@ -137,7 +138,8 @@ async fn multi_tenant(
     listing: &Listing,
     full: bool,
 ) -> anyhow::Result<ExitCode> {
-    let tenants = connector_host::tenants_file::load(file, &g.app)?;
+    let tenants =
+        connector_host::tenants_file::load(file, &twilio_policy::tenants_schema(), &g.app)?;
     let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
     for t in &tenants {
         host.policy_for(&t.app)

@@ -1,12 +1,14 @@
 //! `connector conformance`: runs the conformance suite on a plugin and prints its report.
 
 use crate::args::Global;
-use crate::setup::plugin_path;
+use crate::setup::{check_approved, plugin_path};
 use std::process::ExitCode;
 
 /// `connector conformance`: every check, PASS or FAIL, and an exit code that follows.
 pub async fn run(g: &Global) -> anyhow::Result<ExitCode> {
     let path = plugin_path(g)?;
+    // The conformance crate loads the plugin itself: hold it to the approved build first.
+    check_approved(g, &path)?;
     let report = connector_conformance::run(&path, g.cache_dir.clone()).await?;
     for c in &report.checks {
         if g.json {

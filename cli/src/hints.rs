@@ -14,6 +14,12 @@ pub fn next_step(e: &anyhow::Error) -> Option<String> {
         "fix the tenants file as the message says (secrets go in *_env or *_file fields, see README)"
     } else if text.contains("TWILIO_") {
         "export the variables named above, or pass --tenants FILE"
+    } else if text.contains("CONNECTOR_PLUGIN_SHA256") {
+        "`connector routes --plugin FILE` prints a build's SHA-256 (unset the variable to pin none)"
+    } else if text.contains("unknown app") {
+        "pass --app with one of the apps named, or leave --app out for every app"
+    } else if text.contains("changed while it was being reviewed") {
+        "make sure nothing rewrites the plugin file, then run `connector routes` again"
     } else if text.contains("--connect-to") {
         "give --connect-to as HOST:PORT, e.g. 127.0.0.1:8787"
     } else if text.contains("cannot read") || text.contains("No such file") {
@@ -52,9 +58,9 @@ fn for_call(e: &CallError) -> String {
         CallError::RoutesNotGranted(_) => {
             "do not run this plugin: review what it asks for with `connector routes --plugin PATH` and ask its author to declare only routes of the vendor policy".into()
         }
-        CallError::NotApproved { .. } => {
-            "run the approved build, or approve this one by setting CONNECTOR_PLUGIN_SHA256 to its digest after reviewing it (`connector routes --plugin PATH`)".into()
-        }
+        CallError::NotApproved { path, .. } => format!(
+            "nothing was compiled or sent; run the approved build, or review this one with `connector routes --plugin {path}` and approve it by setting CONNECTOR_PLUGIN_SHA256 (or --plugin-sha256) to its digest"
+        ),
         CallError::Host(m) if m.contains("unknown app") => {
             "pass --app with one of the apps named (`connector apps`)".into()
         }
@@ -84,5 +90,23 @@ mod tests {
             host_notes: vec![],
         });
         assert!(next_step(&e).unwrap().contains("errors/21211"));
+        let e = anyhow::Error::new(CallError::NotApproved {
+            path: "/p/x.wasm".into(),
+            expected: "a".repeat(64),
+            found: "b".repeat(64),
+        });
+        assert!(
+            next_step(&e)
+                .unwrap()
+                .contains("`connector routes --plugin /p/x.wasm`")
+        );
+    }
+
+    #[test]
+    fn a_bad_pin_is_not_taken_for_a_missing_plugin() {
+        let e = anyhow::anyhow!(
+            "the approved build's digest (CONNECTOR_PLUGIN_SHA256 or --plugin-sha256) must be a SHA-256"
+        );
+        assert!(next_step(&e).unwrap().contains("connector routes"));
     }
 }

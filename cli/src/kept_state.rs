@@ -21,7 +21,9 @@ pub fn run(g: &Global, action: StateAction, tenants: Option<&Path>) -> anyhow::R
     })?;
     let states = TenantStates::new(Some(dir));
     let tenants: Vec<Tenant> = match tenants {
-        Some(file) => connector_host::tenants_file::load(file, &g.app)?,
+        Some(file) => {
+            connector_host::tenants_file::load(file, &twilio_policy::tenants_schema(), &g.app)?
+        }
         None => vec![Tenant::new(
             "default",
             g.app.clone(),

@@ -11,15 +11,15 @@ mod inactivity;
 mod kept_state;
 mod listing;
 mod output;
+mod routes;
 mod setup;
 mod simulate;
 mod vendor;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

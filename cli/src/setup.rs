@@ -1,5 +1,5 @@
 //! From global options to a loaded host: where the plugin is, where requests go, the host
-//! options (clock, audit, vendor policy) and the single tenant of the environment.
+//! options (clock, audit, vendor policy, approved build) and the single tenant of the environment.
 
 use crate::args::AuditFormatArg;
 use crate::args::Global;
@@ -7,10 +7,10 @@ use crate::env_credentials;
 use crate::vendor;
 use anyhow::{Context, anyhow, bail};
 use connector_host::audit::{AuditFormat, AuditLog};
-use connector_host::options::FLEX_INSTANCE;
 use connector_host::{Host, HostOptions, Tenant};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use twilio_policy::FLEX_INSTANCE;
 
 /// File name of the component `make build` produces.
 const PLUGIN_FILE: &str = "twilio_connector.wasm";
@@ -86,8 +86,56 @@ pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOp
         now,
         audit,
         vendor_policy: vendor::policy()?,
+        approved_sha256: approved_sha256(g)?,
         ..HostOptions::default()
     })
+}
+
+/// The approved build's digest from `--plugin-sha256` / `CONNECTOR_PLUGIN_SHA256`, in lower
+/// case; `None` when unset. Set but not a SHA-256 (empty included) is an error: a pin that
+/// cannot be read never means "run anything".
+pub fn approved_sha256(g: &Global) -> anyhow::Result<Option<String>> {
+    let Some(pin) = &g.plugin_sha256 else {
+        return Ok(None);
+    };
+    let pin = pin.trim().to_ascii_lowercase();
+    if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "the approved build's digest (CONNECTOR_PLUGIN_SHA256 or --plugin-sha256) must be a \
+             SHA-256 in 64 hex digits, not {:?}",
+            g.plugin_sha256.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(Some(pin))
+}
+
+/// The SHA-256 of `bytes` in lower-case hex, as `CONNECTOR_PLUGIN_SHA256` takes it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// For commands that run a plugin without [`load`] (conformance): refuse `path` unless it is the
+/// approved build, with the host's own error, before anything is compiled.
+pub fn check_approved(g: &Global, path: &Path) -> anyhow::Result<()> {
+    let Some(expected) = approved_sha256(g)? else {
+        return Ok(());
+    };
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plugin {}", path.display()))?;
+    let found = sha256_hex(&bytes);
+    if found != expected {
+        return Err(connector_host::CallError::NotApproved {
+            path: path.display().to_string(),
+            expected,
+            found,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Where tenants' state is kept: `--state-dir`, else `$XDG_STATE_HOME` or `~/.local/state`

@@ -5,9 +5,9 @@ use crate::args::{Global, SimArgs};
 use crate::listing;
 use crate::setup::load;
 use anyhow::Context;
-use connector_host::options::FLEX_INSTANCE;
 use connector_host::{Credentials, Tenant};
 use std::process::ExitCode;
+use twilio_policy::FLEX_INSTANCE;
 use twilio_sim::{Fixture, Simulator};
 
 /// `connector sim`: serve a fixture until Ctrl-C.

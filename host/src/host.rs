@@ -56,6 +56,15 @@ macro_rules! guest_call {
 }
 pub(crate) use guest_call;
 
+/// A plugin as an operator reviews it before approving it.
+pub struct Review {
+    pub info: ConnectorInfo,
+    /// The contract version the host links it against.
+    pub contract: ContractVersion,
+    /// Each declared route, granted or not.
+    pub routes: Vec<crate::vendor_policy::RouteReview>,
+}
+
 /// A loaded plugin, ready to serve calls for any tenant.
 pub struct Host {
     engine: wasmtime::Engine,
@@ -90,10 +99,7 @@ impl Host {
 
     /// Review a plugin before approving it: its metadata and each declared route, granted or
     /// not, with the constraints the host would hold it to. Nothing is granted, nothing sent.
-    pub async fn review(
-        path: &Path,
-        options: HostOptions,
-    ) -> Result<(ConnectorInfo, Vec<crate::vendor_policy::RouteReview>), CallError> {
+    pub async fn review(path: &Path, options: HostOptions) -> Result<Review, CallError> {
         let host = Self::open(path, options).await?;
         let vendor = &host.options.vendor_policy;
         let mut reviews = Vec::new();
@@ -115,7 +121,11 @@ impl Host {
             let declared: Vec<Declared> = app.routes.iter().map(declared).collect();
             reviews.extend(vendor.review(&app.name, &declared));
         }
-        Ok((host.info.clone(), reviews))
+        Ok(Review {
+            info: host.info.clone(),
+            contract: host.pre.version(),
+            routes: reviews,
+        })
     }
 
     /// Compile (or read from the cache), instantiate once and read the metadata; no routes are

@@ -1044,35 +1044,3 @@ client_secret_env = "GLOBEX_SECRET"
         assert!(e.contains("no [[tenant]] entries"), "{e}");
     }
 }
-#[cfg(test)]
-mod tmp_print {
-    use super::*;
-    #[test]
-    fn print() {
-        let s = TenantsSchema::new("account_sid")
-            .account_secret("auth_token_env", "auth_token_file")
-            .key_secret("api_key_sid", "api_secret_env", "api_secret_file")
-            .refuse_inline("auth_token")
-            .option("page_size", "page_size", OptionKind::Integer);
-        let secret = "s3cr3t";
-        for text in [
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_tokn = \"{secret}\"\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = {secret}\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"{secret}\"\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_file = \"{secret}\"\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = [\"{secret}\"]\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token = [\"{secret}\"]\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\napi_key_sid = \"SK\"\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"A\"\nauth_token_file = \"B\"\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\npage_size = 1_000\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\npage_size = 99999999999\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n[tenant.x]\ny = 1\n"),
-            format!("tenant = 3\n"),
-            format!("tenant = [1]\n"),
-            format!("\"s3cr3t x\" = 1\n"),
-            format!("[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nname = \"b\"\n"),
-        ] {
-            println!("{:?}", parse(Path::new("t.toml"), &text, &s, &|_| None, "twilio").map(|t| t[0].options.clone()).map_err(|e| e.to_string()));
-        }
-    }
-}

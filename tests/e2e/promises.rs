@@ -5,12 +5,12 @@
 
 use connector_e2e::{host, options, sim, tenant, writes};
 use connector_host::audit::AuditLog;
-use connector_host::options::FLEX_INSTANCE;
 use connector_host::types::ProvisionRequest;
 use connector_host::{Action, Credentials, Host, Tenant};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use twilio_policy::FLEX_INSTANCE;
 use twilio_sim::{Fault, FaultRule, Fixture};
 
 const MAIN: &str = "AC0000000000000000000000000000a001";

@@ -26,7 +26,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let host = Arc::new(Host::load(std::path::Path::new(&plugin), options).await?);
 
-    // Tenants would come from the platform's own store (or `tenants_file::load`).
+    // Tenants would come from the platform's own store (or `tenants_file::load` with
+    // `twilio_policy::tenants_schema()`).
     let tenants = vec![
         Tenant::new(
             "acme-twilio",

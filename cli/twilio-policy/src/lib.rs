@@ -5,6 +5,7 @@
 //! it changes and what its body may say. A plugin's declared routes must lie within these, or
 //! the host refuses the plugin at load.
 
+use connector_host::tenants_file::{OptionKind, TenantsSchema};
 use connector_host::vendor_policy::{
     Allowed, IdShape, Method, PolicyError, VendorPolicy, VendorPolicySpec, WriteRule,
 };
@@ -75,7 +76,8 @@ pub const RESPONSE_HEADERS: &[&str] = &[
     "twilio-concurrent-requests",
 ];
 
-/// The tenants file's keys, as the Twilio front names them.
+/// The tenants file's keys, as the Twilio front names them (what [`tenants_schema`] allows,
+/// in the order errors list them).
 pub const TENANT_KEYS: &[&str] = &[
     "name",
     "account_sid",
@@ -88,6 +90,29 @@ pub const TENANT_KEYS: &[&str] = &[
     "flex_instance_sid",
     "page_size",
 ];
+
+/// The plugin option a tenants file's `flex_instance_sid` (and the CLI's `--flex-instance`)
+/// sets: the Flex instance SID (`GO…`) that enables the Flex Users API.
+pub const FLEX_INSTANCE: &str = "flex_instance_sid";
+
+/// The plugin option a tenants file's `page_size` sets: accounts per `list-accounts` page (the
+/// plugin keeps it within its own bound).
+pub const PAGE_SIZE: &str = "page_size";
+
+/// How the host reads a Twilio tenants file: the connecting account's SID under
+/// `account_sid`; an Auth Token (Basic with the Account SID as user) from `auth_token_env` or
+/// `auth_token_file`, or an API Key (Basic with the Key SID `api_key_sid` as user) with its
+/// secret from `api_secret_env` or `api_secret_file`; `auth_token` and `api_secret` written
+/// inline are refused; `flex_instance_sid` and `page_size` become plugin options.
+pub fn tenants_schema() -> TenantsSchema {
+    TenantsSchema::new("account_sid")
+        .account_secret("auth_token_env", "auth_token_file")
+        .key_secret("api_key_sid", "api_secret_env", "api_secret_file")
+        .refuse_inline("auth_token")
+        .refuse_inline("api_secret")
+        .option("flex_instance_sid", FLEX_INSTANCE, OptionKind::Text)
+        .option("page_size", PAGE_SIZE, OptionKind::Integer)
+}
 
 fn read(host: &str, path: &str) -> (Method, String, String, Vec<WriteRule>) {
     (Method::Get, host.into(), path.into(), Vec::new())
@@ -235,6 +260,70 @@ mod tests {
                 assert!(!FORBIDDEN_SEGMENTS.contains(&stem.as_str()), "{}", r.route);
             }
         }
+    }
+
+    #[test]
+    fn the_tenants_schema_reads_a_twilio_tenants_file() {
+        let schema = tenants_schema();
+        assert_eq!(schema.check(), Ok(()));
+        assert_eq!(schema.keys(), TENANT_KEYS);
+        let text = r#"
+[[tenant]]
+name = "acme"
+account_sid = "AC00000000000000000000000000000001"
+auth_token_env = "ACME_TWILIO_TOKEN"
+page_size = 50
+
+[[tenant]]
+name = "globex-flex"
+app = "flex"
+account_sid = "AC00000000000000000000000000000002"
+api_key_sid = "SK00000000000000000000000000000002"
+api_secret_env = "GLOBEX_SECRET"
+flex_instance_sid = "GO00000000000000000000000000000002"
+"#;
+        let env = |k: &str| match k {
+            "ACME_TWILIO_TOKEN" => Some("acme-token".to_string()),
+            "GLOBEX_SECRET" => Some("globex-secret".to_string()),
+            _ => None,
+        };
+        let path = std::path::Path::new("tenants.toml");
+        let t = connector_host::tenants_file::parse(path, text, &schema, &env, "twilio").unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].app, "twilio");
+        assert_eq!(
+            t[0].credentials.user(),
+            "AC00000000000000000000000000000001"
+        );
+        assert_eq!(
+            t[0].options,
+            vec![(PAGE_SIZE.to_string(), "50".to_string())]
+        );
+        assert_eq!(t[1].app, "flex");
+        assert_eq!(
+            t[1].credentials.user(),
+            "SK00000000000000000000000000000002"
+        );
+        assert_eq!(
+            t[1].credentials.account_sid(),
+            "AC00000000000000000000000000000002"
+        );
+        assert_eq!(
+            t[1].options,
+            vec![(
+                FLEX_INSTANCE.to_string(),
+                "GO00000000000000000000000000000002".to_string()
+            )]
+        );
+        let inline = "[[tenant]]\nname = \"x\"\naccount_sid = \"AC1\"\napi_secret = \"shh\"\n";
+        let e = connector_host::tenants_file::parse(path, inline, &schema, &env, "twilio")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file")
+                && !e.contains("shh"),
+            "{e}"
+        );
     }
 
     /// Every route exists in Twilio's OpenAPI description of its host with that method. The
