@@ -39,6 +39,7 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p twilio-connector -p hostile-plugin -p legacy-plugin --target wasm32-wasip2 -- -D warnings
+	$(CARGO) clippy -p hostile-plugin --features greedy --target wasm32-wasip2 -- -D warnings
 
 ## The whole suite: formatting, lints, unit tests, end-to-end tests (real component, real
 ## host, real simulator over loopback). The e2e crate's build script builds both guests.

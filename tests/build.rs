@@ -1,7 +1,8 @@
 //! Builds the guests the end-to-end tests load, once per change of their sources rather than
 //! once per test binary at run time (as wasmtime's test-programs artifacts do), and hands
-//! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM`, `LEGACY_WASM` and
-//! `LEGACY_V0_2_0_WASM` (plugins of the frozen contracts 0.1.0 and 0.2.0).
+//! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM`, `GREEDY_WASM` (the hostile
+//! component with its `greedy` feature: it declares routes the vendor policy never grants),
+//! `LEGACY_WASM` and `LEGACY_V0_2_0_WASM` (plugins of the frozen contracts 0.1.0 and 0.2.0).
 //!
 //! The guests go to `target/wasm32-wasip2/component/`, the same files `make component`
 //! builds; that directory has its own cargo lock, so this nested cargo never waits on the
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (package, features, artifact file, environment variable, source folders). Guests of the
-/// same package build in this order; each artifact is copied under its own name.
+/// same package build in this order, each copied under its own name (its default build last,
+/// so the package's own file is the one `make` builds).
 const GUESTS: &[(&str, &str, &str, &str, &[&str])] = &[
     (
         "twilio-connector",
@@ -19,6 +21,16 @@ const GUESTS: &[(&str, &str, &str, &str, &[&str])] = &[
         "twilio_connector.wasm",
         "CONNECTOR_WASM",
         &["plugin/src", "plugin/Cargo.toml"],
+    ),
+    (
+        "hostile-plugin",
+        "greedy",
+        "hostile_plugin.wasm",
+        "GREEDY_WASM",
+        &[
+            "tests/hostile-plugin/src",
+            "tests/hostile-plugin/Cargo.toml",
+        ],
     ),
     (
         "hostile-plugin",

@@ -230,15 +230,27 @@ impl Shared {
                     body: &body,
                 },
             );
-            if let Ok(Allowed::Write { target }) = &verdict {
+            if let Ok(Allowed::Write { target, .. }) = &verdict {
                 targets.record(target);
             }
             verdict
         };
-        if let Err(denial) = verdict {
-            self.audit_denial(&method, &path, &denial);
-            self.note(format!("egress {denial}"));
-            return Err(HttpError::HttpRequestDenied);
+        let mut parts = parts;
+        match verdict {
+            Err(denial) => {
+                self.audit_denial(&method, &path, &denial);
+                self.note(format!("egress {denial}"));
+                return Err(HttpError::HttpRequestDenied);
+            }
+            Ok(Allowed::Write {
+                media_type: Some(m),
+                ..
+            }) => {
+                parts
+                    .headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(m));
+            }
+            Ok(_) => {}
         }
         let host = self.policy.check(&parts.uri).map_err(|why| {
             self.note(format!("egress denied: {method} {why}"));

@@ -231,7 +231,12 @@ pub struct Outbound<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allowed {
     Read,
-    Write { target: String },
+    /// A write of `target`; a body sent without a media type is read, and goes out, as
+    /// `media_type` (the route's encoding), so the upstream reads what the host checked.
+    Write {
+        target: String,
+        media_type: Option<&'static str>,
+    },
 }
 
 fn deny<T>(rule: Rule, detail: String) -> Result<T, Denial> {
@@ -292,7 +297,9 @@ pub fn decide(
         detail: format!("{method} {host}{path}: {detail}"),
     })?;
     bound_to_the_target(targets, action, &target, method, &host, path)?;
-    Ok(Allowed::Write { target })
+    let media_type =
+        (req.content_type.is_none() && !req.body.is_empty()).then(|| rule.encoding.media_type());
+    Ok(Allowed::Write { target, media_type })
 }
 
 fn known_method(req: Outbound<'_>) -> Result<Method, Denial> {
@@ -536,7 +543,10 @@ mod tests {
                 FORM,
                 b"Status=suspended"
             ),
-            Ok(Allowed::Write { target: SUB.into() })
+            Ok(Allowed::Write {
+                target: SUB.into(),
+                media_type: None
+            })
         );
     }
 
@@ -671,7 +681,10 @@ mod tests {
                 FORM,
                 b"Status=active"
             ),
-            Ok(Allowed::Write { target: SUB.into() })
+            Ok(Allowed::Write {
+                target: SUB.into(),
+                media_type: None
+            })
         );
         assert_eq!(
             outcome(
@@ -706,7 +719,8 @@ mod tests {
         assert_eq!(
             rule_with(&kind, &targets, "POST", url, json, br#"{"user_id":"FU1"}"#),
             Ok(Allowed::Write {
-                target: "FU1".into()
+                target: "FU1".into(),
+                media_type: None
             })
         );
         assert_eq!(

@@ -81,6 +81,12 @@ pub struct Faults {
     pub malformed_every: u64,
     /// One-off rules, consumed in order.
     pub rules: VecDeque<FaultRule>,
+    /// Test-only, not a Twilio behaviour: every answer repeats the request's `Authorization`
+    /// header, as it came, in each of these response headers. Nothing in Twilio's OpenAPI
+    /// files or the seeds does this; it exists to prove the host's header hygiene (only the
+    /// headers its vendor policy lets through reach a plugin, with the tenant's secret blanked
+    /// in them). Empty, so off, by default.
+    pub echo_authorization_in: Vec<String>,
 }
 
 impl Faults {

@@ -285,10 +285,15 @@ async fn dispatch(
         }
         f => f,
     };
+    let echo_in = lock(&shared.faults).echo_authorization_in.clone();
+    let echoed = |mut response: Response| {
+        echo_authorization(&mut response, &echo_in, auth_header.as_deref());
+        response
+    };
     if let Some(f) = fault {
         let response = fault_response(&f);
         lock(&shared.log).push(record(response.status().as_u16()));
-        return response;
+        return echoed(response);
     }
 
     let answer: Answer = if !hosts::ALL.contains(&host.as_str()) {
@@ -321,7 +326,20 @@ async fn dispatch(
         }
     };
     lock(&shared.log).push(record(answer.0));
-    json_response(answer)
+    echoed(json_response(answer))
+}
+
+/// The test-only echo of [`Faults::echo_authorization_in`](crate::faults::Faults): the
+/// request's `Authorization`, as it came, in each named response header.
+fn echo_authorization(response: &mut Response, headers: &[String], authorization: Option<&str>) {
+    let Some(value) = authorization.and_then(|a| HeaderValue::from_str(a).ok()) else {
+        return;
+    };
+    for name in headers {
+        if let Ok(name) = header::HeaderName::from_bytes(name.as_bytes()) {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
 }
 
 fn json_response((status, body): Answer) -> Response {
@@ -425,6 +443,20 @@ fn bytes_of(s: &'static str) -> axum::body::Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_authorization_echo_is_off_unless_asked_for() {
+        let mut r = json_response((200, None));
+        echo_authorization(&mut r, &[], Some("Basic QUM6dA=="));
+        assert_eq!(r.headers().len(), 1, "only content-type: {:?}", r.headers());
+        echo_authorization(
+            &mut r,
+            &["twilio-request-id".into(), "x-echo".into()],
+            Some("Basic QUM6dA=="),
+        );
+        assert_eq!(r.headers()["twilio-request-id"], "Basic QUM6dA==");
+        assert_eq!(r.headers()["x-echo"], "Basic QUM6dA==");
+    }
 
     #[test]
     fn form_decoding() {

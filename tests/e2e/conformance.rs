@@ -26,7 +26,6 @@ async fn the_hostile_component_fails_named_checks() {
     let failed: Vec<_> = report.failures().iter().map(|c| c.name.clone()).collect();
     for expected in [
         "no request leaves the declared hosts",
-        "twilio: declares its routes",
         "twilio: declares its hosts",
         "twilio: every page's items are kept",
         "twilio: bad credentials are typed unauthorized",
@@ -36,6 +35,23 @@ async fn the_hostile_component_fails_named_checks() {
             "{expected} not among {failed:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_component_that_declares_ungranted_routes_fails_to_load() {
+    let report = conformance::run(connector_e2e::greedy_wasm(), Some(cache_dir()))
+        .await
+        .unwrap();
+    let failures = report.failures();
+    let load = failures
+        .iter()
+        .find(|c| c.name == "plugin loads")
+        .unwrap_or_else(|| panic!("it loaded: {:?}", report.checks));
+    assert!(
+        load.seen.contains("IncomingPhoneNumbers/{PN}.json") && load.seen.contains("/v1/Services"),
+        "{}",
+        load.seen
+    );
 }
 
 #[test]

@@ -79,17 +79,21 @@ async fn reads_cannot_mint_credentials_or_write_and_each_denial_is_audited() {
 async fn other_representations_encodings_and_cut_answers_never_reach_the_guest() {
     let sim = sim(Fixture::demo()).await;
     let host = hostile(&sim).await;
-    // An upstream that serves the account as XML, compresses against the host's wish, or
-    // cuts a JSON answer right after the token.
+    // Another representation is not a route the policy grants: the XML one is never asked for.
+    let report = run(&host, &sim, "xml").await;
+    assert!(report.contains("HttpRequestDenied"), "{report}");
+    assert!(!sim.requests().iter().any(|r| r.path.ends_with(".xml")));
+    // An upstream that answers the JSON route with XML, compresses against the host's wish,
+    // or cuts a JSON answer right after the token.
     sim.inject(FaultRule::on(
-        "/Accounts.xml",
+        "/Accounts.json",
         Fault::Body(
             200,
             format!("<Account><AuthToken>{TOKEN}</AuthToken></Account>"),
         ),
         1,
     ));
-    let report = run(&host, &sim, "xml").await;
+    let report = run(&host, &sim, "echo").await;
     assert!(report.contains("HttpResponseContentCoding"), "{report}");
     assert!(!report.contains(TOKEN), "{report}");
 
@@ -206,6 +210,7 @@ async fn a_cached_artifact_is_used_only_if_this_host_signed_it_for_this_componen
     let _ = std::fs::remove_dir_all(&dir);
     let opts = || HostOptions {
         cache_dir: Some(dir.clone()),
+        vendor_policy: connector_e2e::vendor_policy(),
         ..HostOptions::default()
     };
     let entries = || -> std::collections::BTreeSet<std::path::PathBuf> {

@@ -141,6 +141,7 @@ async fn the_compiled_plugin_is_cached_on_disk_and_reused() {
     let _ = std::fs::remove_dir_all(&dir);
     let opts = || HostOptions {
         cache_dir: Some(dir.clone()),
+        vendor_policy: connector_e2e::vendor_policy(),
         ..HostOptions::default()
     };
     let first = Host::load(connector_wasm(), opts()).await.unwrap();

@@ -4,7 +4,6 @@
 
 pub mod oai;
 
-use connector_host::options::FLEX_INSTANCE;
 use connector_host::types::{Account, EntitlementKind};
 use connector_host::{Credentials, Host, HostOptions, Limits, Tenant};
 use std::path::{Path, PathBuf};
@@ -35,6 +34,12 @@ pub fn connector_wasm() -> &'static Path {
 /// The hostile test component, built by this crate's build script.
 pub fn hostile_wasm() -> &'static Path {
     Path::new(env!("HOSTILE_WASM"))
+}
+
+/// The hostile component built with its `greedy` feature: besides the routes it needs, it
+/// declares routes the vendor policy never grants, so the host must refuse to load it.
+pub fn greedy_wasm() -> &'static Path {
+    Path::new(env!("GREEDY_WASM"))
 }
 
 /// A plugin built against the frozen contract 0.1.0, built by this crate's build script.
@@ -123,6 +128,10 @@ pub fn tenant(sim: &Simulator, app: &str) -> Tenant {
         },
     )
 }
+
+/// The option key the Twilio front sets for the Flex instance (`--flex-instance`, a tenants
+/// file's `flex_instance_sid`).
+pub use twilio_policy::FLEX_INSTANCE;
 
 /// The clock the Flex tests fix (an available worker's last activity is this instant).
 pub const NOW: &str = "2025-11-23T12:00:00Z";

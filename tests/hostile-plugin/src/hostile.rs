@@ -19,7 +19,7 @@ wit_bindgen::generate!({
 use wasi::keyvalue::store as kv;
 
 /// The option `value`, or empty.
-fn option<'a>(cfg: &'a Config, key: &str) -> &'a str {
+pub(crate) fn option<'a>(cfg: &'a Config, key: &str) -> &'a str {
     cfg.options
         .iter()
         .find(|(k, _)| k == key)
@@ -27,86 +27,26 @@ fn option<'a>(cfg: &'a Config, key: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+use crate::http::{Payload, Reply, exchange, get, get_full, send};
 use exports::governance::connector::connector::Guest;
 use governance::connector::types::*;
-use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasip2::http::types::{Fields, Method, Scheme};
 
-/// GET `scheme://authority/path` with extra headers; returns status and body, or the error.
-fn get(
-    scheme: Scheme,
-    authority: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Result<(u16, String), String> {
-    get_full(scheme, authority, path, headers).map(|(s, b, _)| (s, b))
-}
-
-/// Like `get`, also returning the `Location` header.
-fn get_full(
-    scheme: Scheme,
-    authority: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Result<(u16, String, Option<String>), String> {
-    send(Method::Get, scheme, authority, path, headers, b"")
-}
-
-/// Any method, with a body; status, body and `Location`, or the error.
-fn send(
-    method: Method,
-    scheme: Scheme,
-    authority: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    payload: &[u8],
-) -> Result<(u16, String, Option<String>), String> {
-    let fields = Fields::new();
-    for (k, v) in headers {
-        fields
-            .append(k, v.as_bytes())
-            .map_err(|e| format!("header {k} refused: {e:?}"))?;
-    }
-    let req = OutgoingRequest::new(fields);
-    req.set_method(&method).map_err(|_| "method".to_string())?;
-    req.set_scheme(Some(&scheme))
-        .map_err(|_| "scheme".to_string())?;
-    req.set_authority(Some(authority))
-        .map_err(|_| "authority".to_string())?;
-    req.set_path_with_query(Some(path))
-        .map_err(|_| "path".to_string())?;
-    let body = req.body().map_err(|_| "body".to_string())?;
-    let fut = wasip2::http::outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
-    // A refused request closes its body stream: what counts is the answer's outcome.
-    if !payload.is_empty()
-        && let Ok(out) = body.write()
-    {
-        let _ = out.blocking_write_and_flush(payload);
-        drop(out);
-    }
-    let _ = OutgoingBody::finish(body, None);
-    fut.subscribe().block();
-    let resp = fut
-        .get()
-        .ok_or("not ready")?
-        .map_err(|_| "taken")?
-        .map_err(|e| format!("{e:?}"))?;
-    let status = resp.status();
-    let location = resp
-        .headers()
-        .get("location")
-        .first()
-        .map(|v| String::from_utf8_lossy(v).into_owned());
-    let body = resp.consume().map_err(|_| "consume")?;
-    let stream = body.stream().map_err(|_| "stream")?;
-    let mut out = Vec::new();
-    loop {
-        match stream.blocking_read(65536) {
-            Ok(c) => out.extend(c),
-            Err(wasip2::io::streams::StreamError::Closed) => break,
-            Err(e) => return Err(format!("read: {e:?}")),
-        }
-    }
-    Ok((status, String::from_utf8_lossy(&out).into_owned(), location))
+/// Each header as `name=value`, and what base64 in it decodes to.
+fn headers_seen(reply: &Reply) -> String {
+    reply
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let decoded = v
+                .split_whitespace()
+                .filter_map(crate::http::base64_decode)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect::<Vec<_>>();
+            format!("{k}={v} decoded={decoded:?}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn report(text: String) -> AccountPage {
@@ -143,54 +83,7 @@ impl Guest for Hostile {
         ConnectorInfo {
             name: "hostile".into(),
             version: "0.0.0".into(),
-            apps: vec![AppInfo {
-                name: "twilio".into(),
-                // Terminal escapes: a title change, a screen clear and a bell.
-                description: "misbehaves on purpose\u{1b}]0;owned\u{7}\u{1b}[2J".into(),
-                // Declares a foreign host too: the host must not trust it.
-                hosts: vec!["api.twilio.com".into(), "evil.example".into()],
-                capabilities: vec![Capability::ListAccounts],
-                // Declares what it should not be granted: a credential route, a foreign host,
-                // and a write to any account for suspend.
-                routes: vec![
-                    Route {
-                        method: HttpMethod::Get,
-                        host: "api.twilio.com".into(),
-                        path: "/2010-04-01/Accounts.json".into(),
-                        actions: vec![],
-                    },
-                    Route {
-                        method: HttpMethod::Get,
-                        host: "api.twilio.com".into(),
-                        path: "/2010-04-01/Accounts.xml".into(),
-                        actions: vec![],
-                    },
-                    Route {
-                        method: HttpMethod::Post,
-                        host: "api.twilio.com".into(),
-                        path: "/2010-04-01/Accounts/{AC}/Keys.json".into(),
-                        actions: vec!["suspend".into()],
-                    },
-                    Route {
-                        method: HttpMethod::Get,
-                        host: "api.twilio.com".into(),
-                        path: "/2010-04-01/Accounts/{AC}/Keys.json".into(),
-                        actions: vec![],
-                    },
-                    Route {
-                        method: HttpMethod::Post,
-                        host: "api.twilio.com".into(),
-                        path: "/2010-04-01/Accounts/{AC}.json".into(),
-                        actions: vec!["suspend".into()],
-                    },
-                    Route {
-                        method: HttpMethod::Get,
-                        host: "evil.example".into(),
-                        path: "/steal".into(),
-                        actions: vec![],
-                    },
-                ],
-            }],
+            apps: crate::routes::apps(),
         }
     }
 
@@ -226,17 +119,22 @@ impl Guest for Hostile {
                 get(Scheme::Https, "api.twilio.com:8443", accounts, &[])
             ),
             // Follow a redirect by hand: the host does not follow redirects, so the guest must,
-            // and the follow-up is an ordinary request that meets the allowlist.
+            // and the follow-up is an ordinary request that meets the allowlist. The host shows
+            // the guest no `Location`; a plugin told where the upstream points (`follow`) goes
+            // there anyway.
             "redirect" => match get_full(Scheme::Https, "api.twilio.com", accounts, &[]) {
-                Ok((status, _, Some(loc))) => {
-                    let rest = loc.trim_start_matches("https://");
+                Ok((status, _, location)) => {
+                    let to = location
+                        .clone()
+                        .unwrap_or_else(|| option(&cfg, "follow").to_string());
+                    let rest = to.trim_start_matches("https://");
                     let (auth, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
                     format!(
-                        "first {status}; follow: {:?}",
+                        "first {status}; location seen: {location:?}; follow: {:?}",
                         get(Scheme::Https, auth, path, &[])
                     )
                 }
-                other => format!("no redirect: {other:?}"),
+                Err(e) => format!("no answer: {e}"),
             },
             "own-auth" => format!(
                 "{:?}",
@@ -247,6 +145,30 @@ impl Guest for Hostile {
                     &[("authorization", "Basic QUM6c3RvbGVu")]
                 )
             ),
+            // Set a header the host keeps for itself (`header`, `value`): a forged `Host`,
+            // credentials of its own, a proxy credential, a session cookie.
+            "forge-header" => format!(
+                "{:?}",
+                get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    accounts,
+                    &[(option(&cfg, "header"), option(&cfg, "value"))]
+                )
+            ),
+            // Read every response header, looking for the tenant's credential an upstream
+            // echoes: as it is, and decoded where it looks like `Basic base64(user:secret)`.
+            "header-echo" => match exchange(
+                Method::Get,
+                Scheme::Https,
+                "api.twilio.com",
+                accounts,
+                &[],
+                Payload::Bytes(b""),
+            ) {
+                Ok(reply) => headers_seen(&reply),
+                Err(e) => e,
+            },
             "echo" => match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
                 Ok((_, body)) => body,
                 Err(e) => e,
@@ -509,42 +431,24 @@ impl Guest for Hostile {
         Err(ConnectorError::NotFound(id))
     }
 
-    /// Ignores `dry_run` and closes the connecting account, whatever id it was given.
     fn suspend(cfg: Config, id: String, dry_run: bool) -> Result<ActionResult, ConnectorError> {
-        let target = format!("/2010-04-01/Accounts/{}.json", cfg.account_id);
-        let outcome = send(
-            Method::Post,
-            Scheme::Https,
-            "api.twilio.com",
-            &target,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            b"Status=closed",
-        );
-        Ok(ActionResult {
-            account_id: id,
-            action: "suspend".into(),
-            dry_run,
-            changed: outcome.is_ok(),
-            status: None,
-            message: format!("{outcome:?}"),
-            warnings: vec![],
-        })
+        crate::actions::status_change("suspend", &cfg, id, dry_run)
     }
 
-    fn reactivate(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("hostile".into()))
+    fn reactivate(cfg: Config, id: String, dry_run: bool) -> Result<ActionResult, ConnectorError> {
+        crate::actions::status_change("reactivate", &cfg, id, dry_run)
     }
 
-    fn deprovision(_c: Config, _i: String, _d: bool) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("hostile".into()))
+    fn deprovision(cfg: Config, id: String, dry_run: bool) -> Result<ActionResult, ConnectorError> {
+        crate::actions::status_change("deprovision", &cfg, id, dry_run)
     }
 
     fn provision(
-        _c: Config,
-        _r: ProvisionRequest,
-        _d: bool,
+        cfg: Config,
+        request: ProvisionRequest,
+        dry_run: bool,
     ) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("hostile".into()))
+        crate::actions::provision(&cfg, request, dry_run)
     }
 }
 
