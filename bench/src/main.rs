@@ -119,7 +119,7 @@ fn tenant(sim: &Simulator, app: &str) -> Tenant {
 
 async fn load(sim: &Simulator, cache: &Path) -> anyhow::Result<Host> {
     let opts = HostOptions {
-        connect_to: Some(sim.addr()),
+        connect_to: Some(sim.addr().into()),
         cache_dir: Some(cache.to_path_buf()),
         vendor_policy: std::sync::Arc::new(
             twilio_policy::policy().expect("the Twilio vendor policy builds"),

@@ -68,14 +68,96 @@ pub struct Global {
         value_name = "HEX"
     )]
     pub plugin_sha256: Option<String>,
+    /// Time one upstream request may take, answer included, in seconds (1 to 3600; default 60).
+    #[arg(
+        long,
+        global = true,
+        env = "CONNECTOR_REQUEST_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub request_timeout: Option<String>,
     /// Whether `--app` was given (or `CONNECTOR_APP` set) rather than defaulted; see [`parse`].
     #[arg(skip)]
     pub app_given: bool,
+    /// Whether the Flex instance came from `TWILIO_FLEX_INSTANCE_SID` rather than
+    /// `--flex-instance` (an error names the one that was set).
+    #[arg(skip)]
+    pub flex_instance_from_env: bool,
 }
 
 /// The command line, knowing whether `--app` was given (`routes` reviews every app unless it is).
+/// Help and version print as clap prints them; a usage error is one line on stderr, naming
+/// what is wrong and where to look (an unknown command lists the commands).
 pub fn parse() -> Cli {
-    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    use clap::error::ErrorKind;
+    parse_from(std::env::args_os()).unwrap_or_else(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            eprintln!("{}", crate::output::safe(&one_line(&e)));
+            std::process::exit(e.exit_code())
+        }
+    })
+}
+
+/// A usage error as one line: clap's message (with the list a message ending in `:` introduces,
+/// and any tip), then the next step.
+fn one_line(e: &clap::Error) -> String {
+    use clap::CommandFactory;
+    let rendered = e.render().to_string();
+    let mut message = String::new();
+    let mut items = Vec::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage:") {
+            usage = Some(u.trim().to_string());
+            break;
+        }
+        if message.is_empty() {
+            message = line
+                .strip_prefix("error:")
+                .unwrap_or(line)
+                .trim()
+                .to_string();
+        } else if let Some(tip) = line.strip_prefix("tip:") {
+            tips.push(tip.trim().to_string());
+        } else {
+            items.push(line.to_string());
+        }
+    }
+    if message.is_empty() {
+        message = "the command line is not valid".into();
+    }
+    if !items.is_empty() {
+        let colon = if message.ends_with(':') { "" } else { ":" };
+        message = format!("{message}{colon} {}", items.join(", "));
+    }
+    if !tips.is_empty() {
+        message = format!("{message} ({})", tips.join("; "));
+    }
+    let next = if e.kind() == clap::error::ErrorKind::InvalidSubcommand {
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+            .collect();
+        format!(
+            "the commands are {}; `connector help COMMAND` shows one",
+            names.join(", ")
+        )
+    } else {
+        // `connector accounts [OPTIONS]` → `connector accounts`.
+        let command: Vec<&str> = usage
+            .as_deref()
+            .unwrap_or("connector")
+            .split_whitespace()
+            .take_while(|w| !w.starts_with(['[', '<', '-']))
+            .collect();
+        format!("`{} --help` shows its options", command.join(" "))
+    };
+    format!("error: {message} — {next}")
 }
 
 fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -90,6 +172,10 @@ where
     cli.global.app_given = matches!(
         matches.value_source("app"),
         Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
+    cli.global.flex_instance_from_env = matches!(
+        matches.value_source("flex_instance"),
+        Some(ValueSource::EnvVariable)
     );
     Ok(cli)
 }
@@ -370,6 +456,49 @@ mod tests {
         assert!(!given(&["connector", "routes"]));
         assert!(given(&["connector", "routes", "--app", "flex"]));
         assert!(given(&["connector", "--app", "twilio", "routes"]));
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_with_a_next_step() {
+        let line = |args: &[&str]| one_line(&parse_from(args).unwrap_err());
+        let e = line(&["connector", "nope"]);
+        assert!(
+            e.starts_with("error: unrecognized subcommand 'nope' — the commands are apps, routes, check, accounts,"),
+            "{e}"
+        );
+        assert!(e.ends_with("; `connector help COMMAND` shows one"), "{e}");
+        let e = line(&["connector", "acount"]);
+        assert!(
+            e.contains("(a similar subcommand exists: 'account')"),
+            "{e}"
+        );
+        let e = line(&["connector", "accounts", "--bogus"]);
+        assert!(
+            e.starts_with("error: unexpected argument '--bogus' found"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("— `connector accounts --help` shows its options"),
+            "{e}"
+        );
+        let e = line(&["connector", "provision", "--username", "u"]);
+        assert!(
+            e.contains("the following required arguments were not provided: --email <EMAIL>, --full-name <FULL_NAME>, --role <ROLE>"),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("`connector provision --help` shows its options"),
+            "{e}"
+        );
+        for e in [e, line(&["connector", "nope"])] {
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn the_flex_instance_knows_whether_it_came_from_the_flag() {
+        let cli = parse_from(["connector", "check", "--flex-instance", "GO1"]).unwrap();
+        assert!(!cli.global.flex_instance_from_env);
     }
 
     #[test]

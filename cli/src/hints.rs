@@ -9,8 +9,13 @@ pub fn next_step(e: &anyhow::Error) -> Option<String> {
     if let Some(call) = e.chain().find_map(|c| c.downcast_ref::<CallError>()) {
         return Some(for_call(call));
     }
+    if let Some(step) = e.chain().find_map(configuration_step) {
+        return Some(step.to_string());
+    }
     let text = format!("{e:#}");
-    let hint = if text.contains("tenants file") || text.contains("tenant ") {
+    let hint = if text.contains("tenant ") && text.contains("unknown app") {
+        "set the tenant's app in the tenants file to one the plugin serves, or leave it out for --app's"
+    } else if text.contains("tenants file") || text.contains("tenant ") {
         "fix the tenants file as the message says (secrets go in *_env or *_file fields, see README)"
     } else if text.contains("TWILIO_") {
         "export the variables named above, or pass --tenants FILE"
@@ -30,6 +35,55 @@ pub fn next_step(e: &anyhow::Error) -> Option<String> {
         return None;
     };
     Some(hint.to_string())
+}
+
+/// What to do about a configuration value the CLI refused before sending anything, or a
+/// cluster server it could not reach.
+fn configuration_step(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use connector_cluster::setup::ConnectError;
+    if let Some(c) = e.downcast_ref::<crate::env_credentials::CredentialError>() {
+        return Some(c.next_step());
+    }
+    if let Some(connector_host::tenants_file::TenantsError::Read(..)) = e.downcast_ref() {
+        return Some("check the path given to --tenants (it must be a readable TOML file)");
+    }
+    if e.is::<crate::cluster_commands::BadNatsUrl>() {
+        return Some("pass --nats nats://HOST:PORT (the default is nats://127.0.0.1:4222)");
+    }
+    match e.downcast_ref::<ConnectError>()? {
+        ConnectError::BadUrl(_) => {
+            Some("pass --nats nats://HOST:PORT (the default is nats://127.0.0.1:4222)")
+        }
+        ConnectError::Unreachable { why, .. } if why.contains("refused the user") => {
+            Some("check the user and password (or token) in the --nats URL")
+        }
+        ConnectError::Unreachable { .. } => Some(
+            "start a nats-server with JetStream there (`nats-server -js`; scripts/nats-server.sh installs one), or pass --nats URL",
+        ),
+    }
+}
+
+/// What to do about a request that got no answer.
+fn network_step(f: &connector_host::network::NetworkFailure) -> &'static str {
+    use connector_host::network::NetworkFailure as N;
+    match f {
+        N::Dns { .. } => {
+            "check the host name (and --connect-to), the machine's DNS settings, and that it may reach the internet"
+        }
+        N::Refused { .. } => {
+            "nothing listens there: check --connect-to HOST:PORT, or start the simulator (`connector sim`)"
+        }
+        N::Timeout { .. } => {
+            "the network or the upstream is slow: retry later, or check a proxy or firewall in between"
+        }
+        N::UntrustedCertificate { .. } => {
+            "a proxy may be intercepting TLS: reach Twilio directly, or fix the machine's trusted certificates"
+        }
+        N::Tls { .. } | N::Closed { .. } => {
+            "retry; if it persists, check a proxy or firewall in between"
+        }
+        N::Unreachable { .. } => "check the machine's network connection and routes",
+    }
 }
 
 fn for_call(e: &CallError) -> String {
@@ -55,6 +109,7 @@ fn for_call(e: &CallError) -> String {
             "the plugin failed inside its sandbox: run `connector conformance --plugin PATH` and report it to its author".into()
         }
         CallError::Timeout(_) => "Twilio answered too slowly: retry later".into(),
+        CallError::Network { failure, .. } => network_step(failure).into(),
         CallError::RoutesNotGranted(_) => {
             "do not run this plugin: review what it asks for with `connector routes --plugin PATH` and ask its author to declare only routes of the vendor policy".into()
         }

@@ -7,8 +7,8 @@ use crate::env_credentials;
 use crate::vendor;
 use anyhow::{Context, anyhow, bail};
 use connector_host::audit::{AuditFormat, AuditLog};
-use connector_host::{Host, HostOptions, Tenant};
-use std::net::{SocketAddr, ToSocketAddrs};
+use connector_host::{ConnectTo, Host, HostOptions, Tenant};
+
 use std::path::{Path, PathBuf};
 use twilio_policy::FLEX_INSTANCE;
 
@@ -39,16 +39,35 @@ pub fn plugin_path(g: &Global) -> anyhow::Result<PathBuf> {
     })
 }
 
-pub fn connect_to(g: &Global) -> anyhow::Result<Option<SocketAddr>> {
+/// `--connect-to HOST:PORT` (checked here; a name is resolved when requests go out, so one
+/// that does not resolve fails them in words).
+pub fn connect_to(g: &Global) -> anyhow::Result<Option<ConnectTo>> {
     let Some(spec) = &g.connect_to else {
         return Ok(None);
     };
-    let addr = spec
-        .to_socket_addrs()
-        .with_context(|| format!("--connect-to {spec:?} is not HOST:PORT"))?
-        .next()
-        .ok_or_else(|| anyhow!("--connect-to {spec:?} resolves to no address"))?;
-    Ok(Some(addr))
+    ConnectTo::parse(spec)
+        .map(Some)
+        .map_err(|e| anyhow!("--connect-to (or CONNECTOR_CONNECT_TO) is not HOST:PORT: {e}"))
+}
+
+/// The per-call limits: the host's defaults, with `--request-timeout` when given.
+pub fn limits(g: &Global) -> anyhow::Result<connector_host::Limits> {
+    let mut limits = connector_host::Limits::default();
+    if let Some(spec) = &g.request_timeout {
+        let secs = spec
+            .trim()
+            .trim_end_matches('s')
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(|| {
+                anyhow!(
+                    "--request-timeout (or CONNECTOR_REQUEST_TIMEOUT) must be a whole number of seconds from 1 to 3600, e.g. 30"
+                )
+            })?;
+        limits.request_timeout = std::time::Duration::from_secs(secs);
+    }
+    Ok(limits)
 }
 
 /// The clock fixed by `--now`, if given.
@@ -61,7 +80,7 @@ pub fn now(g: &Global) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> 
 }
 
 /// Host options from the global flags: clock, audit file and format, cache, vendor policy.
-pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOptions> {
+pub fn options(g: &Global, connect: Option<ConnectTo>) -> anyhow::Result<HostOptions> {
     let now = now(g)?;
     let format = match g.audit_format {
         AuditFormatArg::Connector => AuditFormat::Connector,
@@ -86,6 +105,7 @@ pub fn options(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<HostOp
         now,
         audit,
         vendor_policy: vendor::policy()?,
+        limits: limits(g)?,
         approved_sha256: approved_sha256(g)?,
         ..HostOptions::default()
     })
@@ -150,19 +170,22 @@ pub fn state_dir(g: &Global) -> Option<PathBuf> {
     Some(base.join("governance-connector"))
 }
 
-pub async fn load(g: &Global, connect: Option<SocketAddr>) -> anyhow::Result<Host> {
+pub async fn load(g: &Global, connect: Option<ConnectTo>) -> anyhow::Result<Host> {
     let path = plugin_path(g)?;
     Ok(Host::load(&path, options(g, connect)?).await?)
 }
 
-/// Load the plugin and build the tenant from the environment.
+/// Load the plugin and build the tenant from the environment, in the order a user fixes
+/// things: the app first (the plugin names its apps), then the credentials (missing values,
+/// then SIDs of the wrong shape), then the Flex instance. Nothing is sent.
 pub async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
-    let credentials = env_credentials::from_env()?;
     let host = load(g, connect_to(g)?).await?;
     host.policy_for(&g.app)?;
+    let credentials = env_credentials::from_env()?;
     let mut tenant = Tenant::new("default", g.app.clone(), credentials);
     if let Some(go) = &g.flex_instance {
-        tenant = tenant.with_option(FLEX_INSTANCE, go);
+        env_credentials::check_flex_instance(go, g.flex_instance_from_env)?;
+        tenant = tenant.with_option(FLEX_INSTANCE, go.trim());
     }
     Ok((host, tenant))
 }

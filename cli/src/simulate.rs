@@ -45,7 +45,7 @@ pub async fn sim(a: &SimArgs) -> anyhow::Result<ExitCode> {
 pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
     let sim = Simulator::start(Fixture::demo(), "127.0.0.1:0").await?;
     let (sid, token) = sim.main_credentials();
-    let host = load(g, Some(sim.addr())).await?;
+    let host = load(g, Some(sim.addr().into())).await?;
     println!(
         "Twilio simulator on {} (demo fixture); syncing every app through the sandboxed component.\n",
         sim.addr()

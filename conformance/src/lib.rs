@@ -40,7 +40,7 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
             .as_nanos()
     ));
     let options = HostOptions {
-        connect_to: Some(sim.addr()),
+        connect_to: Some(sim.addr().into()),
         cache_dir,
         now: Some(x.now.parse()?),
         vendor_policy: std::sync::Arc::new(twilio_policy::policy()?),

@@ -33,6 +33,8 @@ pub struct CallTraffic {
     pub violations: Vec<String>,
     /// A limit the host stopped a request at: the call fails with it, whatever the plugin says.
     pub limit: Option<LimitExceeded>,
+    /// The last request that got no answer, and why, in words.
+    pub network: Option<crate::network::NetworkFailure>,
 }
 
 /// Per-call wasi-http hooks: one instance per `Store`, so per tenant call.
@@ -300,7 +302,7 @@ impl Shared {
                 .headers_mut()
                 .insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
-        if let Some(addr) = self.policy.connect_to {
+        if let Some(to) = &self.policy.connect_to {
             let pq = request
                 .uri()
                 .path_and_query()
@@ -309,7 +311,7 @@ impl Shared {
                 .to_string();
             *request.uri_mut() = Uri::builder()
                 .scheme("http")
-                .authority(addr.to_string())
+                .authority(to.authority())
                 .path_and_query(pq)
                 .build()
                 .map_err(|_| {
@@ -357,6 +359,16 @@ impl Shared {
             Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
             Err(_) => (None, 0),
         };
+        let target = match &self.policy.connect_to {
+            Some(to) => to.authority(),
+            None => format!("{host}:443"),
+        };
+        let failure = outcome.as_ref().err().and_then(|e| {
+            crate::network::NetworkFailure::classify(e, host, &target, limits.request_timeout)
+        });
+        if let Some(f) = &failure {
+            lock(&self.traffic).network = Some(f.clone());
+        }
         if let Some(a) = &self.audit {
             a.request(&RequestEvent {
                 tenant: self.tenant.clone(),
@@ -366,7 +378,10 @@ impl Shared {
                 status,
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                 bytes,
-                error: outcome.as_ref().err().map(|e| format!("{e:?}")),
+                error: outcome.as_ref().err().map(|e| match &failure {
+                    Some(f) => f.to_string(),
+                    None => e.to_string(),
+                }),
             });
         }
         if let Err(HttpError::HttpResponseBodySize(_)) = &outcome {

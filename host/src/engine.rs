@@ -8,7 +8,6 @@ use crate::limits::{EPOCH_TICK, Limits};
 use crate::store::HostState;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +27,7 @@ pub struct HostOptions {
     /// before it is compiled.
     pub approved_sha256: Option<String>,
     /// Reach every allowed host at this address over plain HTTP (simulators, proxies).
-    pub connect_to: Option<SocketAddr>,
+    pub connect_to: Option<crate::connect_to::ConnectTo>,
     /// Where precompiled components are kept; `None` uses the default cache directory.
     pub cache_dir: Option<PathBuf>,
     /// The key that signs cached artifacts; `None` uses the default (outside the cache).

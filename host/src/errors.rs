@@ -26,6 +26,11 @@ pub enum CallError {
     },
     /// The whole call ran past its wall-clock budget.
     Timeout(Duration),
+    /// The plugin's requests got no answer: the host says why, in words.
+    Network {
+        failure: crate::network::NetworkFailure,
+        host_notes: Vec<String>,
+    },
     /// The plugin declares routes the vendor policy does not grant: refused at load.
     RoutesNotGranted(Vec<crate::vendor_policy::Ungranted>),
     /// The plugin file is not the approved build.
@@ -58,6 +63,7 @@ impl CallError {
             Self::Limit { .. } => "limit-exceeded",
             Self::Plugin { .. } => "plugin-stopped",
             Self::Timeout(_) => "timeout",
+            Self::Network { .. } => "network",
             Self::RoutesNotGranted(_) => "routes-not-granted",
             Self::NotApproved { .. } => "not-approved",
             Self::Host(_) => "host-error",
@@ -68,6 +74,7 @@ impl CallError {
     pub fn host_notes(&self) -> &[String] {
         match self {
             Self::Connector { host_notes, .. }
+            | Self::Network { host_notes, .. }
             | Self::Limit { host_notes, .. }
             | Self::Plugin { host_notes, .. } => host_notes,
             _ => &[],
@@ -124,6 +131,7 @@ impl fmt::Display for CallError {
                 d.as_secs()
             )?,
             Self::Host(m) => write!(f, "host error: {m}")?,
+            Self::Network { failure, .. } => write!(f, "{failure}")?,
             Self::RoutesNotGranted(routes) => {
                 write!(
                     f,

@@ -206,8 +206,12 @@ impl Host {
                     }
                 }
             };
-            let policy =
-                EgressPolicy::new(vendor.clone(), &app.hosts, routes, self.options.connect_to);
+            let policy = EgressPolicy::new(
+                vendor.clone(),
+                &app.hosts,
+                routes,
+                self.options.connect_to.clone(),
+            );
             policies.insert(app.name.clone(), Arc::new(policy));
         }
         if refused.is_empty() {
@@ -317,9 +321,13 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let (mut notes, stopped_at) = {
+        let (mut notes, stopped_at, network) = {
             let traffic = lock(&call.traffic);
-            (traffic.violations.clone(), traffic.limit.clone())
+            (
+                traffic.violations.clone(),
+                traffic.limit.clone(),
+                traffic.network.clone(),
+            )
         };
         notes.extend(call.store.data().kv.refusals.iter().cloned());
         // A limit the egress hooks stopped a request at fails the call, whatever the plugin
@@ -375,6 +383,17 @@ impl Host {
                     host_notes: notes,
                 })
             }
+            // A plugin that gave up on the network: the host knows why, in words.
+            Ok(Ok(Err(ConnectorError::Transport(message)))) => match network {
+                Some(failure) => Err(CallError::Network {
+                    failure,
+                    host_notes: notes,
+                }),
+                None => Err(CallError::Connector {
+                    error: ConnectorError::Transport(message),
+                    host_notes: notes,
+                }),
+            },
             Ok(Ok(Err(error))) => Err(CallError::Connector {
                 error,
                 host_notes: notes,

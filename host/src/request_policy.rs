@@ -13,7 +13,6 @@ use crate::vendor_policy::{GrantedRoute, Method, VendorPolicy};
 use crate::write_rules::{self, percent_decode};
 use http::Uri;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Where one tenant's app may send requests.
@@ -22,7 +21,7 @@ pub struct EgressPolicy {
     /// Hosts this call may reach: the app's declared hosts that the vendor policy trusts.
     pub allowed_hosts: Vec<String>,
     /// Send every allowed request to this address over plain HTTP, keeping `Host` and path.
-    pub connect_to: Option<SocketAddr>,
+    pub connect_to: Option<crate::connect_to::ConnectTo>,
     /// The routes granted to the app (declared ∩ vendor policy).
     pub routes: Vec<GrantedRoute>,
     /// The vendor policy they were granted under.
@@ -36,7 +35,7 @@ impl EgressPolicy {
         vendor: Arc<VendorPolicy>,
         declared_hosts: &[String],
         routes: Vec<GrantedRoute>,
-        connect_to: Option<SocketAddr>,
+        connect_to: Option<crate::connect_to::ConnectTo>,
     ) -> Self {
         let allowed_hosts: Vec<String> = declared_hosts
             .iter()

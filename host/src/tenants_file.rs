@@ -3,11 +3,12 @@
 //!
 //! The host reads it by a [`TenantsSchema`] the front hands it: the host knows only its own
 //! keys (`name`, `app`); the schema says which key names the connecting account, how the
-//! credentials are given, which keys would hold a secret inline (refused) and which plain keys
-//! become plugin options.
+//! credentials are given, which keys would hold a secret inline (refused), which plain keys
+//! become plugin options and what shape a key's value must have (a vendor's identifier).
 
 use crate::credentials::Credentials;
 use crate::tenant::Tenant;
+use crate::vendor_policy::IdShape;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -58,6 +59,62 @@ pub struct OptionKey {
     pub kind: OptionKind,
 }
 
+/// What a string key's value must look like, beyond being a string. Checked when the file is
+/// read, before any secret is; a value that does not fit is told by its place, its key and
+/// what is wrong with it, never by the value itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueShape {
+    /// An identifier of kind `prefix` under `shape`: the prefix, then `shape.hex_digits`
+    /// hexadecimal digits.
+    Id { prefix: String, shape: IdShape },
+}
+
+impl ValueShape {
+    /// An identifier of kind `prefix` under `shape`.
+    pub fn id(prefix: &str, shape: IdShape) -> Self {
+        Self::Id {
+            prefix: prefix.into(),
+            shape,
+        }
+    }
+
+    /// What is wrong with `value`, as a clause to follow the name of what holds it (`must be
+    /// AC followed by 32 hex digits (it has 5 characters)`), or `None` when it fits. The value
+    /// is never repeated: only its length, the position of a wrong character, or the kind of
+    /// identifier it is instead.
+    pub fn problem(&self, value: &str) -> Option<String> {
+        let Self::Id { prefix, shape } = self;
+        if shape.is_id(value, prefix) {
+            return None;
+        }
+        let expected = format!("{prefix} followed by {} hex digits", shape.hex_digits);
+        let length = value.chars().count();
+        let other_kind = value.get(..shape.prefix_len).filter(|p| {
+            shape.prefix_len > 0
+                && p.bytes().all(|b| b.is_ascii_uppercase())
+                && shape.is_id(value, p)
+        });
+        let why = if value.is_empty() {
+            "it is empty".to_string()
+        } else if let Some(other) = other_kind {
+            format!("it starts with {other}: an identifier of another kind")
+        } else if length != prefix.chars().count() + shape.hex_digits {
+            format!("it has {length} characters")
+        } else if !value.starts_with(prefix.as_str()) {
+            format!("it does not start with {prefix}")
+        } else {
+            let at = value
+                .chars()
+                .enumerate()
+                .skip(prefix.chars().count())
+                .find(|(_, c)| !c.is_ascii_hexdigit())
+                .map_or(0, |(i, _)| i + 1);
+            format!("character {at} is not a hex digit")
+        };
+        Some(format!("must be {expected} ({why})"))
+    }
+}
+
 /// A vendor's tenants-file keys, beyond the host's own `name` and `app`. Build it with
 /// [`TenantsSchema::new`] and the methods after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +129,8 @@ pub struct TenantsSchema {
     pub inline_secrets: Vec<String>,
     /// Plain keys that become plugin options, in the order they are passed.
     pub options: Vec<OptionKey>,
+    /// The shape each of these string keys' values must have.
+    pub shapes: Vec<(String, ValueShape)>,
 }
 
 impl TenantsSchema {
@@ -83,6 +142,7 @@ impl TenantsSchema {
             key: None,
             inline_secrets: Vec::new(),
             options: Vec::new(),
+            shapes: Vec::new(),
         }
     }
 
@@ -123,6 +183,17 @@ impl TenantsSchema {
         self
     }
 
+    /// The value of the string key `key` must have `shape` (e.g. a vendor's account id).
+    pub fn shape(mut self, key: &str, shape: ValueShape) -> Self {
+        self.shapes.push((key.into(), shape));
+        self
+    }
+
+    /// The shape `key`'s value must have, if the schema gives one.
+    fn shape_of(&self, key: &str) -> Option<&ValueShape> {
+        self.shapes.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
     /// The keys an entry may have, as errors list them (inline-secret keys are not among
     /// them).
     pub fn keys(&self) -> Vec<&str> {
@@ -153,6 +224,21 @@ impl TenantsSchema {
             }
             if !seen.insert(k) {
                 return Err(format!("the key {k} is used twice"));
+            }
+        }
+        let mut shaped = std::collections::HashSet::new();
+        for (k, _) in &self.shapes {
+            if !shaped.insert(k.as_str()) {
+                return Err(format!("the key {k} is given two shapes"));
+            }
+            match self.role(k) {
+                Some(Role::Text) if k != NAME && k != APP => {}
+                Some(Role::Option(o)) if o.kind == OptionKind::Text => {}
+                _ => {
+                    return Err(format!(
+                        "the key {k} is given a shape but holds no plain string"
+                    ));
+                }
             }
         }
         Ok(())
@@ -215,7 +301,7 @@ enum Role<'s> {
 /// Why a tenants file was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum TenantsError {
-    #[error("cannot read tenants file {0}: {1}")]
+    #[error("cannot read tenants file {}: {}", .0.display(), io_words(.1))]
     Read(PathBuf, std::io::Error),
     #[error("tenants file {0} is not valid: {1}")]
     Parse(PathBuf, String),
@@ -223,6 +309,16 @@ pub enum TenantsError {
     Tenant { tenant: String, message: String },
     #[error("the tenants-file schema is not valid: {0}")]
     Schema(String),
+}
+
+/// An I/O error in words, without the operating system's error number.
+fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file".into(),
+        ErrorKind::IsADirectory => "it is a directory".into(),
+        kind => kind.to_string(),
+    }
 }
 
 /// One `[[tenant]]` entry, every key checked against the schema, no secret read yet.
@@ -234,6 +330,8 @@ struct Entry<'s> {
     options: Vec<(&'s OptionKey, String)>,
     /// The first inline-secret key, with its offset.
     inline: Option<(String, usize)>,
+    /// The first value that does not have its key's shape, as its refusal.
+    malformed: Option<TenantsError>,
 }
 
 impl Entry<'_> {
@@ -355,9 +453,17 @@ fn entry<'s>(
     let mut texts = HashMap::new();
     let mut options = Vec::new();
     let mut inline = None;
+    let mut malformed = None;
     for (k, v) in table.iter() {
         let key = k.get_ref().as_ref();
         let offset = v.span().start;
+        let mut check_shape = |value: &str| {
+            if malformed.is_none()
+                && let Some(why) = schema.shape_of(key).and_then(|s| s.problem(value))
+            {
+                malformed = Some(invalid(path, text, offset, Some(key), &why));
+            }
+        };
         let wrong = |expected: &str| {
             invalid(
                 path,
@@ -384,11 +490,15 @@ fn entry<'s>(
                 let DeValue::String(s) = v.get_ref() else {
                     return Err(wrong("a string"));
                 };
+                check_shape(s);
                 texts.insert(key.to_string(), (s.to_string(), offset));
             }
             Some(Role::Option(o)) => {
                 let value = match (o.kind, v.get_ref()) {
-                    (OptionKind::Text, DeValue::String(s)) => s.to_string(),
+                    (OptionKind::Text, DeValue::String(s)) => {
+                        check_shape(s);
+                        s.to_string()
+                    }
                     (OptionKind::Text, _) => return Err(wrong("a string")),
                     (OptionKind::Integer, DeValue::Integer(i)) => {
                         u32::from_str_radix(i.as_str(), i.radix())
@@ -433,6 +543,7 @@ fn entry<'s>(
         texts,
         options,
         inline,
+        malformed,
     })
 }
 
@@ -560,7 +671,7 @@ pub fn parse_available(
     lookup: &dyn Fn(&str) -> Option<String>,
     default_app: &str,
 ) -> Result<(Vec<Tenant>, Vec<TenantsError>), TenantsError> {
-    let entries = entries(path, text, schema)?;
+    let mut entries = entries(path, text, schema)?;
     if entries.is_empty() {
         return Err(TenantsError::Parse(
             path.to_path_buf(),
@@ -586,6 +697,9 @@ pub fn parse_available(
             });
         }
     }
+    if let Some(why) = first_malformed(&mut entries) {
+        return Err(why);
+    }
     let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     for e in &entries {
         match tenant(path, text, schema, e, lookup, default_app) {
@@ -604,10 +718,20 @@ pub fn names(
 ) -> Result<Vec<(String, String)>, TenantsError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
-    Ok(entries(path, &text, schema)?
+    let mut entries = entries(path, &text, schema)?;
+    if let Some(why) = first_malformed(&mut entries) {
+        return Err(why);
+    }
+    Ok(entries
         .iter()
         .map(|e| (e.name.clone(), e.app(default_app)))
         .collect())
+}
+
+/// The first value of the file that does not have its key's shape (reported after missing
+/// keys, inline secrets and duplicate names, before any secret is read).
+fn first_malformed(entries: &mut [Entry<'_>]) -> Option<TenantsError> {
+    entries.iter_mut().find_map(|e| e.malformed.take())
 }
 
 /// One entry as a tenant, its secret read (inline secrets were refused for the whole file).
@@ -960,7 +1084,7 @@ client_secret_env = "GLOBEX_SECRET"
             names(Path::new("/nonexistent/t.toml"), &schema, "users")
                 .map_err(|e| e.to_string())
                 .unwrap_err(),
-            "cannot read tenants file /nonexistent/t.toml: No such file or directory (os error 2)"
+            "cannot read tenants file /nonexistent/t.toml: no such file"
         );
     }
 
@@ -1023,6 +1147,131 @@ client_secret_env = "GLOBEX_SECRET"
         let e = names(&f, &schema(), "twilio").unwrap_err().to_string();
         assert!(e.contains("key title: unknown key"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A made-up vendor's identifiers: a kind of three letters, then 8 hex digits.
+    const SHAPE: IdShape = IdShape {
+        prefix_len: 3,
+        hex_digits: 8,
+    };
+
+    #[test]
+    fn a_value_shape_says_what_is_wrong_without_repeating_the_value() {
+        let org = ValueShape::id("ORG", SHAPE);
+        assert_eq!(org.problem("ORG0123abcd"), None);
+        assert_eq!(
+            org.problem("ORG0123ABCD"),
+            None,
+            "hex digits in either case"
+        );
+        let why = |v: &str| org.problem(v).unwrap();
+        assert_eq!(
+            why(""),
+            "must be ORG followed by 8 hex digits (it is empty)"
+        );
+        assert_eq!(
+            why("ORG12"),
+            "must be ORG followed by 8 hex digits (it has 5 characters)"
+        );
+        assert_eq!(
+            why("KEY0123abcd"),
+            "must be ORG followed by 8 hex digits (it starts with KEY: an identifier of another kind)"
+        );
+        assert_eq!(
+            why("org0123abcd"),
+            "must be ORG followed by 8 hex digits (it does not start with ORG)"
+        );
+        assert_eq!(
+            why("ORG0123abzd"),
+            "must be ORG followed by 8 hex digits (character 10 is not a hex digit)"
+        );
+        // Multi-byte text is counted in characters and never echoed.
+        let e = why("ORGé123abcd");
+        assert!(e.contains("character 4 is not a hex digit"), "{e}");
+        assert!(!e.contains('é'), "{e}");
+    }
+
+    fn shaped() -> TenantsSchema {
+        TenantsSchema::new("org_id")
+            .account_secret("api_token_env", "api_token_file")
+            .key_secret("client_id", "client_secret_env", "client_secret_file")
+            .refuse_inline("api_token")
+            .option("site", "site_id", OptionKind::Text)
+            .shape("org_id", ValueShape::id("ORG", SHAPE))
+            .shape("client_id", ValueShape::id("KEY", SHAPE))
+            .shape("site", ValueShape::id("STE", SHAPE))
+    }
+
+    #[test]
+    fn shaped_keys_are_checked_before_any_secret_is_read() {
+        let ok = "[[tenant]]\nname = \"a\"\norg_id = \"ORG0000000a\"\nclient_id = \"KEY0000000b\"\nclient_secret_env = \"GLOBEX_SECRET\"\nsite = \"STE0000000c\"\n";
+        let t = parse(Path::new("t.toml"), ok, &shaped(), &env, "x").unwrap();
+        assert_eq!(t[0].credentials.user(), "KEY0000000b");
+        assert_eq!(t[0].options, vec![("site_id".into(), "STE0000000c".into())]);
+        for (line, bad, why) in [
+            (
+                3,
+                "org_id = \"ORG1\"",
+                "line 3, column 10, key org_id: must be ORG followed by 8 hex digits (it has 4 characters)",
+            ),
+            (
+                4,
+                "client_id = \"ORG0000000a\"",
+                "line 4, column 13, key client_id: must be KEY followed by 8 hex digits (it starts with ORG: an identifier of another kind)",
+            ),
+            (
+                6,
+                "site = \"STE0000000z\"",
+                "line 6, column 8, key site: must be STE followed by 8 hex digits (character 11 is not a hex digit)",
+            ),
+        ] {
+            let mut lines: Vec<&str> = ok.lines().collect();
+            lines[line - 1] = bad;
+            // The secret's variable is unset: the shape is still what is reported, as no
+            // secret is read from a malformed file.
+            let text = lines.join("\n").replace("GLOBEX_SECRET", "UNSET_HERE");
+            let e = parse(Path::new("/x/t.toml"), &text, &shaped(), &env, "x")
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, format!("tenants file /x/t.toml is not valid: {why}"));
+            // The whole file is refused, for a worker too, and for names alone.
+            assert!(parse_available(Path::new("/x/t.toml"), &text, &shaped(), &env, "x").is_err());
+        }
+        // A missing key and an inline secret are told first.
+        let missing = "[[tenant]]\nname = \"a\"\nclient_id = \"KEY1\"\n";
+        let e = parse(Path::new("t.toml"), missing, &shaped(), &env, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no org_id"), "{e}");
+        let inline = "[[tenant]]\nname = \"a\"\norg_id = \"ORG1\"\napi_token = \"shh\"\n";
+        let e = parse(Path::new("t.toml"), inline, &shaped(), &env, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("inline secrets are refused"), "{e}");
+        // names() checks shapes too.
+        let dir = std::env::temp_dir().join(format!("tenants-shapes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.toml");
+        std::fs::write(&f, "[[tenant]]\nname = \"a\"\norg_id = \"ORG1\"\n").unwrap();
+        let e = names(&f, &shaped(), "x").unwrap_err().to_string();
+        assert!(e.contains("key org_id: must be ORG"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_shape_on_a_key_that_holds_no_plain_string_breaks_the_schema() {
+        for broken in [
+            shaped().shape("org_id", ValueShape::id("ORG", SHAPE)),
+            shaped().shape("nope", ValueShape::id("ORG", SHAPE)),
+            shaped().shape("api_token", ValueShape::id("ORG", SHAPE)),
+            shaped().shape("name", ValueShape::id("ORG", SHAPE)),
+            shaped()
+                .option("batch", "batch", OptionKind::Integer)
+                .shape("batch", ValueShape::id("ORG", SHAPE)),
+        ] {
+            assert!(broken.check().is_err(), "{broken:?}");
+        }
+        assert_eq!(shaped().check(), Ok(()));
     }
 
     #[test]

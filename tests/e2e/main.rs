@@ -12,6 +12,7 @@ mod formats;
 mod frontline_app;
 mod host_promises;
 mod large_tenants;
+mod network_errors;
 mod performance;
 mod permission_screen;
 mod promises;

@@ -95,7 +95,7 @@ pub async fn sim(fixture: Fixture) -> Simulator {
 /// Host options aimed at `sim`.
 pub fn options(sim: &Simulator) -> HostOptions {
     HostOptions {
-        connect_to: Some(sim.addr()),
+        connect_to: Some(sim.addr().into()),
         cache_dir: Some(cache_dir()),
         vendor_policy: vendor_policy(),
         ..HostOptions::default()

@@ -19,7 +19,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Load once: compiled (or read from the on-disk cache) and pre-linked.
     let options = HostOptions {
-        connect_to: Some(sim.addr()),
+        connect_to: Some(sim.addr().into()),
         // The vendor policy: which hosts and routes any plugin may ever be granted.
         vendor_policy: Arc::new(twilio_policy::policy()?),
         ..HostOptions::default()
