@@ -469,7 +469,7 @@ mod tests {
         assert!(e.ends_with("; `connector help COMMAND` shows one"), "{e}");
         let e = line(&["connector", "acount"]);
         assert!(
-            e.contains("(a similar subcommand exists: 'account')"),
+            e.contains("(some similar subcommands exist: 'accounts', 'account')"),
             "{e}"
         );
         let e = line(&["connector", "accounts", "--bogus"]);

@@ -13,6 +13,19 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// `--nats` / `CONNECTOR_NATS` is not a NATS server URL (why, without repeating it).
+#[derive(Debug, thiserror::Error)]
+#[error("--nats (or CONNECTOR_NATS) {0}")]
+pub struct BadNatsUrl(pub String);
+
+/// Connect to the cluster's server, the URL checked first (and named by its flag).
+async fn connect(n: &NatsArgs, patience: setup::Patience) -> anyhow::Result<setup::Cluster> {
+    if let Err(setup::ConnectError::BadUrl(why)) = setup::server_url(&n.nats) {
+        return Err(BadNatsUrl(why).into());
+    }
+    setup::connect(&n.nats, patience).await
+}
+
 /// `connector worker`: load the component once, then take jobs until stopped.
 pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&a.tenants)
@@ -30,7 +43,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             output::safe(&why.to_string())
         );
     }
-    let cluster = setup::connect(&a.nats.nats, setup::Patience::Worker).await?;
+    let cluster = connect(&a.nats, setup::Patience::Worker).await?;
     // Tenants' kept state lives in the cluster, so any worker can re-sync any tenant.
     let options = connector_host::HostOptions {
         state_backend: Some(Arc::new(connector_cluster::tenant_state::ClusterState {
@@ -52,7 +65,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
         tenants.len(),
         tenants.len() + skipped.len(),
         a.jobs,
-        a.nats.nats
+        setup::server_url(&a.nats.nats).unwrap_or_default()
     );
     let w = Arc::new(worker::Worker {
         id,
@@ -103,7 +116,7 @@ pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
             )]
         }
     };
-    let cluster = setup::connect(&a.nats.nats, setup::Patience::Command).await?;
+    let cluster = connect(&a.nats, setup::Patience::Command).await?;
     let (mut new, mut duplicate) = (0, 0);
     for job in &jobs {
         if enqueue::enqueue(&cluster, job).await? {
@@ -130,7 +143,7 @@ pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
         .format
         .or((!g.json).then_some(crate::formats::Format::Json));
     let listing = Listing::new(g, format, a.inactive_for.as_deref(), a.by)?;
-    let cluster = setup::connect(&a.nats.nats, setup::Patience::Command).await?;
+    let cluster = connect(&a.nats, setup::Patience::Command).await?;
     let snapshots = results::read_all(&cluster.results, a.tenant.as_deref()).await?;
     let mut rows = Vec::new();
     for (name, lines) in &snapshots {
@@ -162,7 +175,7 @@ pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
 /// `connector cluster status`.
 pub async fn cluster(g: &Global, what: ClusterWhat, n: &NatsArgs) -> anyhow::Result<ExitCode> {
     let ClusterWhat::Status = what;
-    let mut cluster = setup::connect(&n.nats, setup::Patience::Command).await?;
+    let mut cluster = connect(n, setup::Patience::Command).await?;
     let s = status::status(&mut cluster).await?;
     if g.json {
         println!("{}", serde_json::to_string(&s)?);

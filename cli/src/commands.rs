@@ -64,11 +64,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             by,
             full,
         } => {
-            let listing = Listing::new(g, *format, inactive_for.as_deref(), *by)?;
+            let listing = || Listing::new(g, *format, inactive_for.as_deref(), *by);
             if let Some(file) = tenants {
-                return multi_tenant(g, file, *concurrency, &listing, *full).await;
+                return multi_tenant(g, file, *concurrency, listing, *full).await;
             }
+            // The app and the credentials are told before the listing's own options.
             let (host, tenant) = setup(g).await?;
+            let listing = listing()?;
             if *full {
                 host.clear_state(&tenant).await?;
             }
@@ -131,19 +133,25 @@ async fn provision(g: &Global, a: &ProvisionArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Sync every tenant of a tenants file; one tenant's failure is reported, the rest go on.
+/// Checked first, before anything is sent: the file (its keys and SIDs), each tenant's app,
+/// then the tenants' secrets, then the listing's options.
 async fn multi_tenant(
     g: &Global,
     file: &std::path::Path,
     concurrency: usize,
-    listing: &Listing,
+    listing: impl FnOnce() -> anyhow::Result<Listing>,
     full: bool,
 ) -> anyhow::Result<ExitCode> {
-    let tenants =
-        connector_host::tenants_file::load(file, &twilio_policy::tenants_schema(), &g.app)?;
+    let schema = twilio_policy::tenants_schema();
+    let names = connector_host::tenants_file::names(file, &schema, &g.app)?;
     let host = std::sync::Arc::new(load(g, connect_to(g)?).await?);
+    for (name, app) in &names {
+        host.policy_for(app)
+            .map_err(|e| anyhow!("tenant {name:?}: {e}"))?;
+    }
+    let tenants = connector_host::tenants_file::load(file, &schema, &g.app)?;
+    let listing = listing()?;
     for t in &tenants {
-        host.policy_for(&t.app)
-            .map_err(|e| anyhow!("tenant {:?}: {e}", t.name))?;
         if full {
             host.clear_state(t)
                 .await

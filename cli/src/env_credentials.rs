@@ -1,7 +1,10 @@
 //! Credentials from Twilio's usual environment variables (`TWILIO_ACCOUNT_SID`,
-//! `TWILIO_AUTH_TOKEN`, `TWILIO_API_KEY`, `TWILIO_API_SECRET`): the CLI's single-tenant source.
+//! `TWILIO_AUTH_TOKEN`, `TWILIO_API_KEY`, `TWILIO_API_SECRET`): the CLI's single-tenant source,
+//! and the Flex instance SID (`--flex-instance` / `TWILIO_FLEX_INSTANCE_SID`). Missing values are
+//! told first, then SIDs that do not have Twilio's shape; a secret's value is never repeated.
 
 use connector_host::Credentials;
+use twilio_policy::{ACCOUNT_SID_PREFIX, API_KEY_SID_PREFIX, FLEX_INSTANCE_SID_PREFIX, sid};
 
 /// Why credentials could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +19,61 @@ pub enum CredentialError {
     MissingApiSecret,
     #[error("{0} is empty")]
     Empty(&'static str),
+    /// A SID that does not have Twilio's shape; `problem` says how, without the value.
+    #[error("{name} {problem}")]
+    Malformed {
+        /// The variable or flag that holds it.
+        name: &'static str,
+        problem: String,
+    },
+}
+
+impl CredentialError {
+    /// What to do next.
+    pub fn next_step(&self) -> &'static str {
+        match self {
+            Self::Malformed {
+                name: "TWILIO_FLEX_INSTANCE_SID" | "--flex-instance",
+                ..
+            } => {
+                "set --flex-instance (or TWILIO_FLEX_INSTANCE_SID) to the GO… SID on Twilio Console > Flex > Overview"
+            }
+            Self::Malformed {
+                name: "TWILIO_API_KEY",
+                ..
+            } => {
+                "set TWILIO_API_KEY to the API key's SID (SK…, not its secret) from Twilio Console > Account > API keys & tokens"
+            }
+            Self::Malformed { .. } => {
+                "set TWILIO_ACCOUNT_SID to the Account SID (AC…) from Twilio Console > Account > API keys & tokens"
+            }
+            _ => "export the variables named above, or pass --tenants FILE",
+        }
+    }
+}
+
+/// `value` must be a SID of kind `prefix`; `name` is what holds it.
+fn check_sid(name: &'static str, prefix: &str, value: &str) -> Result<(), CredentialError> {
+    match sid(prefix).problem(value) {
+        Some(problem) => Err(CredentialError::Malformed { name, problem }),
+        None => Ok(()),
+    }
+}
+
+/// The Flex instance SID, from `--flex-instance` or (`from_env`) `TWILIO_FLEX_INSTANCE_SID`:
+/// it must be GO and 32 hex digits.
+pub fn check_flex_instance(value: &str, from_env: bool) -> Result<(), CredentialError> {
+    let name = if from_env {
+        "TWILIO_FLEX_INSTANCE_SID"
+    } else {
+        "--flex-instance"
+    };
+    check_sid(name, FLEX_INSTANCE_SID_PREFIX, value.trim())
 }
 
 /// Read Twilio's usual variables through `get` (e.g. `std::env::var`); an API key wins over
-/// the auth token when both are set.
+/// the auth token when both are set. Every value that is needed must be there before any is
+/// checked: then the Account SID and the API key's SID must have Twilio's shape.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Credentials, CredentialError> {
     let nonempty = |k: &'static str| -> Result<Option<String>, CredentialError> {
         match get(k) {
@@ -29,19 +83,29 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Credentials, 
         }
     };
     let account_sid = nonempty("TWILIO_ACCOUNT_SID")?.ok_or(CredentialError::MissingAccountSid)?;
-    if let Some(key_sid) = nonempty("TWILIO_API_KEY")? {
+    let credentials = if let Some(key_sid) = nonempty("TWILIO_API_KEY")? {
         let secret = nonempty("TWILIO_API_SECRET")?.ok_or(CredentialError::MissingApiSecret)?;
-        return Ok(Credentials::ApiKey {
+        Credentials::ApiKey {
             account_sid,
             key_sid,
             secret,
-        });
+        }
+    } else {
+        let auth_token = nonempty("TWILIO_AUTH_TOKEN")?.ok_or(CredentialError::MissingSecret)?;
+        Credentials::AuthToken {
+            account_sid,
+            auth_token,
+        }
+    };
+    check_sid(
+        "TWILIO_ACCOUNT_SID",
+        ACCOUNT_SID_PREFIX,
+        credentials.account_sid(),
+    )?;
+    if let Credentials::ApiKey { key_sid, .. } = &credentials {
+        check_sid("TWILIO_API_KEY", API_KEY_SID_PREFIX, key_sid)?;
     }
-    let auth_token = nonempty("TWILIO_AUTH_TOKEN")?.ok_or(CredentialError::MissingSecret)?;
-    Ok(Credentials::AuthToken {
-        account_sid,
-        auth_token,
-    })
+    Ok(credentials)
 }
 
 /// Read from the process environment.
@@ -62,17 +126,20 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
+    const AC: &str = "AC0000000000000000000000000000a001";
+    const SK: &str = "SK00000000000000000000000000000001";
+
     #[test]
     fn prefers_api_key_and_never_debug_prints_secrets() {
         let c = from_lookup(lookup(&[
-            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_ACCOUNT_SID", AC),
             ("TWILIO_AUTH_TOKEN", "tok-secret"),
-            ("TWILIO_API_KEY", "SK1"),
+            ("TWILIO_API_KEY", SK),
             ("TWILIO_API_SECRET", "key-secret"),
         ]))
         .unwrap();
-        assert_eq!(c.user(), "SK1");
-        assert_eq!(c.account_sid(), "AC1");
+        assert_eq!(c.user(), SK);
+        assert_eq!(c.account_sid(), AC);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("key-secret") && dbg.contains("redacted"));
     }
@@ -95,5 +162,62 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("empty"));
+    }
+
+    #[test]
+    fn sids_of_the_wrong_shape_are_named_after_missing_values_and_never_echo_a_secret() {
+        let err = |pairs: &[(&str, &str)]| from_lookup(lookup(pairs)).unwrap_err().to_string();
+        // A missing secret is told before a malformed SID.
+        assert!(err(&[("TWILIO_ACCOUNT_SID", "ACxyz")]).contains("TWILIO_AUTH_TOKEN"));
+        assert_eq!(
+            err(&[
+                ("TWILIO_ACCOUNT_SID", "ACxyz"),
+                ("TWILIO_AUTH_TOKEN", "tok-secret")
+            ]),
+            "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (it has 5 characters)"
+        );
+        // The auth token pasted where the SID goes: neither value is repeated.
+        let token = "0123456789abcdef0123456789abcdef";
+        let e = err(&[("TWILIO_ACCOUNT_SID", token), ("TWILIO_AUTH_TOKEN", token)]);
+        assert_eq!(
+            e,
+            "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (it has 32 characters)"
+        );
+        let e = err(&[
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_API_KEY", "key-secret-pasted-here"),
+            ("TWILIO_API_SECRET", "key-secret"),
+        ]);
+        assert_eq!(
+            e,
+            "TWILIO_API_KEY must be SK followed by 32 hex digits (it has 22 characters)"
+        );
+        assert!(!e.contains("key-secret"));
+        let e = err(&[
+            ("TWILIO_ACCOUNT_SID", SK),
+            ("TWILIO_API_KEY", AC),
+            ("TWILIO_API_SECRET", "key-secret"),
+        ]);
+        assert_eq!(
+            e,
+            "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (it starts with SK: an identifier of another kind)"
+        );
+    }
+
+    #[test]
+    fn the_flex_instance_is_named_by_where_it_came_from() {
+        assert!(check_flex_instance("GO0000000000000000000000000000e001", true).is_ok());
+        let e = check_flex_instance("GO123", false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--flex-instance must be GO followed by 32 hex digits (it has 5 characters)"
+        );
+        assert!(e.next_step().contains("Flex > Overview"));
+        let e = check_flex_instance("WS0000000000000000000000000000e001", true).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("TWILIO_FLEX_INSTANCE_SID must be GO followed by 32 hex digits"),
+            "{e}"
+        );
     }
 }

@@ -15,6 +15,10 @@ pub fn next_step(e: &anyhow::Error) -> Option<String> {
     let text = format!("{e:#}");
     let hint = if text.contains("tenant ") && text.contains("unknown app") {
         "set the tenant's app in the tenants file to one the plugin serves, or leave it out for --app's"
+    } else if text.starts_with("--inactive-for") {
+        crate::inactivity::PERIOD_HINT
+    } else if text.starts_with("--now ") {
+        "give --now as an RFC 3339 timestamp, e.g. 2025-11-23T12:00:00Z"
     } else if text.contains("tenants file") || text.contains("tenant ") {
         "fix the tenants file as the message says (secrets go in *_env or *_file fields, see README)"
     } else if text.contains("TWILIO_") {
@@ -57,6 +61,9 @@ fn configuration_step(e: &(dyn std::error::Error + 'static)) -> Option<&'static 
         ConnectError::Unreachable { why, .. } if why.contains("refused the user") => {
             Some("check the user and password (or token) in the --nats URL")
         }
+        ConnectError::NoJetStream { .. } => Some(
+            "restart that nats-server with JetStream enabled (-js), or pass --nats URL of one that has it",
+        ),
         ConnectError::Unreachable { .. } => Some(
             "start a nats-server with JetStream there (`nats-server -js`; scripts/nats-server.sh installs one), or pass --nats URL",
         ),
@@ -155,6 +162,34 @@ mod tests {
                 .unwrap()
                 .contains("`connector routes --plugin /p/x.wasm`")
         );
+    }
+
+    #[test]
+    fn configuration_refused_before_sending_has_its_own_next_step() {
+        use crate::env_credentials::CredentialError;
+        use connector_cluster::setup::ConnectError;
+        let step = |e: anyhow::Error| next_step(&e).unwrap();
+        let malformed = |name| CredentialError::Malformed {
+            name,
+            problem: "must be …".into(),
+        };
+        assert!(step(malformed("TWILIO_ACCOUNT_SID").into()).contains("Account SID (AC…)"));
+        assert!(step(malformed("TWILIO_API_KEY").into()).contains("SK…, not its secret"));
+        assert!(step(malformed("--flex-instance").into()).contains("Flex > Overview"));
+        let unreachable = ConnectError::Unreachable {
+            server: "nats://127.0.0.1:1".into(),
+            why: "connection refused".into(),
+        };
+        assert!(step(anyhow::Error::new(unreachable).context("x")).contains("nats-server -js"));
+        assert!(
+            step(crate::cluster_commands::BadNatsUrl("is empty".into()).into())
+                .contains("--nats nats://HOST:PORT")
+        );
+        let period = crate::inactivity::parse_period("90").unwrap_err();
+        assert_eq!(step(period), crate::inactivity::PERIOD_HINT);
+        let app =
+            anyhow::anyhow!("tenant \"a\": host error: unknown app \"x\"; the plugin serves: y");
+        assert!(step(app).contains("tenant's app"));
     }
 
     #[test]

@@ -17,24 +17,44 @@ pub enum By {
     Entitlement,
 }
 
-/// A period such as `90d`, `12w`, `36h` or `1y` (365 days).
+/// What to do about a period that is not one: the accepted forms.
+pub const PERIOD_HINT: &str = "give --inactive-for a whole number and a unit, h (hours), d (days), w (weeks) or y (365 days), e.g. 90d, 12w or 1y";
+
+/// The longest period taken, in hours: a century.
+const MAX_PERIOD_HOURS: i64 = 100 * 365 * 24;
+
+/// A period such as `90d`, `12w`, `36h` or `1y` (365 days), up to a century. An error names
+/// `--inactive-for` and what is wrong ([`PERIOD_HINT`] says the forms); the value is repeated
+/// only when it is short.
 pub fn parse_period(text: &str) -> anyhow::Result<Duration> {
     let text = text.trim();
+    let shown = if text.chars().count() <= 16 && !text.chars().any(char::is_control) {
+        format!(" {text:?}")
+    } else {
+        String::new()
+    };
     let split = text
         .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| anyhow!("--inactive-for {text:?} needs a unit: h, d, w or y (e.g. 90d)"))?;
+        .unwrap_or(text.len());
     let (n, unit) = text.split_at(split);
-    let n: i64 = n
-        .parse()
-        .map_err(|_| anyhow!("--inactive-for {text:?} must start with a number, e.g. 90d"))?;
-    let days = match unit {
-        "h" => return Ok(Duration::hours(n)),
-        "d" => n,
-        "w" => n * 7,
-        "y" => n * 365,
-        _ => bail!("--inactive-for {text:?}: unknown unit {unit:?}; use h, d, w or y (e.g. 90d)"),
+    if n.is_empty() {
+        bail!("--inactive-for{shown} does not start with a number");
+    }
+    let hours_per_unit: i64 = match unit.trim() {
+        "" => bail!("--inactive-for{shown} has no unit"),
+        "h" => 1,
+        "d" => 24,
+        "w" => 7 * 24,
+        "y" => 365 * 24,
+        _ => bail!("--inactive-for{shown} has an unknown unit"),
     };
-    Ok(Duration::days(days))
+    let hours = n
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(hours_per_unit))
+        .filter(|h| *h <= MAX_PERIOD_HOURS)
+        .ok_or_else(|| anyhow!("--inactive-for{shown} is longer than a century"))?;
+    Ok(Duration::hours(hours))
 }
 
 /// How one account or entitlement stands against the cutoff.
@@ -152,10 +172,25 @@ mod tests {
         assert_eq!(parse_period("2w").unwrap(), Duration::days(14));
         assert_eq!(parse_period("1y").unwrap(), Duration::days(365));
         assert_eq!(parse_period("36h").unwrap(), Duration::hours(36));
-        for bad in ["90", "d", "90x", "-3d"] {
+        assert_eq!(parse_period("90 d").unwrap(), Duration::days(90));
+        for bad in ["90", "d", "90x", "-3d", "", "99999999999999999y", "101y"] {
             let e = parse_period(bad).unwrap_err().to_string();
-            assert!(e.contains("90d"), "{bad}: {e}");
+            assert!(
+                e.starts_with("--inactive-for ") && !e.contains("give"),
+                "{bad}: {e}"
+            );
         }
+        assert_eq!(
+            parse_period("90").unwrap_err().to_string(),
+            format!("--inactive-for \"90\" has no unit")
+        );
+        assert!(parse_period("100y").is_ok());
+        let long = "9".repeat(40);
+        let e = parse_period(&long).unwrap_err().to_string();
+        assert!(
+            !e.contains(&long) && e.starts_with("--inactive-for has no unit"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // One line: what failed, then what to do next.
-            let message = output::safe(&format!("{e:#}").replace(['\n', '\r'], " "));
+            let message = output::safe(&output::error_line(&e));
             match hints::next_step(&e) {
                 Some(next) => eprintln!("error: {message} — {}", output::safe(&next)),
                 None => eprintln!("error: {message}"),

@@ -19,6 +19,34 @@ pub fn safe(s: &str) -> String {
         .collect()
 }
 
+/// An error and its causes as one line: each cause once (one whose text its wrapper already
+/// shows is left out), without operating-system error numbers.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = without_os_error(&cause.to_string());
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line.replace(['\n', '\r'], " ")
+}
+
+/// `Connection refused (os error 111)` → `Connection refused`.
+fn without_os_error(s: &str) -> String {
+    let mut out = s.to_string();
+    while let Some(i) = out.find(" (os error ") {
+        let Some(j) = out[i..].find(')') else { break };
+        out.replace_range(i..i + j + 1, "");
+    }
+    out
+}
+
 /// Lower-case status name.
 pub fn status_name(s: AccountStatus) -> &'static str {
     match s {
@@ -273,6 +301,28 @@ fn cap_name(c: Capability) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_chain_is_one_line_with_each_cause_once() {
+        #[derive(Debug)]
+        struct Wraps(std::io::Error);
+        impl std::fmt::Display for Wraps {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "IO error: {}", self.0)
+            }
+        }
+        impl std::error::Error for Wraps {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::from_raw_os_error(111);
+        let e = anyhow::Error::new(Wraps(io)).context("cannot connect\nto X");
+        assert_eq!(
+            error_line(&e),
+            "cannot connect to X: IO error: Connection refused"
+        );
+    }
 
     #[test]
     fn snapshot_lines_read_back_as_the_same_account() {

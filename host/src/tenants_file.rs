@@ -678,8 +678,43 @@ pub fn parse_available(
             "no [[tenant]] entries".into(),
         ));
     }
-    let mut names = std::collections::HashSet::new();
+    refuse_whole_file(text, schema, &mut entries)?;
+    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
     for e in &entries {
+        match tenant(path, text, schema, e, lookup, default_app) {
+            Ok(t) => ok.push(t),
+            Err(why) => skipped.push(why),
+        }
+    }
+    Ok((ok, skipped))
+}
+
+/// The tenants' names and apps only, reading no secret (what a job names); a file that
+/// [`parse`] would refuse whole (an inline secret, a name twice, a malformed value) is refused.
+pub fn names(
+    path: &Path,
+    schema: &TenantsSchema,
+    default_app: &str,
+) -> Result<Vec<(String, String)>, TenantsError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
+    let mut entries = entries(path, &text, schema)?;
+    refuse_whole_file(&text, schema, &mut entries)?;
+    Ok(entries
+        .iter()
+        .map(|e| (e.name.clone(), e.app(default_app)))
+        .collect())
+}
+
+/// What refuses the whole file once its entries are read, before any secret is: an inline
+/// secret, a name used twice, then a value that does not have its key's shape.
+fn refuse_whole_file(
+    text: &str,
+    schema: &TenantsSchema,
+    entries: &mut [Entry<'_>],
+) -> Result<(), TenantsError> {
+    let mut names = std::collections::HashSet::new();
+    for e in entries.iter() {
         if let Some((key, offset)) = &e.inline {
             return Err(TenantsError::Tenant {
                 tenant: e.name.clone(),
@@ -697,41 +732,10 @@ pub fn parse_available(
             });
         }
     }
-    if let Some(why) = first_malformed(&mut entries) {
-        return Err(why);
+    match entries.iter_mut().find_map(|e| e.malformed.take()) {
+        Some(why) => Err(why),
+        None => Ok(()),
     }
-    let (mut ok, mut skipped) = (Vec::new(), Vec::new());
-    for e in &entries {
-        match tenant(path, text, schema, e, lookup, default_app) {
-            Ok(t) => ok.push(t),
-            Err(why) => skipped.push(why),
-        }
-    }
-    Ok((ok, skipped))
-}
-
-/// The tenants' names and apps only, reading no secret (what a job names).
-pub fn names(
-    path: &Path,
-    schema: &TenantsSchema,
-    default_app: &str,
-) -> Result<Vec<(String, String)>, TenantsError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
-    let mut entries = entries(path, &text, schema)?;
-    if let Some(why) = first_malformed(&mut entries) {
-        return Err(why);
-    }
-    Ok(entries
-        .iter()
-        .map(|e| (e.name.clone(), e.app(default_app)))
-        .collect())
-}
-
-/// The first value of the file that does not have its key's shape (reported after missing
-/// keys, inline secrets and duplicate names, before any secret is read).
-fn first_malformed(entries: &mut [Entry<'_>]) -> Option<TenantsError> {
-    entries.iter_mut().find_map(|e| e.malformed.take())
 }
 
 /// One entry as a tenant, its secret read (inline secrets were refused for the whole file).
@@ -1255,6 +1259,13 @@ client_secret_env = "GLOBEX_SECRET"
         std::fs::write(&f, "[[tenant]]\nname = \"a\"\norg_id = \"ORG1\"\n").unwrap();
         let e = names(&f, &shaped(), "x").unwrap_err().to_string();
         assert!(e.contains("key org_id: must be ORG"), "{e}");
+        // And refuses an inline secret first, as every reading of the file does.
+        std::fs::write(&f, inline).unwrap();
+        let e = names(&f, &shaped(), "x").unwrap_err().to_string();
+        assert!(
+            e.contains("inline secrets are refused") && !e.contains("shh"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

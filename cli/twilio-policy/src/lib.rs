@@ -5,7 +5,7 @@
 //! it changes and what its body may say. A plugin's declared routes must lie within these, or
 //! the host refuses the plugin at load.
 
-use connector_host::tenants_file::{OptionKind, TenantsSchema};
+use connector_host::tenants_file::{OptionKind, TenantsSchema, ValueShape};
 use connector_host::vendor_policy::{
     Allowed, IdShape, Method, PolicyError, VendorPolicy, VendorPolicySpec, WriteRule,
 };
@@ -18,6 +18,20 @@ pub const SID_SHAPE: IdShape = IdShape {
     prefix_len: 2,
     hex_digits: 32,
 };
+
+/// The prefix of an Account SID (the connecting account, a subaccount).
+pub const ACCOUNT_SID_PREFIX: &str = "AC";
+/// The prefix of an API key's SID (`TWILIO_API_KEY`, a tenants file's `api_key_sid`).
+pub const API_KEY_SID_PREFIX: &str = "SK";
+/// The prefix of a Flex instance SID (`--flex-instance`, a tenants file's `flex_instance_sid`).
+pub const FLEX_INSTANCE_SID_PREFIX: &str = "GO";
+
+/// A Twilio SID of the kind `prefix` names (`AC`, `SK`, `GO`…): what a value must look like,
+/// and what is wrong with one that does not (`sid("AC").problem("ACxyz")` is `must be AC
+/// followed by 32 hex digits (it has 5 characters)`).
+pub fn sid(prefix: &str) -> ValueShape {
+    ValueShape::id(prefix, SID_SHAPE)
+}
 
 /// The 2010 API host (accounts, usage).
 pub const API: &str = "api.twilio.com";
@@ -103,7 +117,9 @@ pub const PAGE_SIZE: &str = "page_size";
 /// `account_sid`; an Auth Token (Basic with the Account SID as user) from `auth_token_env` or
 /// `auth_token_file`, or an API Key (Basic with the Key SID `api_key_sid` as user) with its
 /// secret from `api_secret_env` or `api_secret_file`; `auth_token` and `api_secret` written
-/// inline are refused; `flex_instance_sid` and `page_size` become plugin options.
+/// inline are refused; `flex_instance_sid` and `page_size` become plugin options. The three
+/// SIDs must have Twilio's documented shape (AC, SK and GO, then 32 hex digits): a file with
+/// another is refused before any secret is read or request sent.
 pub fn tenants_schema() -> TenantsSchema {
     TenantsSchema::new("account_sid")
         .account_secret("auth_token_env", "auth_token_file")
@@ -112,6 +128,9 @@ pub fn tenants_schema() -> TenantsSchema {
         .refuse_inline("api_secret")
         .option("flex_instance_sid", FLEX_INSTANCE, OptionKind::Text)
         .option("page_size", PAGE_SIZE, OptionKind::Integer)
+        .shape("account_sid", sid(ACCOUNT_SID_PREFIX))
+        .shape("api_key_sid", sid(API_KEY_SID_PREFIX))
+        .shape("flex_instance_sid", sid(FLEX_INSTANCE_SID_PREFIX))
 }
 
 fn read(host: &str, path: &str) -> (Method, String, String, Vec<WriteRule>) {
@@ -323,6 +342,58 @@ flex_instance_sid = "GO00000000000000000000000000000002"
             e.contains("inline secrets are refused: use auth_token_env / auth_token_file or api_secret_env / api_secret_file")
                 && !e.contains("shh"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_tenants_file_with_a_sid_of_the_wrong_shape_is_refused_by_line_and_key() {
+        let schema = tenants_schema();
+        let good = "[[tenant]]\nname = \"acme\"\napp = \"flex\"\naccount_sid = \"AC00000000000000000000000000000001\"\napi_key_sid = \"SK00000000000000000000000000000001\"\napi_secret_env = \"ACME_SECRET\"\nflex_instance_sid = \"GO00000000000000000000000000000001\"\n";
+        let env = |k: &str| (k == "ACME_SECRET").then(|| "acme-secret".to_string());
+        let path = std::path::Path::new("tenants.toml");
+        assert!(connector_host::tenants_file::parse(path, good, &schema, &env, "twilio").is_ok());
+        for (from, to, why) in [
+            (
+                "AC00000000000000000000000000000001",
+                "AC123",
+                "line 4, column 15, key account_sid: must be AC followed by 32 hex digits (it has 5 characters)",
+            ),
+            (
+                "SK00000000000000000000000000000001",
+                "AC00000000000000000000000000000001",
+                "line 5, column 15, key api_key_sid: must be SK followed by 32 hex digits (it starts with AC: an identifier of another kind)",
+            ),
+            (
+                "GO00000000000000000000000000000001",
+                "GO0000000000000000000000000000000g",
+                "line 7, column 21, key flex_instance_sid: must be GO followed by 32 hex digits (character 34 is not a hex digit)",
+            ),
+        ] {
+            let text = good.replacen(from, to, 1);
+            let e = connector_host::tenants_file::parse(path, &text, &schema, &env, "twilio")
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, format!("tenants file tenants.toml is not valid: {why}"));
+        }
+    }
+
+    #[test]
+    fn sids_have_the_documented_shape() {
+        let account = sid(ACCOUNT_SID_PREFIX);
+        assert_eq!(account.problem("AC0000000000000000000000000000a001"), None);
+        assert_eq!(
+            account.problem("ACxyz").unwrap(),
+            "must be AC followed by 32 hex digits (it has 5 characters)"
+        );
+        assert!(
+            sid(API_KEY_SID_PREFIX)
+                .problem("SK00000000000000000000000000000001")
+                .is_none()
+        );
+        assert!(
+            sid(FLEX_INSTANCE_SID_PREFIX)
+                .problem("GO0000000000000000000000000000e001")
+                .is_none()
         );
     }
 
