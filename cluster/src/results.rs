@@ -42,7 +42,10 @@ pub async fn read_all(
             names.push(info.name);
         }
     }
+    // The listing can name an object twice (its consumer may start over when the server
+    // connection is re-established mid-list): each snapshot is read once.
     names.sort();
+    names.dedup();
     let mut out = Vec::new();
     for name in names {
         let mut object = store
