@@ -267,6 +267,13 @@ pub fn decide(
         }
         return Ok(Allowed::Read);
     }
+    // What a write says is in its body, where the policy reads it: a query could say more.
+    if req.uri.query().is_some_and(|q| !q.is_empty()) {
+        return deny(
+            Rule::BodyFieldNotAllowed,
+            format!("{method} {host}{path}: a write carries its fields in the body, not the query"),
+        );
+    }
     let Some(action) = kind.action() else {
         return deny(
             Rule::ReadOnlyCall,
@@ -702,6 +709,17 @@ mod tests {
         assert_eq!(
             outcome(&suspend, "DELETE", &url, None, b""),
             Err(Rule::UndeclaredRoute)
+        );
+        assert_eq!(
+            outcome(
+                &suspend,
+                "POST",
+                &format!("{url}?Status=closed"),
+                FORM,
+                b"Status=suspended"
+            ),
+            Err(Rule::BodyFieldNotAllowed),
+            "a query on a write could say more than its body"
         );
     }
 

@@ -101,12 +101,80 @@ fn decode(
             }
             Ok(Decoded::Form(pairs))
         }
-        BodyEncoding::Json => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(Decoded::Json(map)),
+        BodyEncoding::Json => match serde_json::from_slice::<Strict>(body) {
+            Ok(Strict(Value::Object(map))) => Ok(Decoded::Json(map)),
+            Err(e) if e.to_string().contains(DUPLICATE) => Err((
+                Rule::BodyFieldNotAllowed,
+                "a field is sent twice in one object".into(),
+            )),
             _ => Err((Rule::BodyNotAllowed, "the body is not a JSON object".into())),
         },
         // Handled above: an empty encoding never reaches the media-type check.
         BodyEncoding::Empty => Ok(Decoded::Empty),
+    }
+}
+
+/// What a duplicate key's error says.
+const DUPLICATE: &str = "duplicate field in one object";
+
+/// A JSON value read refusing a key twice in one object: the host and the upstream must read
+/// the same body, and parsers disagree on which of two equal keys wins.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.insert(key, v).is_some() {
+                return Err(serde::de::Error::custom(DUPLICATE));
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -376,6 +444,15 @@ mod tests {
             ),
             (br#"{"roles":["agent"]}"#, Rule::WrongTarget),
             (br#"["ann"]"#, Rule::BodyNotAllowed),
+            // Parsers disagree on which of two equal keys wins: neither goes.
+            (
+                br#"{"username":"ann","roles":["admin"],"roles":["agent"]}"#,
+                Rule::BodyFieldNotAllowed,
+            ),
+            (
+                br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{},"attributes":{}}}"#,
+                Rule::BodyFieldNotAllowed,
+            ),
         ];
         for (body, want) in bad {
             let got = check(&rule, &t, "/v1/Users/Provision", JSON, body, &a).map_err(|(r, _)| r);
