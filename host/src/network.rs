@@ -32,8 +32,11 @@ impl fmt::Display for NetworkFailure {
         match self {
             Self::Dns { host } => write!(f, "could not resolve {host}"),
             Self::Refused { target } => write!(f, "connection to {target} refused"),
+            Self::Timeout { target, after } if after.as_secs() == 0 => {
+                write!(f, "{target} timed out after {} ms", after.as_millis())
+            }
             Self::Timeout { target, after } => {
-                write!(f, "{target} timed out after {} s", after.as_secs().max(1))
+                write!(f, "{target} timed out after {} s", after.as_secs())
             }
             Self::UntrustedCertificate { host } => {
                 write!(f, "TLS certificate of {host} not trusted")

@@ -163,10 +163,18 @@ async fn slow_answers_time_out_with_a_specific_error() {
         .list_all(&tenant(&sim, "twilio"), |_| {})
         .await
         .unwrap_err();
+    // The host says what timed out and after how long, in words.
     assert!(
-        matches!(&err, CallError::Connector { error: ConnectorError::Transport(m), .. } if m.contains("timed out")),
+        matches!(
+            &err,
+            CallError::Network {
+                failure: connector_host::network::NetworkFailure::Timeout { .. },
+                ..
+            }
+        ),
         "{err}"
     );
+    assert!(err.to_string().ends_with("timed out after 300 ms"), "{err}");
 }
 
 #[tokio::test]
