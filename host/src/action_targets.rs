@@ -24,6 +24,8 @@ pub enum TargetRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
     direct: bool,
+    /// For direct objects: each identity with its field (links start from them).
+    fields: Vec<(String, String)>,
     ids: Vec<String>,
 }
 
@@ -51,64 +53,95 @@ impl ActionTargets {
         &self.target
     }
 
-    /// Remember the objects of an answer that name the target (or an identity of an object that
-    /// does) in one of `identity_fields`.
-    pub fn observe(&mut self, answer: &[u8], identity_fields: &[String]) {
+    /// Remember the objects of an answer that name the target in one of `identity_fields`, and
+    /// those one declared link further (`links`: a direct object's `from` field equal to this
+    /// object's `to` field, such as a worker's name and a user's username). A linked object
+    /// belongs to the account of the object it was linked from.
+    pub fn observe(
+        &mut self,
+        answer: &[u8],
+        identity_fields: &[String],
+        links: &[(String, String)],
+    ) {
         if self.target.is_empty() || self.groups.len() >= MAX_GROUPS {
             return;
         }
-        let direct = self.direct_ids();
+        let pivots = self.pivots(links);
         let mentions = |needle: &str| contains(answer, needle.as_bytes());
-        if !mentions(&self.target) && !direct.iter().any(|d| mentions(d)) {
+        if !mentions(&self.target) && !pivots.iter().any(|(_, v, _)| mentions(v)) {
             return;
         }
-        if let Ok(v) = serde_json::from_slice::<Value>(answer) {
-            // Objects naming the target first, then those naming one of their identities.
-            self.walk(&v, identity_fields, true);
-            self.walk(&v, identity_fields, false);
+        let Ok(v) = serde_json::from_slice::<Value>(answer) else {
+            return;
+        };
+        // Objects naming the target first, then those a link leads to from one of them.
+        let target = self.target.clone();
+        let mut direct = Vec::new();
+        collect_objects(
+            &v,
+            identity_fields,
+            &|ids| ids.iter().any(|(_, x)| *x == target),
+            &mut direct,
+        );
+        for ids in direct {
+            let values = ids.iter().map(|(_, x)| x.clone()).collect();
+            self.add(true, ids, values);
+        }
+        let pivots = self.pivots(links);
+        if pivots.is_empty() {
+            return;
+        }
+        let mut linked = Vec::new();
+        let leads = |ids: &[(String, String)]| {
+            pivots
+                .iter()
+                .any(|(to, value, _)| ids.iter().any(|(f, x)| f == to && x == value))
+        };
+        collect_objects(&v, identity_fields, &leads, &mut linked);
+        for ids in linked {
+            for (to, value, account) in &pivots {
+                if ids.iter().any(|(f, x)| f == to && x == value) {
+                    let merged: Vec<String> = ids
+                        .iter()
+                        .map(|(_, x)| x.clone())
+                        .chain(account.iter().cloned())
+                        .collect();
+                    self.add(false, Vec::new(), merged);
+                }
+            }
         }
     }
 
-    /// Identities of objects that named the target itself.
-    fn direct_ids(&self) -> Vec<String> {
-        self.groups
-            .iter()
-            .filter(|g| g.direct)
-            .flat_map(|g| g.ids.iter().cloned())
-            .filter(|i| *i != self.target)
-            .collect()
+    /// For each declared link out of a direct object: the field it leads to, the value that
+    /// field must hold, and the direct object's identities.
+    fn pivots(&self, links: &[(String, String)]) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        for g in self.groups.iter().filter(|g| g.direct) {
+            for (from, to) in links {
+                if let Some((_, v)) = g.fields.iter().find(|(f, _)| f == from) {
+                    out.push((to.clone(), v.clone(), g.ids.clone()));
+                }
+            }
+        }
+        out
     }
 
-    fn walk(&mut self, v: &Value, fields: &[String], direct: bool) {
-        match v {
-            Value::Object(map) => {
-                let ids: Vec<String> = fields
-                    .iter()
-                    .filter_map(|f| map.get(f).and_then(Value::as_str))
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
-                let linked = if direct {
-                    ids.contains(&self.target)
-                } else {
-                    let via = self.direct_ids();
-                    ids.iter().any(|i| via.contains(i))
-                };
-                if linked && self.groups.len() < MAX_GROUPS {
-                    let mut group: Vec<String> = Vec::new();
-                    for i in ids {
-                        if !group.contains(&i) && group.len() < MAX_IDENTITIES {
-                            group.push(i);
-                        }
-                    }
-                    if !self.groups.iter().any(|g| g.ids == group) {
-                        self.groups.push(Group { direct, ids: group });
-                    }
-                }
-                map.values().for_each(|c| self.walk(c, fields, direct));
+    fn add(&mut self, direct: bool, fields: Vec<(String, String)>, ids: Vec<String>) {
+        if self.groups.len() >= MAX_GROUPS {
+            return;
+        }
+        let mut group: Vec<String> = Vec::new();
+        for i in ids {
+            if !group.contains(&i) && group.len() < MAX_IDENTITIES {
+                group.push(i);
             }
-            Value::Array(items) => items.iter().for_each(|c| self.walk(c, fields, direct)),
-            _ => {}
+        }
+        if !self.groups.iter().any(|g| g.ids == group) {
+            self.groups.push(Group {
+                direct,
+                fields,
+                ids: group,
+            });
         }
     }
 
@@ -119,12 +152,17 @@ impl ActionTargets {
         if !linked {
             return Err(TargetRefusal::NotTheTarget);
         }
-        let all_in = |set: &[String]| {
-            std::iter::once(value)
-                .chain(self.written.iter().map(String::as_str))
-                .all(|w| w == self.target || set.iter().any(|i| i == w))
-        };
-        if all_in(&[]) || self.groups.iter().any(|g| all_in(&g.ids)) {
+        // Every write of the call, this one included, within one account: the target alone,
+        // or one object's identities (each holds the target, or inherits it through its link).
+        let writes: Vec<&str> = std::iter::once(value)
+            .chain(self.written.iter().map(String::as_str))
+            .collect();
+        let only_target = writes.iter().all(|w| *w == self.target);
+        let one_object = self
+            .groups
+            .iter()
+            .any(|g| writes.iter().all(|w| g.ids.iter().any(|i| i == w)));
+        if only_target || one_object {
             Ok(())
         } else {
             Err(TargetRefusal::SecondAccount)
@@ -136,6 +174,44 @@ impl ActionTargets {
         if !self.written.iter().any(|w| w == value) {
             self.written.push(value.to_string());
         }
+    }
+}
+
+/// An identity field of an object and its value.
+type Field = (String, String);
+
+/// The identity fields and values of each object `keep` accepts, depth first, at most
+/// `MAX_GROUPS` of them.
+fn collect_objects(
+    v: &Value,
+    fields: &[String],
+    keep: &dyn Fn(&[Field]) -> bool,
+    out: &mut Vec<Vec<Field>>,
+) {
+    if out.len() >= MAX_GROUPS {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let ids: Vec<(String, String)> = fields
+                .iter()
+                .filter_map(|f| {
+                    map.get(f)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| (f.clone(), s.to_string()))
+                })
+                .collect();
+            if !ids.is_empty() && keep(&ids) {
+                out.push(ids);
+            }
+            map.values()
+                .for_each(|c| collect_objects(c, fields, keep, out));
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|c| collect_objects(c, fields, keep, out)),
+        _ => {}
     }
 }
 
@@ -154,6 +230,41 @@ mod tests {
             .collect()
     }
 
+    fn links() -> Vec<(String, String)> {
+        vec![("friendly_name".into(), "username".into())]
+    }
+
+    #[test]
+    fn a_shared_name_links_no_other_account_nor_another_worker_of_that_name() {
+        // Two subaccounts named alike: closing one may not close the other.
+        let mut t = ActionTargets::new("AC2");
+        t.observe(
+            br#"{"accounts":[{"sid":"AC2","friendly_name":"Support"},{"sid":"AC3","friendly_name":"Support"}]}"#,
+            &fields(),
+            &links(),
+        );
+        assert_eq!(t.admits("AC2"), Ok(()));
+        t.record("AC2");
+        assert_eq!(t.admits("AC3"), Err(TargetRefusal::NotTheTarget));
+        // Two workers named alice in two workspaces: the name leads to users, not workers.
+        let mut t = ActionTargets::new("WK1");
+        t.observe(
+            br#"[{"sid":"WK1","friendly_name":"alice"},{"sid":"WK7","friendly_name":"alice"}]"#,
+            &fields(),
+            &links(),
+        );
+        assert_eq!(t.admits("WK7"), Err(TargetRefusal::NotTheTarget));
+        // The user of that name is the worker's account, and both may be written together.
+        t.observe(
+            br#"{"user_id":"FU1","username":"alice"}"#,
+            &fields(),
+            &links(),
+        );
+        t.record("FU1");
+        assert_eq!(t.admits("WK1"), Ok(()));
+        assert_eq!(t.admits("WK7"), Err(TargetRefusal::NotTheTarget));
+    }
+
     #[test]
     fn the_target_itself_is_always_admitted_and_nothing_else_unlinked() {
         let t = ActionTargets::new("WK1");
@@ -168,6 +279,7 @@ mod tests {
         t.observe(
             br#"{"users":[{"user_id":"FU1","username":"alice","worker_sid":"WK1"},{"user_id":"FU2","username":"bob","worker_sid":"WK2"}]}"#,
             &fields(),
+            &links(),
         );
         assert_eq!(t.admits("FU1"), Ok(()));
         assert_eq!(t.admits("WK1"), Ok(()));
@@ -178,6 +290,7 @@ mod tests {
         t.observe(
             br#"{"sid":"WK1","workspace_sid":"WS1","account_sid":"AC1"}"#,
             &fields(),
+            &links(),
         );
         assert_eq!(t.admits("WS1"), Err(TargetRefusal::NotTheTarget));
     }
@@ -189,6 +302,7 @@ mod tests {
         t.observe(
             br#"[{"sid":"US1","username":"a@x.example"},{"sid":"US2","username":"a@x.example"}]"#,
             &fields(),
+            &links(),
         );
         assert_eq!(t.admits("US1"), Ok(()));
         t.record("US1");
@@ -199,6 +313,7 @@ mod tests {
         t.observe(
             br#"{"user_id":"FU1","username":"alice","worker_sid":"WK1"}"#,
             &fields(),
+            &links(),
         );
         t.record("FU1");
         assert_eq!(t.admits("WK1"), Ok(()));
@@ -207,12 +322,24 @@ mod tests {
     #[test]
     fn one_step_further_links_a_worker_to_the_user_of_its_name_and_no_further() {
         let mut t = ActionTargets::new("WK1");
-        t.observe(br#"{"sid":"WK1","friendly_name":"bob"}"#, &fields());
+        t.observe(
+            br#"{"sid":"WK1","friendly_name":"bob"}"#,
+            &fields(),
+            &links(),
+        );
         // The user of that name, whose answer does not carry the worker.
-        t.observe(br#"{"user_id":"FU1","username":"bob"}"#, &fields());
+        t.observe(
+            br#"{"user_id":"FU1","username":"bob"}"#,
+            &fields(),
+            &links(),
+        );
         assert_eq!(t.admits("FU1"), Ok(()));
         // Two steps away: someone sharing an identity with FU1 only.
-        t.observe(br#"{"user_id":"FU9","worker_sid":"FU1"}"#, &fields());
+        t.observe(
+            br#"{"user_id":"FU9","worker_sid":"FU1"}"#,
+            &fields(),
+            &links(),
+        );
         assert_eq!(t.admits("FU9"), Err(TargetRefusal::NotTheTarget));
     }
 
@@ -222,7 +349,11 @@ mod tests {
         let many: Vec<String> = (0..1000)
             .map(|i| format!(r#"{{"sid":"S{i}","username":"x"}}"#))
             .collect();
-        t.observe(format!("[{}]", many.join(",")).as_bytes(), &fields());
+        t.observe(
+            format!("[{}]", many.join(",")).as_bytes(),
+            &fields(),
+            &links(),
+        );
         assert!(t.groups.len() <= MAX_GROUPS);
     }
 }

@@ -37,6 +37,13 @@ pub struct CallTraffic {
     pub network: Option<crate::network::NetworkFailure>,
 }
 
+/// Refusals one call keeps for its error.
+const MAX_NOTES: usize = 64;
+
+/// Denied requests one call may make before it is stopped: a plugin that keeps asking for what
+/// it may not have is not one to keep serving.
+pub const MAX_DENIALS: u64 = 1000;
+
 /// Per-call wasi-http hooks: one instance per `Store`, so per tenant call.
 pub struct EgressHooks {
     shared: Arc<Shared>,
@@ -52,6 +59,7 @@ struct Shared {
     limits: Limits,
     tenant: String,
     sent: AtomicU64,
+    denied: AtomicU64,
     in_flight: Arc<tokio::sync::Semaphore>,
     traffic: Arc<Mutex<CallTraffic>>,
     /// What the running action may write (empty outside actions).
@@ -80,6 +88,7 @@ impl EgressHooks {
                 limits,
                 tenant,
                 sent: AtomicU64::new(0),
+                denied: AtomicU64::new(0),
                 in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
@@ -110,9 +119,17 @@ impl Shared {
         }
     }
 
+    /// Note a refusal for the call's error; a call keeps at most `MAX_NOTES` of them.
     fn note(&self, why: String) {
         tracing::warn!(tenant = %self.tenant, "outbound request refused: {why}");
-        lock(&self.traffic).violations.push(why);
+        let mut traffic = lock(&self.traffic);
+        match traffic.violations.len() {
+            n if n < MAX_NOTES => traffic.violations.push(why),
+            MAX_NOTES => traffic
+                .violations
+                .push("further refusals of this call are not listed".into()),
+            _ => {}
+        }
     }
 
     fn connecting_account(&self) -> String {
@@ -169,6 +186,14 @@ impl WasiHttpHooks for EgressHooks {
     ) -> SendFuture {
         let shared = self.shared.clone();
         Box::new(async move {
+            // A slot first: what the host holds of request bodies is bounded by the in-flight
+            // limit, not by how many requests the plugin starts.
+            let _permit = shared
+                .in_flight
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| HttpError::InternalError(None))?;
             let (request, host) = shared.decide(request).await?;
             let request = shared.prepare(request, &host)?;
             let (parts, body) = shared.send(request, options, &host).await?;
@@ -184,8 +209,17 @@ impl Shared {
         &self,
         request: http::Request<WasiBody>,
     ) -> Result<(http::Request<Bytes>, String), HttpError> {
-        let method = request.method().to_string();
-        let path = request.uri().path().to_string();
+        let method = crate::request_policy::truncated(request.method().as_str());
+        let path = crate::request_policy::truncated(request.uri().path());
+        // Every attempt counts against the call's request limit, allowed or not.
+        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > self.limits.max_requests {
+            self.note(format!(
+                "request limit reached: more than {} outbound requests in one call",
+                self.limits.max_requests
+            ));
+            return Err(HttpError::ConnectionLimitReached);
+        }
         let (parts, body) = request.into_parts();
         // A body the guest never finishes waits no longer than one request may.
         let collected = tokio::time::timeout(
@@ -240,6 +274,11 @@ impl Shared {
         let mut parts = parts;
         match verdict {
             Err(denial) => {
+                let denied = self.denied.fetch_add(1, Ordering::SeqCst) + 1;
+                if denied > MAX_DENIALS {
+                    lock(&self.traffic).limit = Some(LimitExceeded::Denials { max: MAX_DENIALS });
+                    return Err(HttpError::HttpRequestDenied);
+                }
                 self.audit_denial(&method, &path, &denial);
                 self.note(format!("egress {denial}"));
                 return Err(HttpError::HttpRequestDenied);
@@ -258,14 +297,6 @@ impl Shared {
             self.note(format!("egress denied: {method} {why}"));
             HttpError::HttpRequestDenied
         })?;
-        let n = self.sent.fetch_add(1, Ordering::SeqCst) + 1;
-        if n > self.limits.max_requests {
-            self.note(format!(
-                "request limit reached: more than {} outbound requests in one call",
-                self.limits.max_requests
-            ));
-            return Err(HttpError::ConnectionLimitReached);
-        }
         Ok((http::Request::from_parts(parts, body), host))
     }
 
@@ -342,12 +373,6 @@ impl Shared {
             first_byte_timeout: Some(limits.request_timeout),
             between_bytes_timeout: Some(limits.request_timeout),
         });
-        let _permit = self
-            .in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HttpError::InternalError(None))?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(
             limits.request_timeout,
@@ -405,7 +430,11 @@ impl Shared {
         })?;
         parts.headers = allowed_headers(&parts.headers, &self.policy, credentials);
         if self.kind.may_write() && parts.status.is_success() {
-            lock(&self.targets).observe(&body, self.policy.vendor.identity_fields());
+            lock(&self.targets).observe(
+                &body,
+                self.policy.vendor.identity_fields(),
+                self.policy.vendor.identity_links(),
+            );
         }
         let n = body.len();
         let held = self.buffered.fetch_add(n, Ordering::SeqCst) + n;
@@ -560,24 +589,28 @@ pub fn answer_hygiene(
     if body.is_empty() {
         return Ok(body);
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-        if parts.status.is_success() {
-            return Err("a success answer whose body is not JSON".into());
-        }
-        return Ok(Bytes::new());
+    // The body must read as JSON, and, where it names a secret field, read whole the way the
+    // blanking reads it: an answer one parser takes and the other refuses (a number out of
+    // range, a lone surrogate, bytes that are not UTF-8) could carry a secret past the blanking.
+    let readable = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+    match readable.then(|| redact(body, credentials)).flatten() {
+        Some(b) => Ok(b),
+        None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
+        None => Ok(Bytes::new()),
     }
-    Ok(redact(body, credentials))
 }
 
 /// Blank every secret field in a JSON answer, and replace any echo of the tenant's secret
 /// (as it is, URL-encoded, or inside `base64(user:secret)`) with `[redacted]`.
-pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Bytes {
+pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Option<Bytes> {
     let mut out = body;
     // Only answers that name a secret field (or hold escapes that could spell one) are parsed
-    // and written again: most (usage, workers) carry none.
+    // and written again: most (usage, workers) carry none. One that names one and does not
+    // parse whole is not passed on (`None`).
     let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     let mentions = SECRET_FIELDS.iter().any(|f| has(&out, f.as_bytes())) || has(&out, b"\\u");
-    if mentions && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&out) {
+    if mentions {
+        let mut v = serde_json::from_slice::<serde_json::Value>(&out).ok()?;
         blank_secrets(&mut v);
         out = Bytes::from(v.to_string());
     }
@@ -597,7 +630,7 @@ pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Bytes {
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// Blank secret fields everywhere in `v`.
@@ -629,6 +662,7 @@ mod tests {
                 routes: vec![],
                 forbidden_segments: vec![],
                 identity_fields: vec![],
+                identity_links: vec![],
                 response_headers: vec!["retry-after".into()],
             })
             .unwrap();
@@ -687,7 +721,7 @@ mod tests {
         let body = Bytes::from(format!(
             r#"{{"accounts":[{{"sid":"AC1","auth_token":"abcd1234"}}],"secret":"key-secret","secondary_auth_token":"sat","echo":"my-secret/token+1","basic":"Basic {basic}","url":"my-secret%2Ftoken%2B1"}}"#
         ));
-        let out = redact(body, Some(&tenant()));
+        let out = redact(body, Some(&tenant())).unwrap();
         let text = String::from_utf8(out.to_vec()).unwrap();
         for leaked in ["abcd1234", "key-secret", "\"sat\"", "my-secret", &basic] {
             assert!(!text.contains(leaked), "{leaked} in {text}");
@@ -714,6 +748,15 @@ mod tests {
         assert!(answer_hygiene(&parts(200, None), cut.clone(), None).is_err());
         let xml = Bytes::from("<Account><AuthToken>abcd1234</AuthToken></Account>");
         assert!(answer_hygiene(&parts(200, None), xml, None).is_err());
+        // JSON one parser takes and the blanking's refuses is not passed on either.
+        for tricky in [
+            &br#"{"auth_token":"abcd1234","x":1e400}"#[..],
+            br#"{"auth_token":"abcd1234","x":"\ud800"}"#,
+            b"{\"auth_token\":\"abcd1234\",\"x\":\"\xff\"}",
+        ] {
+            let body = Bytes::copy_from_slice(tricky);
+            assert!(answer_hygiene(&parts(200, None), body, None).is_err());
+        }
         // A failure answer that is not JSON reaches the guest without its body.
         let out = answer_hygiene(&parts(502, None), cut, None).unwrap();
         assert!(out.is_empty());
@@ -755,7 +798,7 @@ mod tests {
     #[test]
     fn escaped_field_names_are_still_blanked() {
         let body = Bytes::from(r#"{"auth\u005ftoken":"abcd1234"}"#);
-        let text = String::from_utf8(redact(body, None).to_vec()).unwrap();
+        let text = String::from_utf8(redact(body, None).unwrap().to_vec()).unwrap();
         assert!(!text.contains("abcd1234"), "{text}");
     }
 

@@ -21,6 +21,9 @@ pub enum LimitExceeded {
         "request body limit exceeded: the plugin sent more than {limit_bytes} bytes in one request body"
     )]
     RequestBody { limit_bytes: usize },
+    /// More denied requests than one call may make.
+    #[error("denial limit exceeded: the plugin made more than {max} requests the policy denies")]
+    Denials { max: u64 },
     /// Guest execution time past the CPU budget.
     #[error("CPU time limit exceeded: the plugin ran for more than {budget_ms} ms")]
     Cpu { budget_ms: u64 },

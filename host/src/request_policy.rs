@@ -61,13 +61,13 @@ impl EgressPolicy {
     pub fn check(&self, uri: &Uri) -> Result<String, String> {
         let host = uri.host().unwrap_or("").to_ascii_lowercase();
         if uri.scheme_str() != Some("https") {
-            return Err(format!("{uri} is not HTTPS"));
+            return Err(format!("{} is not HTTPS", shown(uri)));
         }
         if uri.port_u16().is_some_and(|p| p != 443) {
-            return Err(format!("{uri} uses a non-standard port"));
+            return Err(format!("{} uses a non-standard port", shown(uri)));
         }
         if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            return Err(format!("{uri} carries user info"));
+            return Err(format!("{} carries user info", shown(uri)));
         }
         if !self.allowed_hosts.contains(&host) {
             return Err(format!(
@@ -230,12 +230,33 @@ pub struct Outbound<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allowed {
     Read,
-    /// A write of `target`; a body sent without a media type is read, and goes out, as
-    /// `media_type` (the route's encoding), so the upstream reads what the host checked.
+    /// A write of `target`; its body goes out declared as `media_type` (the route's encoding,
+    /// as the host read it), so the upstream reads what the host checked.
     Write {
         target: String,
         media_type: Option<&'static str>,
     },
+}
+
+/// A request's URI as messages and audit lines show it: host and path, never the query, and
+/// at most 256 characters of it.
+pub fn shown(uri: &Uri) -> String {
+    let text = format!("{}{}", uri.host().unwrap_or(""), uri.path());
+    truncated(&text)
+}
+
+/// A method as messages show it (a plugin may invent long ones).
+fn shown_method(m: &http::Method) -> String {
+    truncated(m.as_str())
+}
+
+/// At most 256 characters, marked when cut.
+pub fn truncated(text: &str) -> String {
+    const MAX: usize = 256;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 fn deny<T>(rule: Rule, detail: String) -> Result<T, Denial> {
@@ -303,15 +324,19 @@ pub fn decide(
         detail: format!("{method} {host}{path}: {detail}"),
     })?;
     bound_to_the_target(targets, action, &target, method, &host, path)?;
-    let media_type =
-        (req.content_type.is_none() && !req.body.is_empty()).then(|| rule.encoding.media_type());
+    // The body goes out declared as what the host read it as, whatever else was declared.
+    let media_type = (!req.body.is_empty()).then(|| rule.encoding.media_type());
     Ok(Allowed::Write { target, media_type })
 }
 
 fn known_method(req: Outbound<'_>) -> Result<Method, Denial> {
     Method::parse(req.method.as_str()).ok_or_else(|| Denial {
         rule: Rule::MethodNotAllowed,
-        detail: format!("{} {}: not a method any route may use", req.method, req.uri),
+        detail: format!(
+            "{} {}: not a method any route may use",
+            shown_method(req.method),
+            shown(req.uri)
+        ),
     })
 }
 
@@ -332,7 +357,7 @@ fn read_only_unless_acting(
             Rule::ReadOnlyCall,
             format!(
                 "{method} {} during {}: it may only read",
-                req.uri,
+                shown(req.uri),
                 kind.name()
             ),
         );
@@ -551,7 +576,7 @@ mod tests {
             ),
             Ok(Allowed::Write {
                 target: SUB.into(),
-                media_type: None
+                media_type: Some("application/x-www-form-urlencoded")
             })
         );
     }
@@ -689,7 +714,7 @@ mod tests {
             ),
             Ok(Allowed::Write {
                 target: SUB.into(),
-                media_type: None
+                media_type: Some("application/x-www-form-urlencoded")
             })
         );
         assert_eq!(
@@ -730,6 +755,7 @@ mod tests {
         targets.observe(
             br#"{"users":[{"user_id":"FU1","username":"alice"},{"user_id":"FU2","username":"bob"}]}"#,
             example().identity_fields(),
+            example().identity_links(),
         );
         let url = "https://api.example.com/v1/Users/Deprovision";
         let json = Some("application/json");
@@ -737,7 +763,7 @@ mod tests {
             rule_with(&kind, &targets, "POST", url, json, br#"{"user_id":"FU1"}"#),
             Ok(Allowed::Write {
                 target: "FU1".into(),
-                media_type: None
+                media_type: Some("application/json")
             })
         );
         assert_eq!(

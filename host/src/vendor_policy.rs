@@ -310,6 +310,10 @@ pub struct VendorPolicySpec {
     /// Fields of an answer's objects that name an account (`id`, `username`…): an object that
     /// names the action's target in one of them links its other values to that target.
     pub identity_fields: Vec<String>,
+    /// One step further: an object whose `to` field equals a target object's `from` field is
+    /// the same account (a worker's `friendly_name` and a user's `username`). Nothing else
+    /// links, so two accounts that merely share a name or an email never do.
+    pub identity_links: Vec<(String, String)>,
     /// Response headers that reach the plugin (lower case); every other is dropped.
     pub response_headers: Vec<String>,
 }
@@ -323,6 +327,7 @@ pub struct VendorPolicy {
     routes: Vec<Arc<VendorRoute>>,
     forbidden_segments: Vec<String>,
     identity_fields: Vec<String>,
+    identity_links: Vec<(String, String)>,
     response_headers: Vec<String>,
 }
 
@@ -337,6 +342,7 @@ impl Default for VendorPolicy {
             routes: Vec::new(),
             forbidden_segments: Vec::new(),
             identity_fields: Vec::new(),
+            identity_links: Vec::new(),
             response_headers: Vec::new(),
         }
     }
@@ -396,6 +402,7 @@ impl VendorPolicy {
             routes,
             forbidden_segments: lower(spec.forbidden_segments),
             identity_fields: spec.identity_fields,
+            identity_links: spec.identity_links,
             response_headers: lower(spec.response_headers),
         })
     }
@@ -436,6 +443,11 @@ impl VendorPolicy {
     /// Fields that name an account in an answer.
     pub fn identity_fields(&self) -> &[String] {
         &self.identity_fields
+    }
+
+    /// Field pairs that link a target's object to another object of the same account.
+    pub fn identity_links(&self) -> &[(String, String)] {
+        &self.identity_links
     }
 
     /// Whether a response header reaches the plugin.
@@ -642,6 +654,7 @@ pub(crate) mod tests {
                 "user_id".into(),
                 "worker_sid".into(),
             ],
+            identity_links: vec![],
             response_headers: vec!["retry-after".into(), "x-request-id".into()],
         })
         .unwrap()
@@ -706,6 +719,7 @@ pub(crate) mod tests {
             )],
             forbidden_segments: vec![],
             identity_fields: vec![],
+            identity_links: vec![],
             response_headers: vec![],
         };
         assert!(matches!(

@@ -88,10 +88,11 @@ fn decode(
             let text = std::str::from_utf8(body)
                 .map_err(|_| (Rule::BodyNotAllowed, "the form is not UTF-8".to_string()))?;
             let mut pairs: Vec<(String, String)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for part in text.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = part.split_once('=').unwrap_or((part, ""));
                 let (k, v) = (form_decode(k), form_decode(v));
-                if pairs.iter().any(|(o, _)| *o == k) {
+                if !seen.insert(k.clone()) {
                     return Err((
                         Rule::BodyFieldNotAllowed,
                         format!("field {k} is sent twice"),
@@ -221,6 +222,13 @@ fn check_json(
     action: &ActionCall,
 ) -> Result<(), Refusal> {
     for (k, v) in map {
+        // A key holding the separator could pass for a nested field it is not.
+        if k.contains('.') {
+            return Err((
+                Rule::BodyFieldNotAllowed,
+                format!("field {k:?} may not be sent for {}", action.action),
+            ));
+        }
         let name = if prefix.is_empty() {
             k.clone()
         } else {
@@ -269,16 +277,15 @@ fn check_value(f: &FieldRule, v: &Value, target: &str, action: &ActionCall) -> R
         Allowed::Target => v.as_str() == Some(target),
         Allowed::Request(key) => request(key).is_some_and(|r| r == v),
         Allowed::RequestSet(key) => match (request(key), v) {
-            (Some(Value::Array(want)), Value::Array(got)) => {
-                let mut got_set: Vec<&Value> = Vec::new();
+            // The same texts, each once: never longer than what was asked.
+            (Some(Value::Array(want)), Value::Array(got)) if got.len() <= want.len() => {
+                let mut got_set = std::collections::HashSet::new();
                 for g in got {
-                    if got_set.contains(&g) {
-                        // Each once.
+                    if !got_set.insert(g.to_string()) {
                         return Err(value_refused(f, action));
                     }
-                    got_set.push(g);
                 }
-                got_set.iter().all(|g| want.contains(g)) && want.iter().all(|w| got.contains(w))
+                got.len() == want.len() && want.iter().all(|w| got_set.contains(&w.to_string()))
             }
             _ => false,
         },
@@ -444,6 +451,10 @@ mod tests {
             ),
             (br#"{"roles":["agent"]}"#, Rule::WrongTarget),
             (br#"["ann"]"#, Rule::BodyNotAllowed),
+            (
+                br#"{"username":"ann","roles":["agent"],"worker.attributes":{"x":1}}"#,
+                Rule::BodyFieldNotAllowed,
+            ),
             // Parsers disagree on which of two equal keys wins: neither goes.
             (
                 br#"{"username":"ann","roles":["admin"],"roles":["agent"]}"#,

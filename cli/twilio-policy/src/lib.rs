@@ -82,6 +82,11 @@ pub const IDENTITY_FIELDS: &[&str] = &[
     "worker_sid",
 ];
 
+/// The one link one step further: Flex names a user's worker after its username (seed 003:
+/// `username` of the Flex User, `friendly_name` of the TaskRouter worker), and the Flex Users
+/// API's by-username answer does not carry the worker.
+pub const IDENTITY_LINKS: &[(&str, &str)] = &[("friendly_name", "username")];
+
 /// Response headers a plugin may read: `Retry-After` (429 and 503 answers), Twilio's request
 /// id and its concurrency report (`Twilio-Concurrent-Requests`, Twilio's 429 / 20429 page).
 pub const RESPONSE_HEADERS: &[&str] = &[
@@ -249,6 +254,10 @@ pub fn policy() -> Result<VendorPolicy, PolicyError> {
         routes: routes(),
         forbidden_segments: texts(FORBIDDEN_SEGMENTS),
         identity_fields: texts(IDENTITY_FIELDS),
+        identity_links: IDENTITY_LINKS
+            .iter()
+            .map(|(f, t)| (f.to_string(), t.to_string()))
+            .collect(),
         response_headers: texts(RESPONSE_HEADERS),
     })
 }
