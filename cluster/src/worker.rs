@@ -122,7 +122,9 @@ impl Worker {
                         cluster.lease_ttl / 4,
                     )
                 } else {
-                    let keepalive = self.keep_alive(cluster, &message, &key, &holder);
+                    // Stopped however the job ends, a panic in a library it calls included: a
+                    // keep-alive that outlived its job would hold the job and the lease forever.
+                    let keepalive = AbortOnDrop(self.keep_alive(cluster, &message, &key, &holder));
                     let outcome = match &job.kind {
                         JobKind::Sync => self.sync(cluster, &job, tenant).await,
                         JobKind::Action {
@@ -134,7 +136,7 @@ impl Worker {
                                 .await
                         }
                     };
-                    keepalive.abort();
+                    drop(keepalive);
                     lease::release(&cluster.leases, &key, &holder).await;
                     outcome
                 }
@@ -277,7 +279,7 @@ impl Worker {
             Ok(r) => serde_json::json!({
                 "job": job.id, "ok": true, "changed": r.changed, "message": r.message,
             }),
-            Err(e) if e.kind() == "transport" || e.kind() == "rate-limited" => {
+            Err(e) if matches!(e.kind(), "transport" | "network" | "rate-limited") => {
                 return Outcome::Retry(e.to_string(), Duration::from_secs(1));
             }
             Err(e) => serde_json::json!({"job": job.id, "ok": false, "error": e.to_string()}),
@@ -286,5 +288,14 @@ impl Worker {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Retry(format!("result not stored: {e}"), Duration::from_secs(1)),
         }
+    }
+}
+
+/// A task aborted when this handle is dropped, on any path out of the scope that holds it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
