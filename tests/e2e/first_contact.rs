@@ -4,7 +4,7 @@
 //! key and says what to do, without a secret, an OS error number or Rust debug text; the
 //! simulator (aimed at with `--connect-to`) receives no request.
 
-use connector_e2e::{cache_dir, connector_bin, scratch_dir, sim, text};
+use connector_e2e::{scratch_dir, sim, text};
 use std::process::{Command, Output};
 use twilio_sim::{Fixture, Simulator};
 
@@ -17,15 +17,7 @@ const KEY_SECRET: &str = "first-contact-key-secret-9876";
 
 /// The connector with only PATH, the test cache and `env` in its environment.
 fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut c = Command::new(connector_bin());
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CONNECTOR_CACHE_DIR", cache_dir());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run connector")
+    connector_e2e::run_clean(args, env)
 }
 
 /// The run failed with one line on stderr, nothing on stdout, a next step after " — ", every

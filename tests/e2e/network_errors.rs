@@ -1,24 +1,24 @@
 //! Network failures told in words, through the CLI: the host or address that failed, what
 //! happened, and the next step, on one line; never a Rust error's debug text.
 
-use connector_e2e::{cache_dir, connector_bin, text};
+use connector_e2e::text;
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const MAIN: &str = "AC0000000000000000000000000000a001";
 
 /// `connector accounts` with valid-looking credentials and these extra arguments.
 fn accounts(extra: &[&str]) -> Output {
-    Command::new(connector_bin())
-        .args(["accounts"])
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CONNECTOR_CACHE_DIR", cache_dir())
-        .env("TWILIO_ACCOUNT_SID", MAIN)
-        .env("TWILIO_AUTH_TOKEN", "a-token-never-printed")
-        .output()
-        .expect("run connector")
+    let args: Vec<&str> = std::iter::once("accounts")
+        .chain(extra.iter().copied())
+        .collect();
+    connector_e2e::run_clean(
+        &args,
+        &[
+            ("TWILIO_ACCOUNT_SID", MAIN),
+            ("TWILIO_AUTH_TOKEN", "a-token-never-printed"),
+        ],
+    )
 }
 
 /// The one line a failure prints, checked for what a user should never see.

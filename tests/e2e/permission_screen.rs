@@ -3,12 +3,12 @@
 //! `CONNECTOR_PLUGIN_SHA256` pins the build every other command may run.
 
 use connector_e2e::{
-    cache_dir, connector_bin, connector_wasm, greedy_wasm, scratch_dir, sim, text, vendor_policy,
+    cache_dir, connector_wasm, greedy_wasm, scratch_dir, sim, text, vendor_policy,
 };
 use connector_host::{Host, HostOptions};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use twilio_sim::{Fixture, Simulator};
 
 /// `connector routes`' exit status when a route is refused (see `connector routes --help`).
@@ -16,15 +16,7 @@ const REFUSED_EXIT: i32 = 3;
 
 /// Run the CLI with only PATH, the test cache and `env` in its environment: no credentials.
 fn connector(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(connector_bin());
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CONNECTOR_CACHE_DIR", cache_dir());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run connector")
+    connector_e2e::run_clean(args, env)
 }
 
 /// Run the CLI as an operator against `sim`: its main account's credentials and `env`.

@@ -193,6 +193,19 @@ pub fn writes(sim: &Simulator) -> Vec<String> {
         .collect()
 }
 
+/// Run the `connector` CLI with only PATH, the test cache and `env` in its environment.
+pub fn run_clean(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(connector_bin());
+    c.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONNECTOR_CACHE_DIR", cache_dir());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run connector")
+}
+
 /// Run the `connector` CLI with only PATH, the test cache and the simulator's main account in
 /// its environment (`token` replaces the auth token when given).
 pub fn run_cli(sim: &Simulator, token: Option<&str>, args: &[&str]) -> std::process::Output {
