@@ -48,11 +48,6 @@ impl ActionTargets {
         }
     }
 
-    /// The id the action was called with.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     /// Remember the objects of an answer that name the target in one of `identity_fields`, and
     /// those one declared link further (`links`: a direct object's `from` field equal to this
     /// object's `to` field, such as a worker's name and a user's username). A linked object

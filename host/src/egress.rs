@@ -279,6 +279,11 @@ impl Shared {
                     lock(&self.traffic).limit = Some(LimitExceeded::Denials { max: MAX_DENIALS });
                     return Err(HttpError::HttpRequestDenied);
                 }
+                // However long the request, what is kept of its refusal is bounded.
+                let denial = crate::request_policy::Denial {
+                    detail: crate::request_policy::truncated(&denial.detail),
+                    ..denial
+                };
                 self.audit_denial(&method, &path, &denial);
                 self.note(format!("egress {denial}"));
                 return Err(HttpError::HttpRequestDenied);

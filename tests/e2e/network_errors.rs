@@ -1,7 +1,7 @@
 //! Network failures told in words, through the CLI: the host or address that failed, what
 //! happened, and the next step, on one line; never a Rust error's debug text.
 
-use connector_e2e::text;
+use connector_e2e::{free_port, text};
 use std::net::TcpListener;
 use std::process::Output;
 
@@ -38,15 +38,6 @@ fn one_line_error(out: &Output) -> String {
         assert!(!line.contains(debug), "{debug:?} in: {line}");
     }
     line
-}
-
-/// A port on 127.0.0.1 where nothing listens.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

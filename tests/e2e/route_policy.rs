@@ -368,6 +368,36 @@ async fn a_provisioning_for_an_agent_cannot_grant_admin() {
 }
 
 #[tokio::test]
+async fn a_plugin_that_keeps_asking_for_what_it_may_not_have_is_stopped_with_bounded_notes() {
+    let sim = sim(Fixture::demo()).await;
+    let h = Audited::load(&sim, hostile_wasm(), "deny-flood").await;
+    let t = hostile_tenant(&sim, "twilio", "deny-flood");
+    let err = h.host.list_all(&t, |_| {}).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Limit {
+                limit: LimitExceeded::Denials { max: 1000 },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // What the host keeps of the refusals is bounded, and shows no more than 256 characters
+    // of each path.
+    assert!(err.host_notes().len() <= 65, "{}", err.host_notes().len());
+    assert!(err.host_notes().iter().all(|n| n.len() < 600));
+    let audited = std::fs::read_to_string(&h.audit).unwrap_or_default();
+    assert!(
+        audited.lines().count() <= 1000,
+        "{}",
+        audited.lines().count()
+    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests().len());
+    h.still_serves(&sim).await;
+}
+
+#[tokio::test]
 async fn a_request_body_past_the_bound_fails_the_call_and_nothing_is_sent() {
     let sim = sim(Fixture::demo()).await;
     let h = Audited::load(&sim, hostile_wasm(), "huge-body").await;

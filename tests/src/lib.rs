@@ -193,6 +193,15 @@ pub fn writes(sim: &Simulator) -> Vec<String> {
         .collect()
 }
 
+/// A port on 127.0.0.1 where nothing listens (just now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a loopback port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
 /// Run the `connector` CLI with only PATH, the test cache and `env` in its environment.
 pub fn run_clean(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(connector_bin());

@@ -212,6 +212,17 @@ impl Guest for Hostile {
                 }
                 last
             }
+            // Keep asking for what it may not have: a long path on a forbidden route.
+            "deny-flood" => {
+                let path = format!("/2010-04-01/Recordings/{}.json", "x".repeat(4000));
+                let mut refused = 0u32;
+                for _ in 0..5_000 {
+                    if get(Scheme::Https, "api.twilio.com", &path, &[]).is_err() {
+                        refused += 1;
+                    }
+                }
+                format!("{refused} refused")
+            }
             "trap" => panic!("hostile plugin panicked on purpose"),
             // Make the host hold memory: thousands of header maps of 120 KiB each.
             "fields" => {
