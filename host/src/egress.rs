@@ -5,6 +5,7 @@
 //! guest sees anything.
 
 use crate::action_targets::ActionTargets;
+use crate::answer_hygiene::answer_hygiene;
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::{LimitExceeded, Limits};
@@ -13,9 +14,7 @@ use crate::request_policy::{Allowed, CallKind, Denial, Outbound, decide};
 use crate::sync::lock;
 pub use crate::vendor_policy::is_trusted;
 use bytes::Bytes;
-use http::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
-};
+use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -427,7 +426,13 @@ impl Shared {
     /// it reads it.
     fn answer(&self, mut parts: http::response::Parts, body: Bytes, host: &str) -> SendOutput {
         let credentials = self.credentials.as_deref();
-        let body = answer_hygiene(&parts, body, credentials).map_err(|why| {
+        let body = answer_hygiene(
+            &parts,
+            body,
+            credentials,
+            self.policy.vendor.secret_fields(),
+        )
+        .map_err(|why| {
             lock(&self.traffic)
                 .violations
                 .push(format!("answer from {host} refused: {why}"));
@@ -558,103 +563,6 @@ async fn fetch(
     Ok((parts, buf.freeze()))
 }
 
-/// Field names whose values are secrets wherever they appear in an answer: the account
-/// `auth_token`, API key and signing key `secret`, the `secondary_auth_token` (properties of
-/// the Account, Key, SigningKey and AuthToken resources in the upstream's OpenAPI files, which
-/// a test reads), and the usual names of credentials elsewhere.
-pub const SECRET_FIELDS: &[&str] = &[
-    "auth_token",
-    "secondary_auth_token",
-    "secret",
-    "api_secret",
-    "client_secret",
-    "password",
-    "private_key",
-    "access_token",
-    "refresh_token",
-    "token",
-];
-
-/// What the guest may read of an answer: identity-encoded only; a success answer must be JSON
-/// (an answer the host cannot read could carry a secret it cannot blank); a failure answer
-/// that is not JSON reaches the guest without its body. Secrets are then blanked.
-pub fn answer_hygiene(
-    parts: &http::response::Parts,
-    body: Bytes,
-    credentials: Option<&Credentials>,
-) -> Result<Bytes, String> {
-    if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
-        let enc = enc.to_str().unwrap_or("?").trim().to_ascii_lowercase();
-        if enc != "identity" && !enc.is_empty() {
-            return Err(format!(
-                "the answer is encoded as {enc:?}; only identity is accepted"
-            ));
-        }
-    }
-    if body.is_empty() {
-        return Ok(body);
-    }
-    // The body must read as JSON, and, where it names a secret field, read whole the way the
-    // blanking reads it: an answer one parser takes and the other refuses (a number out of
-    // range, a lone surrogate, bytes that are not UTF-8) could carry a secret past the blanking.
-    let readable = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
-    match readable.then(|| redact(body, credentials)).flatten() {
-        Some(b) => Ok(b),
-        None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
-        None => Ok(Bytes::new()),
-    }
-}
-
-/// Blank every secret field in a JSON answer, and replace any echo of the tenant's secret
-/// (as it is, URL-encoded, or inside `base64(user:secret)`) with `[redacted]`.
-pub fn redact(body: Bytes, credentials: Option<&Credentials>) -> Option<Bytes> {
-    let mut out = body;
-    // Only answers that name a secret field (or hold escapes that could spell one) are parsed
-    // and written again: most (usage, workers) carry none. One that names one and does not
-    // parse whole is not passed on (`None`).
-    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-    let mentions = SECRET_FIELDS.iter().any(|f| has(&out, f.as_bytes())) || has(&out, b"\\u");
-    if mentions {
-        let mut v = serde_json::from_slice::<serde_json::Value>(&out).ok()?;
-        blank_secrets(&mut v);
-        out = Bytes::from(v.to_string());
-    }
-    if let Some(c) = credentials {
-        let forms = c.secret_forms();
-        if !forms.is_empty() {
-            let mut text = String::from_utf8_lossy(&out).into_owned();
-            let mut changed = false;
-            for f in &forms {
-                if text.contains(f.as_str()) {
-                    text = text.replace(f.as_str(), "[redacted]");
-                    changed = true;
-                }
-            }
-            if changed {
-                out = Bytes::from(text);
-            }
-        }
-    }
-    Some(out)
-}
-
-/// Blank secret fields everywhere in `v`.
-fn blank_secrets(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, child) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&k.as_str()) && !child.is_null() {
-                    *child = serde_json::Value::String(String::new());
-                } else {
-                    blank_secrets(child);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(blank_secrets),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,6 +577,7 @@ mod tests {
                 identity_fields: vec![],
                 identity_links: vec![],
                 response_headers: vec!["retry-after".into()],
+                secret_fields: vec![],
             })
             .unwrap();
         EgressPolicy::new(
@@ -716,95 +625,6 @@ mod tests {
             account_sid: "AC1".into(),
             auth_token: "my-secret/token+1".into(),
         }
-    }
-
-    #[test]
-    fn secret_fields_and_echoed_secrets_are_removed_in_every_form() {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let basic = b64.encode("AC1:my-secret/token+1");
-        let body = Bytes::from(format!(
-            r#"{{"accounts":[{{"sid":"AC1","auth_token":"abcd1234"}}],"secret":"key-secret","secondary_auth_token":"sat","echo":"my-secret/token+1","basic":"Basic {basic}","url":"my-secret%2Ftoken%2B1"}}"#
-        ));
-        let out = redact(body, Some(&tenant())).unwrap();
-        let text = String::from_utf8(out.to_vec()).unwrap();
-        for leaked in ["abcd1234", "key-secret", "\"sat\"", "my-secret", &basic] {
-            assert!(!text.contains(leaked), "{leaked} in {text}");
-        }
-        assert!(text.contains(r#""auth_token":"""#));
-    }
-
-    fn parts(status: u16, encoding: Option<&str>) -> http::response::Parts {
-        let mut r = http::Response::builder().status(status);
-        if let Some(e) = encoding {
-            r = r.header(CONTENT_ENCODING, e);
-        }
-        r.body(()).unwrap().into_parts().0
-    }
-
-    #[test]
-    fn answers_must_be_plain_json_or_lose_their_body() {
-        let ok = Bytes::from(r#"{"a":1}"#);
-        assert!(answer_hygiene(&parts(200, None), ok.clone(), None).is_ok());
-        assert!(answer_hygiene(&parts(200, Some("gzip")), ok.clone(), None).is_err());
-        assert!(answer_hygiene(&parts(200, Some("identity")), ok, None).is_ok());
-        // A truncated success answer that carries a token is refused, not passed on.
-        let cut = Bytes::from(r#"{"accounts":[{"auth_token":"abcd1234""#);
-        assert!(answer_hygiene(&parts(200, None), cut.clone(), None).is_err());
-        let xml = Bytes::from("<Account><AuthToken>abcd1234</AuthToken></Account>");
-        assert!(answer_hygiene(&parts(200, None), xml, None).is_err());
-        // JSON one parser takes and the blanking's refuses is not passed on either.
-        for tricky in [
-            &br#"{"auth_token":"abcd1234","x":1e400}"#[..],
-            br#"{"auth_token":"abcd1234","x":"\ud800"}"#,
-            b"{\"auth_token\":\"abcd1234\",\"x\":\"\xff\"}",
-        ] {
-            let body = Bytes::copy_from_slice(tricky);
-            assert!(answer_hygiene(&parts(200, None), body, None).is_err());
-        }
-        // A failure answer that is not JSON reaches the guest without its body.
-        let out = answer_hygiene(&parts(502, None), cut, None).unwrap();
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn every_secret_property_of_the_upstream_schemas_is_blanked() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/twilio-oai");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            panic!("{} is needed by this test", dir.display());
-        };
-        let mut names = std::collections::BTreeSet::new();
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.extension().and_then(|x| x.to_str()) != Some("json") {
-                continue;
-            }
-            let v: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for (_, schema) in v["components"]["schemas"].as_object().into_iter().flatten() {
-                for (prop, _) in schema["properties"].as_object().into_iter().flatten() {
-                    let p = prop.to_ascii_lowercase();
-                    let secretish = p.contains("secret")
-                        || p.contains("password")
-                        || p == "auth_token"
-                        || p.ends_with("_auth_token");
-                    if secretish {
-                        names.insert(prop.clone());
-                    }
-                }
-            }
-        }
-        assert!(names.contains("auth_token"), "{names:?}");
-        for n in &names {
-            assert!(SECRET_FIELDS.contains(&n.as_str()), "{n} is not blanked");
-        }
-    }
-
-    #[test]
-    fn escaped_field_names_are_still_blanked() {
-        let body = Bytes::from(r#"{"auth\u005ftoken":"abcd1234"}"#);
-        let text = String::from_utf8(redact(body, None).unwrap().to_vec()).unwrap();
-        assert!(!text.contains("abcd1234"), "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! those that stay within the policy and refuses the plugin otherwise (Zed's capability
 //! granter: the manifest asks, the host's settings grant).
 
+use crate::answer_hygiene::SecretFields;
 pub use connector_routes::{IdShape, Method, Route, RouteSpec, Template, TemplateError};
 use std::fmt;
 use std::sync::Arc;
@@ -316,6 +317,9 @@ pub struct VendorPolicySpec {
     pub identity_links: Vec<(String, String)>,
     /// Response headers that reach the plugin (lower case); every other is dropped.
     pub response_headers: Vec<String>,
+    /// Answer fields whose values are the vendor's secrets, blanked wherever they appear
+    /// (besides the generic names of `answer_hygiene::GENERIC_SECRET_FIELDS`).
+    pub secret_fields: Vec<String>,
 }
 
 /// The policy the host enforces: built once from a [`VendorPolicySpec`], checked, then shared.
@@ -329,6 +333,7 @@ pub struct VendorPolicy {
     identity_fields: Vec<String>,
     identity_links: Vec<(String, String)>,
     response_headers: Vec<String>,
+    secret_fields: SecretFields,
 }
 
 impl Default for VendorPolicy {
@@ -344,6 +349,7 @@ impl Default for VendorPolicy {
             identity_fields: Vec::new(),
             identity_links: Vec::new(),
             response_headers: Vec::new(),
+            secret_fields: SecretFields::default(),
         }
     }
 }
@@ -404,6 +410,7 @@ impl VendorPolicy {
             identity_fields: spec.identity_fields,
             identity_links: spec.identity_links,
             response_headers: lower(spec.response_headers),
+            secret_fields: SecretFields::new(&spec.secret_fields),
         })
     }
 
@@ -448,6 +455,11 @@ impl VendorPolicy {
     /// Field pairs that link a target's object to another object of the same account.
     pub fn identity_links(&self) -> &[(String, String)] {
         &self.identity_links
+    }
+
+    /// Answer fields blanked wherever they appear.
+    pub fn secret_fields(&self) -> &SecretFields {
+        &self.secret_fields
     }
 
     /// Whether a response header reaches the plugin.
@@ -656,6 +668,7 @@ pub(crate) mod tests {
             ],
             identity_links: vec![],
             response_headers: vec!["retry-after".into(), "x-request-id".into()],
+            secret_fields: vec!["auth_token".into()],
         })
         .unwrap()
     }
@@ -721,6 +734,7 @@ pub(crate) mod tests {
             identity_fields: vec![],
             identity_links: vec![],
             response_headers: vec![],
+            secret_fields: vec![],
         };
         assert!(matches!(
             VendorPolicy::new(spec("/{a}/{b}", vec![])),

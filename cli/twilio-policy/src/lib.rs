@@ -245,6 +245,31 @@ fn routes() -> Vec<(Method, String, String, Vec<WriteRule>)> {
     ]
 }
 
+/// Answer fields that hold Twilio secrets: the Account's `auth_token`, the AuthToken
+/// resource's `secondary_auth_token`, the Key and SigningKey resources' `secret`, the OAuth
+/// and IAM APIs' tokens (`accessToken`, `id_token`/`idToken`, `Token`, `RecoveryToken`,
+/// `csrf_token…`). A test reads every OpenAPI file and checks each secret-looking property is
+/// blanked or named in [`NOT_SECRET_FIELDS`]. The host adds the generic names (`password`,
+/// `client_secret`, `access_token`, `refresh_token`…).
+pub const SECRET_FIELDS: &[&str] = &[
+    "auth_token",
+    "secondary_auth_token",
+    "secret",
+    "accessToken",
+    "refreshToken",
+    "id_token",
+    "idToken",
+    "Token",
+    "RecoveryToken",
+    "csrf_token",
+    "csrf_token_session_state",
+];
+
+/// Properties that look like secrets in Twilio's OpenAPI files and are not: paging cursors
+/// (`nextToken`, `previousToken`), a flag (`tokenExpired`) and the scheme word (`token_type`).
+pub const NOT_SECRET_FIELDS: &[&str] =
+    &["nextToken", "previousToken", "tokenExpired", "token_type"];
+
 /// The Twilio vendor policy.
 pub fn policy() -> Result<VendorPolicy, PolicyError> {
     let texts = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -259,12 +284,51 @@ pub fn policy() -> Result<VendorPolicy, PolicyError> {
             .map(|(f, t)| (f.to_string(), t.to_string()))
             .collect(),
         response_headers: texts(RESPONSE_HEADERS),
+        secret_fields: texts(SECRET_FIELDS),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_secret_property_of_twilios_schemas_is_blanked() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/twilio-oai");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("{} is needed by this test", dir.display());
+        };
+        let mut names = std::collections::BTreeSet::new();
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue;
+            }
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for (_, schema) in v["components"]["schemas"].as_object().into_iter().flatten() {
+                for (prop, _) in schema["properties"].as_object().into_iter().flatten() {
+                    let p = prop.to_ascii_lowercase();
+                    let secretish = p.contains("secret")
+                        || p.contains("password")
+                        || p.contains("token") && !p.ends_with("_sid") && !p.ends_with("_ttl")
+                        || p.contains("private_key");
+                    if secretish {
+                        names.insert(prop.clone());
+                    }
+                }
+            }
+        }
+        assert!(names.contains("auth_token"), "{names:?}");
+        let blanked = policy().unwrap();
+        let missing: Vec<_> = names
+            .iter()
+            .filter(|n| !blanked.secret_fields().contains(n))
+            .filter(|n| !NOT_SECRET_FIELDS.contains(&n.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not blanked: {missing:?}");
+    }
 
     #[test]
     fn the_policy_builds_and_names_every_host_it_trusts() {

@@ -1,0 +1,264 @@
+//! What the guest may read of an answer body: identity-encoded JSON only, every secret field
+//! blanked, every echo of the tenant's secret replaced. This runs on every byte a plugin reads,
+//! so the common case (an answer that names no secret field and echoes no secret) costs one
+//! validating scan and a few substring searches, with no copy.
+
+use crate::credentials::Credentials;
+use bytes::Bytes;
+use http::header::CONTENT_ENCODING;
+use memchr::memmem::Finder;
+
+/// Field names whose values are secrets in any vendor's answers: the usual names of
+/// credentials. A vendor policy adds its own (`VendorPolicySpec::secret_fields`).
+pub const GENERIC_SECRET_FIELDS: &[&str] = &[
+    "secret",
+    "api_secret",
+    "client_secret",
+    "password",
+    "private_key",
+    "access_token",
+    "refresh_token",
+    "token",
+];
+
+/// The secret field names of a policy, with a precompiled search for each, so finding whether
+/// an answer names any of them is a handful of vectorised scans.
+#[derive(Clone)]
+pub struct SecretFields {
+    names: Vec<String>,
+    finders: Vec<Finder<'static>>,
+}
+
+impl std::fmt::Debug for SecretFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SecretFields").field(&self.names).finish()
+    }
+}
+
+impl Default for SecretFields {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+impl SecretFields {
+    /// The generic names plus a vendor's.
+    pub fn new(vendor: &[String]) -> Self {
+        let mut names: Vec<String> = GENERIC_SECRET_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for n in vendor {
+            if !n.is_empty() && !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        // A JSON escape (`\u0061uth_token`) can spell any name: an answer holding one is read
+        // whole as if it named a secret.
+        let finders = names
+            .iter()
+            .map(|n| n.as_bytes())
+            .chain([&b"\\u"[..]])
+            .map(|n| Finder::new(n).into_owned())
+            .collect();
+        Self { names, finders }
+    }
+
+    /// Every name blanked.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Whether `name` is blanked.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// Whether `body` may name a secret field (a name or a JSON escape occurs in it).
+    fn mentioned_in(&self, body: &[u8]) -> bool {
+        self.finders.iter().any(|f| f.find(body).is_some())
+    }
+}
+
+/// What the guest may read of an answer: identity-encoded only; a success answer must be JSON
+/// (an answer the host cannot read could carry a secret it cannot blank); a failure answer
+/// that is not JSON reaches the guest without its body. Secrets are then blanked.
+pub fn answer_hygiene(
+    parts: &http::response::Parts,
+    body: Bytes,
+    credentials: Option<&Credentials>,
+    secrets: &SecretFields,
+) -> Result<Bytes, String> {
+    if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
+        let enc = enc.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+        if enc != "identity" && !enc.is_empty() {
+            return Err(format!(
+                "the answer is encoded as {enc:?}; only identity is accepted"
+            ));
+        }
+    }
+    if body.is_empty() {
+        return Ok(body);
+    }
+    // The body must read as JSON, and, where it names a secret field, read whole the way the
+    // blanking reads it: an answer one parser takes and the other refuses (a number out of
+    // range, a lone surrogate, bytes that are not UTF-8) could carry a secret past the blanking.
+    let readable = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+    match readable
+        .then(|| redact(body, credentials, secrets))
+        .flatten()
+    {
+        Some(b) => Ok(b),
+        None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
+        None => Ok(Bytes::new()),
+    }
+}
+
+/// Blank every secret field in a JSON answer, and replace any echo of the tenant's secret
+/// (as it is, URL-encoded, or inside `base64(user:secret)`) with `[redacted]`. `None` when the
+/// answer names a secret field and does not parse whole.
+pub fn redact(
+    body: Bytes,
+    credentials: Option<&Credentials>,
+    secrets: &SecretFields,
+) -> Option<Bytes> {
+    let mut out = body;
+    // Only answers that name a secret field (or hold escapes that could spell one) are parsed
+    // and written again: most (usage, workers) carry none.
+    if secrets.mentioned_in(&out) {
+        let mut v = serde_json::from_slice::<serde_json::Value>(&out).ok()?;
+        blank_secrets(&mut v, secrets);
+        out = Bytes::from(v.to_string());
+    }
+    if let Some(c) = credentials {
+        let forms = c.secret_forms();
+        if forms
+            .iter()
+            .any(|f| memchr::memmem::find(&out, f.as_bytes()).is_some())
+        {
+            let mut text = String::from_utf8_lossy(&out).into_owned();
+            for f in &forms {
+                if text.contains(f.as_str()) {
+                    text = text.replace(f.as_str(), "[redacted]");
+                }
+            }
+            out = Bytes::from(text);
+        }
+    }
+    Some(out)
+}
+
+/// Blank secret fields everywhere in `v`.
+fn blank_secrets(v: &mut serde_json::Value, secrets: &SecretFields) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if secrets.contains(k) && !child.is_null() {
+                    *child = serde_json::Value::String(String::new());
+                } else {
+                    blank_secrets(child, secrets);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| blank_secrets(item, secrets)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> Credentials {
+        Credentials::AuthToken {
+            account_sid: "AC1".into(),
+            auth_token: "my-secret/token+1".into(),
+        }
+    }
+
+    /// What the tests blank: the generic names and one vendor's.
+    fn secrets() -> SecretFields {
+        SecretFields::new(&["auth_token".into(), "secondary_auth_token".into()])
+    }
+
+    #[test]
+    fn secret_fields_and_echoed_secrets_are_removed_in_every_form() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let basic = b64.encode("AC1:my-secret/token+1");
+        let body = Bytes::from(format!(
+            r#"{{"accounts":[{{"sid":"AC1","auth_token":"abcd1234"}}],"secret":"key-secret","secondary_auth_token":"sat","echo":"my-secret/token+1","basic":"Basic {basic}","url":"my-secret%2Ftoken%2B1"}}"#
+        ));
+        let out = redact(body, Some(&tenant()), &secrets()).unwrap();
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        for leaked in ["abcd1234", "key-secret", "\"sat\"", "my-secret", &basic] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+        assert!(text.contains(r#""auth_token":"""#));
+    }
+
+    #[test]
+    fn a_vendor_field_is_blanked_only_where_the_vendor_names_it() {
+        let body = || Bytes::from(r#"{"auth_token":"abcd1234","password":"p4ss"}"#);
+        let generic = String::from_utf8(
+            redact(body(), None, &SecretFields::default())
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(generic.contains("abcd1234") && !generic.contains("p4ss"));
+        let vendor = String::from_utf8(redact(body(), None, &secrets()).unwrap().to_vec()).unwrap();
+        assert!(!vendor.contains("abcd1234") && !vendor.contains("p4ss"));
+    }
+
+    #[test]
+    fn an_answer_with_nothing_to_blank_is_passed_on_as_it_is() {
+        let body = Bytes::from(r#"{"usage_records":[{"category":"sms","price":"1.5"}]}"#);
+        let out = redact(body.clone(), Some(&tenant()), &secrets()).unwrap();
+        assert_eq!(out, body);
+        assert_eq!(out.as_ptr(), body.as_ptr(), "not copied");
+    }
+
+    fn parts(status: u16, encoding: Option<&str>) -> http::response::Parts {
+        let mut r = http::Response::builder().status(status);
+        if let Some(e) = encoding {
+            r = r.header(CONTENT_ENCODING, e);
+        }
+        r.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn answers_must_be_plain_json_or_lose_their_body() {
+        let s = secrets();
+        let ok = Bytes::from(r#"{"a":1}"#);
+        assert!(answer_hygiene(&parts(200, None), ok.clone(), None, &s).is_ok());
+        assert!(answer_hygiene(&parts(200, Some("gzip")), ok.clone(), None, &s).is_err());
+        assert!(answer_hygiene(&parts(200, Some("identity")), ok, None, &s).is_ok());
+        // A truncated success answer that carries a token is refused, not passed on.
+        let cut = Bytes::from(r#"{"accounts":[{"auth_token":"abcd1234""#);
+        assert!(answer_hygiene(&parts(200, None), cut.clone(), None, &s).is_err());
+        let xml = Bytes::from("<Account><AuthToken>abcd1234</AuthToken></Account>");
+        assert!(answer_hygiene(&parts(200, None), xml, None, &s).is_err());
+        // JSON one parser takes and the blanking's refuses is not passed on either.
+        for tricky in [
+            &br#"{"auth_token":"abcd1234","x":1e400}"#[..],
+            br#"{"auth_token":"abcd1234","x":"\ud800"}"#,
+            b"{\"auth_token\":\"abcd1234\",\"x\":\"\xff\"}",
+        ] {
+            let body = Bytes::copy_from_slice(tricky);
+            assert!(answer_hygiene(&parts(200, None), body, None, &s).is_err());
+        }
+        // A failure answer that is not JSON reaches the guest without its body.
+        let out = answer_hygiene(&parts(502, None), cut, None, &s).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn escaped_field_names_are_still_blanked() {
+        let body = Bytes::from(r#"{"auth\u005ftoken":"abcd1234"}"#);
+        let text = String::from_utf8(redact(body, None, &secrets()).unwrap().to_vec()).unwrap();
+        assert!(!text.contains("abcd1234"), "{text}");
+    }
+}
