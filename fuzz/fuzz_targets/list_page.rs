@@ -5,7 +5,7 @@ use twilio_connector::paging::parse_page;
 
 fuzz_target!(|data: &[u8]| {
     for key in ["accounts", "workers", "users"] {
-        if let Ok(page) = parse_page("api.twilio.com", data, key, "fuzz") {
+        if let Ok(page) = parse_page::<serde_json::Value>("api.twilio.com", data, key, "fuzz") {
             if let Some(next) = page.next_url {
                 // The authority, compared whole: `api.twilio.com.evil.example` or
                 // `api.twilio.com@evil.example` must never pass.

@@ -7,11 +7,12 @@ use crate::retry::Client;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
 
 /// One decoded list page.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub items: Vec<Value>,
+pub struct Page<I = Value> {
+    pub items: Vec<I>,
     /// Absolute URL of the next page, already checked to stay on the same host.
     pub next_url: Option<String>,
 }
@@ -35,44 +36,126 @@ pub fn resolve_link(host: &str, link: &str) -> Result<String, ConnectorError> {
     Ok(link.to_string())
 }
 
-/// Decode a list page whose items are under `key` (either paging style).
-pub fn parse_page(host: &str, body: &[u8], key: &str, what: &str) -> Result<Page, ConnectorError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ConnectorError::MalformedResponse(format!("{what}: list page is not JSON ({e})"))
+/// Decode a list page whose items are under `key` (either paging style), straight into typed
+/// items: one pass over the bytes, unknown fields skipped, no intermediate JSON tree.
+pub fn parse_page<I: DeserializeOwned>(
+    host: &str,
+    body: &[u8],
+    key: &str,
+    what: &str,
+) -> Result<Page<I>, ConnectorError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let raw = serde::Deserializer::deserialize_map(
+        &mut de,
+        PageVisitor::<I> {
+            key,
+            items: PhantomData,
+        },
+    )
+    .and_then(|raw| de.end().map(|()| raw))
+    .map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            ConnectorError::MalformedResponse(format!("{what}: unexpected item shape ({e})"))
+        }
+        _ => ConnectorError::MalformedResponse(format!("{what}: list page is not JSON ({e})")),
     })?;
-    let items = match v.get(key) {
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::Null) | None => {
+    let items = match raw.items {
+        Some(Some(items)) => items,
+        _ => {
             return Err(ConnectorError::MalformedResponse(format!(
                 "{what}: list page has no {key:?} array"
             )));
         }
-        Some(_) => {
-            return Err(ConnectorError::MalformedResponse(format!(
-                "{what}: {key:?} is not an array"
-            )));
-        }
     };
-    let link = v
-        .get("meta")
+    let link = raw
+        .meta
+        .as_ref()
         .and_then(|m| m.get("next_page_url"))
-        .or_else(|| v.get("next_page_uri"))
+        .or(raw.next_page_uri.as_ref())
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
     let next_url = link.map(|l| resolve_link(host, l)).transpose()?;
     Ok(Page { items, next_url })
 }
 
-/// Decode list items into typed resources (consuming them: no copies of large pages).
-pub fn items<T: DeserializeOwned>(items: Vec<Value>, what: &str) -> Result<Vec<T>, ConnectorError> {
-    items
-        .into_iter()
-        .map(|i| {
-            serde_json::from_value(i).map_err(|e| {
-                ConnectorError::MalformedResponse(format!("{what}: unexpected item shape ({e})"))
-            })
+/// What a page's top level holds, read in one pass: the list under the page's key (absent,
+/// null, or items), and the two places a next link may be (both small, kept as JSON values).
+struct RawPage<I> {
+    items: Option<Option<Vec<I>>>,
+    next_page_uri: Option<Value>,
+    meta: Option<Value>,
+}
+
+/// Reads a page's top-level object, deserializing only the list and the links.
+struct PageVisitor<'k, I> {
+    key: &'k str,
+    items: PhantomData<I>,
+}
+
+/// Which top-level field a key names.
+enum Field {
+    Items,
+    NextPageUri,
+    Meta,
+    Other,
+}
+
+/// Reads one top-level key without allocating it.
+struct FieldSeed<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = Field;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for FieldSeed<'_> {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Field, E> {
+        Ok(if k == self.0 {
+            Field::Items
+        } else if k == "next_page_uri" {
+            Field::NextPageUri
+        } else if k == "meta" {
+            Field::Meta
+        } else {
+            Field::Other
         })
-        .collect()
+    }
+}
+
+impl<'de, I: DeserializeOwned> serde::de::Visitor<'de> for PageVisitor<'_, I> {
+    type Value = RawPage<I>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list page object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawPage<I>, A::Error> {
+        let mut page = RawPage {
+            items: None,
+            next_page_uri: None,
+            meta: None,
+        };
+        while let Some(field) = map.next_key_seed(FieldSeed(self.key))? {
+            match field {
+                Field::Items => page.items = Some(map.next_value::<Option<Vec<I>>>()?),
+                Field::NextPageUri => page.next_page_uri = Some(map.next_value()?),
+                Field::Meta => page.meta = Some(map.next_value()?),
+                Field::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(page)
+    }
 }
 
 /// Most pages one list may have: a longer list is taken for a loop.
@@ -91,7 +174,7 @@ fn fingerprint(url: &str) -> u64 {
 /// once; `on_page` may start more lists (e.g. a dependent read). A failed page ends its list
 /// (reported as an error, last). Nothing is kept between pages but a fingerprint of each link
 /// read, so a looping upstream is stopped without holding the pages.
-pub fn walk_lists<T>(
+pub fn walk_lists<T, I: DeserializeOwned>(
     client: &mut Client<'_>,
     host: &str,
     starts: Vec<(T, String)>,
@@ -99,7 +182,7 @@ pub fn walk_lists<T>(
     what: &str,
     mut on_page: impl FnMut(
         &T,
-        Result<Vec<Value>, ConnectorError>,
+        Result<Vec<I>, ConnectorError>,
         bool,
     ) -> Result<Vec<(T, String)>, ConnectorError>,
 ) -> Result<(), ConnectorError> {
@@ -118,7 +201,7 @@ pub fn walk_lists<T>(
     client.run(jobs, |(id, tag), answer, follow| {
         let page = answer
             .and_then(|r| r.ok(what).map(|_| r))
-            .and_then(|r| parse_page(host, &r.body, key, what));
+            .and_then(|r| parse_page::<I>(host, &r.body, key, what));
         let (items, next) = match page {
             Ok(page) => match page.next_url {
                 None => (Ok(page.items), None),
@@ -154,14 +237,14 @@ pub fn walk_lists<T>(
 }
 
 /// Follow every page of several lists at once; every list's items, in input order.
-pub fn fetch_all_pages(
+pub fn fetch_all_pages<I: DeserializeOwned>(
     client: &mut Client<'_>,
     host: &str,
     first_urls: Vec<String>,
     key: &str,
     what: &str,
-) -> Vec<Result<Vec<Value>, ConnectorError>> {
-    let mut out: Vec<Result<Vec<Value>, ConnectorError>> =
+) -> Vec<Result<Vec<I>, ConnectorError>> {
+    let mut out: Vec<Result<Vec<I>, ConnectorError>> =
         first_urls.iter().map(|_| Ok(Vec::new())).collect();
     let starts = first_urls.into_iter().enumerate().collect();
     let walked = walk_lists(client, host, starts, key, what, |&i, items, _| {
@@ -209,7 +292,7 @@ mod tests {
 
     #[test]
     fn parses_both_paging_styles() {
-        let p = parse_page(
+        let p: Page = parse_page(
             "api.twilio.com",
             br#"{"accounts":[{"sid":"AC1"}],"next_page_uri":"/2010-04-01/Accounts.json?Page=1"}"#,
             "accounts",
@@ -218,7 +301,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.items.len(), 1);
         assert!(p.next_url.unwrap().starts_with("https://api.twilio.com/"));
-        let p = parse_page(
+        let p: Page = parse_page(
             "taskrouter.twilio.com",
             br#"{"workers":[],"meta":{"key":"workers","next_page_url":null}}"#,
             "workers",
@@ -226,7 +309,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.next_url, None);
-        assert!(parse_page("h", b"{\"x\":1}", "workers", "w").is_err());
-        assert!(parse_page("h", b"{\"workers\":[", "workers", "w").is_err());
+        assert!(parse_page::<Value>("h", b"{\"x\":1}", "workers", "w").is_err());
+        assert!(parse_page::<Value>("h", b"{\"workers\":[", "workers", "w").is_err());
+        assert!(parse_page::<Value>("h", b"{\"workers\":null}", "workers", "w").is_err());
+        assert!(parse_page::<Value>("h", b"{\"workers\":[]} x", "workers", "w").is_err());
+        assert!(parse_page::<Value>("h", b"[]", "workers", "w").is_err());
+    }
+
+    #[test]
+    fn typed_pages_read_the_same_as_the_json_tree() {
+        use crate::twilio::usage::UsageRecord;
+        let body = br#"{"first_page_uri":"/a","usage_records":[
+            {"category":"sms","price":"1.5","end_date":"2025-02-28","subresource_uris":{"daily":"/d"},"count":"3"},
+            {"category":null,"price":0,"end_date":"2025-01-31","description":"Usage of \u00e9"},
+            {"price":{"odd":[1,2]},"end_date":null}
+        ],"meta":{"key":"usage_records"},"next_page_uri":"/2010-04-01/x?Page=1","page":0}"#;
+        let typed: Page<UsageRecord> =
+            parse_page("api.twilio.com", body, "usage_records", "u").unwrap();
+        let tree: Page = parse_page("api.twilio.com", body, "usage_records", "u").unwrap();
+        assert_eq!(typed.next_url, tree.next_url);
+        assert_eq!(
+            typed.next_url.as_deref(),
+            Some("https://api.twilio.com/2010-04-01/x?Page=1")
+        );
+        let from_tree: Vec<UsageRecord> = tree
+            .items
+            .into_iter()
+            .map(|v| serde_json::from_value(v).unwrap())
+            .collect();
+        assert_eq!(format!("{:?}", typed.items), format!("{from_tree:?}"));
+        // A wrong item shape is named as such, not as bad JSON.
+        let e = parse_page::<UsageRecord>(
+            "h",
+            br#"{"usage_records":[{"category":5}]}"#,
+            "usage_records",
+            "u",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unexpected item shape"), "{e}");
     }
 }

@@ -43,7 +43,7 @@ fn price() -> impl Strategy<Value = Value> {
 fn record() -> impl Strategy<Value = UsageRecord> {
     (prop::sample::select(CATEGORIES), price(), day()).prop_map(|(c, p, d)| UsageRecord {
         category: Some(c.to_string()),
-        price: p,
+        price: p.into(),
         end_date: Some(d.to_string()),
     })
 }
@@ -61,7 +61,7 @@ proptest! {
     fn last_activity_is_the_latest_priced_end_date(records in prop::collection::vec(record(), 0..40)) {
         let a = Activity::from_records(&records);
         // Totals are nobody's activity.
-        let expected = records.iter().filter(|r| is_priced(&r.price) && r.category.as_deref() != Some("totalprice")).filter_map(|r| r.end_date.as_deref()).filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).max();
+        let expected = records.iter().filter(|r| r.price.is_priced() && r.category.as_deref() != Some("totalprice")).filter_map(|r| r.end_date.as_deref()).filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).max();
         prop_assert_eq!(a.last(), expected);
         for (service, date) in &a.services {
             prop_assert!(Some(*date) <= a.last());
@@ -73,14 +73,14 @@ proptest! {
     /// reading every daily record (for positive prices, where monthly sums cannot cancel out).
     #[test]
     fn two_step_reading_equals_the_full_scan(days in prop::collection::vec((prop::sample::select(CATEGORIES), 1u32..5000, day()), 0..40)) {
-        let daily: Vec<UsageRecord> = days.iter().map(|(c, p, d)| UsageRecord { category: Some(c.to_string()), price: json!(format!("{}.{:02}", p / 100, p % 100)), end_date: Some(d.to_string()) }).collect();
+        let daily: Vec<UsageRecord> = days.iter().map(|(c, p, d)| UsageRecord { category: Some(c.to_string()), price: json!(format!("{}.{:02}", p / 100, p % 100)).into(), end_date: Some(d.to_string()) }).collect();
         let mut monthly: std::collections::BTreeMap<(String, i32, u32), f64> = Default::default();
         for (c, p, d) in &days {
             *monthly.entry((c.to_string(), d.year(), d.month())).or_default() += *p as f64;
         }
         let monthly: Vec<UsageRecord> = monthly.into_iter().map(|((c, y, m), p)| {
             let (_, last) = twilio_connector::time::month_bounds(NaiveDate::from_ymd_opt(y, m, 1).unwrap());
-            UsageRecord { category: Some(c), price: json!(p), end_date: Some(last.to_string()) }
+            UsageRecord { category: Some(c), price: json!(p).into(), end_date: Some(last.to_string()) }
         }).collect();
         let mut exact = Activity::from_records(&monthly);
         for month in exact.months_to_refine() {

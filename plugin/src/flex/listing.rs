@@ -8,11 +8,11 @@
 
 use super::users_api::{self, FlexUser};
 use super::workers::{self, Worker};
-use super::{FLEX_API_HOST, TASKROUTER_HOST, decode, flex_api, instance, taskrouter};
+use super::{FLEX_API_HOST, TASKROUTER_HOST, flex_api, instance, taskrouter};
 use crate::errors::ConnectorError;
 use crate::http::Request;
 use crate::model::{Account, AccountPage, Config, Result};
-use crate::paging::{self, parse_page};
+use crate::paging::{self, Page, parse_page};
 use crate::retry::Client;
 use crate::state::{Scope, State, get_json, set_json};
 use serde::{Deserialize, Serialize};
@@ -114,7 +114,8 @@ fn begin(client: &mut Client<'_>, state: &mut dyn State, go: Option<&str>) -> Re
             "users",
             "Flex user list",
             |_, page, _| {
-                for u in decode::<FlexUser>(page?, "Flex user list")? {
+                let users: Vec<FlexUser> = page?;
+                for u in users {
                     let Some(wk) = u.worker().map(user_of_worker_key) else {
                         continue;
                     };
@@ -166,9 +167,9 @@ fn worker_page(
     };
     let r = client.send(Request::get(url))?;
     r.ok("worker list")?;
-    let page = parse_page(TASKROUTER_HOST, &r.body, "workers", "worker list")?;
+    let page: Page<Worker> = parse_page(TASKROUTER_HOST, &r.body, "workers", "worker list")?;
     drop(r);
-    let mut list: Vec<Worker> = decode(page.items, "worker list")?;
+    let mut list = page.items;
     for w in &mut list {
         w.workspace_sid.get_or_insert_with(|| ws.clone());
     }
@@ -213,10 +214,10 @@ fn user_page(client: &mut Client<'_>, state: &mut dyn State, next: &str) -> Resu
     let url = paging::resolve_link(FLEX_API_HOST, next)?;
     let r = client.send(Request::get(url))?;
     r.ok("Flex user list")?;
-    let page = parse_page(FLEX_API_HOST, &r.body, "users", "Flex user list")?;
+    let page: Page<FlexUser> = parse_page(FLEX_API_HOST, &r.body, "users", "Flex user list")?;
     drop(r);
     let mut accounts = Vec::new();
-    for u in decode::<FlexUser>(page.items, "Flex user list")? {
+    for u in page.items {
         let listed = u
             .worker()
             .is_some_and(|wk| state.get(Scope::Listing, &listed_worker_key(wk)).is_some());

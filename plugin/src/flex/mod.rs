@@ -83,11 +83,3 @@ pub fn flex_api(path: &str) -> String {
 
 /// Name of the account-type entitlement every worker holds.
 pub const ACCOUNT_TYPE: &str = "Flex UI User";
-
-/// Decode list items.
-pub fn decode<T: serde::de::DeserializeOwned>(
-    values: Vec<serde_json::Value>,
-    what: &str,
-) -> crate::model::Result<Vec<T>> {
-    crate::paging::items(values, what)
-}

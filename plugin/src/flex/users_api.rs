@@ -2,7 +2,7 @@
 //! page in `listing.rs`), and the account of a Flex User that has no TaskRouter worker (e.g.
 //! deactivated).
 
-use super::{ACCOUNT_TYPE, decode};
+use super::ACCOUNT_TYPE;
 use super::{FLEX_API_HOST, flex_api};
 use crate::http::{Request, form_encode};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
@@ -107,10 +107,9 @@ pub fn by_username(
         return Ok(None);
     }
     r.ok(&format!("Flex user {username}"))?;
-    let page = parse_page(FLEX_API_HOST, &r.body, "users", "Flex user by username")?;
-    Ok(decode::<FlexUser>(page.items, "Flex user by username")?
-        .into_iter()
-        .next())
+    let page: crate::paging::Page<FlexUser> =
+        parse_page(FLEX_API_HOST, &r.body, "users", "Flex user by username")?;
+    Ok(page.items.into_iter().next())
 }
 
 /// The account of a Flex User that has no worker to describe it.

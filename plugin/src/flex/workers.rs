@@ -1,8 +1,8 @@
 //! TaskRouter workers as Flex UI users: the last-activity rule, roles from the `attributes`
 //! JSON string, and the account built from a worker (joined with its Flex User when known).
 
+use super::ACCOUNT_TYPE;
 use super::users_api::FlexUser;
-use super::{ACCOUNT_TYPE, decode};
 use super::{TASKROUTER_HOST, taskrouter};
 use crate::model::{Account, Entitlement, EntitlementKind, Result, Status};
 use crate::paging::fetch_all_pages;
@@ -207,7 +207,7 @@ pub fn to_account(w: &Worker, user: Option<&FlexUser>, now: DateTime<Utc>) -> Ac
 /// Every workspace.
 pub fn workspaces(client: &mut Client<'_>) -> Result<Vec<Workspace>> {
     let first = taskrouter("/v1/Workspaces?PageSize=1000");
-    let values = fetch_all_pages(
+    fetch_all_pages(
         client,
         TASKROUTER_HOST,
         vec![first],
@@ -215,8 +215,7 @@ pub fn workspaces(client: &mut Client<'_>) -> Result<Vec<Workspace>> {
         "workspace list",
     )
     .pop()
-    .expect("one list")?;
-    decode(values, "workspace list")
+    .expect("one list")
 }
 
 /// Every worker of every workspace (optionally only those with `friendly_name`).
@@ -242,7 +241,8 @@ pub fn all_workers(client: &mut Client<'_>, friendly_name: Option<&str>) -> Resu
         "workers",
         "worker list",
     )) {
-        for mut w in decode::<Worker>(result?, "worker list")? {
+        let workers: Vec<Worker> = result?;
+        for mut w in workers {
             w.workspace_sid.get_or_insert_with(|| ws.sid.clone());
             out.push(w);
         }

@@ -45,9 +45,10 @@ pub fn list_page(
 ) -> Result<AccountPage> {
     let response = client.send(Request::get(list_url(cfg, cursor)?))?;
     response.ok("account list")?;
-    let page = paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
-    let next_url = page.next_url.clone();
-    let resources: Vec<AccountResource> = paging::items(page.items, "account list")?;
+    let page: paging::Page<AccountResource> =
+        paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
+    let next_url = page.next_url;
+    let resources = page.items;
     let accounts = with_usage(client, Some(state), cfg, &resources)?;
     Ok(AccountPage {
         accounts,

@@ -12,28 +12,162 @@ use crate::time::month_bounds;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The fields of a UsageRecord the connector reads (each may be null, as the schema allows).
+/// Every other field of a record is skipped unread.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UsageRecord {
     #[serde(default)]
     pub category: Option<String>,
     #[serde(default)]
-    pub price: Value,
+    pub price: Price,
     #[serde(default)]
     pub end_date: Option<String>,
 }
 
+/// What a record's `price` says for activity: priced when non-null and non-zero (a number or a
+/// numeric string; negative credits count). Read as the record is parsed, without keeping the
+/// text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Price {
+    #[default]
+    Unpriced,
+    Priced,
+}
+
+impl Price {
+    fn of(priced: bool) -> Self {
+        if priced {
+            Price::Priced
+        } else {
+            Price::Unpriced
+        }
+    }
+
+    fn of_number(f: f64) -> Self {
+        Price::of(f != 0.0 && f.is_finite())
+    }
+
+    fn of_text(s: &str) -> Self {
+        Price::of(
+            s.trim()
+                .parse::<f64>()
+                .is_ok_and(|f| f != 0.0 && f.is_finite()),
+        )
+    }
+
+    /// Whether the record counts as activity.
+    pub fn is_priced(self) -> bool {
+        self == Price::Priced
+    }
+}
+
+impl From<&Value> for Price {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Number(n) => n.as_f64().map_or(Price::Unpriced, Price::of_number),
+            Value::String(s) => Price::of_text(s),
+            _ => Price::Unpriced,
+        }
+    }
+}
+
+impl From<Value> for Price {
+    fn from(v: Value) -> Self {
+        Price::from(&v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PriceVisitor)
+    }
+}
+
+/// Any JSON value as a price: numbers and numeric text decide, anything else is no price.
+struct PriceVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PriceVisitor {
+    type Value = Price;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a price")
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Price, E> {
+        Ok(Price::of_number(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Price, E> {
+        Ok(Price::of(v != 0))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Price, E> {
+        Ok(Price::of(v != 0))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Price, E> {
+        Ok(Price::of_text(v))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Price, E> {
+        Ok(Price::Unpriced)
+    }
+
+    fn visit_unit<E>(self) -> Result<Price, E> {
+        Ok(Price::Unpriced)
+    }
+
+    fn visit_none<E>(self) -> Result<Price, E> {
+        Ok(Price::Unpriced)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Price, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Price, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Price::Unpriced)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Price, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Price::Unpriced)
+    }
+}
+
 /// Whether a `price` is non-null and non-zero. Unparseable text counts as no price.
 pub fn is_priced(price: &Value) -> bool {
-    match price {
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .is_ok_and(|f| f != 0.0 && f.is_finite()),
-        _ => false,
+    Price::from(price).is_priced()
+}
+
+/// The services of the categories met in one set of records: a few, looked up in a short list;
+/// many (a listing of every category), in a map.
+#[derive(Default)]
+struct Classified<'r> {
+    few: Vec<(&'r str, Option<String>)>,
+    many: HashMap<&'r str, Option<String>>,
+}
+
+impl<'r> Classified<'r> {
+    const FEW: usize = 32;
+
+    fn service(&mut self, category: &'r str) -> &Option<String> {
+        if let Some(i) = self.few.iter().position(|(c, _)| *c == category) {
+            return &self.few[i].1;
+        }
+        if self.few.len() < Self::FEW {
+            self.few.push((category, service_for_category(category)));
+            return &self.few[self.few.len() - 1].1;
+        }
+        self.many
+            .entry(category)
+            .or_insert_with(|| service_for_category(category))
     }
 }
 
@@ -47,10 +181,12 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// Summarise records.
+    /// Summarise records. A page repeats a dozen categories hundreds of times: each distinct
+    /// category is classified once per page.
     pub fn from_records(records: &[UsageRecord]) -> Self {
         let mut a = Activity::default();
-        for r in records.iter().filter(|r| is_priced(&r.price)) {
+        let mut classified = Classified::default();
+        for r in records.iter().filter(|r| r.price.is_priced()) {
             let Some(end) = r.end_date.as_deref().and_then(crate::time::parse_date) else {
                 continue;
             };
@@ -58,9 +194,14 @@ impl Activity {
                 a.uncategorised += 1;
                 continue;
             };
-            if let Some(service) = service_for_category(category) {
-                let e = a.services.entry(service).or_insert(end);
-                *e = (*e).max(end);
+            let service = classified.service(category);
+            if let Some(service) = service {
+                match a.services.get_mut(service) {
+                    Some(e) => *e = (*e).max(end),
+                    None => {
+                        a.services.insert(service.clone(), end);
+                    }
+                }
             }
         }
         a
@@ -113,9 +254,41 @@ mod tests {
     fn rec(category: &str, price: Value, end: &str) -> UsageRecord {
         UsageRecord {
             category: Some(category.into()),
-            price,
+            price: price.into(),
             end_date: Some(end.into()),
         }
+    }
+
+    #[test]
+    fn a_price_read_while_parsing_means_what_the_json_value_means() {
+        for text in [
+            r#""1.5""#,
+            r#"" -0.20 ""#,
+            "0.5",
+            "-3",
+            "7",
+            r#""0.00""#,
+            "0",
+            r#""abc""#,
+            "null",
+            "true",
+            "[1]",
+            r#"{"a":1}"#,
+            r#""""#,
+            r#""inf""#,
+            r#""NaN""#,
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let read: Price = serde_json::from_str(text).unwrap();
+            assert_eq!(read, Price::from(&v), "{text}");
+        }
+        let r: UsageRecord = serde_json::from_str(
+            r#"{"category":"sms","price":"2.50","end_date":"2025-01-31","subresource_uris":{"a":"/x"},"count":"3"}"#,
+        )
+        .unwrap();
+        assert!(r.price.is_priced());
+        let r: UsageRecord = serde_json::from_str(r#"{"category":"sms"}"#).unwrap();
+        assert!(!r.price.is_priced(), "a missing price is no price");
     }
 
     #[test]
@@ -230,7 +403,7 @@ mod tests {
             rec("min-spend-adjustments", json!("10"), "2024-05-31"),
             UsageRecord {
                 category: None,
-                price: json!("1"),
+                price: json!("1").into(),
                 end_date: Some("2024-05-02".into()),
             },
         ]);

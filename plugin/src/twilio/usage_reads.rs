@@ -109,15 +109,15 @@ pub fn with_usage(
         starts,
         "usage_records",
         "usage",
-        |list, page, last| {
+        |list, page: Result<Vec<UsageRecord>>, last| {
             let mut more = Vec::new();
             match *list {
                 UsageList::Monthly(i) | UsageList::Since(i) => {
                     let r = &resources[i];
                     match page {
-                        Ok(values) => {
+                        Ok(records) => {
                             if let Some(a) = activity[i].as_mut() {
-                                a.merge(Activity::from_records(&records(values, &r.sid)?));
+                                a.merge(Activity::from_records(&records));
                             }
                         }
                         Err(e) => {
@@ -139,8 +139,7 @@ pub fn with_usage(
                 }
                 UsageList::Daily(i, month) => {
                     let r = &resources[i];
-                    let days = page.and_then(|values| records(values, &r.sid));
-                    match days {
+                    match page {
                         Ok(days) => {
                             if let Some(d) = months.get_mut(&(i, month)) {
                                 d.merge(Activity::from_records(&days));
@@ -210,20 +209,6 @@ fn keep(
     }
 }
 
-/// Decode usage records of one account.
-fn records(values: Vec<serde_json::Value>, sid: &str) -> Result<Vec<UsageRecord>> {
-    values
-        .into_iter()
-        .map(|v| {
-            serde_json::from_value(v).map_err(|e| {
-                ConnectorError::MalformedResponse(format!(
-                    "usage records of {sid}: unexpected record ({e})"
-                ))
-            })
-        })
-        .collect()
-}
-
 /// Usage that Twilio says is not there (a closed account's, or an API without the usage
 /// resources) or not permitted is told on the account, whose last activity stays unknown; so
 /// is a 401 on a suspended or closed subaccount (Twilio answers 20003 there). Anything else
@@ -250,6 +235,10 @@ fn usage_unreadable(
             ));
             Ok(())
         }
+        ConnectorError::MalformedResponse(m) => Err(ConnectorError::MalformedResponse(format!(
+            "usage records of {}: {m}",
+            r.sid
+        ))),
         e => Err(e),
     }
 }
