@@ -81,6 +81,22 @@ pub struct Faults {
     pub malformed_every: u64,
     /// One-off rules, consumed in order.
     pub rules: VecDeque<FaultRule>,
+    /// Twilio's limit on concurrent REST requests per account (off when `None`). Twilio's error
+    /// page for 20429 (https://www.twilio.com/docs/api/errors/20429, "Too many requests")
+    /// says it answers HTTP 429 with error 20429 when an account exceeds the allowed
+    /// concurrency, that such requests are not processed and are safe to retry, and to watch
+    /// the `Twilio-Concurrent-Requests` response header. With a limit of N, a request that
+    /// arrives while N requests of the same account are being processed (the added `latency`
+    /// and `Fault::Delay` count as processing) is answered at once with 429 and the same body
+    /// as [`Fault::RateLimit`], without `Retry-After` (the page names no such header, and the
+    /// periodic `rate_limit_every` 429 sends none either), and is neither routed nor consumes a
+    /// fault rule. While it is on, every answer carries `Twilio-Concurrent-Requests`: the
+    /// account's requests in flight when it arrived, itself included (so a throttled one reads
+    /// N + 1). The account is the one whose credentials authenticated: an AC user is itself, an
+    /// API key (SK) is the main account's (the fixture's keys are the main account's); a request
+    /// whose credentials fail counts under the user it names (none: one anonymous bucket).
+    /// See [`Simulator::concurrency_stats`](crate::Simulator::concurrency_stats).
+    pub concurrency_limit: Option<usize>,
     /// Test-only, not a Twilio behaviour: every answer repeats the request's `Authorization`
     /// header, as it came, in each of these response headers. Nothing in Twilio's OpenAPI
     /// files or the seeds does this; it exists to prove the host's header hygiene (only the

@@ -2,6 +2,7 @@
 //! fields, the built-in demo fixture and a generator of large fixtures.
 
 use crate::hosts::{FRONTLINE_API, TASKROUTER};
+pub use crate::usage_history::{History, UsageEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -17,6 +18,10 @@ pub struct Fixture {
     /// Usage records per account SID (each a UsageRecord with `start_date`/`end_date`).
     #[serde(default)]
     pub usage_records: BTreeMap<String, Vec<Value>>,
+    /// More usage records per account SID, kept compactly (a generated history, see
+    /// [`Fixture::with_usage_history`]); aggregated together with `usage_records`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub usage_history: BTreeMap<String, Vec<UsageEntry>>,
     /// TaskRouter Workspace resources.
     #[serde(default)]
     pub workspaces: Vec<Value>,

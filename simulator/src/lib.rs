@@ -15,7 +15,10 @@ mod paging;
 mod server;
 mod state;
 mod taskrouter;
+#[cfg(test)]
+mod test_http;
+mod usage_history;
 
 pub use faults::{Fault, FaultRule};
-pub use fixture::Fixture;
-pub use server::{RecordedRequest, Simulator};
+pub use fixture::{Fixture, History, UsageEntry};
+pub use server::{ConcurrencyStats, RecordedRequest, Simulator};

@@ -1,6 +1,7 @@
 //! Twilio's two list envelopes: the 2010 API's (`next_page_uri`, a path) and the v1/v2 APIs'
 //! (`meta.next_page_url`, absolute, with `meta.key`).
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -46,7 +47,6 @@ struct Window {
     chunk: Vec<Value>,
     page: usize,
     size: usize,
-    start: usize,
     has_next: bool,
 }
 
@@ -57,7 +57,6 @@ fn window(query: &BTreeMap<String, String>, items: &[Value]) -> Window {
         chunk: items.iter().skip(start).take(size).cloned().collect(),
         page,
         size,
-        start,
         has_next: start + size < items.len(),
     }
 }
@@ -86,29 +85,70 @@ pub fn page_2010_of(
     total: usize,
     slice: impl FnOnce(std::ops::Range<usize>) -> Vec<Value>,
 ) -> Value {
+    let (range, page, size) = page_range(query, total);
+    let chunk = slice(range);
+    let mut v = envelope_2010(path, query, total, page, size, chunk.len());
+    v[key] = Value::Array(chunk);
+    v
+}
+
+/// [`page_2010_of`] written straight to JSON text, its items serialised as they are built
+/// (a page of hundreds of usage records costs no `Value` tree). The page reads the same: the
+/// envelope's keys are written sorted, as a `Value` object writes them, with `key` last (it
+/// sorts after the envelope's; the callers' keys do).
+pub fn page_2010_text<T: Serialize>(
+    path: &str,
+    query: &BTreeMap<String, String>,
+    key: &str,
+    total: usize,
+    slice: impl FnOnce(std::ops::Range<usize>) -> Vec<T>,
+) -> String {
+    let (range, page, size) = page_range(query, total);
+    let chunk = slice(range);
+    let envelope = envelope_2010(path, query, total, page, size, chunk.len());
+    let mut out = envelope.to_string();
+    out.pop(); // the envelope's closing brace
+    out.push(',');
+    out.push_str(&Value::String(key.to_string()).to_string());
+    out.push(':');
+    let mut bytes = out.into_bytes();
+    serde_json::to_writer(&mut bytes, &chunk).expect("usage records serialise");
+    bytes.push(b'}');
+    String::from_utf8(bytes).expect("serde_json writes UTF-8")
+}
+
+/// The items a 2010 page holds, its number and its size.
+fn page_range(
+    query: &BTreeMap<String, String>,
+    total: usize,
+) -> (std::ops::Range<usize>, usize, usize) {
     let (size, page) = page_params(query, 50);
     let start = (page * size).min(total);
-    let chunk = slice(start..(start + size).min(total));
-    let w = Window {
-        has_next: start + size < total,
-        chunk,
-        page,
-        size,
-        start: page * size,
-    };
+    (start..(start + size).min(total), page, size)
+}
+
+/// A 2010 list envelope (links, page, start, end) for a page of `len` items.
+fn envelope_2010(
+    path: &str,
+    query: &BTreeMap<String, String>,
+    total: usize,
+    page: usize,
+    size: usize,
+    len: usize,
+) -> Value {
+    let start = page * size;
+    let has_next = start + size < total;
     let uri = |p: usize| format!("{path}?{}", query_string(query, p));
-    let mut v = json!({
+    json!({
         "first_page_uri": uri(0),
-        "next_page_uri": link(w.has_next, || uri(w.page + 1)),
-        "previous_page_uri": link(w.page > 0, || uri(w.page.saturating_sub(1))),
-        "page": w.page,
-        "page_size": w.size,
-        "start": w.start,
-        "end": w.start + w.chunk.len().saturating_sub(1),
-        "uri": uri(w.page),
-    });
-    v[key] = Value::Array(w.chunk);
-    v
+        "next_page_uri": link(has_next, || uri(page + 1)),
+        "previous_page_uri": link(page > 0, || uri(page.saturating_sub(1))),
+        "page": page,
+        "page_size": size,
+        "start": start,
+        "end": start + len.saturating_sub(1),
+        "uri": uri(page),
+    })
 }
 
 /// A v1/v2 list page of `items` under `key`, with absolute links on `host`.

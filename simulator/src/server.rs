@@ -6,13 +6,13 @@ use crate::faults::{Fault, FaultRule, Faults};
 use crate::fixture::Fixture;
 use crate::form::parse_form;
 use crate::hosts;
-use crate::state::{Answer, State, error, not_found};
+use crate::state::{Answer, Reply, State, error, not_found};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +46,64 @@ struct Shared {
     counter: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
+    /// Requests being processed per account while [`Faults::concurrency_limit`] is on.
+    per_account: Mutex<HashMap<String, u64>>,
+    /// Requests the concurrency limit answered 429.
+    throttled: AtomicU64,
+    /// Most requests of one account admitted at the same time under the concurrency limit.
+    peak_admitted: AtomicU64,
+}
+
+/// The `Twilio-Concurrent-Requests` response header (see [`Faults::concurrency_limit`]).
+const CONCURRENT_REQUESTS: &str = "twilio-concurrent-requests";
+
+/// What the concurrency limit mode ([`Faults::concurrency_limit`]) did since the simulator
+/// started or [`Simulator::clear_requests`] was last called.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConcurrencyStats {
+    /// Requests it answered 429 with Twilio error 20429.
+    pub throttled: u64,
+    /// Most requests of one account it let be processed at the same time (at most the limit).
+    pub peak_in_flight: u64,
+}
+
+/// One of an account's request slots under [`Faults::concurrency_limit`], given back when
+/// dropped: when the answer is done, and also when the client drops the connection mid-request
+/// (the server then drops the handler's future, and with it this guard).
+struct AccountSlot<'a> {
+    shared: &'a Shared,
+    account: String,
+}
+
+impl<'a> AccountSlot<'a> {
+    /// A slot for `account` unless `limit` requests of it are in flight. Either way, the
+    /// number of its requests in flight counting this one.
+    fn take(shared: &'a Shared, account: &str, limit: usize) -> Result<(Self, u64), u64> {
+        let mut counts = lock(&shared.per_account);
+        let now = counts.get(account).copied().unwrap_or(0);
+        if now >= limit as u64 {
+            return Err(now + 1);
+        }
+        counts.insert(account.to_string(), now + 1);
+        shared.peak_admitted.fetch_max(now + 1, Ordering::SeqCst);
+        let slot = Self {
+            shared,
+            account: account.to_string(),
+        };
+        Ok((slot, now + 1))
+    }
+}
+
+impl Drop for AccountSlot<'_> {
+    fn drop(&mut self) {
+        let mut counts = lock(&self.shared.per_account);
+        if let Some(n) = counts.get_mut(&self.account) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.account);
+            }
+        }
+    }
 }
 
 /// Counts a request as in flight until dropped.
@@ -101,6 +159,9 @@ impl Simulator {
             counter: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
+            per_account: Mutex::new(HashMap::new()),
+            throttled: AtomicU64::new(0),
+            peak_admitted: AtomicU64::new(0),
         });
         let app = axum::Router::new()
             .fallback(dispatch)
@@ -131,10 +192,21 @@ impl Simulator {
         lock(&self.shared.log).clone()
     }
 
-    /// Forget the request log (and the concurrency high-water mark).
+    /// Forget the request log (and the concurrency high-water marks and the count of requests
+    /// the concurrency limit throttled).
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
         self.shared.max_in_flight.store(0, Ordering::SeqCst);
+        self.shared.throttled.store(0, Ordering::SeqCst);
+        self.shared.peak_admitted.store(0, Ordering::SeqCst);
+    }
+
+    /// What the concurrency limit mode ([`Faults::concurrency_limit`]) did so far.
+    pub fn concurrency_stats(&self) -> ConcurrencyStats {
+        ConcurrencyStats {
+            throttled: self.shared.throttled.load(Ordering::SeqCst),
+            peak_in_flight: self.shared.peak_admitted.load(Ordering::SeqCst),
+        }
     }
 
     /// Most requests that were being answered at the same time.
@@ -247,9 +319,12 @@ async fn dispatch(
         .unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).into_owned();
 
-    let caller = {
+    let (caller, main_account) = {
         let state = lock(&shared.state);
-        auth::check(auth_header.as_deref(), &state.accepted)
+        (
+            auth::check(auth_header.as_deref(), &state.accepted),
+            state.fixture.main_account_sid.clone(),
+        )
     };
     let (user, authenticated) = match &caller {
         Caller::Valid(u) => (Some(u.clone()), true),
@@ -271,6 +346,39 @@ async fn dispatch(
         received,
     };
 
+    let (limit, echo_in) = {
+        let f = lock(&shared.faults);
+        (f.concurrency_limit, f.echo_authorization_in.clone())
+    };
+    let echoed = |mut response: Response, concurrent: Option<u64>| {
+        echo_authorization(&mut response, &echo_in, auth_header.as_deref());
+        if let Some(count) = concurrent {
+            response
+                .headers_mut()
+                .insert(CONCURRENT_REQUESTS, HeaderValue::from(count));
+        }
+        response
+    };
+    // The account whose requests this one counts with under the concurrency limit.
+    let account = match (&caller, user.as_deref()) {
+        (Caller::Valid(u), _) if u.starts_with("SK") => main_account.as_str(),
+        (_, Some(u)) => u,
+        (_, None) => "",
+    };
+    // The slot is held until the answer is done (see `AccountSlot`).
+    let (_slot, concurrent) = match limit.map(|l| AccountSlot::take(&shared, account, l)) {
+        None => (None, None),
+        Some(Ok((slot, count))) => (Some(slot), Some(count)),
+        Some(Err(count)) => {
+            shared.throttled.fetch_add(1, Ordering::SeqCst);
+            let response = fault_response(&Fault::RateLimit {
+                retry_after_secs: None,
+            });
+            lock(&shared.log).push(record(response.status().as_u16()));
+            return echoed(response, Some(count));
+        }
+    };
+
     let (latency, fault) = {
         let mut f = lock(&shared.faults);
         (f.latency, f.take(n, &method, &path))
@@ -285,21 +393,16 @@ async fn dispatch(
         }
         f => f,
     };
-    let echo_in = lock(&shared.faults).echo_authorization_in.clone();
-    let echoed = |mut response: Response| {
-        echo_authorization(&mut response, &echo_in, auth_header.as_deref());
-        response
-    };
     if let Some(f) = fault {
         let response = fault_response(&f);
         lock(&shared.log).push(record(response.status().as_u16()));
-        return echoed(response);
+        return echoed(response, concurrent);
     }
 
-    let answer: Answer = if !hosts::ALL.contains(&host.as_str()) {
-        not_found(&format!("//{host}{path}"))
+    let reply: Reply = if !hosts::ALL.contains(&host.as_str()) {
+        not_found(&format!("//{host}{path}")).into()
     } else if !authenticated {
-        error(401, 20003, "Authenticate")
+        error(401, 20003, "Authenticate").into()
     } else {
         let query = parse_form(&query_text);
         let json_body: Option<Value> = content_type
@@ -317,16 +420,21 @@ async fn dispatch(
                 let caller = user.clone().unwrap_or_default();
                 crate::api2010::handle(&mut state, &caller, &method, &path, &query, &form)
             }
-            hosts::TASKROUTER => crate::taskrouter::handle(&mut state, &method, &path, &query),
+            hosts::TASKROUTER => {
+                crate::taskrouter::handle(&mut state, &method, &path, &query).into()
+            }
             hosts::FLEX_API => {
                 crate::flex_api::handle(&mut state, &method, &path, &query, json_body.as_ref())
+                    .into()
             }
-            hosts::FRONTLINE_API => crate::frontline::handle(&mut state, &method, &path, &form),
-            _ => not_found(&path),
+            hosts::FRONTLINE_API => {
+                crate::frontline::handle(&mut state, &method, &path, &form).into()
+            }
+            _ => not_found(&path).into(),
         }
     };
-    lock(&shared.log).push(record(answer.0));
-    echoed(json_response(answer))
+    lock(&shared.log).push(record(reply.status()));
+    echoed(reply_response(reply), concurrent)
 }
 
 /// The test-only echo of [`Faults::echo_authorization_in`](crate::faults::Faults): the
@@ -338,6 +446,22 @@ fn echo_authorization(response: &mut Response, headers: &[String], authorization
     for name in headers {
         if let Ok(name) = header::HeaderName::from_bytes(name.as_bytes()) {
             response.headers_mut().append(name, value.clone());
+        }
+    }
+}
+
+fn reply_response(reply: Reply) -> Response {
+    match reply {
+        Reply::Answer(a) => json_response(a),
+        Reply::Text(status, text) => {
+            let mut r = Response::new(Body::from(text));
+            *r.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
         }
     }
 }
@@ -464,5 +588,201 @@ mod tests {
         assert_eq!(f["Status"], "closed");
         assert_eq!(f["FriendlyName"], "a b c");
         assert_eq!(f["Bad"], "%zz");
+    }
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::*;
+    use crate::test_http::{Got, ask, connect, get, request};
+    use std::collections::BTreeSet;
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncWriteExt;
+
+    async fn limited(limit: usize, latency_ms: u64) -> Simulator {
+        let sim = Simulator::start(Fixture::demo(), "127.0.0.1:0")
+            .await
+            .unwrap();
+        {
+            let mut f = sim.faults();
+            f.concurrency_limit = Some(limit);
+            f.latency = Duration::from_millis(latency_ms);
+        }
+        sim
+    }
+
+    /// The number of a's requests in flight under the limit.
+    fn in_flight(sim: &Simulator, account: &str) -> u64 {
+        lock(&sim.shared.per_account)
+            .get(account)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `n` requests sent at once (connections opened first), answers in sending order.
+    async fn at_once(sim: &Simulator, user: &str, secret: &str, path: &str, n: usize) -> Vec<Got> {
+        let mut streams = Vec::new();
+        for _ in 0..n {
+            streams.push(connect(sim.addr()).await);
+        }
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .map(|s| {
+                let (user, secret, path) = (user.to_string(), secret.to_string(), path.to_string());
+                tokio::spawn(async move { ask(s, &user, &secret, &path).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
+    fn concurrent(got: &Got) -> u64 {
+        got.header(CONCURRENT_REQUESTS)
+            .unwrap_or_else(|| panic!("no Twilio-Concurrent-Requests on {}", got.body))
+            .parse()
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_concurrency_limit_answers_the_excess_429_20429_at_once() {
+        let sim = limited(4, 100).await;
+        let (main, token) = sim.main_credentials();
+        let path = "/2010-04-01/Accounts.json";
+        let answers = at_once(&sim, &main, &token, path, 10).await;
+        let ok: Vec<&Got> = answers.iter().filter(|g| g.status == 200).collect();
+        let throttled: Vec<&Got> = answers.iter().filter(|g| g.status == 429).collect();
+        assert_eq!(
+            (ok.len(), throttled.len()),
+            (4, 6),
+            "4 processed, 6 throttled"
+        );
+        for g in &throttled {
+            let body = g.json();
+            assert_eq!(body["code"], 20429);
+            assert_eq!(body["status"], 429);
+            assert_eq!(body["message"], "Too Many Requests");
+            assert_eq!(
+                body["more_info"],
+                "https://www.twilio.com/docs/errors/20429"
+            );
+            assert_eq!(g.header("retry-after"), None);
+            assert_eq!(concurrent(g), 5, "4 in flight and itself");
+        }
+        let counts: BTreeSet<u64> = ok.iter().map(|g| concurrent(g)).collect();
+        assert_eq!(counts, BTreeSet::from([1, 2, 3, 4]));
+        assert_eq!(
+            sim.concurrency_stats(),
+            ConcurrencyStats {
+                throttled: 6,
+                peak_in_flight: 4
+            }
+        );
+        let logged = sim.requests();
+        assert_eq!(logged.iter().filter(|r| r.status == 429).count(), 6);
+
+        // Once they are done, requests are processed again.
+        assert_eq!(in_flight(&sim, &main), 0);
+        let again = at_once(&sim, &main, &token, path, 4).await;
+        assert!(again.iter().all(|g| g.status == 200), "all processed");
+        assert!(again.iter().all(|g| (1..=4).contains(&concurrent(g))));
+        let one = get(sim.addr(), &main, &token, path).await;
+        assert_eq!((one.status, concurrent(&one)), (200, 1));
+        assert_eq!(sim.concurrency_stats().throttled, 6);
+
+        // Every answer carries the header while the mode is on, none once it is off.
+        let bad = get(sim.addr(), &main, "wrong", path).await;
+        assert_eq!((bad.status, concurrent(&bad)), (401, 1));
+        sim.faults().concurrency_limit = None;
+        let off = get(sim.addr(), &main, &token, path).await;
+        assert_eq!((off.status, off.header(CONCURRENT_REQUESTS)), (200, None));
+        sim.clear_requests();
+        assert_eq!(sim.concurrency_stats(), ConcurrencyStats::default());
+        sim.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_limit_counts_per_authenticated_account_and_latency_counts_as_processing() {
+        let sim = limited(1, 300).await;
+        let (main, token) = sim.main_credentials();
+        let (sub, sub_token) = sim.with_fixture(|f| {
+            let a = f
+                .accounts
+                .iter()
+                .find(|a| a["sid"] != f.main_account_sid.as_str())
+                .unwrap();
+            (
+                a["sid"].as_str().unwrap().to_string(),
+                a["auth_token"].as_str().unwrap().to_string(),
+            )
+        });
+        let started = Instant::now();
+        let (a, b, c) = tokio::join!(
+            get(sim.addr(), &main, &token, "/2010-04-01/Accounts.json"),
+            async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                get(
+                    sim.addr(),
+                    &sub,
+                    &sub_token,
+                    &format!("/2010-04-01/Accounts/{sub}.json"),
+                )
+                .await
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let got = get(sim.addr(), &main, &token, "/2010-04-01/Accounts.json").await;
+                (got, started.elapsed())
+            },
+        );
+        assert_eq!((a.status, concurrent(&a)), (200, 1));
+        assert_eq!(
+            (b.status, concurrent(&b)),
+            (200, 1),
+            "the subaccount has its own limit"
+        );
+        let (c, when) = c;
+        assert_eq!(
+            (c.status, concurrent(&c)),
+            (429, 2),
+            "the main account's latency counts"
+        );
+        assert!(
+            when < Duration::from_millis(300),
+            "answered at once, not after the latency"
+        );
+        sim.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_dropped_connection_gives_its_slot_back() {
+        let sim = limited(1, 2000).await;
+        let (main, token) = sim.main_credentials();
+        let mut s = connect(sim.addr()).await;
+        let req = request(&main, &token, "/2010-04-01/Accounts.json");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let t = Instant::now();
+        while in_flight(&sim, &main) == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "the request never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(s);
+        let t = Instant::now();
+        while in_flight(&sim, &main) > 0 {
+            assert!(
+                t.elapsed() < Duration::from_millis(1000),
+                "the slot is given back when the client goes, not after the latency"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        sim.faults().latency = Duration::ZERO;
+        let got = get(sim.addr(), &main, &token, "/2010-04-01/Accounts.json").await;
+        assert_eq!((got.status, concurrent(&got)), (200, 1));
+        sim.stop().await;
     }
 }

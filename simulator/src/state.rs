@@ -56,6 +56,28 @@ impl State {
 /// A handler's answer: status and JSON body (`None` for an empty 204).
 pub type Answer = (u16, Option<Value>);
 
+/// What a handler replies: an [`Answer`], or a status and a JSON body already written as text
+/// (long usage pages are serialised as they are built, without a `Value` tree).
+pub enum Reply {
+    Answer(Answer),
+    Text(u16, String),
+}
+
+impl From<Answer> for Reply {
+    fn from(a: Answer) -> Self {
+        Reply::Answer(a)
+    }
+}
+
+impl Reply {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Reply::Answer((s, _)) | Reply::Text(s, _) => *s,
+        }
+    }
+}
+
 /// Twilio's error body.
 pub fn error(status: u16, code: u32, message: &str) -> Answer {
     (
