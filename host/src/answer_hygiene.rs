@@ -53,13 +53,15 @@ impl SecretFields {
                 names.push(n.clone());
             }
         }
-        // A JSON escape (`\u0061uth_token`) can spell any name: an answer holding one is read
-        // whole as if it named a secret.
+        // A field name appears in the bytes between quotes (`"Token"`), so a page link that
+        // merely contains the word (`PageToken=…`) is no mention. The only other way to spell
+        // a name is a JSON escape (`\u0061uth_token`): an answer holding one is read whole as
+        // if it named a secret.
         let finders = names
             .iter()
-            .map(|n| n.as_bytes())
-            .chain([&b"\\u"[..]])
-            .map(|n| Finder::new(n).into_owned())
+            .map(|n| format!("\"{n}\"").into_bytes())
+            .chain([b"\\u".to_vec()])
+            .map(|n| Finder::new(&n).into_owned())
             .collect();
         Self { names, finders }
     }
@@ -74,7 +76,7 @@ impl SecretFields {
         self.names.iter().any(|n| n == name)
     }
 
-    /// Whether `body` may name a secret field (a name or a JSON escape occurs in it).
+    /// Whether `body` may name a secret field (a quoted name or a JSON escape occurs in it).
     fn mentioned_in(&self, body: &[u8]) -> bool {
         self.finders.iter().any(|f| f.find(body).is_some())
     }
@@ -215,8 +217,12 @@ mod tests {
 
     #[test]
     fn an_answer_with_nothing_to_blank_is_passed_on_as_it_is() {
-        let body = Bytes::from(r#"{"usage_records":[{"category":"sms","price":"1.5"}]}"#);
-        let out = redact(body.clone(), Some(&tenant()), &secrets()).unwrap();
+        let body = Bytes::from(
+            r#"{"usage_records":[{"category":"sms","price":"1.5","uri":"/x.json?PageToken=PT1&secret=no"}],"next_page_uri":"/x?Page=1&PageToken=PA2"}"#,
+        );
+        // `Token` is a field name, and a page link's `PageToken=` is not a mention of it.
+        let names = SecretFields::new(&["auth_token".into(), "Token".into()]);
+        let out = redact(body.clone(), Some(&tenant()), &names).unwrap();
         assert_eq!(out, body);
         assert_eq!(out.as_ptr(), body.as_ptr(), "not copied");
     }
@@ -253,6 +259,19 @@ mod tests {
         // A failure answer that is not JSON reaches the guest without its body.
         let out = answer_hygiene(&parts(502, None), cut, None, &s).unwrap();
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_field_is_blanked_however_it_is_spaced() {
+        let body = Bytes::from("{ \"auth_token\" :\n \"abcd1234\", \"x\": {\"Token\":\"t0k3n\"}}");
+        let mut s = secrets().names().to_vec();
+        s.push("Token".into());
+        let text = String::from_utf8(redact(body, None, &SecretFields::new(&s)).unwrap().to_vec())
+            .unwrap();
+        assert!(
+            !text.contains("abcd1234") && !text.contains("t0k3n"),
+            "{text}"
+        );
     }
 
     #[test]
