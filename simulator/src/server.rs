@@ -52,6 +52,8 @@ struct Shared {
     throttled: AtomicU64,
     /// Most requests of one account admitted at the same time under the concurrency limit.
     peak_admitted: AtomicU64,
+    /// Body bytes of every answer served (what a connector had to read).
+    bytes_served: AtomicU64,
 }
 
 /// The `Twilio-Concurrent-Requests` response header (see [`Faults::concurrency_limit`]).
@@ -162,6 +164,7 @@ impl Simulator {
             per_account: Mutex::new(HashMap::new()),
             throttled: AtomicU64::new(0),
             peak_admitted: AtomicU64::new(0),
+            bytes_served: AtomicU64::new(0),
         });
         let app = axum::Router::new()
             .fallback(dispatch)
@@ -199,6 +202,7 @@ impl Simulator {
         self.shared.max_in_flight.store(0, Ordering::SeqCst);
         self.shared.throttled.store(0, Ordering::SeqCst);
         self.shared.peak_admitted.store(0, Ordering::SeqCst);
+        self.shared.bytes_served.store(0, Ordering::SeqCst);
     }
 
     /// What the concurrency limit mode ([`Faults::concurrency_limit`]) did so far.
@@ -207,6 +211,11 @@ impl Simulator {
             throttled: self.shared.throttled.load(Ordering::SeqCst),
             peak_in_flight: self.shared.peak_admitted.load(Ordering::SeqCst),
         }
+    }
+
+    /// Body bytes of the answers served since the log was last cleared.
+    pub fn bytes_served(&self) -> u64 {
+        self.shared.bytes_served.load(Ordering::SeqCst)
     }
 
     /// Most requests that were being answered at the same time.
@@ -434,7 +443,11 @@ async fn dispatch(
         }
     };
     lock(&shared.log).push(record(reply.status()));
-    echoed(reply_response(reply), concurrent)
+    let response = reply_response(reply);
+    if let Some(n) = axum::body::HttpBody::size_hint(response.body()).exact() {
+        shared.bytes_served.fetch_add(n, Ordering::SeqCst);
+    }
+    echoed(response, concurrent)
 }
 
 /// The test-only echo of [`Faults::echo_authorization_in`](crate::faults::Faults): the
