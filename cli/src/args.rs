@@ -76,6 +76,11 @@ pub struct Global {
         value_name = "SECONDS"
     )]
     pub request_timeout: Option<String>,
+    /// Requests one call may have in flight at once (1 to 1000; default 100): the connector
+    /// climbs to it unless Twilio throttles first, and keeps each account under what Twilio
+    /// accepts, shared by all its calls.
+    #[arg(long, global = true, env = "CONNECTOR_MAX_IN_FLIGHT", value_name = "N")]
+    pub max_in_flight: Option<String>,
     /// Whether `--app` was given (or `CONNECTOR_APP` set) rather than defaulted; see [`parse`].
     #[arg(skip)]
     pub app_given: bool,
@@ -160,7 +165,7 @@ fn one_line(e: &clap::Error) -> String {
     format!("error: {message} — {next}")
 }
 
-fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+pub(crate) fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,

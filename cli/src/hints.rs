@@ -103,7 +103,7 @@ fn for_call(e: &CallError) -> String {
             ConnectorError::Unauthorized(_) => "check TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET) in Twilio Console > Account > API keys & tokens".into(),
             ConnectorError::Forbidden(_) => "these credentials may not read this: use the parent account's Auth Token or a Main API key (Console > Account > API keys & tokens)".into(),
             ConnectorError::NotFound(_) => "check the id: `connector accounts` lists every id of the app".into(),
-            ConnectorError::RateLimited(_) => "Twilio is throttling this account: retry later, or lower --concurrency for tenants".into(),
+            ConnectorError::RateLimited(_) => "Twilio kept throttling this account for as long as the call could wait: its limit on concurrent requests is shared with everything else using the account, so retry when it is less busy".into(),
             ConnectorError::InvalidConfig(_) => "check --app and --flex-instance (the GO… SID on Twilio Console > Flex > Overview)".into(),
             ConnectorError::InvalidInput(_) => "fix the argument as the message says; `connector help` shows each command's form".into(),
             ConnectorError::Unsupported(_) => "`connector apps` shows what each app can do".into(),
@@ -152,6 +152,16 @@ mod tests {
             host_notes: vec![],
         });
         assert!(next_step(&e).unwrap().contains("errors/21211"));
+        let e = anyhow::Error::new(CallError::Connector {
+            error: ConnectorError::RateLimited(connector_host::types::RateLimit {
+                retry_after_ms: None,
+                message: "throttled".into(),
+            }),
+            host_notes: vec![],
+        });
+        let step = next_step(&e).unwrap();
+        assert!(step.contains("throttling this account"), "{step}");
+        assert!(!step.contains("--concurrency"), "{step}");
         let e = anyhow::Error::new(CallError::NotApproved {
             path: "/p/x.wasm".into(),
             expected: "a".repeat(64),

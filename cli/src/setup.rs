@@ -12,6 +12,10 @@ use connector_host::{ConnectTo, Host, HostOptions, Tenant};
 use std::path::{Path, PathBuf};
 use twilio_policy::FLEX_INSTANCE;
 
+/// The most `--max-in-flight` allows: far above any account's concurrency limit, well within
+/// what one call may hold of the host's resources.
+const MAX_IN_FLIGHT: usize = 1000;
+
 /// File name of the component `make build` produces.
 const PLUGIN_FILE: &str = "twilio_connector.wasm";
 
@@ -50,9 +54,22 @@ pub fn connect_to(g: &Global) -> anyhow::Result<Option<ConnectTo>> {
         .map_err(|e| anyhow!("--connect-to (or CONNECTOR_CONNECT_TO) is not HOST:PORT: {e}"))
 }
 
-/// The per-call limits: the host's defaults, with `--request-timeout` when given.
+/// The per-call limits: the host's defaults, with `--request-timeout` and `--max-in-flight`
+/// when given.
 pub fn limits(g: &Global) -> anyhow::Result<connector_host::Limits> {
     let mut limits = connector_host::Limits::default();
+    if let Some(spec) = &g.max_in_flight {
+        limits.max_in_flight = spec
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_IN_FLIGHT).contains(n))
+            .ok_or_else(|| {
+                anyhow!(
+                    "--max-in-flight (or CONNECTOR_MAX_IN_FLIGHT) must be a whole number of requests from 1 to {MAX_IN_FLIGHT}, e.g. 100"
+                )
+            })?;
+    }
     if let Some(spec) = &g.request_timeout {
         let secs = spec
             .trim()
@@ -188,4 +205,29 @@ pub async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
         tenant = tenant.with_option(FLEX_INSTANCE, go.trim());
     }
     Ok((host, tenant))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn max_in_flight_is_a_count_of_requests_from_1_to_1000() {
+        let limits = |extra: &[&str]| {
+            let args = ["connector", "accounts"].iter().chain(extra);
+            super::limits(&crate::args::parse_from(args).unwrap().global)
+        };
+        let default = connector_host::limits::DEFAULT_MAX_IN_FLIGHT;
+        assert_eq!(limits(&[]).unwrap().max_in_flight, default);
+        assert_eq!(
+            limits(&["--max-in-flight", "250"]).unwrap().max_in_flight,
+            250
+        );
+        for bad in ["0", "1001", "many", "-3"] {
+            let flag = format!("--max-in-flight={bad}");
+            let e = limits(&[flag.as_str()]).unwrap_err().to_string();
+            assert!(
+                e.starts_with("--max-in-flight") && e.contains("1 to 1000"),
+                "{e}"
+            );
+        }
+    }
 }

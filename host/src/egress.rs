@@ -12,6 +12,7 @@ use crate::limits::{LimitExceeded, Limits};
 pub use crate::request_policy::EgressPolicy;
 use crate::request_policy::{Allowed, CallKind, Denial, Outbound, decide};
 use crate::sync::lock;
+use crate::upstream_gate::{Answered, GatePermit, UpstreamGate};
 pub use crate::vendor_policy::is_trusted;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
@@ -60,6 +61,8 @@ struct Shared {
     sent: AtomicU64,
     denied: AtomicU64,
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// The connecting account's gate, shared with every other call for that account.
+    gate: Option<Arc<UpstreamGate>>,
     traffic: Arc<Mutex<CallTraffic>>,
     /// What the running action may write (empty outside actions).
     targets: Mutex<ActionTargets>,
@@ -67,7 +70,7 @@ struct Shared {
 }
 
 impl EgressHooks {
-    /// Hooks for one call.
+    /// Hooks for one call; its requests take slots of `gate`, its connecting account's.
     pub fn new(
         policy: Arc<EgressPolicy>,
         credentials: Option<Arc<Credentials>>,
@@ -75,6 +78,7 @@ impl EgressHooks {
         tenant: String,
         audit: Option<AuditLog>,
         kind: CallKind,
+        gate: Option<Arc<UpstreamGate>>,
     ) -> Self {
         let permits = limits.max_in_flight.max(1);
         let targets = ActionTargets::new(kind.action().map(|a| a.target.as_str()).unwrap_or(""));
@@ -89,6 +93,7 @@ impl EgressHooks {
                 sent: AtomicU64::new(0),
                 denied: AtomicU64::new(0),
                 in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
+                gate,
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
                 audit,
@@ -357,7 +362,8 @@ impl Shared {
         Ok(request.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync()))
     }
 
-    /// Stage 3: send under the call's concurrency, time and size limits, and audit it.
+    /// Stage 3: send under the call's concurrency, time and size limits, and the account's
+    /// gate, and audit it.
     async fn send(
         &self,
         request: http::Request<WasiBody>,
@@ -377,6 +383,12 @@ impl Shared {
             first_byte_timeout: Some(limits.request_timeout),
             between_bytes_timeout: Some(limits.request_timeout),
         });
+        // The account's slot, held until the answer is read: the wait for it is not the
+        // request's time.
+        let slot: Option<GatePermit> = match &self.gate {
+            Some(gate) => Some(gate.acquire().await),
+            None => None,
+        };
         let started = Instant::now();
         let outcome = tokio::time::timeout(
             limits.request_timeout,
@@ -384,6 +396,9 @@ impl Shared {
         )
         .await
         .unwrap_or(Err(HttpError::HttpResponseTimeout));
+        if let Some(slot) = slot {
+            slot.finish(self.answered(&outcome));
+        }
         let (status, bytes) = match &outcome {
             Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
             Err(_) => (None, 0),
@@ -420,6 +435,26 @@ impl Shared {
             ));
         }
         outcome
+    }
+
+    /// What the account's gate learns from an answer: a 429 or an answer, each with the
+    /// upstream's count of the account's requests in flight (when the vendor policy names its
+    /// header), or nothing (no answer, a server error).
+    fn answered(&self, outcome: &Result<(http::response::Parts, Bytes), HttpError>) -> Answered {
+        let Ok((parts, _)) = outcome else {
+            return Answered::Unknown;
+        };
+        let reported = self.policy.vendor.concurrency_header().and_then(|name| {
+            let value = parts.headers.get(name)?.to_str().ok()?;
+            value.trim().parse::<u32>().ok()
+        });
+        if parts.status == http::StatusCode::TOO_MANY_REQUESTS {
+            Answered::Throttled { reported }
+        } else if parts.status.is_server_error() {
+            Answered::Unknown
+        } else {
+            Answered::Accepted { reported }
+        }
     }
 
     /// Stage 4: what the guest may see of the answer, held against its memory budget until
@@ -578,6 +613,7 @@ mod tests {
                 identity_links: vec![],
                 response_headers: vec!["retry-after".into()],
                 secret_fields: vec![],
+                concurrency_header: None,
             })
             .unwrap();
         EgressPolicy::new(

@@ -98,7 +98,7 @@ pub fn describe(e: &ConnectorError) -> String {
         ConnectorError::Forbidden(m) => format!("forbidden: {m}"),
         ConnectorError::NotFound(m) => format!("not found: {m}"),
         ConnectorError::RateLimited(r) => format!(
-            "rate limited by the upstream service after retries: {}{}",
+            "rate limited by the upstream service: {}{}",
             r.message,
             r.retry_after_ms
                 .map(|ms| format!(" (retry after {ms} ms)"))

@@ -9,7 +9,9 @@ use crate::egress::{CallTraffic, EgressHooks, EgressPolicy};
 use crate::engine::{self, EngineCache, EpochTicker, HostOptions};
 use crate::errors::{CallError, LimitExceeded};
 use crate::limits::Limits;
-use crate::options::HOST_MAX_IN_FLIGHT;
+use crate::options::{
+    HOST_ACCOUNT_IN_FLIGHT, HOST_CALL_BUDGET_MS, HOST_MAX_IN_FLIGHT, HOST_WRITTEN,
+};
 use crate::request_policy::CallKind;
 use crate::state::listings::{HostCursor, Listings};
 use crate::state::tenant_state::TenantStates;
@@ -17,6 +19,7 @@ use crate::state::{Bucket, CallState, StateBackend};
 use crate::store::{HostState, new_store};
 use crate::sync::lock;
 use crate::tenant::Tenant;
+use crate::upstream_gate::UpstreamGates;
 use crate::vendor_policy::{Declared, GrantedRoute, Ungranted};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -77,6 +80,8 @@ pub struct Host {
     states: std::sync::Arc<dyn StateBackend>,
     /// Each app's egress policy: its trusted hosts and the routes granted to it at load.
     policies: std::collections::HashMap<String, Arc<EgressPolicy>>,
+    /// Each connecting account's share of the upstream's concurrency, across all calls.
+    gates: UpstreamGates,
     _ticker: EpochTicker,
 }
 
@@ -174,6 +179,7 @@ impl Host {
             listings: Listings::default(),
             states,
             policies: Default::default(),
+            gates: UpstreamGates::default(),
             _ticker: ticker,
         };
         let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
@@ -258,6 +264,12 @@ impl Host {
         &self.options.limits
     }
 
+    /// The requests this host now lets in flight at once for connecting account `account`, over
+    /// all its calls (learned from the upstream's throttles; see `upstream_gate.rs`).
+    pub fn account_in_flight_limit(&self, account: &str) -> usize {
+        self.gates.gate(account).limit()
+    }
+
     /// What a tenant's app may reach: its declared hosts that the vendor policy trusts, and the
     /// routes granted to it at load.
     pub fn policy_for(&self, app: &str) -> Result<Arc<EgressPolicy>, CallError> {
@@ -286,6 +298,7 @@ impl Host {
             tenant.map(|t| t.name.clone()).unwrap_or_default(),
             self.options.audit.clone(),
             kind,
+            tenant.map(|t| self.gates.gate(t.credentials.account_sid())),
         );
         let traffic = hooks.traffic();
         let stderr = MemoryOutputPipe::new(64 * 1024);
@@ -403,20 +416,29 @@ impl Host {
     }
 
     pub(crate) fn config(&self, tenant: &Tenant) -> Config {
+        let limits = &self.options.limits;
+        let account = tenant.credentials.account_sid();
         let mut options: Vec<(String, String)> = tenant
             .options
             .iter()
-            .filter(|(k, _)| k != HOST_MAX_IN_FLIGHT)
+            .filter(|(k, _)| !HOST_WRITTEN.contains(&k.as_str()))
             .cloned()
             .collect();
-        // The plugin keeps its own concurrency under what the egress hooks will let through.
+        // The plugin keeps its own concurrency under what the egress hooks will let through,
+        // learns where the account's gate is, and retries a throttled request only while the
+        // call has time left for it.
+        options.push((HOST_MAX_IN_FLIGHT.into(), limits.max_in_flight.to_string()));
         options.push((
-            HOST_MAX_IN_FLIGHT.into(),
-            self.options.limits.max_in_flight.to_string(),
+            HOST_ACCOUNT_IN_FLIGHT.into(),
+            self.gates.gate(account).limit().to_string(),
+        ));
+        options.push((
+            HOST_CALL_BUDGET_MS.into(),
+            limits.call_timeout.as_millis().to_string(),
         ));
         Config {
             app: tenant.app.clone(),
-            account_id: tenant.credentials.account_sid().to_string(),
+            account_id: account.to_string(),
             options,
         }
     }

@@ -46,7 +46,9 @@ pub struct Limits {
     pub max_request_bytes: usize,
     /// Time allowed for one outbound request, answer body included.
     pub request_timeout: Duration,
-    /// Requests one call may have in flight at once.
+    /// Requests one call may have in flight at once (the plugin climbs to it unless the upstream
+    /// throttles first; each connecting account's gate holds all its calls to what the upstream
+    /// accepts, see `upstream_gate.rs`).
     pub max_in_flight: usize,
     /// Largest size of each state bucket (keys plus values) a plugin may keep.
     pub state_bytes: usize,
@@ -62,11 +64,15 @@ impl Default for Limits {
             max_response_bytes: 16 << 20,
             max_request_bytes: 64 << 10,
             request_timeout: Duration::from_secs(60),
-            max_in_flight: 32,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             state_bytes: 32 << 20,
         }
     }
 }
+
+/// Requests one call may have in flight by default: about as many as an upstream account
+/// commonly allows at once (vendors' per-account concurrency limits are often of this order).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 100;
 
 /// Most wasi resources (requests, fields, streams, pollables…) one call may hold at once: far
 /// above what a connector with a few dozen requests in flight needs, far below what would

@@ -320,6 +320,10 @@ pub struct VendorPolicySpec {
     /// Answer fields whose values are the vendor's secrets, blanked wherever they appear
     /// (besides the generic names of `answer_hygiene::GENERIC_SECRET_FIELDS`).
     pub secret_fields: Vec<String>,
+    /// The response header in which the upstream reports the account's requests in flight
+    /// (a throttled one included), if it has one: each account's gate takes the count on a 429
+    /// as the account's ceiling (`upstream_gate.rs`).
+    pub concurrency_header: Option<String>,
 }
 
 /// The policy the host enforces: built once from a [`VendorPolicySpec`], checked, then shared.
@@ -334,6 +338,7 @@ pub struct VendorPolicy {
     identity_links: Vec<(String, String)>,
     response_headers: Vec<String>,
     secret_fields: SecretFields,
+    concurrency_header: Option<String>,
 }
 
 impl Default for VendorPolicy {
@@ -350,6 +355,7 @@ impl Default for VendorPolicy {
             identity_links: Vec::new(),
             response_headers: Vec::new(),
             secret_fields: SecretFields::default(),
+            concurrency_header: None,
         }
     }
 }
@@ -411,6 +417,10 @@ impl VendorPolicy {
             identity_links: spec.identity_links,
             response_headers: lower(spec.response_headers),
             secret_fields: SecretFields::new(&spec.secret_fields),
+            concurrency_header: spec
+                .concurrency_header
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty()),
         })
     }
 
@@ -460,6 +470,11 @@ impl VendorPolicy {
     /// Answer fields blanked wherever they appear.
     pub fn secret_fields(&self) -> &SecretFields {
         &self.secret_fields
+    }
+
+    /// The header in which the upstream reports the account's requests in flight (lower case).
+    pub fn concurrency_header(&self) -> Option<&str> {
+        self.concurrency_header.as_deref()
     }
 
     /// Whether a response header reaches the plugin.
@@ -669,6 +684,7 @@ pub(crate) mod tests {
             identity_links: vec![],
             response_headers: vec!["retry-after".into(), "x-request-id".into()],
             secret_fields: vec!["auth_token".into()],
+            concurrency_header: Some(" X-Concurrent-Requests ".into()),
         })
         .unwrap()
     }
@@ -681,6 +697,15 @@ pub(crate) mod tests {
             path: path.into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_concurrency_header_is_kept_in_lower_case() {
+        assert_eq!(
+            example().concurrency_header(),
+            Some("x-concurrent-requests")
+        );
+        assert_eq!(VendorPolicy::default().concurrency_header(), None);
     }
 
     #[test]
@@ -735,6 +760,7 @@ pub(crate) mod tests {
             identity_links: vec![],
             response_headers: vec![],
             secret_fields: vec![],
+            concurrency_header: None,
         };
         assert!(matches!(
             VendorPolicy::new(spec("/{a}/{b}", vec![])),

@@ -94,6 +94,42 @@ pub fn from_status(
     }
 }
 
+/// The account stayed throttled for as long as the call could wait: `what` was refused with
+/// `answer` (a 429) `refusals` times over `retried_ms`, and the call's time budget leaves no room
+/// for another wait.
+pub fn throttled(
+    what: &str,
+    answer: &crate::http::Response,
+    refusals: u32,
+    retried_ms: u64,
+) -> ConnectorError {
+    let parsed: TwilioErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let said = match (parsed.code, parsed.message.filter(|m| !m.is_empty())) {
+        (Some(c), Some(m)) => format!(", Twilio error {c}: {m}"),
+        (Some(c), None) => format!(", Twilio error {c}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    };
+    ConnectorError::RateLimited {
+        retry_after_ms: answer.retry_after_ms,
+        message: format!(
+            "the account is throttled by Twilio (HTTP {}{said}): {what} was refused {refusals} \
+             time(s) and retried for {}, until the call's time budget left no room for another wait",
+            answer.status,
+            seconds(retried_ms)
+        ),
+    }
+}
+
+/// A duration for people: tenths of a second under ten seconds, whole seconds above.
+fn seconds(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+    } else {
+        format!("{} s", ms / 1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +159,36 @@ mod tests {
                 retry_after_ms: Some(2000),
                 message: "x: Too many requests".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_throttle_that_outlasts_the_budget_says_so() {
+        let answer = crate::http::Response {
+            status: 429,
+            retry_after_ms: None,
+            body: br#"{"code":20429,"message":"Too many requests"}"#.to_vec(),
+        };
+        let e = throttled("GET /2010-04-01/Accounts.json", &answer, 12, 63_400);
+        assert_eq!(
+            e.to_string(),
+            "rate limited: the account is throttled by Twilio (HTTP 429, Twilio error 20429: \
+             Too many requests): GET /2010-04-01/Accounts.json was refused 12 time(s) and retried \
+             for 63 s, until the call's time budget left no room for another wait"
+        );
+        let bare = crate::http::Response {
+            body: Vec::new(),
+            ..answer
+        };
+        assert!(
+            throttled("x", &bare, 1, 2_345)
+                .to_string()
+                .contains("(HTTP 429): x")
+        );
+        assert!(
+            throttled("x", &bare, 1, 2_345)
+                .to_string()
+                .contains("for 2.3 s")
         );
     }
 

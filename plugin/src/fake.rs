@@ -14,7 +14,7 @@
 //! fails its test. A forgotten declaration is caught natively, not first by the host.
 
 use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Ticket, Transport};
+use crate::http::{Answer, Method, Request, Response, Ticket, Transport};
 use crate::model::{AppInfo, RouteSpec};
 use crate::sid::SID_SHAPE;
 use connector_routes::Route;
@@ -56,8 +56,8 @@ pub struct FakeTransport {
     declared: Option<Vec<Route>>,
     /// The requests refused as undeclared and not yet taken by the test.
     undeclared: Vec<Request>,
-    /// Statuses to answer, in order, before any rule is consulted (retry tests).
-    scripted: VecDeque<u16>,
+    /// Answers to give, in order, before any rule is consulted (retry tests).
+    scripted: VecDeque<Scripted>,
     now: chrono::DateTime<chrono::Utc>,
     /// Every request, in the order sent.
     pub requests: Vec<Request>,
@@ -66,9 +66,11 @@ pub struct FakeTransport {
     /// Every wait for a retry's back-off, in milliseconds of the fake clock.
     pub slept: Vec<u64>,
     /// Answers of started requests, handed out by the next `wait`.
-    ready: Vec<(Ticket, Result<Response, ConnectorError>)>,
+    ready: Vec<Answer>,
     /// The fake monotonic clock, advanced only by waits with nothing to answer.
     clock_ms: u64,
+    /// What `random_u64` returns, every time.
+    random: u64,
 }
 
 impl Default for FakeTransport {
@@ -91,6 +93,7 @@ impl FakeTransport {
             slept: Vec::new(),
             ready: Vec::new(),
             clock_ms: 0,
+            random: 7,
         }
     }
 
@@ -137,6 +140,12 @@ impl FakeTransport {
         std::mem::take(&mut self.undeclared)
     }
 
+    /// What every draw of a random number gives (7 unless told).
+    pub fn random(mut self, value: u64) -> Self {
+        self.random = value;
+        self
+    }
+
     /// The wall clock the flow sees.
     pub fn at(mut self, now: &str) -> Self {
         self.now = chrono::DateTime::parse_from_rfc3339(now)
@@ -167,9 +176,19 @@ impl FakeTransport {
         self.on(method, pattern, move |_| Ok(answer(status, body.clone())))
     }
 
-    /// Answer the next requests with these statuses (empty bodies), whatever they are.
-    pub fn script(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
-        self.scripted.extend(statuses);
+    /// Answer the next requests with these statuses (empty bodies), whatever they are; a 429
+    /// says `Retry-After: 1`.
+    pub fn script(self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        self.script_answers(statuses.into_iter().map(|status| Scripted {
+            status,
+            retry_after_ms: (status == 429).then_some(1000),
+            upstream_in_flight: None,
+        }))
+    }
+
+    /// Answer the next requests with these answers, whatever they are.
+    pub fn script_answers(mut self, answers: impl IntoIterator<Item = Scripted>) -> Self {
+        self.scripted.extend(answers);
         self
     }
 
@@ -181,20 +200,21 @@ impl FakeTransport {
             .collect()
     }
 
-    fn answer(&mut self, req: &Request) -> Result<Response, ConnectorError> {
-        if let Some(status) = self.scripted.pop_front() {
-            return Ok(Response {
-                status,
-                retry_after_ms: (status == 429).then_some(1000),
+    fn answer(&mut self, req: &Request) -> (Result<Response, ConnectorError>, Option<u32>) {
+        if let Some(s) = self.scripted.pop_front() {
+            let response = Response {
+                status: s.status,
+                retry_after_ms: s.retry_after_ms,
                 body: b"{}".to_vec(),
-            });
+            };
+            return (Ok(response), s.upstream_in_flight);
         }
         let best = self
             .rules
             .iter_mut()
             .filter(|r| r.matches(req))
             .max_by_key(|r| r.specificity());
-        match best {
+        let result = match best {
             Some(rule) => (rule.respond)(req),
             None => Ok(answer(
                 404,
@@ -206,6 +226,27 @@ impl FakeTransport {
                 .to_string()
                 .into_bytes(),
             )),
+        };
+        (result, None)
+    }
+}
+
+/// A scripted answer: a status with an empty JSON body, its `Retry-After` and the upstream's
+/// count of requests in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scripted {
+    pub status: u16,
+    pub retry_after_ms: Option<u64>,
+    pub upstream_in_flight: Option<u32>,
+}
+
+impl Scripted {
+    /// A 429 with this `Retry-After` and count.
+    pub fn throttled(retry_after_ms: Option<u64>, upstream_in_flight: Option<u32>) -> Self {
+        Self {
+            status: 429,
+            retry_after_ms,
+            upstream_in_flight,
         }
     }
 }
@@ -241,20 +282,32 @@ impl Transport for FakeTransport {
     fn start(&mut self, ticket: Ticket, request: &Request) {
         self.requests.push(request.clone());
         self.in_flight_at_start.push(self.ready.len() + 1);
-        let answer = if self.is_declared(request) {
+        let (result, upstream_in_flight) = if self.is_declared(request) {
             self.answer(request)
         } else {
             self.undeclared.push(request.clone());
-            Err(ConnectorError::Refused(format!(
+            let refused = ConnectorError::Refused(format!(
                 "undeclared route: {} {}",
                 request.method.as_str(),
                 request.url
-            )))
+            ));
+            (Err(refused), None)
         };
-        self.ready.push((ticket, answer));
+        self.ready.push(Answer {
+            ticket,
+            result,
+            upstream_in_flight,
+        });
     }
 
     fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)> {
+        self.wait_answers(timeout_ms)
+            .into_iter()
+            .map(|a| (a.ticket, a.result))
+            .collect()
+    }
+
+    fn wait_answers(&mut self, timeout_ms: Option<u64>) -> Vec<Answer> {
         if self.ready.is_empty() {
             let ms = timeout_ms.expect("waiting with nothing in flight and no deadline would hang");
             self.slept.push(ms);
@@ -272,7 +325,7 @@ impl Transport for FakeTransport {
     }
 
     fn random_u64(&mut self) -> u64 {
-        7
+        self.random
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {

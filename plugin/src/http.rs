@@ -130,6 +130,20 @@ impl Response {
 /// Identifies one started request until its answer comes back.
 pub type Ticket = u64;
 
+/// Twilio's report, on its answers, of the account's requests being processed when this one
+/// arrived, itself included (its 429 / 20429 page names it).
+pub const CONCURRENT_REQUESTS_HEADER: &str = "twilio-concurrent-requests";
+
+/// One answer as [`Transport::wait_answers`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub ticket: Ticket,
+    pub result: Result<Response, ConnectorError>,
+    /// The upstream's count of the account's requests in flight when this one arrived
+    /// ([`CONCURRENT_REQUESTS_HEADER`]), when the answer carried one.
+    pub upstream_in_flight: Option<u32>,
+}
+
 /// Sends requests without waiting for each: the executor starts up to its in-flight limit
 /// and collects answers as they arrive, so a slot is refilled as soon as it frees.
 pub trait Transport {
@@ -138,6 +152,18 @@ pub trait Transport {
     /// Block until at least one started request has its answer, or `timeout_ms` has passed
     /// (when given); return every answer that is ready, in any order.
     fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)>;
+    /// As `wait`, with what each answer says of the upstream's concurrency. A transport that
+    /// does not read it reports none (the client then adapts from throttles alone).
+    fn wait_answers(&mut self, timeout_ms: Option<u64>) -> Vec<Answer> {
+        self.wait(timeout_ms)
+            .into_iter()
+            .map(|(ticket, result)| Answer {
+                ticket,
+                result,
+                upstream_in_flight: None,
+            })
+            .collect()
+    }
     /// Forget every started request (their answers are no longer wanted).
     fn cancel_all(&mut self);
     /// A monotonic clock in milliseconds, for retry deadlines.

@@ -1,51 +1,82 @@
-//! The request client every app uses: bounded concurrency that adapts to rate limiting
-//! (halve on 429, grow by one on success, like TCP's AIMD), and bounded retries with
-//! exponential backoff and jitter that honour `Retry-After`.
+//! The request client every app uses. Its in-flight limit adapts to the upstream's limit on
+//! concurrent requests (`limiter.rs`: slow start up to the host's cap, one under the upstream's
+//! reported count at a throttle, then hold and probe upward slowly). A throttled request (429,
+//! which the upstream did not process) is retried as long as its wait still fits in the call's
+//! time budget, honouring `Retry-After`; a read that meets a server error or a broken
+//! connection is retried a bounded number of times; every wait is jittered, so requests refused
+//! together do not come back together.
 
-use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Ticket, Transport};
+use crate::errors::{self, ConnectorError};
+use crate::http::{Answer, Method, Request, Response, Ticket, Transport};
 use crate::options;
+use connector_limit::{self as limiter, AdaptiveLimit, Outcome, Sent};
 use std::collections::{BTreeMap, VecDeque};
+
+/// Most requests in flight when the host names no cap.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 100;
+
+/// The call's time budget when the host names none (the host's default call timeout).
+pub const DEFAULT_BUDGET_MS: u64 = 300_000;
 
 /// Retry and concurrency policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
-    /// Attempts per request, the first included.
+    /// Attempts per read that meets a server error or a broken connection, the first included.
+    /// Throttles do not count: the budget governs them.
     pub max_attempts: u32,
     /// First backoff step.
     pub base_backoff_ms: u64,
-    /// Longest single wait, whatever `Retry-After` says.
+    /// Longest computed backoff (a `Retry-After` is honoured as said, budget permitting).
     pub max_backoff_ms: u64,
     /// Most requests in flight at once.
     pub max_in_flight: usize,
+    /// Where the in-flight limit starts (it climbs from there, up to `max_in_flight`).
+    pub start_in_flight: usize,
+    /// The call's wall-clock budget: a retry waits only while its wait fits in the budget less
+    /// a fifth, kept for the rest of the call.
+    pub budget_ms: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             max_attempts: 6,
-            base_backoff_ms: 200,
+            base_backoff_ms: 100,
             max_backoff_ms: 20_000,
-            max_in_flight: 16,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            start_in_flight: limiter::INITIAL,
+            budget_ms: DEFAULT_BUDGET_MS,
         }
     }
 }
 
 impl Policy {
-    /// The policy for a call: the configured concurrency (default 16), never above the host's
-    /// limit.
+    /// The policy for a call: up to the host's in-flight cap (or [`DEFAULT_MAX_IN_FLIGHT`]),
+    /// lowered by the configured concurrency, within the host's call budget. The limit starts
+    /// at half of what the host lets the account have (at least [`limiter::INITIAL`]): one
+    /// window of slow start reaches it, and should the upstream's limit have fallen since, the
+    /// first burst is half of the old one.
     pub fn for_config(cfg: &crate::model::Config) -> Self {
         let parse = |k: &str| {
             cfg.option(k)
-                .and_then(|v| v.trim().parse::<usize>().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
                 .filter(|n| *n > 0)
         };
-        let wanted = parse(options::CONCURRENCY).unwrap_or(Policy::default().max_in_flight);
-        let cap = parse(options::HOST_MAX_IN_FLIGHT).unwrap_or(usize::MAX);
+        let as_count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let cap = parse(options::HOST_MAX_IN_FLIGHT).map_or(DEFAULT_MAX_IN_FLIGHT, as_count);
+        let wanted = parse(options::CONCURRENCY).map_or(cap, as_count);
+        let learned = parse(options::HOST_ACCOUNT_IN_FLIGHT).map_or(0, as_count);
         Policy {
             max_in_flight: wanted.min(cap).max(1),
+            start_in_flight: limiter::INITIAL.max(learned / 2),
+            budget_ms: parse(options::HOST_CALL_BUDGET_MS).unwrap_or(DEFAULT_BUDGET_MS),
             ..Policy::default()
         }
+    }
+
+    /// How long after the call's start a retry may still be waited for.
+    fn retry_window_ms(&self) -> u64 {
+        self.budget_ms - self.budget_ms / 5
     }
 }
 
@@ -53,9 +84,9 @@ impl Policy {
 pub struct Client<'t> {
     transport: &'t mut dyn Transport,
     policy: Policy,
-    in_flight: usize,
-    /// Successes since the limit last grew (it grows by one per window of answers).
-    successes: usize,
+    limit: AdaptiveLimit,
+    /// When the call started, on the transport's monotonic clock.
+    started_ms: u64,
     next_ticket: Ticket,
     /// Requests actually handed to the transport (retries included).
     pub sent: u64,
@@ -78,18 +109,71 @@ impl<T> FollowUps<T> {
 struct Job<T> {
     tag: T,
     request: Request,
-    attempts: u32,
+    /// 429s so far.
+    refusals: u32,
+    /// Server errors and broken connections so far.
+    failures: u32,
+    /// When its first 429 came.
+    throttled_since: Option<u64>,
+}
+
+impl<T> Job<T> {
+    fn new(tag: T, request: Request) -> Self {
+        Self {
+            tag,
+            request,
+            refusals: 0,
+            failures: 0,
+            throttled_since: None,
+        }
+    }
+}
+
+/// What becomes of an answer: a retry at a time, or the final answer.
+enum Settled<T> {
+    Retry(u64, Job<T>),
+    Done(Job<T>, Result<Response, ConnectorError>),
+}
+
+/// What kind of answer it is, for retrying.
+enum Verdict {
+    /// 429: not processed, safe to retry whatever the method.
+    Throttled,
+    /// A read's server error or broken connection, with the server's `Retry-After` if any.
+    Failed(Option<u64>),
+    /// Anything else is the answer.
+    Final,
+}
+
+/// 429 is always safe to retry (Twilio did not process the request); 5xx and broken
+/// connections only for reads, so an update is never applied twice by surprise.
+fn verdict(request: &Request, result: &Result<Response, ConnectorError>) -> Verdict {
+    let read = request.method == Method::Get;
+    match result {
+        Ok(r) if r.status == 429 => Verdict::Throttled,
+        Ok(r) if matches!(r.status, 500 | 502 | 503 | 504) && read => {
+            Verdict::Failed(r.retry_after_ms)
+        }
+        Err(ConnectorError::Transport(_)) if read => Verdict::Failed(None),
+        _ => Verdict::Final,
+    }
+}
+
+/// A request as an error names it: method and URL without the query.
+fn what(request: &Request) -> String {
+    let url = request.url.split(['?', '#']).next().unwrap_or_default();
+    format!("{} {url}", request.method.as_str())
 }
 
 impl<'t> Client<'t> {
-    /// A client over `transport` with `policy`.
+    /// A client over `transport` with `policy`; the call's budget counts from now.
     pub fn new(transport: &'t mut dyn Transport, policy: Policy) -> Self {
-        let in_flight = policy.max_in_flight.max(1);
+        let started_ms = transport.monotonic_ms();
         Self {
             transport,
             policy,
-            in_flight,
-            successes: 0,
+            limit: AdaptiveLimit::new(policy.start_in_flight, policy.max_in_flight),
+            started_ms,
             next_ticket: 0,
             sent: 0,
         }
@@ -102,7 +186,7 @@ impl<'t> Client<'t> {
 
     /// Current adaptive in-flight limit.
     pub fn in_flight_limit(&self) -> usize {
-        self.in_flight
+        self.limit.limit()
     }
 
     /// Send one request with retries.
@@ -141,58 +225,32 @@ impl<'t> Client<'t> {
     ) -> Result<(), ConnectorError> {
         let mut queue: VecDeque<Job<T>> = jobs
             .into_iter()
-            .map(|(tag, request)| Job {
-                tag,
-                request,
-                attempts: 0,
-            })
+            .map(|(tag, request)| Job::new(tag, request))
             .collect();
-        let mut flying: BTreeMap<Ticket, Job<T>> = BTreeMap::new();
+        let mut flying: BTreeMap<Ticket, (Sent, Job<T>)> = BTreeMap::new();
         // Retries waiting for their back-off, with the monotonic time they may go.
         let mut delayed: Vec<(u64, Job<T>)> = Vec::new();
         loop {
             let now = self.transport.monotonic_ms();
-            let mut i = 0;
-            while i < delayed.len() {
-                if delayed[i].0 <= now {
-                    queue.push_front(delayed.swap_remove(i).1);
-                } else {
-                    i += 1;
-                }
-            }
-            while flying.len() < self.in_flight {
-                let Some(job) = queue.pop_front() else { break };
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                self.sent += 1;
-                self.transport.start(ticket, &job.request);
-                flying.insert(ticket, job);
-            }
+            requeue_due(&mut delayed, &mut queue, now);
+            self.start_queued(&mut queue, &mut flying);
             if flying.is_empty() && queue.is_empty() && delayed.is_empty() {
                 return Ok(());
             }
             let timeout = delayed.iter().map(|(at, _)| at.saturating_sub(now)).min();
-            let answers = self.transport.wait(timeout);
+            let answers = self.transport.wait_answers(timeout);
+            // As these answers came: how many were in flight, and whether the limit was in use.
+            let in_flight = flying.len();
+            let busy = in_flight >= self.limit.limit() || !queue.is_empty();
             let mut follow = FollowUps { jobs: Vec::new() };
-            for (ticket, answer) in answers {
-                let Some(mut job) = flying.remove(&ticket) else {
+            for answer in answers {
+                let Some((sent, job)) = flying.remove(&answer.ticket) else {
                     continue;
                 };
-                job.attempts += 1;
-                match retry_delay(&job.request, &answer) {
-                    Some(hint) if job.attempts < self.policy.max_attempts => {
-                        if matches!(&answer, Ok(r) if r.status == 429) {
-                            self.in_flight = (self.in_flight / 2).max(1);
-                            self.successes = 0;
-                        }
-                        let wait = self.backoff_ms(job.attempts, hint);
-                        delayed.push((self.transport.monotonic_ms() + wait, job));
-                    }
-                    _ => {
-                        if answer.is_ok() {
-                            self.grow();
-                        }
-                        if let Err(e) = on_answer(job.tag, answer, &mut follow) {
+                match self.settle(sent, job, answer, in_flight, busy) {
+                    Settled::Retry(at, job) => delayed.push((at, job)),
+                    Settled::Done(job, result) => {
+                        if let Err(e) = on_answer(job.tag, result, &mut follow) {
                             self.transport.cancel_all();
                             return Err(e);
                         }
@@ -200,65 +258,145 @@ impl<'t> Client<'t> {
                 }
             }
             for (tag, request) in follow.jobs.into_iter().rev() {
-                queue.push_front(Job {
-                    tag,
-                    request,
-                    attempts: 0,
-                });
+                queue.push_front(Job::new(tag, request));
             }
         }
     }
 
-    /// Additive increase: one more slot per window of answers at the current limit.
-    fn grow(&mut self) {
-        let max = self.policy.max_in_flight.max(1);
-        if self.in_flight >= max {
-            return;
-        }
-        self.successes += 1;
-        if self.successes >= self.in_flight {
-            self.in_flight += 1;
-            self.successes = 0;
+    /// Start queued requests while the limit allows.
+    fn start_queued<T>(
+        &mut self,
+        queue: &mut VecDeque<Job<T>>,
+        flying: &mut BTreeMap<Ticket, (Sent, Job<T>)>,
+    ) {
+        while flying.len() < self.limit.limit() {
+            let Some(job) = queue.pop_front() else { break };
+            let ticket = self.next_ticket;
+            self.next_ticket += 1;
+            self.sent += 1;
+            self.transport.start(ticket, &job.request);
+            flying.insert(ticket, (self.limit.sent(), job));
         }
     }
 
-    /// Exponential backoff with full jitter, at least `Retry-After` when given.
-    fn backoff_ms(&mut self, attempt: u32, retry_after_ms: Option<u64>) -> u64 {
+    /// Learn from an answer and decide what becomes of it: retried after a wait that fits in
+    /// the budget, or final (a throttle that outlasted the budget becomes its error).
+    fn settle<T>(
+        &mut self,
+        sent: Sent,
+        mut job: Job<T>,
+        answer: Answer,
+        in_flight: usize,
+        busy: bool,
+    ) -> Settled<T> {
+        let now = self.transport.monotonic_ms();
+        let Answer {
+            result,
+            upstream_in_flight,
+            ..
+        } = answer;
+        match verdict(&job.request, &result) {
+            Verdict::Throttled => {
+                let outcome = Outcome::Throttled {
+                    in_flight,
+                    reported: upstream_in_flight,
+                };
+                self.limit.learn(sent, outcome);
+                job.refusals += 1;
+                let since = *job.throttled_since.get_or_insert(now);
+                let retry_after = result.as_ref().ok().and_then(|r| r.retry_after_ms);
+                let wait = self.wait_ms(job.refusals, retry_after);
+                if self.fits(now, wait) {
+                    return Settled::Retry(now + wait, job);
+                }
+                let error = match &result {
+                    Ok(r) => errors::throttled(
+                        &what(&job.request),
+                        r,
+                        job.refusals,
+                        now.saturating_sub(since),
+                    ),
+                    Err(e) => e.clone(),
+                };
+                Settled::Done(job, Err(error))
+            }
+            Verdict::Failed(retry_after) => {
+                self.limit.learn(sent, Outcome::Unknown);
+                job.failures += 1;
+                let wait = self.wait_ms(job.failures, retry_after);
+                if job.failures < self.policy.max_attempts && self.fits(now, wait) {
+                    Settled::Retry(now + wait, job)
+                } else {
+                    Settled::Done(job, result)
+                }
+            }
+            Verdict::Final => {
+                let accepted = matches!(&result, Ok(r) if r.status < 500);
+                let outcome = if accepted {
+                    Outcome::Accepted {
+                        busy,
+                        reported: upstream_in_flight,
+                    }
+                } else {
+                    Outcome::Unknown
+                };
+                self.limit.learn(sent, outcome);
+                Settled::Done(job, result)
+            }
+        }
+    }
+
+    /// Whether a wait of `wait` from `now` still ends inside the budget's retry window.
+    fn fits(&self, now: u64, wait: u64) -> bool {
+        now.saturating_add(wait)
+            <= self
+                .started_ms
+                .saturating_add(self.policy.retry_window_ms())
+    }
+
+    /// The wait before attempt `attempt + 1`: `Retry-After` when given (never under a jitter
+    /// of up to one backoff step, so requests refused together come back spread out), else
+    /// exponential backoff with full jitter.
+    fn wait_ms(&mut self, attempt: u32, retry_after_ms: Option<u64>) -> u64 {
+        match retry_after_ms {
+            Some(ra) => ra.max(self.jitter(self.policy.base_backoff_ms)),
+            None => self.backoff_ms(attempt),
+        }
+    }
+
+    /// Anything below `base × 2^attempt` (at most `max_backoff_ms`): full jitter, so requests
+    /// refused together spread over the whole step.
+    fn backoff_ms(&mut self, attempt: u32) -> u64 {
         let cap = self
             .policy
             .base_backoff_ms
             .saturating_mul(1u64 << attempt.min(16))
             .min(self.policy.max_backoff_ms);
-        let jitter = self.transport.random_u64() % cap.max(1);
-        let base = cap / 2 + jitter / 2;
-        match retry_after_ms {
-            Some(ra) => ra.min(self.policy.max_backoff_ms).max(base / 4),
-            None => base,
-        }
+        self.jitter(cap)
+    }
+
+    /// A random number below `n` (zero when `n` is).
+    fn jitter(&mut self, n: u64) -> u64 {
+        self.transport.random_u64() % n.max(1)
     }
 }
 
-/// Whether an answer is worth retrying, and the server's `Retry-After` hint if any.
-/// 429 is always safe to retry (Twilio did not process the request); 5xx and broken
-/// connections only for reads, so an update is never applied twice by surprise.
-fn retry_delay(
-    request: &Request,
-    answer: &Result<Response, ConnectorError>,
-) -> Option<Option<u64>> {
-    match answer {
-        Ok(r) if r.status == 429 => Some(r.retry_after_ms),
-        Ok(r) if matches!(r.status, 500 | 502 | 503 | 504) && request.method == Method::Get => {
-            Some(r.retry_after_ms)
+/// Move the retries whose wait is over to the front of the queue.
+fn requeue_due<T>(delayed: &mut Vec<(u64, Job<T>)>, queue: &mut VecDeque<Job<T>>, now: u64) {
+    let mut i = 0;
+    while i < delayed.len() {
+        if delayed[i].0 <= now {
+            queue.push_front(delayed.swap_remove(i).1);
+        } else {
+            i += 1;
         }
-        Err(ConnectorError::Transport(_)) if request.method == Method::Get => Some(None),
-        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::FakeTransport;
+    use crate::fake::{FakeTransport, Scripted};
 
     fn get(n: usize) -> Vec<Request> {
         (0..n)
@@ -266,47 +404,130 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn rate_limit_halves_concurrency_then_recovers() {
-        let mut t = FakeTransport::new().script([429, 200, 200, 200]).json(
-            Method::Get,
-            "https://h/*",
-            200,
-            serde_json::json!({}),
-        );
-        let policy = Policy {
-            max_in_flight: 4,
+    fn ok_everywhere() -> FakeTransport {
+        FakeTransport::new().json(Method::Get, "https://h/*", 200, serde_json::json!({}))
+    }
+
+    fn with_cap(max_in_flight: usize) -> Policy {
+        Policy {
+            max_in_flight,
             ..Policy::default()
-        };
-        let mut c = Client::new(&mut t, policy);
-        let out = c.send_all(get(12));
+        }
+    }
+
+    #[test]
+    fn slow_start_reaches_the_cap() {
+        let mut t = ok_everywhere();
+        let mut c = Client::new(&mut t, with_cap(100));
+        let out = c.send_all(get(1000));
         assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
-        assert_eq!(c.sent, 13, "one retry, nothing sent twice otherwise");
-        assert_eq!(c.in_flight_limit(), 4, "recovered to the maximum");
+        assert_eq!(c.in_flight_limit(), 100);
+        assert_eq!(c.sent, 1000, "nothing sent twice");
+        let peak = |from: usize, to: usize| t.in_flight_at_start[from..to].iter().max().copied();
+        assert_eq!(peak(0, 32), Some(limiter::INITIAL), "starts below the cap");
+        assert_eq!(peak(32, 96), Some(64), "doubles per window of answers");
+        assert_eq!(peak(96, 1000), Some(100), "up to the cap, never past it");
+    }
+
+    #[test]
+    fn a_throttle_with_the_upstreams_count_sets_the_limit_just_under_it() {
+        let mut t = ok_everywhere().script_answers([Scripted::throttled(Some(0), Some(9))]);
+        let mut c = Client::new(&mut t, with_cap(100));
+        let out = c.send_all(get(60));
+        assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
+        assert_eq!(c.sent, 61, "one retry");
         assert_eq!(
-            t.in_flight_at_start[..4],
-            [1, 2, 3, 4],
-            "starts at the limit"
+            c.in_flight_limit(),
+            8,
+            "the upstream said 9 with the refused one"
         );
-        assert_eq!(
-            t.in_flight_at_start[4..8],
-            [1, 2, 3, 1],
-            "halved to two by the 429, one more per window of successes, never back at four at once"
-        );
+        assert_eq!(t.in_flight_at_start[32..].iter().max(), Some(&8));
+    }
+
+    #[test]
+    fn a_throttle_without_a_count_lowers_the_limit_by_an_eighth_and_it_recovers() {
+        let mut t = ok_everywhere().script([429]);
+        let mut c = Client::new(&mut t, with_cap(16));
+        let out = c.send_all(get(40));
+        assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
+        assert_eq!(c.sent, 41, "one retry, nothing sent twice otherwise");
+        assert_eq!(c.in_flight_limit(), 15);
+        assert_eq!(t.in_flight_at_start[..16].iter().max(), Some(&16));
+        // 15 were in flight besides the refused one: 14 slots, back to 15 by the next answers,
+        // held there (never back at 16 at once, no halving).
+        assert_eq!(t.in_flight_at_start[16..].iter().max(), Some(&15));
         assert_eq!(t.slept, vec![1000], "honours Retry-After");
     }
 
     #[test]
-    fn a_follow_up_starts_as_soon_as_its_input_arrives() {
-        let mut t =
-            FakeTransport::new().json(Method::Get, "https://h/*", 200, serde_json::json!({}));
-        let mut c = Client::new(
-            &mut t,
-            Policy {
-                max_in_flight: 2,
-                ..Policy::default()
-            },
+    fn a_request_throttled_eight_times_in_a_row_succeeds() {
+        let refusals = std::iter::repeat_n(Scripted::throttled(Some(0), None), 8);
+        let mut t = ok_everywhere().script_answers(refusals);
+        let mut c = Client::new(&mut t, Policy::default());
+        let r = c.send(Request::get("https://h/x".into())).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(c.sent, 9);
+        // `Retry-After: 0`, each wait a jitter under one backoff step.
+        assert_eq!(t.slept, vec![7; 8]);
+    }
+
+    #[test]
+    fn a_throttle_that_outlasts_the_budget_is_an_error_naming_how_long_it_was_retried() {
+        let refusals = std::iter::repeat_n(Scripted::throttled(Some(1000), None), 100);
+        let mut t = ok_everywhere().script_answers(refusals);
+        let policy = Policy {
+            budget_ms: 10_000,
+            ..Policy::default()
+        };
+        let mut c = Client::new(&mut t, policy);
+        let e = c
+            .send(Request::get("https://h/x?Page=2".into()))
+            .unwrap_err();
+        // Retried while the wait ended within 8 of the 10 seconds (a fifth kept for the rest).
+        assert_eq!(c.sent, 9);
+        let ConnectorError::RateLimited {
+            retry_after_ms,
+            message,
+        } = e
+        else {
+            panic!("not rate limited: {e:?}");
+        };
+        assert_eq!(retry_after_ms, Some(1000));
+        assert!(
+            message.contains("GET https://h/x was refused 9 time(s) and retried for 8.0 s"),
+            "{message}"
         );
+        assert!(message.contains("throttled by Twilio"), "{message}");
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_the_budget_is_not_waited_for() {
+        let mut t = ok_everywhere().script_answers([Scripted::throttled(Some(60_000), None)]);
+        let policy = Policy {
+            budget_ms: 30_000,
+            ..Policy::default()
+        };
+        let mut c = Client::new(&mut t, policy);
+        let e = c.send(Request::get("https://h/x".into())).unwrap_err();
+        assert!(e.to_string().contains("refused 1 time(s)"), "{e}");
+        assert!(t.slept.is_empty());
+    }
+
+    #[test]
+    fn throttles_without_retry_after_back_off_exponentially_with_jitter() {
+        let refusals = std::iter::repeat_n(Scripted::throttled(None, None), 3);
+        // A random number one under a multiple of every step: each wait just under its step.
+        let mut t = ok_everywhere().script_answers(refusals).random(7_999);
+        let mut c = Client::new(&mut t, Policy::default());
+        let r = c.send(Request::get("https://h/x".into())).unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(t.slept, vec![199, 399, 799]);
+    }
+
+    #[test]
+    fn a_follow_up_starts_as_soon_as_its_input_arrives() {
+        let mut t = ok_everywhere();
+        let mut c = Client::new(&mut t, with_cap(2));
         let mut order = Vec::new();
         c.run(
             [
@@ -330,8 +551,7 @@ mod tests {
 
     #[test]
     fn an_error_from_the_handler_stops_the_run() {
-        let mut t =
-            FakeTransport::new().json(Method::Get, "https://h/*", 200, serde_json::json!({}));
+        let mut t = ok_everywhere();
         let mut c = Client::new(&mut t, Policy::default());
         let e = c
             .run(get(40).into_iter().enumerate(), |i, _, _| {
@@ -347,7 +567,7 @@ mod tests {
     }
 
     #[test]
-    fn concurrency_is_configurable_but_capped_by_the_host() {
+    fn concurrency_goes_to_the_hosts_cap_unless_configured_lower() {
         let cfg = |pairs: &[(&str, &str)]| crate::model::Config {
             options: pairs
                 .iter()
@@ -355,35 +575,48 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        assert_eq!(Policy::for_config(&cfg(&[])).max_in_flight, 16);
+        let policy = |pairs: &[(&str, &str)]| Policy::for_config(&cfg(pairs));
+        assert_eq!(policy(&[]).max_in_flight, DEFAULT_MAX_IN_FLIGHT);
         assert_eq!(
-            Policy::for_config(&cfg(&[(options::CONCURRENCY, "64")])).max_in_flight,
-            64
+            policy(&[(options::HOST_MAX_IN_FLIGHT, "250")]).max_in_flight,
+            250
         );
+        assert_eq!(policy(&[(options::CONCURRENCY, "64")]).max_in_flight, 64);
+        let both = [
+            (options::CONCURRENCY, "64"),
+            (options::HOST_MAX_IN_FLIGHT, "32"),
+        ];
+        assert_eq!(policy(&both).max_in_flight, 32);
         assert_eq!(
-            Policy::for_config(&cfg(&[
-                (options::CONCURRENCY, "64"),
-                (options::HOST_MAX_IN_FLIGHT, "32")
-            ]))
-            .max_in_flight,
-            32
-        );
-        assert_eq!(
-            Policy::for_config(&cfg(&[(options::HOST_MAX_IN_FLIGHT, "4")])).max_in_flight,
+            policy(&[(options::HOST_MAX_IN_FLIGHT, "4")]).max_in_flight,
             4
         );
+        assert_eq!(policy(&[(options::CONCURRENCY, "0")]).max_in_flight, 100);
+        let start = |learned: &str| policy(&[(options::HOST_ACCOUNT_IN_FLIGHT, learned)]);
+        assert_eq!(policy(&[]).start_in_flight, limiter::INITIAL);
+        assert_eq!(start("20").start_in_flight, limiter::INITIAL);
         assert_eq!(
-            Policy::for_config(&cfg(&[(options::CONCURRENCY, "0")])).max_in_flight,
-            16
+            start("200").start_in_flight,
+            100,
+            "half of what the host allows"
+        );
+        assert_eq!(policy(&[]).budget_ms, DEFAULT_BUDGET_MS);
+        assert_eq!(
+            policy(&[(options::HOST_CALL_BUDGET_MS, "30000")]).budget_ms,
+            30_000
+        );
+        assert_eq!(
+            policy(&[(options::HOST_CALL_BUDGET_MS, "soon")]).budget_ms,
+            DEFAULT_BUDGET_MS
         );
     }
 
     #[test]
-    fn retries_are_bounded() {
-        let mut t = FakeTransport::new().script(std::iter::repeat_n(429, 100));
+    fn server_errors_on_reads_are_retried_a_bounded_number_of_times() {
+        let mut t = FakeTransport::new().script(std::iter::repeat_n(503, 100));
         let mut c = Client::new(&mut t, Policy::default());
         let r = c.send(Request::get("https://h/x".into())).unwrap();
-        assert_eq!(r.status, 429);
+        assert_eq!(r.status, 503);
         assert_eq!(c.sent, 6);
     }
 
@@ -397,5 +630,19 @@ mod tests {
         ));
         assert_eq!(r.unwrap().status, 503);
         assert_eq!(c.sent, 1);
+    }
+
+    #[test]
+    fn throttled_updates_are_retried() {
+        let mut t = FakeTransport::new()
+            .script_answers([Scripted::throttled(Some(0), None)])
+            .json(Method::Post, "https://h/x", 200, serde_json::json!({}));
+        let mut c = Client::new(&mut t, Policy::default());
+        let r = c.send(Request::post_form(
+            "https://h/x".into(),
+            &[("Status", "closed")],
+        ));
+        assert_eq!(r.unwrap().status, 200);
+        assert_eq!(c.sent, 2, "a 429 was not processed: safe to send again");
     }
 }

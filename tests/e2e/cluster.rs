@@ -415,8 +415,8 @@ async fn a_job_for_a_tenant_whose_secret_no_worker_holds_fails_with_the_reason()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
-    // Each sync of this tenant keeps up to 16 requests in flight; three syncs of it on two
-    // workers (four jobs each) must still run one at a time.
+    // Each sync of this tenant keeps up to the host's cap of requests in flight; three syncs of
+    // it on two workers (four jobs each) must still run one at a time.
     let sim = sim(Fixture::generate(120, 4)).await;
     sim.faults().latency = Duration::from_millis(50);
     let (sid, token) = sim.main_credentials();
@@ -461,8 +461,9 @@ async fn workers_share_a_tenants_concurrency_budget_and_its_kept_state() {
         .filter(|r| r.path.ends_with("/Monthly.json"))
         .count();
     assert_eq!(monthly, 121, "one full sync of 121 accounts, then re-syncs");
+    let cap = connector_host::Limits::default().max_in_flight as u64;
     assert!(
-        sim.max_concurrent() <= 16,
+        sim.max_concurrent() <= cap,
         "{} requests at once for one tenant",
         sim.max_concurrent()
     );

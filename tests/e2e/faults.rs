@@ -74,22 +74,33 @@ async fn rate_limits_are_retried_and_nothing_is_lost_or_duplicated() {
 }
 
 #[tokio::test]
-async fn persistent_rate_limiting_ends_in_a_typed_error_after_bounded_retries() {
+async fn persistent_rate_limiting_ends_in_a_typed_error_when_the_calls_budget_runs_out() {
     let sim = sim(Fixture::demo()).await;
     sim.inject(FaultRule::any(
         Fault::RateLimit {
-            retry_after_secs: None,
+            retry_after_secs: Some(1),
         },
         1000,
     ));
-    let host = host(&sim).await;
+    // A 4 s call: retried while a wait still ends within its first 3.2 s.
+    let limits = Limits {
+        call_timeout: Duration::from_secs(4),
+        ..Limits::default()
+    };
+    let host = host_with(&sim, connector_wasm(), limits).await;
     let err = host
         .list_all(&tenant(&sim, "twilio"), |_| {})
         .await
         .unwrap_err();
     assert!(err.kind() == "rate-limited", "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("throttled by Twilio") && text.contains("time(s) and retried for"),
+        "{text}"
+    );
+    // One a second, as Retry-After said, and none once a wait would outlast the budget.
     let n = sim.requests().len();
-    assert!((2..=10).contains(&n), "bounded retries, got {n}");
+    assert!((2..=4).contains(&n), "{n} requests");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ mod network_errors;
 mod performance;
 mod permission_screen;
 mod promises;
+mod rate_limits;
 mod resync;
 mod route_policy;
 mod sandbox;

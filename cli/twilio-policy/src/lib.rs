@@ -95,6 +95,11 @@ pub const RESPONSE_HEADERS: &[&str] = &[
     "twilio-concurrent-requests",
 ];
 
+/// Where Twilio reports the account's concurrent requests on its answers (the 429 / 20429 page
+/// names it): the host's per-account gate takes the count on a 429 as the account's ceiling. It
+/// is one of [`RESPONSE_HEADERS`], so the plugin reads it too.
+pub const CONCURRENCY_HEADER: &str = "twilio-concurrent-requests";
+
 /// The tenants file's keys, as the Twilio front names them (what [`tenants_schema`] allows,
 /// in the order errors list them).
 pub const TENANT_KEYS: &[&str] = &[
@@ -285,6 +290,7 @@ pub fn policy() -> Result<VendorPolicy, PolicyError> {
             .collect(),
         response_headers: texts(RESPONSE_HEADERS),
         secret_fields: texts(SECRET_FIELDS),
+        concurrency_header: Some(CONCURRENCY_HEADER.to_string()),
     })
 }
 
@@ -341,6 +347,13 @@ mod tests {
             );
         }
         assert_eq!(p.routes().len(), 16);
+    }
+
+    #[test]
+    fn the_concurrency_header_is_named_and_reaches_the_plugin() {
+        let p = policy().unwrap();
+        assert_eq!(p.concurrency_header(), Some(CONCURRENCY_HEADER));
+        assert!(p.passes_response_header(CONCURRENCY_HEADER));
     }
 
     #[test]

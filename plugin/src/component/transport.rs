@@ -2,7 +2,9 @@
 //! that are in flight together and reads each answer's body (with a cap) as soon as it is ready.
 
 use crate::errors::ConnectorError;
-use crate::http::{Method, Request, Response, Ticket, Transport};
+use crate::http::{
+    Answer, CONCURRENT_REQUESTS_HEADER, Method, Request, Response, Ticket, Transport,
+};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
@@ -30,8 +32,22 @@ impl Transport for WasiTransport {
     }
 
     fn wait(&mut self, timeout_ms: Option<u64>) -> Vec<(Ticket, Result<Response, ConnectorError>)> {
-        let mut done: Vec<(Ticket, Result<Response, ConnectorError>)> =
-            self.failed.drain(..).map(|(t, e)| (t, Err(e))).collect();
+        self.wait_answers(timeout_ms)
+            .into_iter()
+            .map(|a| (a.ticket, a.result))
+            .collect()
+    }
+
+    fn wait_answers(&mut self, timeout_ms: Option<u64>) -> Vec<Answer> {
+        let mut done: Vec<Answer> = self
+            .failed
+            .drain(..)
+            .map(|(ticket, e)| Answer {
+                ticket,
+                result: Err(e),
+                upstream_in_flight: None,
+            })
+            .collect();
         if done.is_empty() && (!self.flying.is_empty() || timeout_ms.is_some()) {
             // Readiness is asked of pollables: `get` would consume the answer.
             let mut pollables: Vec<_> = self.flying.iter().map(|(_, _, f)| f.subscribe()).collect();
@@ -52,7 +68,15 @@ impl Transport for WasiTransport {
             ready.sort_unstable();
             for i in ready.into_iter().rev() {
                 let (ticket, request, future) = self.flying.swap_remove(i);
-                done.push((ticket, finish(future, &request)));
+                let (result, upstream_in_flight) = match finish(future, &request) {
+                    Ok((response, count)) => (Ok(response), count),
+                    Err(e) => (Err(e), None),
+                };
+                done.push(Answer {
+                    ticket,
+                    result,
+                    upstream_in_flight,
+                });
             }
         }
         done
@@ -134,21 +158,32 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
     Ok(future)
 }
 
-fn finish(future: FutureIncomingResponse, req: &Request) -> Result<Response, ConnectorError> {
+/// The first value of header `name`, as text.
+fn header(response: &IncomingResponse, name: &str) -> Option<String> {
+    let values = response.headers().get(name);
+    let first = values.first()?;
+    std::str::from_utf8(first)
+        .ok()
+        .map(|v| v.trim().to_string())
+}
+
+/// The answer, and the upstream's count of the account's requests in flight when it gave one.
+fn finish(
+    future: FutureIncomingResponse,
+    req: &Request,
+) -> Result<(Response, Option<u32>), ConnectorError> {
     let answer = future
         .get()
         .ok_or_else(|| ConnectorError::Transport("response not ready".into()))?
         .map_err(|_| ConnectorError::Transport("response already taken".into()))?;
     let response: IncomingResponse = answer.map_err(|e| map_error(e, req))?;
     let status = response.status();
-    let retry_after_ms = response
-        .headers()
-        .get("retry-after")
-        .first()
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
+    let retry_after_ms = header(&response, "retry-after")
+        .and_then(|v| v.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| (s * 1000.0) as u64);
+    let upstream_in_flight =
+        header(&response, CONCURRENT_REQUESTS_HEADER).and_then(|v| v.parse::<u32>().ok());
     let body = response
         .consume()
         .map_err(|_| ConnectorError::Transport("response body already taken".into()))?;
@@ -180,11 +215,12 @@ fn finish(future: FutureIncomingResponse, req: &Request) -> Result<Response, Con
         }
     }
     drop(stream);
-    Ok(Response {
+    let response = Response {
         status,
         retry_after_ms,
         body: bytes,
-    })
+    };
+    Ok((response, upstream_in_flight))
 }
 
 fn describe(code: &ErrorCode) -> String {

@@ -1,0 +1,336 @@
+//! One upstream account's limit on concurrent requests, shared by everything this process runs
+//! for that account: several calls at once, several tenants with the same connecting account, a
+//! cluster worker's parallel jobs. An upstream that limits concurrent requests per account
+//! (and answers the excess HTTP 429, processing nothing) sees one client per account, not one
+//! per call, and what one call learned holds for the next, so page-by-page calls do not start
+//! from scratch.
+//!
+//! The [`Host`](crate::Host) owns the [`UpstreamGates`], one [`UpstreamGate`] per connecting
+//! account; every outbound request of a call for that account takes a slot in egress's send
+//! stage and gives it back, with what the answer said, once the answer is read. The gate's
+//! limit follows pure rules ([`GateRules`]):
+//!
+//! - **slow start**: one more slot per answer taken while the limit was in use (every slot
+//!   taken, or requests waiting), so the limit doubles per window of answers, until the first
+//!   throttle;
+//! - **at a throttle** (HTTP 429) the level the upstream accepted becomes the ceiling: the
+//!   upstream's own count when the vendor policy names the header it reports it in (the
+//!   account's requests in flight, the refused one included, so the limit sits one under it),
+//!   else the requests in flight less the refused one (never below half the limit), lowered
+//!   by an eighth (no halving sawtooth);
+//! - **back to the ceiling** quickly (one slot per answer), then **hold** it for
+//!   `connector_limit::PROBE_MIN_ANSWERS` answers (at least half a window) and probe one slot above; a probe
+//!   the upstream takes for a whole window, or an answer whose count is above the one it
+//!   reported at the throttle, means its limit rose: climb as at the start;
+//! - one **episode**: requests sent before the limit last fell lower nothing more (a count they
+//!   report still may).
+//!
+//! The rules are the `connector-limit` crate's, which the plugin follows for its own limit too,
+//! since it cannot see the other calls; the gate is what holds them all to the
+//! account's. A call's configuration tells the plugin where the gate is
+//! ([`HOST_ACCOUNT_IN_FLIGHT`](crate::options::HOST_ACCOUNT_IN_FLIGHT)), so its own limit
+//! starts near it rather than from scratch.
+
+use crate::sync::lock;
+pub use connector_limit::{AdaptiveLimit as GateRules, INITIAL, Outcome, Sent};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// The most any account's gate lets in flight (its limit grows only while it is in use, so
+/// this only bounds an upstream that never throttles).
+pub const MAX_LIMIT: usize = 10_000;
+
+/// What the upstream made of a request, as egress tells the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// It answered, and not with a throttle or a server error; with the account's requests in
+    /// flight the upstream reported, if it did.
+    Accepted { reported: Option<u32> },
+    /// HTTP 429, with the account's requests in flight the upstream reported, if it did.
+    Throttled { reported: Option<u32> },
+    /// No answer, or a server error: nothing to learn.
+    Unknown,
+}
+
+/// Every account's gate in this process, by connecting account id. Clones share them.
+#[derive(Clone, Default)]
+pub struct UpstreamGates {
+    gates: Arc<Mutex<HashMap<String, Arc<UpstreamGate>>>>,
+}
+
+impl UpstreamGates {
+    /// The gate of `account` (made on first use; the same one from then on).
+    pub fn gate(&self, account: &str) -> Arc<UpstreamGate> {
+        lock(&self.gates)
+            .entry(account.to_string())
+            .or_insert_with(|| Arc::new(UpstreamGate::default()))
+            .clone()
+    }
+}
+
+/// One account's slots: at most its limit of requests in flight, the others waiting in order.
+pub struct UpstreamGate {
+    state: Mutex<GateState>,
+}
+
+struct GateState {
+    rules: GateRules,
+    in_flight: usize,
+    /// Acquirers waiting for a slot, first come first served; one whose acquirer gave up is
+    /// closed and skipped.
+    waiting: VecDeque<oneshot::Sender<Sent>>,
+}
+
+impl Default for UpstreamGate {
+    fn default() -> Self {
+        Self::with_rules(GateRules::new(INITIAL, MAX_LIMIT))
+    }
+}
+
+impl UpstreamGate {
+    /// A gate that follows `rules`.
+    pub fn with_rules(rules: GateRules) -> Self {
+        Self {
+            state: Mutex::new(GateState {
+                rules,
+                in_flight: 0,
+                waiting: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Requests this gate lets in flight now.
+    pub fn limit(&self) -> usize {
+        lock(&self.state).rules.limit()
+    }
+
+    /// The level the upstream accepted at the last throttle.
+    pub fn ceiling(&self) -> Option<usize> {
+        lock(&self.state).rules.ceiling()
+    }
+
+    /// Requests holding a slot now.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.state).in_flight
+    }
+
+    /// Wait for a slot (in order of arrival). Dropping the future gives back a slot it was
+    /// handed but had not taken yet.
+    pub async fn acquire(self: &Arc<Self>) -> GatePermit {
+        loop {
+            let rx = {
+                let mut s = lock(&self.state);
+                s.hand_over();
+                if s.waiting.is_empty() && s.in_flight < s.rules.limit() {
+                    let sent = s.admit();
+                    return self.permit(sent);
+                }
+                let (tx, rx) = oneshot::channel();
+                s.waiting.push_back(tx);
+                rx
+            };
+            let mut waiting = Waiting {
+                gate: self.clone(),
+                rx,
+            };
+            if let Ok(sent) = (&mut waiting.rx).await {
+                return self.permit(sent);
+            }
+        }
+    }
+
+    fn permit(self: &Arc<Self>, sent: Sent) -> GatePermit {
+        GatePermit {
+            gate: self.clone(),
+            sent,
+            open: true,
+        }
+    }
+
+    /// Give a slot back and learn from what the upstream answered.
+    fn release(&self, sent: Sent, answered: Answered) {
+        let mut s = lock(&self.state);
+        let outcome = match answered {
+            Answered::Accepted { reported } => Outcome::Accepted {
+                busy: s.in_flight >= s.rules.limit() || !s.waiting.is_empty(),
+                reported,
+            },
+            Answered::Throttled { reported } => Outcome::Throttled {
+                in_flight: s.in_flight,
+                reported,
+            },
+            Answered::Unknown => Outcome::Unknown,
+        };
+        s.in_flight = s.in_flight.saturating_sub(1);
+        s.rules.learn(sent, outcome);
+        s.hand_over();
+    }
+}
+
+impl GateState {
+    fn admit(&mut self) -> Sent {
+        self.in_flight += 1;
+        self.rules.sent()
+    }
+
+    /// Hand free slots to waiting acquirers, skipping those that gave up.
+    fn hand_over(&mut self) {
+        while self.in_flight < self.rules.limit() {
+            let Some(tx) = self.waiting.pop_front() else {
+                break;
+            };
+            if tx.is_closed() {
+                continue;
+            }
+            let sent = self.rules.sent();
+            if tx.send(sent).is_ok() {
+                self.in_flight += 1;
+            }
+        }
+    }
+}
+
+/// An acquirer waiting for its slot; dropped before taking one it was handed, it gives it back.
+struct Waiting {
+    gate: Arc<UpstreamGate>,
+    rx: oneshot::Receiver<Sent>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.rx.close();
+        if let Ok(sent) = self.rx.try_recv() {
+            self.gate.release(sent, Answered::Unknown);
+        }
+    }
+}
+
+/// A slot of an account's gate, held while its request is sent and its answer read. Given back
+/// with [`GatePermit::finish`]; dropped unfinished, it teaches nothing.
+pub struct GatePermit {
+    gate: Arc<UpstreamGate>,
+    sent: Sent,
+    open: bool,
+}
+
+impl GatePermit {
+    /// Give the slot back with what the upstream answered.
+    pub fn finish(mut self, answered: Answered) {
+        self.open = false;
+        self.gate.release(self.sent, answered);
+    }
+}
+
+impl Drop for GatePermit {
+    fn drop(&mut self) {
+        if self.open {
+            self.gate.release(self.sent, Answered::Unknown);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    /// A gate whose limit is `n` (a throttle reported `n + 1`).
+    fn gate_of(n: u32) -> Arc<UpstreamGate> {
+        let mut rules = GateRules::new(INITIAL, MAX_LIMIT);
+        let s = rules.sent();
+        rules.learn(
+            s,
+            Outcome::Throttled {
+                in_flight: INITIAL,
+                reported: Some(n + 1),
+            },
+        );
+        Arc::new(UpstreamGate::with_rules(rules))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_acquirers_never_exceeds_the_limit() {
+        let gate = gate_of(8);
+        let (now, peak, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            let (gate, now, peak, done) = (gate.clone(), now.clone(), peak.clone(), done.clone());
+            tasks.spawn(async move {
+                let permit = gate.acquire().await;
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                for _ in 0..20 {
+                    tokio::task::yield_now().await;
+                }
+                now.fetch_sub(1, Ordering::SeqCst);
+                // Nothing learned: the limit stays 8 throughout.
+                permit.finish(Answered::Unknown);
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        assert_eq!(done.load(Ordering::SeqCst), 200);
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((1..=8).contains(&peak), "peak {peak}");
+        assert_eq!(gate.in_flight(), 0, "every slot given back");
+    }
+
+    #[tokio::test]
+    async fn answers_teach_the_gate_and_what_it_learned_stays() {
+        let gates = UpstreamGates::default();
+        let gate = gates.gate("AC1");
+        let mut held = Vec::new();
+        for _ in 0..12 {
+            held.push(gate.acquire().await);
+        }
+        // The upstream counts 11 with the refused one: 10 is this account's ceiling.
+        held.remove(0)
+            .finish(Answered::Throttled { reported: Some(11) });
+        assert_eq!((gate.limit(), gate.ceiling()), (10, Some(10)));
+        for permit in held {
+            permit.finish(Answered::Unknown);
+        }
+        // The next call for the same account finds the same gate; another account its own.
+        assert!(Arc::ptr_eq(&gate, &gates.gate("AC1")));
+        assert_eq!(gates.clone().gate("AC1").limit(), 10);
+        assert_eq!(gates.gate("AC2").limit(), INITIAL);
+        // A request that got no answer teaches nothing.
+        drop(gate.acquire().await);
+        assert_eq!((gate.limit(), gate.in_flight()), (10, 0));
+    }
+
+    #[tokio::test]
+    async fn an_acquirer_that_gives_up_gives_back_the_slot_it_was_handed() {
+        let gate = gate_of(1);
+        let held = gate.acquire().await;
+        let mut cx = Context::from_waker(Waker::noop());
+        // Waiting, then handed the slot, then dropped before taking it.
+        let mut waiting = Box::pin(gate.acquire());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        held.finish(Answered::Unknown);
+        assert_eq!(gate.in_flight(), 1, "handed over");
+        drop(waiting);
+        assert_eq!(gate.in_flight(), 0, "given back");
+        // Waiting, then dropped before any slot frees.
+        let first = gate.acquire().await;
+        let mut waiting = Box::pin(gate.acquire());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        drop(waiting);
+        first.finish(Answered::Unknown);
+        assert_eq!(gate.in_flight(), 0, "not handed to one who left");
+        let mut again = Box::pin(gate.acquire());
+        let Poll::Ready(permit) = again.as_mut().poll(&mut cx) else {
+            panic!("the slot is free: nobody is left waiting for it");
+        };
+        assert_eq!(gate.in_flight(), 1);
+        drop(permit);
+        assert_eq!(gate.in_flight(), 0);
+    }
+}

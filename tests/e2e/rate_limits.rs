@@ -1,0 +1,128 @@
+//! A rate limit never sinks a sync: the real component in the real host against the simulator's
+//! throttling (refusals in a row, a periodic 429, Twilio's limit on concurrent requests per
+//! account), each sync complete and equal to one that was never throttled; and one account's
+//! limit is shared by every call for it in one host.
+
+use connector_e2e::{options, sim, tenant};
+use connector_host::types::Account;
+use connector_host::{Host, Tenant};
+use std::sync::Arc;
+use std::time::Duration;
+use twilio_sim::{Fault, FaultRule, Fixture, Simulator};
+
+/// A fresh host (so a fresh gate per account) aimed at `sim`.
+async fn fresh_host(sim: &Simulator) -> Arc<Host> {
+    let host = Host::load(connector_e2e::connector_wasm(), options(sim))
+        .await
+        .expect("plugin loads");
+    Arc::new(host)
+}
+
+/// A full sync: the tenant's kept state forgotten first, so every read is made again.
+async fn full_sync(host: &Host, t: &Tenant) -> Vec<Account> {
+    host.clear_state(t).await.expect("state cleared");
+    host.list_all(t, |_| {}).await.expect("the sync completes")
+}
+
+/// The accounts of an unthrottled full sync of `fixture`, on a simulator of its own.
+async fn unthrottled(fixture: Fixture) -> Vec<Account> {
+    let clean = sim(fixture).await;
+    let host = fresh_host(&clean).await;
+    let list = full_sync(&host, &tenant(&clean, "twilio")).await;
+    assert_eq!(throttled(&clean), 0);
+    list
+}
+
+/// Requests the simulator answered 429.
+fn throttled(sim: &Simulator) -> usize {
+    sim.requests().iter().filter(|r| r.status == 429).count()
+}
+
+#[tokio::test]
+async fn a_request_refused_eight_times_in_a_row_is_retried_until_it_goes_through() {
+    let fixture = || Fixture::generate(20, 5);
+    let expected = unthrottled(fixture()).await;
+    let sim = sim(fixture()).await;
+    let refusal = Fault::RateLimit {
+        retry_after_secs: Some(0),
+    };
+    // The one request of the accounts listing (one page), refused eight times in a row.
+    sim.inject(FaultRule::on("/Accounts.json", refusal, 8));
+    let host = fresh_host(&sim).await;
+    let list = full_sync(&host, &tenant(&sim, "twilio")).await;
+    assert_eq!(list, expected);
+    let listing: Vec<u16> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/2010-04-01/Accounts.json")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(listing, [[429; 8].as_slice(), &[200]].concat());
+}
+
+#[tokio::test]
+async fn every_third_request_refused_never_sinks_a_sync() {
+    let fixture = || Fixture::generate(4, 13);
+    let expected = unthrottled(fixture()).await;
+    let sim = sim(fixture()).await;
+    sim.faults().rate_limit_every = 3;
+    let host = fresh_host(&sim).await;
+    let t = tenant(&sim, "twilio");
+    for run in 0..20 {
+        assert_eq!(full_sync(&host, &t).await, expected, "sync {run}");
+    }
+    let (all, refused) = (sim.requests().len(), throttled(&sim));
+    assert!(refused * 3 >= all - 2, "{refused} of {all} refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_twilios_concurrency_limit_a_sync_is_exact_and_rarely_throttled() {
+    let fixture = || Fixture::generate(200, 17);
+    let expected = unthrottled(fixture()).await;
+    let sim = sim(fixture()).await;
+    sim.faults().latency = Duration::from_millis(10);
+    sim.faults().concurrency_limit = Some(8);
+    let host = fresh_host(&sim).await;
+    let list = full_sync(&host, &tenant(&sim, "twilio")).await;
+    assert_eq!(list, expected);
+    let all = sim.requests().len();
+    let refused = sim.concurrency_stats().throttled as usize;
+    assert_eq!(refused, throttled(&sim), "only the limit refused anything");
+    assert!(refused > 0, "the limit was reached");
+    assert!(refused * 10 <= all, "{refused} of {all} requests throttled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_for_one_account_share_its_limit() {
+    let fixture = || Fixture::generate(60, 19);
+    let expected = unthrottled(fixture()).await;
+    let sim = sim(fixture()).await;
+    sim.faults().latency = Duration::from_millis(20);
+    let limit = 8;
+    sim.faults().concurrency_limit = Some(limit);
+    let host = fresh_host(&sim).await;
+    let t = tenant(&sim, "twilio");
+    // One sync teaches the host the account's limit (the simulator reports its count)...
+    assert_eq!(full_sync(&host, &t).await, expected);
+    let account = sim.main_credentials().0;
+    let learned = host.account_in_flight_limit(&account);
+    assert!((limit..=limit + 2).contains(&learned), "learned {learned}");
+    // ...which two tenants of the same account, synced at once, then share: each call on its
+    // own would offer what the account allows, and about a quarter of their requests would be
+    // refused.
+    sim.clear_requests();
+    let twins: Vec<Tenant> = ["one", "two"]
+        .into_iter()
+        .map(|name| Tenant {
+            name: name.into(),
+            ..t.clone()
+        })
+        .collect();
+    for r in host.sync_tenants(twins, 2).await {
+        let list = r.result.expect("each sync completes");
+        assert_eq!(list, expected, "{}", r.tenant);
+    }
+    let (all, refused) = (sim.requests().len(), throttled(&sim));
+    assert_eq!(refused as u64, sim.concurrency_stats().throttled);
+    assert!(refused * 20 <= all, "{refused} of {all} requests throttled");
+}
