@@ -1,12 +1,12 @@
 //! What the guest may read of an answer body: identity-encoded JSON only, every secret field
 //! blanked, every echo of the tenant's secret replaced. This runs on every byte a plugin reads,
 //! so the common case (an answer that names no secret field and echoes no secret) costs one
-//! validating scan and a few substring searches, with no copy.
+//! validating pass that also checks every key, and a substring search per form of the
+//! tenant's secret, with no copy.
 
 use crate::credentials::Credentials;
 use bytes::Bytes;
 use http::header::CONTENT_ENCODING;
-use memchr::memmem::Finder;
 
 /// Field names whose values are secrets in any vendor's answers: the usual names of
 /// credentials. A vendor policy adds its own (`VendorPolicySpec::secret_fields`).
@@ -21,13 +21,17 @@ pub const GENERIC_SECRET_FIELDS: &[&str] = &[
     "token",
 ];
 
-/// The secret field names of a policy, with a precompiled search for each, so finding whether
-/// an answer names any of them is a handful of vectorised scans.
+/// The secret field names of a policy, indexed by length, so checking each key of an answer
+/// against them costs a comparison or two.
 #[derive(Clone)]
 pub struct SecretFields {
     names: Vec<String>,
-    finders: Vec<Finder<'static>>,
+    /// The names of each length (longer names share the last slot).
+    by_length: Vec<Vec<String>>,
 }
+
+/// Keys longer than this are looked up in the last slot of `by_length`.
+const LONGEST_INDEXED: usize = 32;
 
 impl std::fmt::Debug for SecretFields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,17 +57,11 @@ impl SecretFields {
                 names.push(n.clone());
             }
         }
-        // A field name appears in the bytes between quotes (`"Token"`), so a page link that
-        // merely contains the word (`PageToken=…`) is no mention. The only other way to spell
-        // a name is a JSON escape (`\u0061uth_token`): an answer holding one is read whole as
-        // if it named a secret.
-        let finders = names
-            .iter()
-            .map(|n| format!("\"{n}\"").into_bytes())
-            .chain([b"\\u".to_vec()])
-            .map(|n| Finder::new(&n).into_owned())
-            .collect();
-        Self { names, finders }
+        let mut by_length = vec![Vec::new(); LONGEST_INDEXED + 1];
+        for n in &names {
+            by_length[n.len().min(LONGEST_INDEXED)].push(n.clone());
+        }
+        Self { names, by_length }
     }
 
     /// Every name blanked.
@@ -73,12 +71,119 @@ impl SecretFields {
 
     /// Whether `name` is blanked.
     pub fn contains(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n == name)
+        self.by_length[name.len().min(LONGEST_INDEXED)]
+            .iter()
+            .any(|n| n == name)
     }
 
-    /// Whether `body` may name a secret field (a quoted name or a JSON escape occurs in it).
-    fn mentioned_in(&self, body: &[u8]) -> bool {
-        self.finders.iter().any(|f| f.find(body).is_some())
+    /// Read `body` whole as JSON, the way the blanking reads it, and tell whether any object
+    /// in it has a secret field (its key compared decoded, so an escape cannot hide a name).
+    /// `Err` when it is not JSON. One pass, nothing kept.
+    fn scan(&self, body: &[u8]) -> Result<bool, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let mut named = false;
+        serde::de::DeserializeSeed::deserialize(
+            Walk {
+                secrets: self,
+                named: &mut named,
+            },
+            &mut de,
+        )?;
+        de.end()?;
+        Ok(named)
+    }
+}
+
+/// Walks one JSON value, noting whether an object in it has a secret field.
+struct Walk<'a> {
+    secrets: &'a SecretFields,
+    named: &'a mut bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (secrets, named) = (self.secrets, self.named);
+        while seq
+            .next_element_seed(Walk {
+                secrets,
+                named: &mut *named,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (secrets, named) = (self.secrets, self.named);
+        while let Some(secret) = map.next_key_seed(Key(secrets))? {
+            *named |= secret;
+            map.next_value_seed(Walk {
+                secrets,
+                named: &mut *named,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads one object key (decoded, not kept) and tells whether it is a secret field.
+struct Key<'a>(&'a SecretFields);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for Key<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, k: &str) -> Result<bool, E> {
+        Ok(self.0.contains(k))
     }
 }
 
@@ -102,13 +207,13 @@ pub fn answer_hygiene(
     if body.is_empty() {
         return Ok(body);
     }
-    // The body must read as JSON, and, where it names a secret field, read whole the way the
-    // blanking reads it: an answer one parser takes and the other refuses (a number out of
-    // range, a lone surrogate, bytes that are not UTF-8) could carry a secret past the blanking.
-    let readable = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
-    match readable
-        .then(|| redact(body, credentials, secrets))
-        .flatten()
+    // The body must read as JSON; one that names a secret field is then parsed whole by the
+    // blanking, with the same parser: an answer one reading takes and the other refuses (a
+    // number out of range, a lone surrogate, bytes that are not UTF-8) never passes.
+    match secrets
+        .scan(&body)
+        .ok()
+        .and_then(|named| redact_scanned(body, named, credentials, secrets))
     {
         Some(b) => Ok(b),
         None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
@@ -118,16 +223,27 @@ pub fn answer_hygiene(
 
 /// Blank every secret field in a JSON answer, and replace any echo of the tenant's secret
 /// (as it is, URL-encoded, or inside `base64(user:secret)`) with `[redacted]`. `None` when the
-/// answer names a secret field and does not parse whole.
+/// answer is not JSON.
 pub fn redact(
     body: Bytes,
     credentials: Option<&Credentials>,
     secrets: &SecretFields,
 ) -> Option<Bytes> {
+    let named = secrets.scan(&body).ok()?;
+    redact_scanned(body, named, credentials, secrets)
+}
+
+/// [`redact`] of a body already scanned: `named` says whether it has a secret field.
+fn redact_scanned(
+    body: Bytes,
+    named: bool,
+    credentials: Option<&Credentials>,
+    secrets: &SecretFields,
+) -> Option<Bytes> {
     let mut out = body;
-    // Only answers that name a secret field (or hold escapes that could spell one) are parsed
-    // and written again: most (usage, workers) carry none.
-    if secrets.mentioned_in(&out) {
+    // Only answers that name a secret field are parsed and written again: most (usage,
+    // workers) carry none.
+    if named {
         let mut v = serde_json::from_slice::<serde_json::Value>(&out).ok()?;
         blank_secrets(&mut v, secrets);
         out = Bytes::from(v.to_string());
@@ -271,6 +387,23 @@ mod tests {
         assert!(
             !text.contains("abcd1234") && !text.contains("t0k3n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn only_keys_name_a_secret_field_at_any_depth() {
+        let s = secrets();
+        let named = |j: &str| s.scan(j.as_bytes()).unwrap();
+        assert!(named(r#"[1,{"a":[{"b":{"auth_token":null}}]}]"#));
+        assert!(named(r#"{"a":"x","secret":5}"#));
+        assert!(!named(
+            r#"{"a":"auth_token","b":["secret"],"uri":"/x?PageToken=1"}"#
+        ));
+        assert!(!named(r#"{"auth_tokens":1,"Secret":2}"#), "names are exact");
+        assert!(s.scan(b"{\"a\":1} {").is_err() && s.scan(b"").is_err());
+        assert!(
+            s.scan(br#"{"x":"\ud800"}"#).is_err(),
+            "a lone surrogate is not JSON here"
         );
     }
 

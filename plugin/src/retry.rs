@@ -53,9 +53,9 @@ impl Default for Policy {
 impl Policy {
     /// The policy for a call: up to the host's in-flight cap (or [`DEFAULT_MAX_IN_FLIGHT`]),
     /// lowered by the configured concurrency, within the host's call budget. The limit starts
-    /// at half of what the host lets the account have (at least [`limiter::INITIAL`]): one
-    /// window of slow start reaches it, and should the upstream's limit have fallen since, the
-    /// first burst is half of the old one.
+    /// at what the host lets the account have now (at least [`limiter::INITIAL`]): the host's
+    /// gate holds every call for the account to that, so a call offering it loses no round
+    /// trips to slow start, and throttles nothing the gate would not.
     pub fn for_config(cfg: &crate::model::Config) -> Self {
         let parse = |k: &str| {
             cfg.option(k)
@@ -68,7 +68,7 @@ impl Policy {
         let learned = parse(options::HOST_ACCOUNT_IN_FLIGHT).map_or(0, as_count);
         Policy {
             max_in_flight: wanted.min(cap).max(1),
-            start_in_flight: limiter::INITIAL.max(learned / 2),
+            start_in_flight: limiter::INITIAL.max(learned),
             budget_ms: parse(options::HOST_CALL_BUDGET_MS).unwrap_or(DEFAULT_BUDGET_MS),
             ..Policy::default()
         }
@@ -256,9 +256,13 @@ impl<'t> Client<'t> {
                         }
                     }
                 }
-            }
-            for (tag, request) in follow.jobs.into_iter().rev() {
-                queue.push_front(Job::new(tag, request));
+                // The slot is refilled as soon as this answer is handled, not after every
+                // answer of the batch: reading a large answer must not hold back the requests
+                // that could already be on their way. Its follow-ups go first.
+                for (tag, request) in follow.jobs.drain(..).rev() {
+                    queue.push_front(Job::new(tag, request));
+                }
+                self.start_queued(&mut queue, &mut flying);
             }
         }
     }
@@ -597,8 +601,8 @@ mod tests {
         assert_eq!(start("20").start_in_flight, limiter::INITIAL);
         assert_eq!(
             start("200").start_in_flight,
-            100,
-            "half of what the host allows"
+            200,
+            "what the host's gate allows the account now"
         );
         assert_eq!(policy(&[]).budget_ms, DEFAULT_BUDGET_MS);
         assert_eq!(

@@ -158,6 +158,9 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
     Ok(future)
 }
 
+/// Most bytes asked of an answer's stream at once.
+const READ_CHUNK: u64 = 1 << 20;
+
 /// The first value of header `name`, as text.
 fn header(response: &IncomingResponse, name: &str) -> Option<String> {
     let values = response.headers().get(name);
@@ -190,10 +193,20 @@ fn finish(
     let stream = body
         .stream()
         .map_err(|_| ConnectorError::Transport("response body stream unavailable".into()))?;
+    // The host states every answer's length: room for it is made once, and an answer that
+    // comes in one chunk is kept as it came, not copied.
+    let expected = header(&response, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n <= MAX_BODY)
+        .unwrap_or(0);
     let mut bytes = Vec::new();
     loop {
-        match stream.blocking_read(64 * 1024) {
+        match stream.blocking_read(READ_CHUNK) {
+            Ok(chunk) if bytes.is_empty() && chunk.len() >= expected => bytes = chunk,
             Ok(chunk) => {
+                if bytes.capacity() < expected {
+                    bytes.reserve_exact(expected - bytes.len());
+                }
                 bytes.extend_from_slice(&chunk);
                 if bytes.len() > MAX_BODY {
                     return Err(ConnectorError::MalformedResponse(format!(
