@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build demo cluster-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
+.PHONY: setup component hostile build release demo cluster-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -22,17 +22,22 @@ component: setup
 hostile: setup
 	$(CARGO) build -p hostile-plugin --target wasm32-wasip2 --profile component
 
-## Release CLI at target/release/connector plus the component.
+## The CLI at target/debug/connector plus the component: the same build `make test` uses
+## (dependencies optimised, see Cargo.toml), so a newcomer compiles wasmtime once.
 build: component
+	$(CARGO) build -p connector-cli --bin connector
+
+## The fully optimised CLI at target/release/connector (for operators; a build of its own).
+release: component
 	$(CARGO) build --release -p connector-cli --bin connector
 
 ## Start the simulator with the demo fixture, sync every app through the component, stop.
 demo: build
-	./target/release/connector demo
+	./target/debug/connector demo
 
 ## A local nats-server, the simulator, three workers and 300 tenants: sync them all on the
 ## cluster, with progress and a summary (WORKERS=, TENANTS=, LATENCY_MS= to change).
-cluster-demo: build
+cluster-demo: release
 	sh scripts/cluster-demo.sh
 
 lint: setup
@@ -82,5 +87,5 @@ bench: component
 	$(MAKE) bench-cluster
 
 ## Tenants per minute with 1, 2 and 3 workers at 100 ms, appended to BENCHMARKS.md.
-bench-cluster: build
+bench-cluster: release
 	sh scripts/bench-cluster.sh
