@@ -19,6 +19,9 @@ fn instantiate(c: &mut Criterion) {
             &plugin(),
             HostOptions {
                 cache_dir: Some(cache),
+                vendor_policy: std::sync::Arc::new(
+                    twilio_policy::policy().expect("the Twilio vendor policy builds"),
+                ),
                 ..HostOptions::default()
             },
         ))
