@@ -15,6 +15,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use twilio_sim::{Fixture, Simulator};
 
+/// Each call's time budget during a conformance run.
+const CALL_BUDGET_SECS: u64 = 8;
+
 /// The conformance fixture: the demo data plus the expectations' API key.
 fn fixture(x: &Expectations) -> anyhow::Result<Fixture> {
     let mut v: serde_json::Value = serde_json::from_str(twilio_sim::fixture::DEMO_JSON)?;
@@ -45,6 +48,12 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         now: Some(x.now.parse()?),
         vendor_policy: std::sync::Arc::new(twilio_policy::policy()?),
         audit: Some(connector_host::audit::AuditLog::open(&audit_path)?),
+        // A 429 is retried for as long as the call's time budget allows: the persistent-429
+        // check ends when this budget does (the demo fixture's calls take well under a second).
+        limits: connector_host::Limits {
+            call_timeout: std::time::Duration::from_secs(CALL_BUDGET_SECS),
+            ..connector_host::Limits::default()
+        },
         ..HostOptions::default()
     };
     let host = match Host::load(plugin, options).await {

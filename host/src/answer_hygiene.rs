@@ -77,27 +77,52 @@ impl SecretFields {
     }
 
     /// Read `body` whole as JSON, the way the blanking reads it, and tell whether any object
-    /// in it has a secret field (its key compared decoded, so an escape cannot hide a name).
-    /// `Err` when it is not JSON. One pass, nothing kept.
-    fn scan(&self, body: &[u8]) -> Result<bool, serde_json::Error> {
+    /// in it has a secret field (its key compared decoded, so an escape cannot hide a name),
+    /// and whether a string written with escapes spells one of `forms` (the tenant's secret as
+    /// it may appear) once decoded, which a search of the bytes would miss. `Err` when it is
+    /// not JSON. One pass, nothing kept.
+    fn scan(&self, body: &[u8], forms: &[String]) -> Result<Scanned, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let mut named = false;
+        let mut found = Scanned::default();
         serde::de::DeserializeSeed::deserialize(
             Walk {
                 secrets: self,
-                named: &mut named,
+                forms,
+                found: &mut found,
             },
             &mut de,
         )?;
         de.end()?;
-        Ok(named)
+        Ok(found)
     }
 }
 
-/// Walks one JSON value, noting whether an object in it has a secret field.
+/// What a scan found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Scanned {
+    /// An object has a secret field.
+    named: bool,
+    /// A string with escapes decodes to text holding the tenant's secret.
+    escaped_echo: bool,
+}
+
+impl Scanned {
+    /// Whether the answer must be read into a tree and written again before the guest sees it.
+    fn rewrite(self) -> bool {
+        self.named || self.escaped_echo
+    }
+}
+
+/// Walks one JSON value, noting what [`Scanned`] records.
 struct Walk<'a> {
     secrets: &'a SecretFields,
-    named: &'a mut bool,
+    forms: &'a [String],
+    found: &'a mut Scanned,
+}
+
+/// Whether decoded `text` holds one of `forms`.
+fn echoes(text: &str, forms: &[String]) -> bool {
+    forms.iter().any(|f| text.contains(f.as_str()))
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_> {
@@ -131,7 +156,15 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_> {
         Ok(())
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    /// A string read as it stands in the body (no escapes): a search of the bytes finds any
+    /// echo in it.
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+        Ok(())
+    }
+
+    /// A string that had escapes, decoded.
+    fn visit_str<E>(self, text: &str) -> Result<(), E> {
+        self.found.escaped_echo |= echoes(text, self.forms);
         Ok(())
     }
 
@@ -140,11 +173,12 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (secrets, named) = (self.secrets, self.named);
+        let (secrets, forms, found) = (self.secrets, self.forms, self.found);
         while seq
             .next_element_seed(Walk {
                 secrets,
-                named: &mut *named,
+                forms,
+                found: &mut *found,
             })?
             .is_some()
         {}
@@ -152,38 +186,57 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (secrets, named) = (self.secrets, self.named);
-        while let Some(secret) = map.next_key_seed(Key(secrets))? {
-            *named |= secret;
+        let (secrets, forms, found) = (self.secrets, self.forms, self.found);
+        while map
+            .next_key_seed(Key {
+                secrets,
+                forms,
+                found: &mut *found,
+            })?
+            .is_some()
+        {
             map.next_value_seed(Walk {
                 secrets,
-                named: &mut *named,
+                forms,
+                found: &mut *found,
             })?;
         }
         Ok(())
     }
 }
 
-/// Reads one object key (decoded, not kept) and tells whether it is a secret field.
-struct Key<'a>(&'a SecretFields);
+/// Reads one object key (decoded, not kept), noting whether it is a secret field or an
+/// escaped echo.
+struct Key<'a> {
+    secrets: &'a SecretFields,
+    forms: &'a [String],
+    found: &'a mut Scanned,
+}
 
 impl<'de> serde::de::DeserializeSeed<'de> for Key<'_> {
-    type Value = bool;
+    type Value = ();
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl serde::de::Visitor<'_> for Key<'_> {
-    type Value = bool;
+impl<'de> serde::de::Visitor<'de> for Key<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E>(self, k: &str) -> Result<bool, E> {
-        Ok(self.0.contains(k))
+    fn visit_borrowed_str<E>(self, k: &'de str) -> Result<(), E> {
+        self.found.named |= self.secrets.contains(k);
+        Ok(())
+    }
+
+    fn visit_str<E>(self, k: &str) -> Result<(), E> {
+        self.found.named |= self.secrets.contains(k);
+        self.found.escaped_echo |= echoes(k, self.forms);
+        Ok(())
     }
 }
 
@@ -210,10 +263,13 @@ pub fn answer_hygiene(
     // The body must read as JSON; one that names a secret field is then parsed whole by the
     // blanking, with the same parser: an answer one reading takes and the other refuses (a
     // number out of range, a lone surrogate, bytes that are not UTF-8) never passes.
+    let forms = credentials
+        .map(Credentials::secret_forms)
+        .unwrap_or_default();
     match secrets
-        .scan(&body)
+        .scan(&body, &forms)
         .ok()
-        .and_then(|named| redact_scanned(body, named, credentials, secrets))
+        .and_then(|found| redact_scanned(body, found, &forms, secrets))
     {
         Some(b) => Ok(b),
         None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
@@ -229,39 +285,40 @@ pub fn redact(
     credentials: Option<&Credentials>,
     secrets: &SecretFields,
 ) -> Option<Bytes> {
-    let named = secrets.scan(&body).ok()?;
-    redact_scanned(body, named, credentials, secrets)
+    let forms = credentials
+        .map(Credentials::secret_forms)
+        .unwrap_or_default();
+    let found = secrets.scan(&body, &forms).ok()?;
+    redact_scanned(body, found, &forms, secrets)
 }
 
-/// [`redact`] of a body already scanned: `named` says whether it has a secret field.
+/// [`redact`] of a body already scanned.
 fn redact_scanned(
     body: Bytes,
-    named: bool,
-    credentials: Option<&Credentials>,
+    found: Scanned,
+    forms: &[String],
     secrets: &SecretFields,
 ) -> Option<Bytes> {
     let mut out = body;
-    // Only answers that name a secret field are parsed and written again: most (usage,
-    // workers) carry none.
-    if named {
+    // Only answers that name a secret field, or hide an echo behind escapes, are parsed and
+    // written again (without needless escapes, so the search below sees the echo): most
+    // (usage, workers) are passed on as they came.
+    if found.rewrite() {
         let mut v = serde_json::from_slice::<serde_json::Value>(&out).ok()?;
         blank_secrets(&mut v, secrets);
         out = Bytes::from(v.to_string());
     }
-    if let Some(c) = credentials {
-        let forms = c.secret_forms();
-        if forms
-            .iter()
-            .any(|f| memchr::memmem::find(&out, f.as_bytes()).is_some())
-        {
-            let mut text = String::from_utf8_lossy(&out).into_owned();
-            for f in &forms {
-                if text.contains(f.as_str()) {
-                    text = text.replace(f.as_str(), "[redacted]");
-                }
+    if forms
+        .iter()
+        .any(|f| memchr::memmem::find(&out, f.as_bytes()).is_some())
+    {
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        for f in forms {
+            if text.contains(f.as_str()) {
+                text = text.replace(f.as_str(), "[redacted]");
             }
-            out = Bytes::from(text);
         }
+        out = Bytes::from(text);
     }
     Some(out)
 }
@@ -393,7 +450,7 @@ mod tests {
     #[test]
     fn only_keys_name_a_secret_field_at_any_depth() {
         let s = secrets();
-        let named = |j: &str| s.scan(j.as_bytes()).unwrap();
+        let named = |j: &str| s.scan(j.as_bytes(), &[]).unwrap().named;
         assert!(named(r#"[1,{"a":[{"b":{"auth_token":null}}]}]"#));
         assert!(named(r#"{"a":"x","secret":5}"#));
         assert!(!named(
@@ -405,6 +462,31 @@ mod tests {
             s.scan(br#"{"x":"\ud800"}"#).is_err(),
             "a lone surrogate is not JSON here"
         );
+    }
+
+    #[test]
+    fn an_echo_written_with_escapes_is_replaced_too() {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode("AC1:my-secret/token+1");
+        let escaped_basic = basic.replace('/', "\\/");
+        for body in [
+            // `m` as \u006d, `/` as \/ (what some encoders write by default), in a value and a key.
+            r#"{"message":"\u006dy-secret\/token+1"}"#.to_string(),
+            format!(r#"{{"echo":"Basic {escaped_basic}"}}"#),
+            r#"{"\u006dy-secret/token+1":1}"#.to_string(),
+        ] {
+            let out = redact(Bytes::from(body.clone()), Some(&tenant()), &secrets()).unwrap();
+            let read: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let text = read.to_string();
+            assert!(
+                !text.contains("my-secret") && !text.contains(&basic),
+                "{body} -> {text}"
+            );
+        }
+        // Escapes that hide no echo leave the answer as it came.
+        let plain = Bytes::from(r#"{"attributes":"{\"roles\":[\"agent\"]}"}"#);
+        let out = redact(plain.clone(), Some(&tenant()), &secrets()).unwrap();
+        assert_eq!(out.as_ptr(), plain.as_ptr());
     }
 
     #[test]

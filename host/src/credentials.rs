@@ -49,6 +49,17 @@ impl Credentials {
         }
     }
 
+    /// Which upstream gate these credentials share (`upstream_gate.rs`): the account with a
+    /// digest of the credential, so calls made with the same credentials share the account's
+    /// limit while a tenant that merely names an account (with another or a wrong secret)
+    /// shares nothing with it. Kept in memory only; the digest is not the secret.
+    pub(crate) fn gate_key(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(format!("{}:{}", self.user(), self.secret()));
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}/{hex}", self.account_sid())
+    }
+
     /// The Basic-auth user (account SID or key SID).
     pub fn user(&self) -> &str {
         match self {

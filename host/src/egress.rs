@@ -437,9 +437,9 @@ impl Shared {
         outcome
     }
 
-    /// What the account's gate learns from an answer: a 429 or an answer, each with the
+    /// What the account's gate learns from an answer: a 429 or a success, each with the
     /// upstream's count of the account's requests in flight (when the vendor policy names its
-    /// header), or nothing (no answer, a server error).
+    /// header), or nothing (no answer, any other status).
     fn answered(&self, outcome: &Result<(http::response::Parts, Bytes), HttpError>) -> Answered {
         let Ok((parts, _)) = outcome else {
             return Answered::Unknown;
@@ -448,12 +448,15 @@ impl Shared {
             let value = parts.headers.get(name)?.to_str().ok()?;
             value.trim().parse::<u32>().ok()
         });
+        // Only a success says the account's requests are being served; a refusal of the
+        // credentials (401/403), a missing resource or a server error says nothing of the
+        // account's limit, and a tenant with bad credentials must not teach it anything.
         if parts.status == http::StatusCode::TOO_MANY_REQUESTS {
             Answered::Throttled { reported }
-        } else if parts.status.is_server_error() {
-            Answered::Unknown
-        } else {
+        } else if parts.status.is_success() {
             Answered::Accepted { reported }
+        } else {
+            Answered::Unknown
         }
     }
 

@@ -264,10 +264,11 @@ impl Host {
         &self.options.limits
     }
 
-    /// The requests this host now lets in flight at once for connecting account `account`, over
-    /// all its calls (learned from the upstream's throttles; see `upstream_gate.rs`).
-    pub fn account_in_flight_limit(&self, account: &str) -> usize {
-        self.gates.gate(account).limit()
+    /// The requests this host now lets in flight at once for `tenant`'s connecting account,
+    /// over all the calls made with its credentials (learned from the upstream's throttles; see
+    /// `upstream_gate.rs`).
+    pub fn account_in_flight_limit(&self, tenant: &Tenant) -> usize {
+        self.gates.gate(&tenant.credentials.gate_key()).limit()
     }
 
     /// What a tenant's app may reach: its declared hosts that the vendor policy trusts, and the
@@ -298,7 +299,7 @@ impl Host {
             tenant.map(|t| t.name.clone()).unwrap_or_default(),
             self.options.audit.clone(),
             kind,
-            tenant.map(|t| self.gates.gate(t.credentials.account_sid())),
+            tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
         );
         let traffic = hooks.traffic();
         let stderr = MemoryOutputPipe::new(64 * 1024);
@@ -430,7 +431,10 @@ impl Host {
         options.push((HOST_MAX_IN_FLIGHT.into(), limits.max_in_flight.to_string()));
         options.push((
             HOST_ACCOUNT_IN_FLIGHT.into(),
-            self.gates.gate(account).limit().to_string(),
+            self.gates
+                .gate(&tenant.credentials.gate_key())
+                .limit()
+                .to_string(),
         ));
         options.push((
             HOST_CALL_BUDGET_MS.into(),

@@ -1,13 +1,16 @@
 //! One upstream account's limit on concurrent requests, shared by everything this process runs
-//! for that account: several calls at once, several tenants with the same connecting account, a
-//! cluster worker's parallel jobs. An upstream that limits concurrent requests per account
+//! with that account's credentials: several calls at once, several tenants-file entries with the
+//! same credentials, a cluster worker's parallel jobs. An upstream that limits concurrent requests per account
 //! (and answers the excess HTTP 429, processing nothing) sees one client per account, not one
 //! per call, and what one call learned holds for the next, so page-by-page calls do not start
 //! from scratch.
 //!
 //! The [`Host`](crate::Host) owns the [`UpstreamGates`], one [`UpstreamGate`] per connecting
-//! account; every outbound request of a call for that account takes a slot in egress's send
-//! stage and gives it back, with what the answer said, once the answer is read. The gate's
+//! account and credential (`Credentials::gate_key`: a tenant that only names an account, with
+//! another or a wrong secret, gets a gate of its own, so it can neither queue ahead of the
+//! account's real calls nor teach their gate anything); every outbound request of a call takes
+//! a slot in egress's send stage and gives it back, with what the answer said (only a success
+//! or a 429 teaches the gate), once the answer is read. The gate's
 //! limit follows pure rules ([`GateRules`]):
 //!
 //! - **slow start**: one more slot per answer taken while the limit was in use (every slot

@@ -11,7 +11,7 @@ pub const CONCURRENCY: &str = "concurrency";
 /// to it by default.
 pub const HOST_MAX_IN_FLIGHT: &str = "host_max_in_flight";
 /// What the host lets the connecting account have in flight as the call starts (learned from
-/// the upstream by earlier calls), written by the host: the plugin's limit starts at half of it.
+/// the upstream by earlier calls), written by the host: the plugin's limit starts there.
 pub const HOST_ACCOUNT_IN_FLIGHT: &str = "host_account_in_flight";
 /// The call's wall-clock budget in milliseconds, written by the host: a throttled request is
 /// retried while its wait still fits in it.

@@ -18,6 +18,10 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 100;
 /// The call's time budget when the host names none (the host's default call timeout).
 pub const DEFAULT_BUDGET_MS: u64 = 300_000;
 
+/// Refusals of one request after which a `Retry-After` wait is also at least the growing
+/// backoff.
+pub const RETRY_AFTER_ALONE: u32 = 3;
+
 /// Retry and concurrency policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -358,25 +362,27 @@ impl<'t> Client<'t> {
                 .saturating_add(self.policy.retry_window_ms())
     }
 
-    /// The wait before attempt `attempt + 1`: `Retry-After` when given (never under a jitter
-    /// of up to one backoff step, so requests refused together come back spread out), else
-    /// exponential backoff with full jitter.
+    /// The wait before attempt `attempt + 1`: `Retry-After` when given, never under a backoff
+    /// that grows once the same request has been refused [`RETRY_AFTER_ALONE`] times (a jitter
+    /// of one step before that, so requests refused together come back spread out, and an
+    /// upstream that keeps saying `Retry-After: 0` is not asked again every few milliseconds
+    /// for the whole budget), else exponential backoff with full jitter.
     fn wait_ms(&mut self, attempt: u32, retry_after_ms: Option<u64>) -> u64 {
         match retry_after_ms {
-            Some(ra) => ra.max(self.jitter(self.policy.base_backoff_ms)),
+            Some(ra) => ra.max(self.backoff_ms(attempt.saturating_sub(RETRY_AFTER_ALONE))),
             None => self.backoff_ms(attempt),
         }
     }
 
-    /// Anything below `base × 2^attempt` (at most `max_backoff_ms`): full jitter, so requests
-    /// refused together spread over the whole step.
+    /// Between half of `base × 2^attempt` and all of it (at most `max_backoff_ms`): the step
+    /// grows whatever the dice say, and requests refused together spread over its upper half.
     fn backoff_ms(&mut self, attempt: u32) -> u64 {
         let cap = self
             .policy
             .base_backoff_ms
             .saturating_mul(1u64 << attempt.min(16))
             .min(self.policy.max_backoff_ms);
-        self.jitter(cap)
+        cap / 2 + self.jitter(cap - cap / 2)
     }
 
     /// A random number below `n` (zero when `n` is).
@@ -471,8 +477,9 @@ mod tests {
         let r = c.send(Request::get("https://h/x".into())).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(c.sent, 9);
-        // `Retry-After: 0`, each wait a jitter under one backoff step.
-        assert_eq!(t.slept, vec![7; 8]);
+        // `Retry-After: 0`: three waits of half a backoff step and a jitter, then a step that
+        // doubles each time (the fake's dice always say 7).
+        assert_eq!(t.slept, vec![57, 57, 57, 107, 207, 407, 807, 1607]);
     }
 
     #[test]
@@ -487,8 +494,9 @@ mod tests {
         let e = c
             .send(Request::get("https://h/x?Page=2".into()))
             .unwrap_err();
-        // Retried while the wait ended within 8 of the 10 seconds (a fifth kept for the rest).
-        assert_eq!(c.sent, 9);
+        // Retried while the wait ended within 8 of the 10 seconds (a fifth kept for the rest):
+        // a second each as Retry-After says, until the growing backoff (1.6 s) no longer fits.
+        assert_eq!(c.sent, 8);
         let ConnectorError::RateLimited {
             retry_after_ms,
             message,
@@ -498,10 +506,26 @@ mod tests {
         };
         assert_eq!(retry_after_ms, Some(1000));
         assert!(
-            message.contains("GET https://h/x was refused 9 time(s) and retried for 8.0 s"),
+            message.contains("GET https://h/x was refused 8 time(s) and retried for 7.0 s"),
             "{message}"
         );
         assert!(message.contains("throttled by Twilio"), "{message}");
+    }
+
+    #[test]
+    fn an_upstream_that_keeps_saying_retry_after_zero_is_not_hammered() {
+        let refusals = std::iter::repeat_n(Scripted::throttled(Some(0), None), 10_000);
+        let mut t = ok_everywhere().script_answers(refusals);
+        let policy = Policy {
+            budget_ms: 60_000,
+            ..Policy::default()
+        };
+        let mut c = Client::new(&mut t, policy);
+        let e = c.send(Request::get("https://h/x".into())).unwrap_err();
+        assert!(matches!(e, ConnectorError::RateLimited { .. }), "{e:?}");
+        // Three quick retries, then a backoff that grows: a handful of requests in the 48 s
+        // the budget allows for retries, not one every few milliseconds.
+        assert!((8..=30).contains(&c.sent), "{} requests", c.sent);
     }
 
     #[test]

@@ -104,8 +104,7 @@ async fn calls_for_one_account_share_its_limit() {
     let t = tenant(&sim, "twilio");
     // One sync teaches the host the account's limit (the simulator reports its count)...
     assert_eq!(full_sync(&host, &t).await, expected);
-    let account = sim.main_credentials().0;
-    let learned = host.account_in_flight_limit(&account);
+    let learned = host.account_in_flight_limit(&t);
     assert!((limit..=limit + 2).contains(&learned), "learned {learned}");
     // ...which two tenants of the same account, synced at once, then share: each call on its
     // own would offer what the account allows, and about a quarter of their requests would be
@@ -125,4 +124,40 @@ async fn calls_for_one_account_share_its_limit() {
     let (all, refused) = (sim.requests().len(), throttled(&sim));
     assert_eq!(refused as u64, sim.concurrency_stats().throttled);
     assert!(refused * 20 <= all, "{refused} of {all} requests throttled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_that_only_names_an_account_shares_nothing_with_its_gate() {
+    let sim = sim(Fixture::generate(30, 23)).await;
+    sim.faults().latency = Duration::from_millis(10);
+    sim.faults().concurrency_limit = Some(6);
+    let host = fresh_host(&sim).await;
+    let real = tenant(&sim, "twilio");
+    full_sync(&host, &real).await;
+    let learned = host.account_in_flight_limit(&real);
+    assert!(
+        learned < connector_host::upstream_gate::INITIAL,
+        "learned {learned}"
+    );
+    // Another customer's tenant that names this account with a secret of its own.
+    let impostor = Tenant::new(
+        "impostor",
+        "twilio",
+        connector_host::Credentials::AuthToken {
+            account_sid: sim.main_credentials().0,
+            auth_token: "not-the-accounts-token".into(),
+        },
+    );
+    assert!(host.list_all(&impostor, |_| {}).await.is_err());
+    assert_eq!(
+        host.account_in_flight_limit(&impostor),
+        connector_host::upstream_gate::INITIAL,
+        "a gate of its own, not the account's"
+    );
+    assert_eq!(
+        host.account_in_flight_limit(&real),
+        learned,
+        "taught nothing"
+    );
+    assert_eq!(full_sync(&host, &real).await.len(), 31);
 }

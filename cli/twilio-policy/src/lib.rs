@@ -253,9 +253,10 @@ fn routes() -> Vec<(Method, String, String, Vec<WriteRule>)> {
 /// Answer fields that hold Twilio secrets: the Account's `auth_token`, the AuthToken
 /// resource's `secondary_auth_token`, the Key and SigningKey resources' `secret`, the OAuth
 /// and IAM APIs' tokens (`accessToken`, `id_token`/`idToken`, `Token`, `RecoveryToken`,
-/// `csrf_token…`). A test reads every OpenAPI file and checks each secret-looking property is
-/// blanked or named in [`NOT_SECRET_FIELDS`]. The host adds the generic names (`password`,
-/// `client_secret`, `access_token`, `refresh_token`…).
+/// `csrf_token…`, and the `ClientSecret`/`RefreshToken` of their request bodies). A test
+/// reads every OpenAPI file, every `properties` at any depth, and checks each secret-looking
+/// property is blanked or named in [`NOT_SECRET_FIELDS`]. The host adds the generic names
+/// (`password`, `client_secret`, `access_token`, `refresh_token`…).
 pub const SECRET_FIELDS: &[&str] = &[
     "auth_token",
     "secondary_auth_token",
@@ -268,6 +269,8 @@ pub const SECRET_FIELDS: &[&str] = &[
     "RecoveryToken",
     "csrf_token",
     "csrf_token_session_state",
+    "ClientSecret",
+    "RefreshToken",
 ];
 
 /// Properties that look like secrets in Twilio's OpenAPI files and are not: paging cursors
@@ -313,16 +316,32 @@ mod tests {
             }
             let v: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for (_, schema) in v["components"]["schemas"].as_object().into_iter().flatten() {
-                for (prop, _) in schema["properties"].as_object().into_iter().flatten() {
-                    let p = prop.to_ascii_lowercase();
-                    let secretish = p.contains("secret")
-                        || p.contains("password")
-                        || p.contains("token") && !p.ends_with("_sid") && !p.ends_with("_ttl")
-                        || p.contains("private_key");
-                    if secretish {
-                        names.insert(prop.clone());
+            // Every `properties` object at any depth (nested schemas, request bodies too).
+            let mut stack = vec![&v];
+            while let Some(node) = stack.pop() {
+                match node {
+                    serde_json::Value::Object(map) => {
+                        for (prop, _) in map
+                            .get("properties")
+                            .and_then(|p| p.as_object())
+                            .into_iter()
+                            .flatten()
+                        {
+                            let p = prop.to_ascii_lowercase();
+                            let secretish = p.contains("secret")
+                                || p.contains("password")
+                                || p.contains("token")
+                                    && !p.ends_with("_sid")
+                                    && !p.ends_with("_ttl")
+                                || p.contains("private_key");
+                            if secretish {
+                                names.insert(prop.clone());
+                            }
+                        }
+                        stack.extend(map.values());
                     }
+                    serde_json::Value::Array(items) => stack.extend(items),
+                    _ => {}
                 }
             }
         }
