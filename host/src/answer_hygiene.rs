@@ -457,9 +457,9 @@ mod tests {
             r#"{"a":"auth_token","b":["secret"],"uri":"/x?PageToken=1"}"#
         ));
         assert!(!named(r#"{"auth_tokens":1,"Secret":2}"#), "names are exact");
-        assert!(s.scan(b"{\"a\":1} {").is_err() && s.scan(b"").is_err());
+        assert!(s.scan(b"{\"a\":1} {", &[]).is_err() && s.scan(b"", &[]).is_err());
         assert!(
-            s.scan(br#"{"x":"\ud800"}"#).is_err(),
+            s.scan(br#"{"x":"\ud800"}"#, &[]).is_err(),
             "a lone surrogate is not JSON here"
         );
     }
