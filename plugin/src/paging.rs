@@ -2,7 +2,7 @@
 //! `meta.next_page_url` URLs), and following every page of several lists concurrently.
 
 use crate::errors::ConnectorError;
-use crate::http::Request;
+use crate::http::{Request, Response};
 use crate::retry::Client;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -180,11 +180,34 @@ pub fn walk_lists<T, I: DeserializeOwned>(
     starts: Vec<(T, String)>,
     key: &str,
     what: &str,
-    mut on_page: impl FnMut(
+    on_page: impl FnMut(
         &T,
         Result<Vec<I>, ConnectorError>,
         bool,
     ) -> Result<Vec<(T, String)>, ConnectorError>,
+) -> Result<(), ConnectorError> {
+    walk_pages(
+        client,
+        starts,
+        |_, response| {
+            response.ok(what)?;
+            let page = parse_page::<I>(host, &response.body, key, what)?;
+            Ok((page.items, page.next_url))
+        },
+        what,
+        on_page,
+    )
+}
+
+/// [`walk_lists`] over lists of different kinds in one pipeline: `parse` reads each answer
+/// by its list's tag into that list's page (`P`, e.g. an enum of item vectors) and its next
+/// link, already checked to stay on its host.
+pub fn walk_pages<T, P>(
+    client: &mut Client<'_>,
+    starts: Vec<(T, String)>,
+    mut parse: impl FnMut(&T, &Response) -> Result<(P, Option<String>), ConnectorError>,
+    what: &str,
+    mut on_page: impl FnMut(&T, Result<P, ConnectorError>, bool) -> Result<Vec<(T, String)>, ConnectorError>,
 ) -> Result<(), ConnectorError> {
     let mut seen: HashMap<usize, HashSet<u64>> = HashMap::new();
     let mut next_id = 0usize;
@@ -199,26 +222,22 @@ pub fn walk_lists<T, I: DeserializeOwned>(
         .map(|(tag, url)| open(tag, url, &mut seen))
         .collect();
     client.run(jobs, |(id, tag), answer, follow| {
-        let page = answer
-            .and_then(|r| r.ok(what).map(|_| r))
-            .and_then(|r| parse_page::<I>(host, &r.body, key, what));
+        let page = answer.and_then(|r| parse(&tag, &r));
         let (items, next) = match page {
-            Ok(page) => match page.next_url {
-                None => (Ok(page.items), None),
-                Some(url) => {
-                    let list = seen.entry(id).or_default();
-                    if list.len() >= MAX_PAGES || !list.insert(fingerprint(&url)) {
-                        (
-                            Err(ConnectorError::MalformedResponse(format!(
-                                "{what}: paging loops back to a page already read"
-                            ))),
-                            None,
-                        )
-                    } else {
-                        (Ok(page.items), Some(url))
-                    }
+            Ok((items, None)) => (Ok(items), None),
+            Ok((items, Some(url))) => {
+                let list = seen.entry(id).or_default();
+                if list.len() >= MAX_PAGES || !list.insert(fingerprint(&url)) {
+                    (
+                        Err(ConnectorError::MalformedResponse(format!(
+                            "{what}: paging loops back to a page already read"
+                        ))),
+                        None,
+                    )
+                } else {
+                    (Ok(items), Some(url))
                 }
-            },
+            }
             Err(e) => (Err(e), None),
         };
         let more = on_page(&tag, items, next.is_none())?;

@@ -71,7 +71,9 @@ impl FaultRule {
 /// All fault settings of a running simulator.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Latency added to every answer.
+    /// Time from a request's arrival to its answer. A read is answered from the state at
+    /// arrival, built while the latency runs (so the simulator's own work, on its one thread,
+    /// does not lengthen the round trip); a write waits first, then changes the state.
     pub latency: Duration,
     /// Every Nth request gets a 429 (0 = never).
     pub rate_limit_every: u64,

@@ -392,8 +392,14 @@ async fn dispatch(
         let mut f = lock(&shared.faults);
         (f.latency, f.take(n, &method, &path))
     };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    // The answer leaves `latency` after the request arrived. A read is answered from the
+    // state at arrival and built while the latency runs, so the simulator's own work does not
+    // lengthen the round trip a benchmark measures; a write (or a fault) waits first and then
+    // changes the state, so a client that gives up during the latency changed nothing.
+    let answer_at = tokio::time::Instant::from_std(received) + latency;
+    let read_first = method == "GET" && fault.is_none();
+    if !read_first && !latency.is_zero() {
+        tokio::time::sleep_until(answer_at).await;
     }
     let fault = match fault {
         Some(Fault::Delay(d)) => {
@@ -442,8 +448,11 @@ async fn dispatch(
             _ => not_found(&path).into(),
         }
     };
-    lock(&shared.log).push(record(reply.status()));
     let response = reply_response(reply);
+    if read_first && !latency.is_zero() {
+        tokio::time::sleep_until(answer_at).await;
+    }
+    lock(&shared.log).push(record(response.status().as_u16()));
     if let Some(n) = axum::body::HttpBody::size_hint(response.body()).exact() {
         shared.bytes_served.fetch_add(n, Ordering::SeqCst);
     }

@@ -158,13 +158,15 @@ async fn listing_pages_through_thousands_of_accounts_exactly_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 2301, "no account lost or duplicated");
-    // Pages are bounded (1,000 accounts per call, Twilio's largest page), whatever the
-    // tenant's size.
+    // Calls are bounded whatever the tenant's size: a page of 1,000 accounts (Twilio's
+    // largest), and the list's last page when it is the next one (so the list ends in that
+    // call, not in one more of its own).
     assert_eq!(
         progress,
-        vec![1000, 2000, 2301],
-        "three pages of at most 1,000"
+        vec![1000, 2301],
+        "a page, then a page with the last one joined"
     );
+    // Each page of the list is read once: the page read ahead by a call is kept for the next.
     let pages: Vec<_> = sim
         .requests()
         .into_iter()
@@ -172,6 +174,33 @@ async fn listing_pages_through_thousands_of_accounts_exactly_once() {
         .collect();
     assert_eq!(pages.len(), 3);
     assert!(pages.iter().all(|r| r.query.contains("PageSize=1000")));
+}
+
+#[tokio::test]
+async fn a_list_that_ends_just_past_a_page_is_one_call() {
+    // 1,000 subaccounts and the main account: two pages of Twilio's list.
+    let sim = sim(Fixture::generate(1000, 12)).await;
+    let host = host(&sim).await;
+    let t = tenant(&sim, "twilio");
+    let first = host.list_page(&t, None).await.unwrap();
+    assert_eq!(first.accounts.len(), 1001, "the last page joins the first");
+    assert_eq!(first.next_cursor, None, "and the list ends there");
+    let mut ids: Vec<_> = first.accounts.iter().map(|a| a.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1001, "no account twice");
+    let requests = sim.requests();
+    let pages = requests
+        .iter()
+        .filter(|r| r.path == "/2010-04-01/Accounts.json")
+        .count();
+    assert_eq!(pages, 2);
+    // The joined account is read like the others: its usage, not a bare record.
+    let monthly = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/Usage/Records/Monthly.json"))
+        .count();
+    assert_eq!(monthly, 1001, "every account's usage read once");
 }
 
 #[tokio::test]

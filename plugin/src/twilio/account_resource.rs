@@ -4,10 +4,10 @@
 use super::usage::Activity;
 use crate::model::{Account, Entitlement, EntitlementKind, Status};
 use crate::time::{date_rfc3339, parse_timestamp, rfc3339};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The fields of an Account resource the connector reads. `auth_token` is deliberately absent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AccountResource {
     pub sid: String,
     #[serde(default)]

@@ -62,127 +62,241 @@ enum UsageList {
     Since(usize),
 }
 
+/// The next page of the account list, read alongside this page's usage (`accounts.rs`).
+#[derive(Debug)]
+pub enum Ahead {
+    /// Not asked for, or not readable now: the next call reads it.
+    Unread,
+    /// It was the list's last page: its accounts are among this call's.
+    Joined,
+    /// Read, and more pages follow: its accounts and its own next link (absolute), for the
+    /// next call.
+    Read(Vec<AccountResource>, String),
+}
+
+/// What one pipeline reads: usage lists, and at most one page of the account list ahead.
+enum Read {
+    Usage(UsageList),
+    Accounts,
+}
+
+/// A page of either kind. The account page carries its next link itself: the walk must not
+/// follow it (the next call does).
+enum Listed {
+    Usage(Vec<UsageRecord>),
+    Accounts(Vec<AccountResource>, Option<String>),
+}
+
 /// Read usage for many accounts at once, one pipeline: each account's Monthly records, and as
 /// soon as they are complete, one Daily query per distinct month that holds a service's latest
 /// priced date (each month refined by its own Daily records). An account whose usage `state`
 /// kept from an earlier sync reads only the Daily records since instead. Every page is reduced
 /// to the latest priced date per service as it arrives, so memory does not grow with usage
 /// history. What was read completely is kept in `state` for the next sync.
+///
+/// With `ahead` (the account list's next page link and the most accounts it may add), that
+/// page is read in the same pipeline; when it is the list's last, its accounts join this call
+/// (their usage read with the rest), so a list that ends just past a page costs no call of its
+/// own.
 pub fn with_usage(
     client: &mut Client<'_>,
     mut state: Option<&mut dyn State>,
     cfg: &Config,
-    resources: &[AccountResource],
-) -> Result<Vec<Account>> {
-    let n = resources.len();
-    let today = client.now().date_naive();
-    let mut activity: Vec<Option<Activity>> = vec![Some(Activity::default()); n];
-    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); n];
-    // Daily records of a month being read, reduced as pages arrive.
-    let mut months: BTreeMap<(usize, chrono::NaiveDate), Activity> = BTreeMap::new();
-    let mut starts = Vec::with_capacity(n);
-    for (i, r) in resources.iter().enumerate() {
-        let kept = state.as_deref_mut().and_then(|s| {
-            crate::state::get_json::<KeptUsage>(
-                s,
-                crate::state::Scope::Tenant,
-                &kept_usage::key(&r.sid),
-            )
-        });
-        match kept.as_ref().and_then(|k| Some((k, k.window(today)?))) {
-            Some((k, range)) => {
-                activity[i] = Some(k.activity());
-                starts.push((
-                    UsageList::Since(i),
-                    usage_url(cfg, &r.sid, "Daily", Some(range)),
-                ));
-            }
-            None => starts.push((
-                UsageList::Monthly(i),
-                usage_url(cfg, &r.sid, "Monthly", None),
-            )),
-        }
+    resources: Vec<AccountResource>,
+    ahead: Option<(String, usize)>,
+) -> Result<(Vec<Account>, Ahead)> {
+    let mut reads = Reads {
+        cfg,
+        today: client.now().date_naive(),
+        resources: Vec::new(),
+        activity: Vec::new(),
+        warnings: Vec::new(),
+        months: BTreeMap::new(),
+    };
+    let mut starts: Vec<(Read, String)> = reads.add(state.as_deref_mut(), resources);
+    let mut outcome = Ahead::Unread;
+    let mut joinable = 0;
+    if let Some((link, most)) = ahead {
+        starts.push((Read::Accounts, link));
+        joinable = most;
     }
-    paging::walk_lists(
+    paging::walk_pages(
         client,
-        API_HOST,
         starts,
-        "usage_records",
+        |read, response| match read {
+            Read::Usage(_) => {
+                response.ok("usage")?;
+                let page = paging::parse_page(API_HOST, &response.body, "usage_records", "usage")?;
+                Ok((Listed::Usage(page.items), page.next_url))
+            }
+            Read::Accounts => {
+                response.ok("account list")?;
+                let page =
+                    paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
+                Ok((Listed::Accounts(page.items, page.next_url), None))
+            }
+        },
         "usage",
-        |list, page: Result<Vec<UsageRecord>>, last| {
-            let mut more = Vec::new();
-            match *list {
-                UsageList::Monthly(i) | UsageList::Since(i) => {
-                    let r = &resources[i];
-                    match page {
-                        Ok(records) => {
-                            if let Some(a) = activity[i].as_mut() {
-                                a.merge(Activity::from_records(&records));
-                            }
-                        }
-                        Err(e) => {
-                            activity[i] = None;
-                            usage_unreadable(r, e, &mut warnings[i])?;
-                        }
+        |read, page, last| match (read, page) {
+            (Read::Usage(list), page) => {
+                let records = page.map(|p| match p {
+                    Listed::Usage(records) => records,
+                    Listed::Accounts(..) => Vec::new(),
+                });
+                reads.on_usage(*list, records, last)
+            }
+            (Read::Accounts, Ok(Listed::Accounts(items, next))) if items.len() <= joinable => {
+                match next {
+                    None => {
+                        outcome = Ahead::Joined;
+                        Ok(reads.add(state.as_deref_mut(), items))
                     }
-                    if let (true, UsageList::Monthly(_), Some(a)) =
-                        (last, list, activity[i].as_ref())
-                    {
-                        for m in a.months_to_refine() {
-                            months.insert((i, m), Activity::default());
-                            more.push((
-                                UsageList::Daily(i, m),
-                                usage_url(cfg, &r.sid, "Daily", Some(month_bounds(m))),
-                            ));
-                        }
-                    }
-                }
-                UsageList::Daily(i, month) => {
-                    let r = &resources[i];
-                    match page {
-                        Ok(days) => {
-                            if let Some(d) = months.get_mut(&(i, month)) {
-                                d.merge(Activity::from_records(&days));
-                            }
-                            if last {
-                                let d = months.remove(&(i, month)).unwrap_or_default();
-                                if let Some(a) = activity[i].as_mut() {
-                                    a.refine(month, &d);
-                                }
-                            }
-                        }
-                        // The month's total stands: the day is less exact, never lost.
-                        Err(e) => {
-                            months.remove(&(i, month));
-                            warnings[i].push(format!(
-                                "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
-                                r.sid,
-                                month.format("%Y-%m")
-                            ));
-                        }
+                    Some(next) => {
+                        outcome = Ahead::Read(items, next);
+                        Ok(Vec::new())
                     }
                 }
             }
-            Ok(more)
+            // Unreadable now, or larger than a page: the next call reads it as its own and
+            // reports what fails.
+            (Read::Accounts, _) => Ok(Vec::new()),
         },
     )?;
-
     if let Some(state) = state {
-        keep(state, resources, &activity, &warnings, today);
+        keep(state, &reads.resources, &reads.activity, &reads.warnings, reads.today);
     }
-    Ok(resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            if activity[i].as_ref().is_some_and(|a| a.uncategorised > 0) {
-                warnings[i].push(format!(
-                    "priced usage of {} has records with no category; they count for no service",
-                    r.sid
-                ));
+    Ok((reads.finish(), outcome))
+}
+
+/// The pipeline's accounts and what their usage has shown so far.
+struct Reads<'c> {
+    cfg: &'c Config,
+    today: chrono::NaiveDate,
+    resources: Vec<AccountResource>,
+    activity: Vec<Option<Activity>>,
+    warnings: Vec<Vec<String>>,
+    /// Daily records of a month being read, reduced as pages arrive.
+    months: BTreeMap<(usize, chrono::NaiveDate), Activity>,
+}
+
+impl Reads<'_> {
+    /// Take in more accounts; the first read of each (Monthly, or Daily since the kept read).
+    fn add(
+        &mut self,
+        mut state: Option<&mut (dyn State + '_)>,
+        resources: Vec<AccountResource>,
+    ) -> Vec<(Read, String)> {
+        let mut starts = Vec::with_capacity(resources.len());
+        for r in resources {
+            let i = self.resources.len();
+            let kept = state.as_deref_mut().and_then(|s| {
+                crate::state::get_json::<KeptUsage>(
+                    s,
+                    crate::state::Scope::Tenant,
+                    &kept_usage::key(&r.sid),
+                )
+            });
+            match kept.as_ref().and_then(|k| Some((k, k.window(self.today)?))) {
+                Some((k, range)) => {
+                    self.activity.push(Some(k.activity()));
+                    starts.push((
+                        Read::Usage(UsageList::Since(i)),
+                        usage_url(self.cfg, &r.sid, "Daily", Some(range)),
+                    ));
+                }
+                None => {
+                    self.activity.push(Some(Activity::default()));
+                    starts.push((
+                        Read::Usage(UsageList::Monthly(i)),
+                        usage_url(self.cfg, &r.sid, "Monthly", None),
+                    ));
+                }
             }
-            to_account(r, activity[i].as_ref(), std::mem::take(&mut warnings[i]))
-        })
-        .collect())
+            self.warnings.push(Vec::new());
+            self.resources.push(r);
+        }
+        starts
+    }
+
+    /// Reduce one usage page; the Daily reads a complete Monthly list asks for.
+    fn on_usage(
+        &mut self,
+        list: UsageList,
+        page: Result<Vec<UsageRecord>>,
+        last: bool,
+    ) -> Result<Vec<(Read, String)>> {
+        let mut more = Vec::new();
+        match list {
+            UsageList::Monthly(i) | UsageList::Since(i) => {
+                let r = &self.resources[i];
+                match page {
+                    Ok(records) => {
+                        if let Some(a) = self.activity[i].as_mut() {
+                            a.merge(Activity::from_records(&records));
+                        }
+                    }
+                    Err(e) => {
+                        self.activity[i] = None;
+                        usage_unreadable(r, e, &mut self.warnings[i])?;
+                    }
+                }
+                if let (true, UsageList::Monthly(_), Some(a)) =
+                    (last, list, self.activity[i].as_ref())
+                {
+                    for m in a.months_to_refine() {
+                        self.months.insert((i, m), Activity::default());
+                        more.push((
+                            Read::Usage(UsageList::Daily(i, m)),
+                            usage_url(self.cfg, &r.sid, "Daily", Some(month_bounds(m))),
+                        ));
+                    }
+                }
+            }
+            UsageList::Daily(i, month) => {
+                let r = &self.resources[i];
+                match page {
+                    Ok(days) => {
+                        if let Some(d) = self.months.get_mut(&(i, month)) {
+                            d.merge(Activity::from_records(&days));
+                        }
+                        if last {
+                            let d = self.months.remove(&(i, month)).unwrap_or_default();
+                            if let Some(a) = self.activity[i].as_mut() {
+                                a.refine(month, &d);
+                            }
+                        }
+                    }
+                    // The month's total stands: the day is less exact, never lost.
+                    Err(e) => {
+                        self.months.remove(&(i, month));
+                        self.warnings[i].push(format!(
+                            "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
+                            r.sid,
+                            month.format("%Y-%m")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(more)
+    }
+
+    /// The accounts, each with its activity and warnings.
+    fn finish(mut self) -> Vec<Account> {
+        self.resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if self.activity[i].as_ref().is_some_and(|a| a.uncategorised > 0) {
+                    self.warnings[i].push(format!(
+                        "priced usage of {} has records with no category; they count for no service",
+                        r.sid
+                    ));
+                }
+                to_account(r, self.activity[i].as_ref(), std::mem::take(&mut self.warnings[i]))
+            })
+            .collect()
+    }
 }
 
 /// Keep each account's usage if it was read completely (no warning); otherwise forget it, so
