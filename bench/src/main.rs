@@ -475,49 +475,64 @@ async fn main() -> anyhow::Result<()> {
         for limit in [50usize, 100, 200, 8] {
             sim.faults().concurrency_limit = Some(limit);
             let host = fresh().await?;
-            sim.clear_requests();
-            eprintln!("full sync of {n} subaccounts at 100 ms, upstream limit {limit} …");
-            let cpu0 = sim.cpu_s();
-            let started = Instant::now();
-            let mut accounts = host.list_all(&t, |_| {}).await?;
-            let wall = started.elapsed().as_secs_f64();
-            let sim_cpu = sim.cpu_s() - cpu0;
-            let stats_now = sim.concurrency_stats();
-            let sent = sim.requests().len() as u64;
-            let needed = sent - stats_now.throttled;
-            let floor = needed as f64 * 0.1 / limit as f64;
-            // The rounds no concurrency shortens: the first call's page of accounts is read
-            // alone, and its last Daily reads wait for the last Monthly answers; each further
-            // call (a page, the list's last page joining the one before it) starts with the
-            // page the call before read ahead, and adds its own Monthly and Daily tail.
-            let pages = (n + 1).div_ceil(1000);
-            let calls = pages.saturating_sub(1).max(1);
-            let chain = floor + 0.1 * (2 + 2 * (calls - 1)) as f64;
-            accounts.sort_by(|a, b| a.id.cmp(&b.id));
-            let same = match &expected {
-                None => {
-                    expected = Some(format!("{accounts:?}"));
-                    "reference".to_string()
-                }
-                Some(e) => {
-                    if *e == format!("{accounts:?}") {
-                        "same accounts".into()
-                    } else {
-                        "**different accounts**".into()
-                    }
-                }
+            // The first sync of a process finds the account's limit; a second one (a worker's
+            // or a server's next job) starts from what the host's gate learned. At 8 a sync
+            // takes 24 s: the first is enough to show there is no storm.
+            let passes: &[&str] = if limit == 8 {
+                &["first sync"]
+            } else {
+                &["first sync", "next sync, same process"]
             };
-            rows.push((
-                format!("full sync, {n} subaccounts, 100 ms RTT, upstream allows {limit} in flight"),
-                format!(
-                    "{wall:.2} s; {needed} requests + {} throttled (**{:.1} %**); **{:.2}× the floor at {limit}** ({floor:.2} s), {:.2}× it with the dependency chain of {calls} call(s) ({chain:.2} s); peak {} in flight; {same}; simulator CPU {sim_cpu:.2} s",
-                    stats_now.throttled,
-                    100.0 * stats_now.throttled as f64 / sent.max(1) as f64,
-                    wall / floor,
-                    wall / chain,
-                    stats_now.peak_in_flight
-                ),
-            ));
+            for pass in passes {
+                // A full sync each time: what the first kept for a re-sync is dropped.
+                host.clear_state(&t).await?;
+                sim.clear_requests();
+                eprintln!("{pass} of {n} subaccounts at 100 ms, upstream limit {limit} …");
+                let cpu0 = sim.cpu_s();
+                let started = Instant::now();
+                let mut accounts = host.list_all(&t, |_| {}).await?;
+                let wall = started.elapsed().as_secs_f64();
+                let sim_cpu = sim.cpu_s() - cpu0;
+                let stats_now = sim.concurrency_stats();
+                let sent = sim.requests().len() as u64;
+                let needed = sent - stats_now.throttled;
+                let floor = needed as f64 * 0.1 / limit as f64;
+                // The rounds no concurrency shortens: the first call's page of accounts is
+                // read alone, and its last Daily reads wait for the last Monthly answers;
+                // each further call (a page, the list's last page joining the one before
+                // it) starts with the page the call before read ahead, and adds its own
+                // Monthly and Daily tail.
+                let pages = (n + 1).div_ceil(1000);
+                let calls = pages.saturating_sub(1).max(1);
+                let chain = floor + 0.1 * (2 + 2 * (calls - 1)) as f64;
+                accounts.sort_by(|a, b| a.id.cmp(&b.id));
+                let same = match &expected {
+                    None => {
+                        expected = Some(format!("{accounts:?}"));
+                        "reference".to_string()
+                    }
+                    Some(e) => {
+                        if *e == format!("{accounts:?}") {
+                            "same accounts".into()
+                        } else {
+                            "**different accounts**".into()
+                        }
+                    }
+                };
+                rows.push((
+                    format!(
+                        "{pass}, {n} subaccounts, 100 ms RTT, upstream allows {limit} in flight"
+                    ),
+                    format!(
+                        "{wall:.2} s; {needed} requests + {} throttled (**{:.1} %**); **{:.2}× the floor at {limit}** ({floor:.2} s), {:.2}× it with the dependency chain of {calls} call(s) ({chain:.2} s); peak {} in flight; {same}; simulator CPU {sim_cpu:.2} s",
+                        stats_now.throttled,
+                        100.0 * stats_now.throttled as f64 / sent.max(1) as f64,
+                        wall / floor,
+                        wall / chain,
+                        stats_now.peak_in_flight
+                    ),
+                ));
+            }
         }
         sim.faults().concurrency_limit = None;
     }

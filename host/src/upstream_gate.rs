@@ -83,6 +83,11 @@ struct GateState {
     /// Acquirers waiting for a slot, first come first served; one whose acquirer gave up is
     /// closed and skipped.
     waiting: VecDeque<oneshot::Sender<Sent>>,
+    /// The last request that took the last free slot: every request sent before it was in
+    /// flight while the limit was in use, so its answer tests the limit even if the slots
+    /// emptied before it came back (answers of one round arrive together, and are released
+    /// faster than the calls refill them).
+    filled_by: Option<u64>,
 }
 
 impl Default for UpstreamGate {
@@ -99,6 +104,7 @@ impl UpstreamGate {
                 rules,
                 in_flight: 0,
                 waiting: VecDeque::new(),
+                filled_by: None,
             }),
         }
     }
@@ -156,7 +162,9 @@ impl UpstreamGate {
         let mut s = lock(&self.state);
         let outcome = match answered {
             Answered::Accepted { reported } => Outcome::Accepted {
-                busy: s.in_flight >= s.rules.limit() || !s.waiting.is_empty(),
+                busy: s.filled_by.is_some_and(|f| f >= sent.seq)
+                    || s.in_flight >= s.rules.limit()
+                    || !s.waiting.is_empty(),
                 reported,
             },
             Answered::Throttled { reported } => Outcome::Throttled {
@@ -173,8 +181,17 @@ impl UpstreamGate {
 
 impl GateState {
     fn admit(&mut self) -> Sent {
+        let sent = self.rules.sent();
+        self.took(sent);
+        sent
+    }
+
+    /// Count a slot taken by `sent`.
+    fn took(&mut self, sent: Sent) {
         self.in_flight += 1;
-        self.rules.sent()
+        if self.in_flight >= self.rules.limit() {
+            self.filled_by = Some(sent.seq);
+        }
     }
 
     /// Hand free slots to waiting acquirers, skipping those that gave up.
@@ -188,7 +205,7 @@ impl GateState {
             }
             let sent = self.rules.sent();
             if tx.send(sent).is_ok() {
-                self.in_flight += 1;
+                self.took(sent);
             }
         }
     }
@@ -307,6 +324,40 @@ mod tests {
         // A request that got no answer teaches nothing.
         drop(gate.acquire().await);
         assert_eq!((gate.limit(), gate.in_flight()), (10, 0));
+    }
+
+    #[tokio::test]
+    async fn a_round_that_filled_the_gate_doubles_it_however_its_answers_come_back() {
+        let gate = Arc::new(UpstreamGate::default());
+        // A round of INITIAL requests fills the gate; the answers come back together and are
+        // released before anything is sent again, so none finds the gate full any more.
+        let round: Vec<_> = {
+            let mut held = Vec::new();
+            for _ in 0..INITIAL {
+                held.push(gate.acquire().await);
+            }
+            held
+        };
+        for permit in round {
+            permit.finish(Answered::Accepted { reported: None });
+        }
+        assert_eq!(gate.limit(), 2 * INITIAL, "every answer tested the limit");
+        // A round that left slots free teaches nothing: the limit was not in use.
+        let half: Vec<_> = {
+            let mut held = Vec::new();
+            for _ in 0..INITIAL {
+                held.push(gate.acquire().await);
+            }
+            held
+        };
+        for permit in half {
+            permit.finish(Answered::Accepted { reported: None });
+        }
+        assert_eq!(
+            gate.limit(),
+            2 * INITIAL,
+            "half the slots were never tested"
+        );
     }
 
     #[tokio::test]

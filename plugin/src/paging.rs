@@ -207,7 +207,11 @@ pub fn walk_pages<T, P>(
     starts: Vec<(T, String)>,
     mut parse: impl FnMut(&T, &Response) -> Result<(P, Option<String>), ConnectorError>,
     what: &str,
-    mut on_page: impl FnMut(&T, Result<P, ConnectorError>, bool) -> Result<Vec<(T, String)>, ConnectorError>,
+    mut on_page: impl FnMut(
+        &T,
+        Result<P, ConnectorError>,
+        bool,
+    ) -> Result<Vec<(T, String)>, ConnectorError>,
 ) -> Result<(), ConnectorError> {
     let mut seen: HashMap<usize, HashSet<u64>> = HashMap::new();
     let mut next_id = 0usize;
@@ -247,9 +251,11 @@ pub fn walk_pages<T, P>(
                 seen.remove(&id);
             }
         }
+        // A list an answer starts waits behind what is queued (see `FollowUps`); its own
+        // next pages then go first.
         for (tag, url) in more {
             let (t, r) = open(tag, url, &mut seen);
-            follow.push(t, r);
+            follow.push_later(t, r);
         }
         Ok(())
     })

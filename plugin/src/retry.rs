@@ -96,16 +96,25 @@ pub struct Client<'t> {
     pub sent: u64,
 }
 
-/// Where an answer's follow-up requests go: they start before anything still queued, so a
-/// chain (next page, dependent read) finishes early and its state is released early.
+/// Where an answer's follow-up requests go: a continuation (the next page of a list) starts
+/// before anything still queued, so a chain finishes early and its state is released early; a
+/// new dependent read that nothing waits on in turn (a leaf, e.g. the Daily refinement of a
+/// month) starts after what is queued, so the reads that may still start chains of their own
+/// go first and the leaves fill the last rounds instead of trailing them.
 pub struct FollowUps<T> {
     jobs: Vec<(T, Request)>,
+    later: Vec<(T, Request)>,
 }
 
 impl<T> FollowUps<T> {
     /// Send `request` next, tagged `tag`.
     pub fn push(&mut self, tag: T, request: Request) {
         self.jobs.push((tag, request));
+    }
+
+    /// Send `request` after everything already queued, tagged `tag`.
+    pub fn push_later(&mut self, tag: T, request: Request) {
+        self.later.push((tag, request));
     }
 }
 
@@ -246,7 +255,10 @@ impl<'t> Client<'t> {
             // As these answers came: how many were in flight, and whether the limit was in use.
             let in_flight = flying.len();
             let busy = in_flight >= self.limit.limit() || !queue.is_empty();
-            let mut follow = FollowUps { jobs: Vec::new() };
+            let mut follow = FollowUps {
+                jobs: Vec::new(),
+                later: Vec::new(),
+            };
             for answer in answers {
                 let Some((sent, job)) = flying.remove(&answer.ticket) else {
                     continue;
@@ -265,6 +277,9 @@ impl<'t> Client<'t> {
                 // that could already be on their way. Its follow-ups go first.
                 for (tag, request) in follow.jobs.drain(..).rev() {
                     queue.push_front(Job::new(tag, request));
+                }
+                for (tag, request) in follow.later.drain(..) {
+                    queue.push_back(Job::new(tag, request));
                 }
                 self.start_queued(&mut queue, &mut flying);
             }

@@ -69,15 +69,6 @@ impl From<Answer> for Reply {
     }
 }
 
-impl Reply {
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            Reply::Answer((s, _)) | Reply::Text(s, _) => *s,
-        }
-    }
-}
-
 /// Twilio's error body.
 pub fn error(status: u16, code: u32, message: &str) -> Answer {
     (

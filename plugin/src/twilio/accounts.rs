@@ -41,7 +41,8 @@ fn list_url(cfg: &Config, cursor: Option<&str>) -> Result<String> {
 
 /// The cursor of the page a link points at: its path on the API host.
 fn cursor_of(link: &str) -> String {
-    link.trim_start_matches("https://api.twilio.com").to_string()
+    link.trim_start_matches("https://api.twilio.com")
+        .to_string()
 }
 
 /// A page of the account list read ahead by the call before, kept for the call its cursor is
@@ -98,7 +99,12 @@ pub fn list_page(
             let cursor = next_url.as_deref().map(cursor_of);
             if let Some(c) = &cursor {
                 // Refused (the bucket is full): the next call reads the page again.
-                let _ = set_json(state, Scope::Listing, &ahead_key(c), &PageAhead { accounts, next });
+                let _ = set_json(
+                    state,
+                    Scope::Listing,
+                    &ahead_key(c),
+                    &PageAhead { accounts, next },
+                );
             }
             cursor
         }

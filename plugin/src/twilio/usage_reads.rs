@@ -163,7 +163,13 @@ pub fn with_usage(
         },
     )?;
     if let Some(state) = state {
-        keep(state, &reads.resources, &reads.activity, &reads.warnings, reads.today);
+        keep(
+            state,
+            &reads.resources,
+            &reads.activity,
+            &reads.warnings,
+            reads.today,
+        );
     }
     Ok((reads.finish(), outcome))
 }
