@@ -136,6 +136,9 @@ struct Measured {
     requests: usize,
     accounts: usize,
     sim_cpu: f64,
+    /// The simulator's mean time from a request's arrival to its answer (its latency
+    /// included), in ms, over the last run.
+    sim_answer_ms: f64,
 }
 
 impl Measured {
@@ -143,11 +146,22 @@ impl Measured {
     fn sim_note(&self) -> String {
         let wall = stats(self.times.clone()).0;
         format!(
-            "simulator CPU {:.2} s ({:.0}% of wall)",
+            "simulator CPU {:.2} s ({:.0}% of wall), its mean answer {:.2} ms",
             self.sim_cpu,
-            100.0 * self.sim_cpu / wall
+            100.0 * self.sim_cpu / wall,
+            self.sim_answer_ms
         )
     }
+}
+
+/// Mean time from arrival to answer of the requests the simulator logged, in ms.
+fn mean_answer_ms(sim: &Simulator) -> f64 {
+    let log = sim.requests();
+    let total: f64 = log
+        .iter()
+        .map(|r| (r.answered - r.received).as_secs_f64())
+        .sum();
+    1000.0 * total / log.len().max(1) as f64
 }
 
 /// Component sync, `runs` times; each a full sync (`full`: kept state cleared first) or a
@@ -161,7 +175,7 @@ async fn component_sync(
 ) -> anyhow::Result<Measured> {
     let mut times = Vec::new();
     let mut cpu = Vec::new();
-    let (mut requests, mut accounts) = (0, 0);
+    let (mut requests, mut accounts, mut sim_answer_ms) = (0, 0, 0.0);
     for _ in 0..runs {
         if full {
             host.clear_state(t).await?;
@@ -173,12 +187,14 @@ async fn component_sync(
         times.push(started.elapsed().as_secs_f64());
         cpu.push(sim.cpu_s() - cpu0);
         requests = sim.requests().len();
+        sim_answer_ms = mean_answer_ms(sim);
     }
     Ok(Measured {
         times,
         requests,
         accounts,
         sim_cpu: stats(cpu).0,
+        sim_answer_ms,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::limits::{LimitExceeded, Limits};
 pub use crate::request_policy::EgressPolicy;
 use crate::request_policy::{Allowed, CallKind, Denial, Outbound, decide};
 use crate::sync::lock;
+use crate::upstream_connections::{UpstreamConnections, exchange_failed};
 use crate::upstream_gate::{Answered, GatePermit, UpstreamGate};
 pub use crate::vendor_policy::is_trusted;
 use bytes::Bytes;
@@ -63,14 +64,24 @@ struct Shared {
     in_flight: Arc<tokio::sync::Semaphore>,
     /// The connecting account's gate, shared with every other call for that account.
     gate: Option<Arc<UpstreamGate>>,
+    /// The host's open connections.
+    connections: UpstreamConnections,
     traffic: Arc<Mutex<CallTraffic>>,
     /// What the running action may write (empty outside actions).
     targets: Mutex<ActionTargets>,
     audit: Option<AuditLog>,
 }
 
+/// What a call's requests share with every other call of the host: the connecting account's
+/// gate (when there is a tenant) and the open connections.
+pub struct Upstream {
+    pub gate: Option<Arc<UpstreamGate>>,
+    pub connections: UpstreamConnections,
+}
+
 impl EgressHooks {
-    /// Hooks for one call; its requests take slots of `gate`, its connecting account's.
+    /// Hooks for one call; its requests take slots of its connecting account's gate and go
+    /// out on the host's connections.
     pub fn new(
         policy: Arc<EgressPolicy>,
         credentials: Option<Arc<Credentials>>,
@@ -78,7 +89,7 @@ impl EgressHooks {
         tenant: String,
         audit: Option<AuditLog>,
         kind: CallKind,
-        gate: Option<Arc<UpstreamGate>>,
+        upstream: Upstream,
     ) -> Self {
         let permits = limits.max_in_flight.max(1);
         let targets = ActionTargets::new(kind.action().map(|a| a.target.as_str()).unwrap_or(""));
@@ -93,7 +104,8 @@ impl EgressHooks {
                 sent: AtomicU64::new(0),
                 denied: AtomicU64::new(0),
                 in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
-                gate,
+                gate: upstream.gate,
+                connections: upstream.connections,
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
                 audit,
@@ -200,7 +212,10 @@ impl WasiHttpHooks for EgressHooks {
                 .map_err(|_| HttpError::InternalError(None))?;
             let (request, host) = shared.decide(request).await?;
             let request = shared.prepare(request, &host)?;
-            let (parts, body) = shared.send(request, options, &host).await?;
+            // The guest's own timeouts are not asked for: the host's limit bounds every
+            // request, from connect to the answer's last byte.
+            let _ = options;
+            let (parts, body) = shared.send(request, &host).await?;
             shared.answer(parts, body, &host)
         })
     }
@@ -315,7 +330,7 @@ impl Shared {
         &self,
         mut request: http::Request<Bytes>,
         host: &str,
-    ) -> Result<http::Request<WasiBody>, HttpError> {
+    ) -> Result<http::Request<Bytes>, HttpError> {
         let headers = request.headers_mut();
         // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
         headers.remove(AUTHORIZATION);
@@ -359,30 +374,19 @@ impl Shared {
                     HttpError::HttpRequestUriInvalid
                 })?;
         }
-        Ok(request.map(|b| Full::new(b).map_err(|never| match never {}).boxed_unsync()))
+        Ok(request)
     }
 
     /// Stage 3: send under the call's concurrency, time and size limits, and the account's
     /// gate, and audit it.
     async fn send(
         &self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
+        request: http::Request<Bytes>,
         host: &str,
     ) -> Result<(http::response::Parts, Bytes), HttpError> {
         let limits = &self.limits;
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
-        let options = Some(RequestOptions {
-            connect_timeout: Some(
-                options
-                    .and_then(|o| o.connect_timeout)
-                    .unwrap_or(limits.request_timeout)
-                    .min(limits.request_timeout),
-            ),
-            first_byte_timeout: Some(limits.request_timeout),
-            between_bytes_timeout: Some(limits.request_timeout),
-        });
         // The account's slot, held until the answer is read: the wait for it is not the
         // request's time.
         let slot: Option<GatePermit> = match &self.gate {
@@ -392,7 +396,7 @@ impl Shared {
         let started = Instant::now();
         let outcome = tokio::time::timeout(
             limits.request_timeout,
-            fetch(request, options, limits.max_response_bytes),
+            fetch(&self.connections, request, limits.max_response_bytes),
         )
         .await
         .unwrap_or(Err(HttpError::HttpResponseTimeout));
@@ -566,15 +570,14 @@ impl hyper::body::Body for CountedBody {
     }
 }
 
-/// Send and read the whole answer, refusing bodies over `cap` bytes.
+/// Send on the host's connections and read the whole answer, refusing bodies over `cap`
+/// bytes (a refused answer's connection is closed, not reused).
 async fn fetch(
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
+    connections: &UpstreamConnections,
+    request: http::Request<Bytes>,
     cap: usize,
 ) -> Result<(http::response::Parts, Bytes), HttpError> {
-    let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-    // The connection is driven on its own task while the body is read.
-    let driver = tokio::spawn(io);
+    let response = connections.send(request).await?;
     let (parts, mut body) = response.into_parts();
     if parts
         .headers
@@ -583,21 +586,18 @@ async fn fetch(
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > cap)
     {
-        driver.abort();
         return Err(HttpError::HttpResponseBodySize(Some(cap as u64)));
     }
     let mut buf = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame?;
+        let frame = frame.map_err(|e| exchange_failed(&e))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > cap {
-                driver.abort();
                 return Err(HttpError::HttpResponseBodySize(Some(cap as u64)));
             }
             buf.extend_from_slice(&data);
         }
     }
-    driver.abort();
     Ok((parts, buf.freeze()))
 }
 

@@ -82,6 +82,8 @@ pub struct Host {
     policies: std::collections::HashMap<String, Arc<EgressPolicy>>,
     /// Each connecting account's share of the upstream's concurrency, across all calls.
     gates: UpstreamGates,
+    /// Open connections to the upstream, reused by every call.
+    connections: crate::upstream_connections::UpstreamConnections,
     _ticker: EpochTicker,
 }
 
@@ -169,6 +171,8 @@ impl Host {
             Some(b) => b.clone(),
             None => std::sync::Arc::new(TenantStates::new(options.state_dir.clone())),
         };
+        let connections =
+            crate::upstream_connections::UpstreamConnections::new(options.limits.request_timeout);
         let mut host = Self {
             engine,
             pre,
@@ -180,6 +184,7 @@ impl Host {
             states,
             policies: Default::default(),
             gates: UpstreamGates::default(),
+            connections,
             _ticker: ticker,
         };
         let info = guest_call!(host, None, CallKind::Metadata, |api, store| async {
@@ -299,7 +304,10 @@ impl Host {
             tenant.map(|t| t.name.clone()).unwrap_or_default(),
             self.options.audit.clone(),
             kind,
-            tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
+            crate::egress::Upstream {
+                gate: tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
+                connections: self.connections.clone(),
+            },
         );
         let traffic = hooks.traffic();
         let stderr = MemoryOutputPipe::new(64 * 1024);

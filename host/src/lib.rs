@@ -30,6 +30,7 @@ mod sync;
 pub mod tenant;
 pub mod tenant_sync;
 pub mod tenants_file;
+pub mod upstream_connections;
 pub mod upstream_gate;
 pub mod vendor_policy;
 pub mod write_rules;

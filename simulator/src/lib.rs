@@ -12,6 +12,7 @@ mod form;
 mod frontline;
 pub mod hosts;
 mod paging;
+mod precise_timer;
 mod server;
 mod state;
 mod taskrouter;

@@ -37,6 +37,8 @@ pub struct RecordedRequest {
     pub chunked: bool,
     /// When the request arrived.
     pub received: std::time::Instant,
+    /// When its answer (or refusal) was ready to go, latency included.
+    pub answered: std::time::Instant,
 }
 
 struct Shared {
@@ -353,6 +355,7 @@ async fn dispatch(
         content_length,
         chunked,
         received,
+        answered: std::time::Instant::now(),
     };
 
     let (limit, echo_in) = {
@@ -396,10 +399,10 @@ async fn dispatch(
     // state at arrival and built while the latency runs, so the simulator's own work does not
     // lengthen the round trip a benchmark measures; a write (or a fault) waits first and then
     // changes the state, so a client that gives up during the latency changed nothing.
-    let answer_at = tokio::time::Instant::from_std(received) + latency;
+    let answer_at = received + latency;
     let read_first = method == "GET" && fault.is_none();
     if !read_first && !latency.is_zero() {
-        tokio::time::sleep_until(answer_at).await;
+        crate::precise_timer::sleep_until(answer_at).await;
     }
     let fault = match fault {
         Some(Fault::Delay(d)) => {
@@ -450,7 +453,7 @@ async fn dispatch(
     };
     let response = reply_response(reply);
     if read_first && !latency.is_zero() {
-        tokio::time::sleep_until(answer_at).await;
+        crate::precise_timer::sleep_until(answer_at).await;
     }
     lock(&shared.log).push(record(response.status().as_u16()));
     if let Some(n) = axum::body::HttpBody::size_hint(response.body()).exact() {
