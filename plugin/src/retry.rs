@@ -22,6 +22,12 @@ pub const DEFAULT_BUDGET_MS: u64 = 300_000;
 /// backoff.
 pub const RETRY_AFTER_ALONE: u32 = 3;
 
+/// Refusals of one request that wait for a free slot instead of a timer, when the refusal
+/// reported the account's requests in flight and asked for no wait: the upstream refused it
+/// for concurrency, the limit has just been lowered under that count, so the request goes again
+/// as soon as one of this call's own requests is answered. Later refusals back off.
+pub const SLOT_RETRIES: u32 = 2;
+
 /// Retry and concurrency policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -328,7 +334,17 @@ impl<'t> Client<'t> {
                 job.refusals += 1;
                 let since = *job.throttled_since.get_or_insert(now);
                 let retry_after = result.as_ref().ok().and_then(|r| r.retry_after_ms);
-                let wait = self.wait_ms(job.refusals, retry_after);
+                // Refused for concurrency: its first refusals wait for a slot, and the
+                // backoff after them starts from its first step.
+                let slot_refusals = if upstream_in_flight.is_some() && retry_after.is_none() {
+                    SLOT_RETRIES
+                } else {
+                    0
+                };
+                let wait = match job.refusals.checked_sub(slot_refusals) {
+                    None | Some(0) => 0,
+                    Some(backed_off) => self.wait_ms(backed_off, retry_after),
+                };
                 if self.fits(now, wait) {
                     return Settled::Retry(now + wait, job);
                 }
@@ -565,6 +581,19 @@ mod tests {
         let r = c.send(Request::get("https://h/x".into())).unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(t.slept, vec![199, 399, 799]);
+    }
+
+    #[test]
+    fn a_refusal_for_concurrency_waits_for_a_slot_then_backs_off() {
+        // Refused four times, each time with the account's count and no Retry-After.
+        let refusals = std::iter::repeat_n(Scripted::throttled(None, Some(9)), 4);
+        let mut t = ok_everywhere().script_answers(refusals).random(7_999);
+        let mut c = Client::new(&mut t, Policy::default());
+        let r = c.send(Request::get("https://h/x".into())).unwrap();
+        assert_eq!(r.status, 200);
+        // Two refusals went again at once (the limit now sits under the count); the next two
+        // backed off as a refusal without a count does from the start.
+        assert_eq!(t.slept, vec![199, 399]);
     }
 
     #[test]
