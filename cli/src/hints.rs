@@ -123,6 +123,9 @@ fn for_call(e: &CallError) -> String {
         CallError::NotApproved { path, .. } => format!(
             "nothing was compiled or sent; run the approved build, or review this one with `connector routes --plugin {path}` and approve it by setting CONNECTOR_PLUGIN_SHA256 (or --plugin-sha256) to its digest"
         ),
+        CallError::Fenced { .. } => {
+            "this process no longer holds the tenant's lease (it was paused while another worker took its job over): nothing more was written; `connector cluster status` shows the job's outcome".into()
+        }
         CallError::Host(m) if m.contains("unknown app") => {
             "pass --app with one of the apps named (`connector apps`)".into()
         }

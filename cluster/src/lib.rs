@@ -5,6 +5,7 @@
 //! state (what a re-sync may skip), so any worker can re-sync any tenant. Jobs name tenants, never
 //! secrets: each worker resolves credentials from its own tenants file.
 
+pub mod actions;
 pub mod checkpoint;
 pub mod enqueue;
 pub mod jobs;

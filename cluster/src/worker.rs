@@ -7,10 +7,10 @@
 use crate::checkpoint::{self, Head};
 use crate::jobs::{Job, JobKind};
 use crate::setup::{Cluster, MAX_DELIVER};
-use crate::{lease, names, results};
-use async_nats::jetstream::{AckKind, Message};
+use crate::{actions, lease, names, results};
+use async_nats::jetstream::{AckKind, Message, kv};
 use connector_host::types::{Account, ConnectorError};
-use connector_host::{Action, CallError, Host, Tenant};
+use connector_host::{CallError, Host, Tenant};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +37,10 @@ enum Outcome {
     Retry(String, Duration),
     /// Give up for good.
     Fail(String),
+    /// The tenant's lease was lost (this worker was paused past it and the job taken over):
+    /// stop without writing, acknowledging or handing back anything; the job is another
+    /// worker's now.
+    Lost(String),
 }
 
 impl Worker {
@@ -116,29 +120,35 @@ impl Worker {
             Some(tenant) => {
                 let key = names::tenant_key(&job.tenant, &job.app);
                 let holder = format!("{}/{}", self.id, job.id);
-                if !lease::take(&cluster.leases, &key, &holder).await {
-                    Outcome::Retry(
+                match lease::take(&cluster.leases, &key, &holder).await {
+                    None => Outcome::Retry(
                         "another worker is working for this tenant".into(),
                         cluster.lease_ttl / 4,
-                    )
-                } else {
-                    // Stopped however the job ends, a panic in a library it calls included: a
-                    // keep-alive that outlived its job would hold the job and the lease forever.
-                    let keepalive = AbortOnDrop(self.keep_alive(cluster, &message, &key, &holder));
-                    let outcome = match &job.kind {
-                        JobKind::Sync => self.sync(cluster, &job, tenant).await,
-                        JobKind::Action {
-                            action,
-                            account,
-                            dry_run,
-                        } => {
-                            self.act(cluster, &job, tenant, action, account, *dry_run)
-                                .await
-                        }
-                    };
-                    drop(keepalive);
-                    lease::release(&cluster.leases, &key, &holder).await;
-                    outcome
+                    ),
+                    Some(lease) => {
+                        // Stopped however the job ends, a panic in a library it calls
+                        // included: a keep-alive that outlived its job would hold the job and
+                        // the lease forever.
+                        let keepalive = AbortOnDrop(self.keep_alive(cluster, &message, &lease));
+                        let outcome = match &job.kind {
+                            JobKind::Sync => self.sync(cluster, &job, tenant, &lease).await,
+                            JobKind::Action {
+                                action,
+                                account,
+                                dry_run,
+                            } => {
+                                let what = ActionJob {
+                                    action,
+                                    account,
+                                    dry_run: *dry_run,
+                                };
+                                self.act(cluster, &job, tenant, what, &lease).await
+                            }
+                        };
+                        drop(keepalive);
+                        lease.release().await;
+                        outcome
+                    }
                 }
             }
         };
@@ -158,25 +168,29 @@ impl Worker {
                 let _ = message.ack_with(AckKind::Nak(Some(after))).await;
             }
             Outcome::Fail(why) => self.give_up(cluster, &message, &job.id, &why).await,
+            Outcome::Lost(why) => {
+                tracing::warn!("job {}: stopped, nothing more written: {why}", job.id);
+            }
         }
     }
 
-    /// Tell the server the job is alive, and keep the tenant's lease, until aborted.
+    /// Tell the server the job is alive, and keep the tenant's lease, until aborted; once the
+    /// lease is lost, the job is no longer this worker's to show alive.
     fn keep_alive(
         &self,
         cluster: &Cluster,
         message: &Message,
-        key: &str,
-        holder: &str,
+        lease: &Arc<lease::Lease>,
     ) -> tokio::task::JoinHandle<()> {
-        let (leases, key, id) = (cluster.leases.clone(), key.to_string(), holder.to_string());
-        let ack = message.clone();
+        let (ack, lease) = (message.clone(), lease.clone());
         let every = cluster.ack_wait / 4;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
+                if lease.prove().await.is_err() && lease.is_lost().await {
+                    return;
+                }
                 let _ = ack.ack_with(AckKind::Progress).await;
-                lease::refresh(&leases, &key, &id).await;
             }
         })
     }
@@ -194,7 +208,13 @@ impl Worker {
 
     /// A sync from its checkpoint: each page stored before the next is asked for; the snapshot
     /// is published whole at the end, then the checkpoint forgotten.
-    async fn sync(&self, cluster: &Cluster, job: &Job, tenant: &Tenant) -> Outcome {
+    async fn sync(
+        &self,
+        cluster: &Cluster,
+        job: &Job,
+        tenant: &Tenant,
+        lease: &lease::Lease,
+    ) -> Outcome {
         let kv = &cluster.checkpoints;
         let mut head = match checkpoint::head(kv, &job.id).await {
             Ok(h) => h.unwrap_or_default(),
@@ -232,6 +252,9 @@ impl Worker {
                 cursor: page.next_cursor.clone(),
                 pages: head.pages + 1,
             };
+            if let Err(why) = self.still_ours(lease).await {
+                return why;
+            }
             if let Err(e) = checkpoint::save_page(kv, &job.id, head.pages, lines, &next).await {
                 return Outcome::Retry(
                     format!("checkpoint not stored: {e}"),
@@ -247,6 +270,9 @@ impl Worker {
             Ok(s) => s,
             Err(e) => return Outcome::Retry(e.to_string(), Duration::from_secs(1)),
         };
+        if let Err(why) = self.still_ours(lease).await {
+            return why;
+        }
         if let Err(e) = results::publish(&cluster.results, &job.tenant, &job.app, &snapshot).await {
             return Outcome::Retry(e.to_string(), Duration::from_secs(1));
         }
@@ -254,41 +280,144 @@ impl Worker {
         Outcome::Done
     }
 
-    /// An action, once: a finished one (by idempotency key) is not run again, and the plugin
-    /// reads the account's state before changing it, so a redelivery changes nothing.
+    /// Whether the job still holds its lease (proved with the server): a lost lease stops the
+    /// job; a proof the server could not answer is retried later.
+    async fn still_ours(&self, lease: &lease::Lease) -> Result<(), Outcome> {
+        match lease.prove().await {
+            Ok(()) => Ok(()),
+            Err(why) if lease.is_lost().await => Err(Outcome::Lost(why)),
+            Err(why) => Err(Outcome::Retry(why, Duration::from_secs(1))),
+        }
+    }
+
+    /// An action, once, with one audit line: a finished one (by idempotency key) is not run
+    /// again; its intent is recorded before it may write and its outcome after, each while the
+    /// job provably holds the tenant's lease, and every write it sends upstream is fenced by
+    /// that lease. A redelivered action that finds only an intent (the worker before stopped
+    /// between the two) reads the account: if it is already as the action leaves it, the
+    /// record is completed without a second write or audit line; else the action runs.
     async fn act(
         &self,
         cluster: &Cluster,
         job: &Job,
         tenant: &Tenant,
-        action: &str,
-        account: &str,
-        dry_run: bool,
+        what: ActionJob<'_>,
+        lease: &Arc<lease::Lease>,
     ) -> Outcome {
         let key = names::token(&job.id);
-        if matches!(cluster.done.get(&key).await, Ok(Some(_))) {
-            return Outcome::Done;
-        }
-        let action = match action {
-            "suspend" => Action::Suspend,
-            "reactivate" => Action::Reactivate,
-            "deprovision" => Action::Deprovision,
-            other => return Outcome::Fail(format!("unknown action {other:?}")),
+        let earlier = match cluster.done.entry(&key).await {
+            Ok(e) => e.filter(|e| e.operation == kv::Operation::Put),
+            Err(e) => {
+                return Outcome::Retry(
+                    format!("action record unreadable: {e}"),
+                    Duration::from_secs(1),
+                );
+            }
         };
-        let record = match self.host.act(tenant, action, account, dry_run).await {
+        let interrupted = match &earlier {
+            Some(e) if !actions::is_intent(&e.value) => return Outcome::Done,
+            Some(_) => true,
+            None => false,
+        };
+        let Some(action) = actions::parse(what.action) else {
+            return Outcome::Fail(format!("unknown action {:?}", what.action));
+        };
+        if interrupted
+            && !what.dry_run
+            && let Some(record) =
+                actions::completed_elsewhere(&self.host, tenant, action, what.account, &job.id)
+                    .await
+        {
+            return self
+                .record(cluster, &key, earlier.map(|e| e.revision), record, lease)
+                .await;
+        }
+        // The intent, before anything may be written.
+        let mut revision = earlier.map(|e| e.revision);
+        if !what.dry_run {
+            if let Err(why) = self.still_ours(lease).await {
+                return why;
+            }
+            let intent = actions::intent(&job.id, what.account, what.action, &self.id);
+            let stored = match revision {
+                None => cluster
+                    .done
+                    .create(&key, intent)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Some(r) => cluster
+                    .done
+                    .update(&key, intent, r)
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            match stored {
+                Ok(r) => revision = Some(r),
+                Err(e) => {
+                    return Outcome::Retry(
+                        format!("action intent not stored: {e}"),
+                        Duration::from_secs(1),
+                    );
+                }
+            }
+        }
+        let fence: Arc<dyn connector_host::WriteFence> = lease.clone();
+        let record = match self
+            .host
+            .act_fenced(tenant, action, what.account, what.dry_run, Some(fence))
+            .await
+        {
             Ok(r) => serde_json::json!({
                 "job": job.id, "ok": true, "changed": r.changed, "message": r.message,
             }),
+            Err(CallError::Fenced { reason, .. }) => return Outcome::Lost(reason),
             Err(e) if matches!(e.kind(), "transport" | "network" | "rate-limited") => {
                 return Outcome::Retry(e.to_string(), Duration::from_secs(1));
             }
             Err(e) => serde_json::json!({"job": job.id, "ok": false, "error": e.to_string()}),
         };
-        match cluster.done.put(&key, record.to_string().into()).await {
+        self.record(cluster, &key, revision, record, lease).await
+    }
+
+    /// Store an action's outcome over its intent (compare-and-set on the intent's revision),
+    /// while the job holds the lease.
+    async fn record(
+        &self,
+        cluster: &Cluster,
+        key: &str,
+        revision: Option<u64>,
+        record: serde_json::Value,
+        lease: &lease::Lease,
+    ) -> Outcome {
+        if let Err(why) = self.still_ours(lease).await {
+            return why;
+        }
+        let value = record.to_string().into();
+        let stored = match revision {
+            None => cluster
+                .done
+                .create(key, value)
+                .await
+                .map_err(|e| e.to_string()),
+            Some(r) => cluster
+                .done
+                .update(key, value, r)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        match stored {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Retry(format!("result not stored: {e}"), Duration::from_secs(1)),
         }
     }
+}
+
+/// What an action job asks for.
+#[derive(Clone, Copy)]
+struct ActionJob<'a> {
+    action: &'a str,
+    account: &'a str,
+    dry_run: bool,
 }
 
 /// A task aborted when this handle is dropped, on any path out of the scope that holds it.

@@ -7,6 +7,8 @@ use crate::errors::CallError;
 use crate::host::{Host, guest_call};
 use crate::request_policy::{ActionCall, CallKind};
 use crate::tenant::Tenant;
+use crate::write_fence::WriteFence;
+use std::sync::Arc;
 
 /// Status-changing actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,20 @@ impl Host {
         id: &str,
         dry_run: bool,
     ) -> Result<ActionResult, CallError> {
+        self.act_fenced(tenant, action, id, dry_run, None).await
+    }
+
+    /// [`Host::act`], asking `fence` before each write the action sends: a refused check
+    /// sends nothing more and fails the call with [`CallError::Fenced`]; an action fenced
+    /// before its first write is not audited (nothing happened).
+    pub async fn act_fenced(
+        &self,
+        tenant: &Tenant,
+        action: Action,
+        id: &str,
+        dry_run: bool,
+        fence: Option<Arc<dyn WriteFence>>,
+    ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
         // In a block so that even a failure to start the call is audited.
         let result = async {
@@ -48,11 +64,14 @@ impl Host {
                     target: id.into(),
                     request: None,
                 }),
+                fence: fence,
                 |api, store| api.call_status_change(store, action.name(), &cfg, id, dry_run)
             )
         }
         .await;
-        self.audit_action(tenant, action.name(), id, dry_run, &result);
+        if !matches!(result, Err(CallError::Fenced { writes_sent: 0, .. })) {
+            self.audit_action(tenant, action.name(), id, dry_run, &result);
+        }
         result
     }
 

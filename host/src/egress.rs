@@ -15,6 +15,7 @@ use crate::sync::lock;
 use crate::upstream_connections::{UpstreamConnections, exchange_failed};
 use crate::upstream_gate::{Answered, GatePermit, UpstreamGate};
 pub use crate::vendor_policy::is_trusted;
+use crate::write_fence::WriteFence;
 use bytes::Bytes;
 use http::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
@@ -36,6 +37,10 @@ pub struct CallTraffic {
     pub limit: Option<LimitExceeded>,
     /// The last request that got no answer, and why, in words.
     pub network: Option<crate::network::NetworkFailure>,
+    /// Why the caller's fence refused a write (none was sent from then on).
+    pub fenced: Option<String>,
+    /// Writes sent upstream.
+    pub writes_sent: u64,
 }
 
 /// Refusals one call keeps for its error.
@@ -66,6 +71,8 @@ struct Shared {
     gate: Option<Arc<UpstreamGate>>,
     /// The host's open connections.
     connections: UpstreamConnections,
+    /// Asked before each write (fenced calls only).
+    fence: Option<Arc<dyn WriteFence>>,
     traffic: Arc<Mutex<CallTraffic>>,
     /// What the running action may write (empty outside actions).
     targets: Mutex<ActionTargets>,
@@ -73,10 +80,12 @@ struct Shared {
 }
 
 /// What a call's requests share with every other call of the host: the connecting account's
-/// gate (when there is a tenant) and the open connections.
+/// gate (when there is a tenant) and the open connections; and the caller's fence, asked
+/// before each write.
 pub struct Upstream {
     pub gate: Option<Arc<UpstreamGate>>,
     pub connections: UpstreamConnections,
+    pub fence: Option<Arc<dyn WriteFence>>,
 }
 
 impl EgressHooks {
@@ -106,6 +115,7 @@ impl EgressHooks {
                 in_flight: Arc::new(tokio::sync::Semaphore::new(permits)),
                 gate: upstream.gate,
                 connections: upstream.connections,
+                fence: upstream.fence,
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
                 audit,
@@ -210,7 +220,10 @@ impl WasiHttpHooks for EgressHooks {
                 .acquire_owned()
                 .await
                 .map_err(|_| HttpError::InternalError(None))?;
-            let (request, host) = shared.decide(request).await?;
+            let (request, host, write) = shared.decide(request).await?;
+            if write {
+                shared.fence_write().await?;
+            }
             let request = shared.prepare(request, &host)?;
             // The guest's own timeouts are not asked for: the host's limit bounds every
             // request, from connect to the answer's last byte.
@@ -227,7 +240,7 @@ impl Shared {
     async fn decide(
         &self,
         request: http::Request<WasiBody>,
-    ) -> Result<(http::Request<Bytes>, String), HttpError> {
+    ) -> Result<(http::Request<Bytes>, String, bool), HttpError> {
         let method = crate::request_policy::truncated(request.method().as_str());
         let path = crate::request_policy::truncated(request.uri().path());
         // Every attempt counts against the call's request limit, allowed or not.
@@ -291,6 +304,7 @@ impl Shared {
             verdict
         };
         let mut parts = parts;
+        let write = matches!(verdict, Ok(Allowed::Write { .. }));
         match verdict {
             Err(denial) => {
                 let denied = self.denied.fetch_add(1, Ordering::SeqCst) + 1;
@@ -321,7 +335,24 @@ impl Shared {
             self.note(format!("egress denied: {method} {why}"));
             HttpError::HttpRequestDenied
         })?;
-        Ok((http::Request::from_parts(parts, body), host))
+        Ok((http::Request::from_parts(parts, body), host, write))
+    }
+
+    /// Before a write: the caller's fence, when it has one, must still let it write. Once it
+    /// refused, no write of this call goes out; each one sent is counted.
+    async fn fence_write(&self) -> Result<(), HttpError> {
+        if lock(&self.traffic).fenced.is_some() {
+            return Err(HttpError::HttpRequestDenied);
+        }
+        if let Some(fence) = &self.fence
+            && let Err(why) = fence.check().await
+        {
+            self.note(format!("write not sent: {why}"));
+            lock(&self.traffic).fenced = Some(why);
+            return Err(HttpError::HttpRequestDenied);
+        }
+        lock(&self.traffic).writes_sent += 1;
+        Ok(())
     }
 
     /// Stage 2: the host's own headers (credentials, `Host`, one plain representation) and,

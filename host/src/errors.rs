@@ -39,6 +39,10 @@ pub enum CallError {
         expected: String,
         found: String,
     },
+    /// The caller's [`crate::write_fence::WriteFence`] refused a write, which was not sent
+    /// (nor any after it): the caller no longer holds what let it write. `writes_sent`: the
+    /// call's writes that had gone out before.
+    Fenced { reason: String, writes_sent: u64 },
     /// The host itself could not run the call.
     Host(String),
 }
@@ -66,6 +70,7 @@ impl CallError {
             Self::Network { .. } => "network",
             Self::RoutesNotGranted(_) => "routes-not-granted",
             Self::NotApproved { .. } => "not-approved",
+            Self::Fenced { .. } => "fenced",
             Self::Host(_) => "host-error",
         }
     }
@@ -131,6 +136,13 @@ impl fmt::Display for CallError {
                 d.as_secs()
             )?,
             Self::Host(m) => write!(f, "host error: {m}")?,
+            Self::Fenced {
+                reason,
+                writes_sent,
+            } => write!(
+                f,
+                "write not sent: {reason} ({writes_sent} write(s) of this call had been sent)"
+            )?,
             Self::Network { failure, .. } => write!(f, "{failure}")?,
             Self::RoutesNotGranted(routes) => {
                 write!(

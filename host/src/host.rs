@@ -30,7 +30,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 /// the call's wall-clock limit, and turn the outcome into a typed result.
 macro_rules! guest_call {
     ($host:expr, $tenant:expr, $kind:expr, |$api:ident, $store:ident| $call:expr) => {{
-        let mut call = $host.start($tenant, $kind).await?;
+        $crate::host::guest_call!($host, $tenant, $kind, fence: None, |$api, $store| $call)
+    }};
+    // With the caller's fence, asked before each write.
+    ($host:expr, $tenant:expr, $kind:expr, fence: $fence:expr, |$api:ident, $store:ident| $call:expr) => {{
+        let mut call = $host.start($tenant, $kind, $fence).await?;
         let $api = &call.plugin;
         let $store = &mut call.store;
         // CPU is charged per poll (guest and synchronous host work, not network waits); the
@@ -42,7 +46,7 @@ macro_rules! guest_call {
     // With state buckets: the call gets `kv`; the result comes back with what the buckets
     // hold after it (whatever its outcome; the caller decides what to keep).
     ($host:expr, $tenant:expr, $kind:expr, state: $kv:expr, |$api:ident, $store:ident| $call:expr) => {{
-        match $host.start($tenant, $kind).await {
+        match $host.start($tenant, $kind, None).await {
             Err(e) => (Err(e), $crate::state::CallState::default()),
             Ok(mut call) => {
                 call.store.data_mut().kv = $kv;
@@ -254,7 +258,7 @@ impl Host {
 
     /// Instantiate the plugin and drop it: the per-call setup cost (benchmarks, health checks).
     pub async fn instantiate_only(&self) -> Result<(), CallError> {
-        self.start(None, CallKind::Metadata).await.map(drop)
+        self.start(None, CallKind::Metadata, None).await.map(drop)
     }
 
     /// Call the plugin's `metadata` in a fresh instance: a minimal whole call.
@@ -292,6 +296,7 @@ impl Host {
         &self,
         tenant: Option<&Tenant>,
         kind: CallKind,
+        fence: Option<Arc<dyn crate::write_fence::WriteFence>>,
     ) -> Result<Call, CallError> {
         let policy = match tenant {
             Some(t) => self.policy_for(&t.app)?,
@@ -307,6 +312,7 @@ impl Host {
             crate::egress::Upstream {
                 gate: tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
                 connections: self.connections.clone(),
+                fence,
             },
         );
         let traffic = hooks.traffic();
@@ -343,15 +349,25 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let (mut notes, stopped_at, network) = {
+        let (mut notes, stopped_at, network, fenced, writes_sent) = {
             let traffic = lock(&call.traffic);
             (
                 traffic.violations.clone(),
                 traffic.limit.clone(),
                 traffic.network.clone(),
+                traffic.fenced.clone(),
+                traffic.writes_sent,
             )
         };
         notes.extend(call.store.data().kv.refusals.iter().cloned());
+        // A refused fence fails the call whatever the plugin made of the refused write: the
+        // caller must learn that it lost the right to write, not a plugin's transport error.
+        if let Some(reason) = fenced {
+            return Err(CallError::Fenced {
+                reason,
+                writes_sent,
+            });
+        }
         // A limit the egress hooks stopped a request at fails the call, whatever the plugin
         // made of the refusal.
         if let Some(limit) = stopped_at

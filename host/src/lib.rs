@@ -33,6 +33,7 @@ pub mod tenants_file;
 pub mod upstream_connections;
 pub mod upstream_gate;
 pub mod vendor_policy;
+pub mod write_fence;
 pub mod write_rules;
 
 pub use actions::Action;
@@ -46,3 +47,4 @@ pub use limits::Limits;
 pub use tenant::Tenant;
 pub use tenant_sync::TenantSync;
 pub use vendor_policy::VendorPolicy;
+pub use write_fence::WriteFence;

@@ -220,6 +220,11 @@ impl Simulator {
         self.shared.bytes_served.load(Ordering::SeqCst)
     }
 
+    /// Requests that have arrived and are not answered yet (their latency still running).
+    pub fn in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
     /// Most requests that were being answered at the same time.
     pub fn max_concurrent(&self) -> u64 {
         self.shared.max_in_flight.load(Ordering::SeqCst)

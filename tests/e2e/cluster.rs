@@ -104,6 +104,7 @@ fn worker(token: &str, url: &str, sim: &str, tenants: &Path, dir: &Path, i: usiz
         .arg(tenants)
         .arg("--audit")
         .arg(dir.join(format!("audit-{i}.jsonl")))
+        .env("CONNECTOR_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join(format!("w{i}.log"))).unwrap())
         .spawn()
@@ -536,4 +537,207 @@ async fn a_job_longer_than_the_ack_deadline_runs_once() {
     assert_eq!(lists, 1, "the job ran once, not again on redelivery");
     drop(nats);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Freeze (`-STOP`) or thaw (`-CONT`) a worker.
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {}", child.id());
+}
+
+/// Wait until the simulator has received a request `what` names, matching `pred`.
+fn wait_request(sim: &Simulator, what: &str, pred: impl Fn(&twilio_sim::RecordedRequest) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim.requests().iter().any(&pred) {
+        assert!(Instant::now() < deadline, "no request {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One tenant `t0` of the simulator's main account, with `extra` lines.
+fn one_tenant(dir: &Path, sid: &str, extra: &str) -> PathBuf {
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!("[[tenant]]\nname = \"t0\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n{extra}"),
+    )
+    .unwrap();
+    tenants
+}
+
+fn worker_log(dir: &Path, i: usize) -> String {
+    std::fs::read_to_string(dir.join(format!("w{i}.log"))).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_frozen_during_an_action_writes_nothing_when_it_wakes() {
+    // Each answer takes 1.5 s: long enough to freeze the worker while its read of the account
+    // is in flight, before the suspending write it would send once it has the answer.
+    let fixture = Fixture::generate(6, 31);
+    let target = fixture
+        .accounts
+        .iter()
+        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
+        .expect("an active subaccount")["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sim = sim(fixture).await;
+    sim.faults().latency = Duration::from_millis(1500);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-frozen-action");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(&dir, &sid, "");
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    enqueue(
+        &token,
+        &url,
+        &tenants,
+        &["--tenant", "t0", "suspend", &target],
+    );
+    // Its first request (the read of the account) has arrived and waits for its answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.in_flight() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never read the account"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(&workers.0[0], "-STOP");
+    std::thread::sleep(Duration::from_secs(2));
+    let first: Vec<String> = sim
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        first,
+        [format!("GET /2010-04-01/Accounts/{target}.json")],
+        "frozen with its read answered and nothing written"
+    );
+    // Past the 3 s deadline and the 4 s lease, another worker takes the job and suspends.
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    wait_request(&sim, "suspending the account", |r| {
+        r.method == "POST" && r.path.contains(&target)
+    });
+    wait_for(&token, &url, &dir, "the action", |s| {
+        num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    signal(&workers.0[0], "-CONT");
+    // The frozen worker had the account's answer waiting: awake, it would suspend again at
+    // once. Give it time to try (or to say it stopped).
+    let posts = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.contains(&target))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !worker_log(&dir, 0).contains("nothing more written")
+        && posts() < 2
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(posts(), 1, "the account is suspended once");
+    assert!(
+        worker_log(&dir, 0).contains("no longer holds the lease"),
+        "the resumed worker says why it stopped: {}",
+        worker_log(&dir, 0)
+    );
+    let audit: String = (0..2)
+        .map(|i| std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl"))).unwrap_or_default())
+        .collect();
+    let lines = audit
+        .lines()
+        .filter(|l| l.contains("\"event\":\"action\"") && l.contains(&target))
+        .count();
+    assert_eq!(lines, 1, "one audit line: {audit}");
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    drop(workers);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_frozen_during_a_sync_stores_nothing_when_it_wakes() {
+    // Pages of 10 of 41 accounts (three calls), every answer after 600 ms.
+    let sim = sim(Fixture::generate(40, 32)).await;
+    let expected = single_machine(&sim);
+    sim.faults().latency = Duration::from_millis(600);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-frozen-sync");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(&dir, &sid, "page_size = 10\n");
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    enqueue(&token, &url, &tenants, &[]);
+    // Frozen in its second call, with the first page checkpointed.
+    wait_request(&sim, "the third page of accounts", |r| {
+        r.path == "/2010-04-01/Accounts.json" && r.query.contains("Page=2&")
+    });
+    signal(&workers.0[0], "-STOP");
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    wait_for(&token, &url, &dir, "the snapshot", |s| {
+        num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let before = results_of(&token, &url);
+    signal(&workers.0[0], "-CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !worker_log(&dir, 0).contains("nothing more written") {
+        assert!(
+            Instant::now() < deadline,
+            "the resumed worker did not stop: {}",
+            worker_log(&dir, 0)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        normalized(&before),
+        expected,
+        "the snapshot is a whole sync"
+    );
+    assert_eq!(
+        results_of(&token, &url),
+        before,
+        "the resumed worker replaced nothing"
+    );
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    drop(workers);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `connector results` (JSON lines) of the cluster at `url`.
+fn results_of(token: &str, url: &str) -> String {
+    let out = command(token)
+        .args(["results", "--nats", url])
+        .output()
+        .expect("run connector results");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
 }

@@ -7,6 +7,7 @@ mod cluster;
 mod conformance;
 mod documented;
 mod faults;
+mod fencing;
 mod first_contact;
 mod flex_app;
 mod formats;
