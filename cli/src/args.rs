@@ -381,6 +381,10 @@ pub struct WorkerArgs {
     /// Jobs run at once (each for a different tenant).
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
+    /// On SIGTERM or Ctrl-C: seconds running jobs may take to finish before they are handed
+    /// back to the queue (a sync hands itself back at its next checkpoint at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub grace: u64,
 }
 
 /// `connector enqueue`.

@@ -76,8 +76,41 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             .collect::<HashMap<_, _>>(),
         render: Arc::new(|t, a| output::account_json(&t.app, Some(&t.name), a)),
     });
-    w.run(Arc::new(cluster), a.jobs).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = std::time::Duration::from_secs(a.grace);
+    let who = w.id.clone();
+    tokio::spawn(async move {
+        stopped_by_signal().await;
+        eprintln!(
+            "worker {}: stopping: no new job; running ones finish or are handed back within {} s",
+            output::safe(&who),
+            grace.as_secs()
+        );
+        let _ = stop_tx.send(true);
+    });
+    let id = w.id.clone();
+    w.run(Arc::new(cluster), a.jobs, worker::Stop::new(stop_rx, grace))
+        .await?;
+    eprintln!("worker {}: stopped", output::safe(&id));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Until SIGTERM (a service manager's stop) or SIGINT (Ctrl-C).
+async fn stopped_by_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // No handler could be installed: the default (exit at once) stays.
+        _ => std::future::pending::<()>().await,
+    }
 }
 
 /// `connector enqueue`: one sync per tenant and app, or one action; no secret is read.

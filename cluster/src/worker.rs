@@ -37,21 +37,85 @@ enum Outcome {
     Retry(String, Duration),
     /// Give up for good.
     Fail(String),
+    /// The worker is stopping: give the job back at once for another worker, its lease
+    /// released (a sync resumes from its last checkpoint; an action from its intent).
+    HandBack(String),
     /// The tenant's lease was lost (this worker was paused past it and the job taken over):
     /// stop without writing, acknowledging or handing back anything; the job is another
     /// worker's now.
     Lost(String),
 }
 
+/// How a worker is told to stop, and how long its jobs then have.
+#[derive(Clone)]
+pub struct Stop {
+    requested: tokio::sync::watch::Receiver<bool>,
+    /// After the request, how long a running job may go on before it is handed back.
+    pub grace: Duration,
+}
+
+impl Stop {
+    /// A stop that `requested` turns on (`true`), with `grace` for running jobs.
+    pub fn new(requested: tokio::sync::watch::Receiver<bool>, grace: Duration) -> Self {
+        Self { requested, grace }
+    }
+
+    /// Never asked for (tests, embedders that stop by dropping the worker).
+    pub fn never() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        // The sender is dropped: `requested` then waits forever.
+        drop(tx);
+        Self::new(rx, Duration::MAX)
+    }
+
+    pub fn is_requested(&self) -> bool {
+        *self.requested.borrow()
+    }
+
+    /// Until the stop is asked for.
+    async fn asked(&self) {
+        let mut rx = self.requested.clone();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Until the grace after the stop has run out.
+    async fn grace_over(&self) {
+        self.asked().await;
+        match tokio::time::Instant::now().checked_add(self.grace) {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
 impl Worker {
-    /// Take jobs until the process ends, up to `jobs` at once (each for another tenant: a
-    /// tenant's lease lets one job run for it at a time). Connection losses are waited out.
-    pub async fn run(self: Arc<Self>, cluster: Arc<Cluster>, jobs: usize) -> anyhow::Result<()> {
+    /// Take jobs, up to `jobs` at once (each for another tenant: a tenant's lease lets one job
+    /// run for it at a time), until `stop` is asked for: then take no new job, let running
+    /// ones finish within the grace (a sync hands itself back at its next checkpoint), hand
+    /// back what is still running when it is over, and return. Connection losses are waited
+    /// out.
+    pub async fn run(
+        self: Arc<Self>,
+        cluster: Arc<Cluster>,
+        jobs: usize,
+        stop: Stop,
+    ) -> anyhow::Result<()> {
         let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        self.heartbeat(&cluster, done.clone());
-        let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let heartbeat = AbortOnDrop(self.heartbeat(&cluster, done.clone()));
+        let jobs = jobs.max(1);
+        let slots = Arc::new(tokio::sync::Semaphore::new(jobs));
         loop {
-            let permit = slots.clone().acquire_owned().await?;
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p?,
+                () = stop.asked() => break,
+            };
+            if stop.is_requested() {
+                break;
+            }
             let batch = cluster
                 .consumer
                 .fetch()
@@ -69,10 +133,16 @@ impl Worker {
                 }
             };
             match messages.next().await {
+                // Taken just as the stop came: handed straight back.
+                Some(Ok(message)) if stop.is_requested() => {
+                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                    break;
+                }
                 Some(Ok(message)) => {
                     let (me, cluster, done) = (self.clone(), cluster.clone(), done.clone());
+                    let stop = stop.clone();
                     tokio::spawn(async move {
-                        me.handle(&cluster, message).await;
+                        me.handle(&cluster, message, &stop).await;
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         drop(permit);
                     });
@@ -81,10 +151,20 @@ impl Worker {
                 None => {}
             }
         }
+        // Every slot back: each running job has finished or handed itself back.
+        let _all = slots.acquire_many(jobs as u32).await?;
+        // Gone from `cluster status` at once, not when its heartbeat lapses.
+        drop(heartbeat);
+        let _ = cluster.workers.purge(names::token(&self.id)).await;
+        Ok(())
     }
 
     /// Announce this worker every few seconds (its entry lapses when it dies).
-    fn heartbeat(&self, cluster: &Cluster, done: Arc<std::sync::atomic::AtomicU64>) {
+    fn heartbeat(
+        &self,
+        cluster: &Cluster,
+        done: Arc<std::sync::atomic::AtomicU64>,
+    ) -> tokio::task::JoinHandle<()> {
         let (kv, id) = (cluster.workers.clone(), self.id.clone());
         tokio::spawn(async move {
             loop {
@@ -96,10 +176,10 @@ impl Worker {
                 let _ = kv.put(names::token(&id), beat.to_string().into()).await;
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
-        });
+        })
     }
 
-    async fn handle(&self, cluster: &Cluster, message: Message) {
+    async fn handle(&self, cluster: &Cluster, message: Message, stop: &Stop) {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let job: Job = match serde_json::from_slice(&message.payload) {
             Ok(j) => j,
@@ -130,20 +210,33 @@ impl Worker {
                         // included: a keep-alive that outlived its job would hold the job and
                         // the lease forever.
                         let keepalive = AbortOnDrop(self.keep_alive(cluster, &message, &lease));
-                        let outcome = match &job.kind {
-                            JobKind::Sync => self.sync(cluster, &job, tenant, &lease).await,
-                            JobKind::Action {
-                                action,
-                                account,
-                                dry_run,
-                            } => {
-                                let what = ActionJob {
+                        let work = async {
+                            match &job.kind {
+                                JobKind::Sync => {
+                                    self.sync(cluster, &job, tenant, &lease, stop).await
+                                }
+                                JobKind::Action {
                                     action,
                                     account,
-                                    dry_run: *dry_run,
-                                };
-                                self.act(cluster, &job, tenant, what, &lease).await
+                                    dry_run,
+                                } => {
+                                    let what = ActionJob {
+                                        action,
+                                        account,
+                                        dry_run: *dry_run,
+                                    };
+                                    self.act(cluster, &job, tenant, what, &lease).await
+                                }
                             }
+                        };
+                        // Past the grace, the job is dropped where it stands (its calls
+                        // cancelled) and handed back: a sync resumes from its checkpoint, an
+                        // action from its intent.
+                        let outcome = tokio::select! {
+                            o = work => o,
+                            () = stop.grace_over() => Outcome::HandBack(
+                                "the worker stopped before the job finished".into(),
+                            ),
                         };
                         drop(keepalive);
                         lease.release().await;
@@ -168,6 +261,10 @@ impl Worker {
                 let _ = message.ack_with(AckKind::Nak(Some(after))).await;
             }
             Outcome::Fail(why) => self.give_up(cluster, &message, &job.id, &why).await,
+            Outcome::HandBack(why) => {
+                tracing::warn!("job {}: handed back: {why}", job.id);
+                let _ = message.ack_with(AckKind::Nak(None)).await;
+            }
             Outcome::Lost(why) => {
                 tracing::warn!("job {}: stopped, nothing more written: {why}", job.id);
             }
@@ -214,6 +311,7 @@ impl Worker {
         job: &Job,
         tenant: &Tenant,
         lease: &lease::Lease,
+        stop: &Stop,
     ) -> Outcome {
         let kv = &cluster.checkpoints;
         let mut head = match checkpoint::head(kv, &job.id).await {
@@ -264,6 +362,10 @@ impl Worker {
             head = next;
             if head.cursor.is_none() {
                 break;
+            }
+            // Stopping: this page is stored, the next is another worker's to read.
+            if stop.is_requested() {
+                return Outcome::HandBack("the worker is stopping".into());
             }
         }
         let snapshot = match checkpoint::pages(kv, &job.id, head.pages).await {

@@ -220,6 +220,11 @@ impl Simulator {
         self.shared.bytes_served.load(Ordering::SeqCst)
     }
 
+    /// Requests that have arrived since the simulator started, answered or not.
+    pub fn arrived(&self) -> u64 {
+        self.shared.counter.load(Ordering::SeqCst)
+    }
+
     /// Requests that have arrived and are not answered yet (their latency still running).
     pub fn in_flight(&self) -> u64 {
         self.shared.in_flight.load(Ordering::SeqCst)

@@ -97,8 +97,23 @@ fn command(token: &str) -> Command {
 /// Start worker `i` of the cluster at `url`, reaching the simulator at `sim`, logging to
 /// `dir/w<i>.log` and auditing to `dir/audit-<i>.jsonl`.
 fn worker(token: &str, url: &str, sim: &str, tenants: &Path, dir: &Path, i: usize) -> Child {
+    worker_with(token, url, sim, tenants, dir, i, &[])
+}
+
+/// [`worker`] with more arguments.
+fn worker_with(
+    token: &str,
+    url: &str,
+    sim: &str,
+    tenants: &Path,
+    dir: &Path,
+    i: usize,
+    extra: &[&str],
+) -> Child {
     command(token)
-        .args(["worker", "--nats", url, "--connect-to", sim, "--id"])
+        .args(["worker", "--nats", url, "--connect-to", sim])
+        .args(extra)
+        .arg("--id")
         .arg(format!("w{i}"))
         .arg("--tenants")
         .arg(tenants)
@@ -740,4 +755,175 @@ fn results_of(token: &str, url: &str) -> String {
         .expect("run connector results");
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_written_but_not_recorded_is_completed_without_a_second_write_or_audit_line() {
+    let fixture = Fixture::generate(6, 33);
+    let target = fixture
+        .accounts
+        .iter()
+        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
+        .expect("an active subaccount")["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sim = sim(fixture).await;
+    sim.faults().latency = Duration::from_millis(1500);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-unrecorded-action");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(&dir, &sid, "");
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    let before = sim.arrived();
+    enqueue(
+        &token,
+        &url,
+        &tenants,
+        &["--tenant", "t0", "suspend", &target],
+    );
+    // The read answered, the suspending write arrived: freeze the worker there, so the
+    // simulator applies the write while the worker never learns it did, then kill it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.arrived() < before + 2 {
+        assert!(Instant::now() < deadline, "the worker never wrote");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(&workers.0[0], "-STOP");
+    wait_request(&sim, "the write applied", |r| {
+        r.method == "POST" && r.path.contains(&target)
+    });
+    let _ = workers.0[0].kill();
+    let _ = workers.0[0].wait();
+    // Another worker finds the action's intent and no outcome.
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    wait_for(&token, &url, &dir, "the action", |s| {
+        num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let posts = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.contains(&target))
+        .count();
+    assert_eq!(posts, 1, "written once");
+    let reads_after = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(&format!("{target}.json")))
+        .count();
+    assert!(reads_after >= 2, "the second worker read the account");
+    let audit = std::fs::read_to_string(dir.join("audit-1.jsonl")).unwrap_or_default();
+    assert!(
+        !audit
+            .lines()
+            .any(|l| l.contains("\"event\":\"action\"") && l.contains(&target)),
+        "the second worker wrote nothing, so it audits no action: {audit}"
+    );
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    drop(workers);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_told_to_stop_hands_back_its_job_takes_no_other_and_exits_0() {
+    // Two tenants' syncs for a worker that takes one job at a time: pages of 10 of 41
+    // accounts, every answer after 400 ms.
+    let sim = sim(Fixture::generate(40, 34)).await;
+    let expected = single_machine(&sim);
+    sim.faults().latency = Duration::from_millis(400);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-sigterm");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    let mut file = String::new();
+    for i in 0..2 {
+        file.push_str(&format!(
+            "[[tenant]]\nname = \"t{i}\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\npage_size = 10\n\n"
+        ));
+    }
+    std::fs::write(&tenants, file).unwrap();
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker_with(
+        &token,
+        &url,
+        &addr,
+        &tenants,
+        &dir,
+        0,
+        &["--jobs", "1", "--grace", "10"],
+    )]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    enqueue(&token, &url, &tenants, &[]);
+    // In the middle of its first sync.
+    wait_request(&sim, "the second page of accounts", |r| {
+        r.path == "/2010-04-01/Accounts.json" && r.query.contains("Page=1&")
+    });
+    signal(&workers.0[0], "-TERM");
+    let stopped = Instant::now();
+    let exit = loop {
+        if let Some(status) = workers.0[0].try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(60),
+            "the worker did not stop: {}",
+            worker_log(&dir, 0)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit {exit:?}: {}", worker_log(&dir, 0));
+    let log = worker_log(&dir, 0);
+    assert!(
+        log.contains("handed back") && log.contains("stopped"),
+        "{log}"
+    );
+    let s = status(&token, &url).unwrap();
+    // The handed-back job waits for redelivery (JetStream counts it pending), the other was
+    // never taken.
+    assert_eq!(
+        num(&s, "queued") + num(&s, "in_flight"),
+        2,
+        "both jobs wait for a worker: {s}"
+    );
+    assert_eq!(num(&s, "queued"), 1, "the second job was not taken: {s}");
+    assert_eq!(num(&s, "snapshots"), 0, "{s}");
+    assert!(
+        s["workers"].as_array().unwrap().is_empty(),
+        "the stopped worker left the status at once: {s}"
+    );
+    // Another worker does both, the handed-back one from its checkpoint.
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    wait_for(&token, &url, &dir, "both snapshots", |s| {
+        num(s, "snapshots") == 2 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    for t in ["t0", "t1"] {
+        let out = command(&token)
+            .args(["results", "--nats", &url, "--tenant", t])
+            .output()
+            .unwrap();
+        assert_eq!(normalized(&text(&out.stdout)), expected, "tenant {t}");
+    }
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    drop(workers);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
 }
