@@ -71,17 +71,23 @@ pub fn check_flex_instance(value: &str, from_env: bool) -> Result<(), Credential
     check_sid(name, FLEX_INSTANCE_SID_PREFIX, value.trim())
 }
 
+/// The variable `k` through `get`, trimmed: `None` when unset, refused when empty.
+fn nonempty(
+    get: &impl Fn(&str) -> Option<String>,
+    k: &'static str,
+) -> Result<Option<String>, CredentialError> {
+    match get(k) {
+        Some(v) if v.trim().is_empty() => Err(CredentialError::Empty(k)),
+        Some(v) => Ok(Some(v.trim().to_string())),
+        None => Ok(None),
+    }
+}
+
 /// Read Twilio's usual variables through `get` (e.g. `std::env::var`); an API key wins over
 /// the auth token when both are set. Every value that is needed must be there before any is
 /// checked: then the Account SID and the API key's SID must have Twilio's shape.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Credentials, CredentialError> {
-    let nonempty = |k: &'static str| -> Result<Option<String>, CredentialError> {
-        match get(k) {
-            Some(v) if v.trim().is_empty() => Err(CredentialError::Empty(k)),
-            Some(v) => Ok(Some(v.trim().to_string())),
-            None => Ok(None),
-        }
-    };
+    let nonempty = |k: &'static str| nonempty(&get, k);
     let account_sid = nonempty("TWILIO_ACCOUNT_SID")?.ok_or(CredentialError::MissingAccountSid)?;
     let credentials = if let Some(key_sid) = nonempty("TWILIO_API_KEY")? {
         let secret = nonempty("TWILIO_API_SECRET")?.ok_or(CredentialError::MissingApiSecret)?;
@@ -111,6 +117,23 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Credentials, 
 /// Read from the process environment.
 pub fn from_env() -> Result<Credentials, CredentialError> {
     from_lookup(|k| std::env::var(k).ok())
+}
+
+/// Only the connecting account's SID, `TWILIO_ACCOUNT_SID` through `get`, which must have
+/// Twilio's shape: what names the environment's tenant's kept state. No secret variable is
+/// read.
+pub fn account_sid_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<String, CredentialError> {
+    let account_sid =
+        nonempty(&get, "TWILIO_ACCOUNT_SID")?.ok_or(CredentialError::MissingAccountSid)?;
+    check_sid("TWILIO_ACCOUNT_SID", ACCOUNT_SID_PREFIX, &account_sid)?;
+    Ok(account_sid)
+}
+
+/// The account SID from the process environment (see [`account_sid_from_lookup`]).
+pub fn account_sid_from_env() -> Result<String, CredentialError> {
+    account_sid_from_lookup(|k| std::env::var(k).ok())
 }
 
 #[cfg(test)]
@@ -201,6 +224,38 @@ mod tests {
         assert_eq!(
             e,
             "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (it starts with SK: an identifier of another kind)"
+        );
+    }
+
+    #[test]
+    fn the_account_sid_alone_reads_no_secret_and_names_its_variable() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let get = |k: &str| {
+            read.borrow_mut().push(k.to_string());
+            lookup(&[("TWILIO_ACCOUNT_SID", AC)])(k)
+        };
+        assert_eq!(account_sid_from_lookup(get).unwrap(), AC);
+        assert_eq!(
+            *read.borrow(),
+            ["TWILIO_ACCOUNT_SID"],
+            "no secret is looked up"
+        );
+        let err = |pairs: &[(&str, &str)]| {
+            account_sid_from_lookup(lookup(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&[("TWILIO_AUTH_TOKEN", "tok-secret")]),
+            "TWILIO_ACCOUNT_SID is not set: the connecting account's SID is required"
+        );
+        assert_eq!(
+            err(&[("TWILIO_ACCOUNT_SID", " ")]),
+            "TWILIO_ACCOUNT_SID is empty"
+        );
+        assert_eq!(
+            err(&[("TWILIO_ACCOUNT_SID", "ACxyz")]),
+            "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (it has 5 characters)"
         );
     }
 

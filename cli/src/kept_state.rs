@@ -1,13 +1,14 @@
 //! `connector state show|clear`: what the host keeps for each tenant between runs, read and
-//! reset without loading the plugin.
+//! reset without loading the plugin and without any tenant's secret: a tenant's state is
+//! found by its name, connecting account and app alone.
 
 use crate::args::{Global, StateAction};
 use crate::env_credentials;
 use crate::output::safe;
 use crate::setup::state_dir;
 use anyhow::anyhow;
-use connector_host::Tenant;
 use connector_host::state::tenant_state::TenantStates;
+use connector_host::tenants_file::TenantIdentity;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,26 +21,28 @@ pub fn run(g: &Global, action: StateAction, tenants: Option<&Path>) -> anyhow::R
         anyhow!("no state directory: set --state-dir DIR or CONNECTOR_STATE_DIR (without one, state lives only for one run)")
     })?;
     let states = TenantStates::new(Some(dir));
-    let tenants: Vec<Tenant> = match tenants {
-        Some(file) => {
-            connector_host::tenants_file::load(file, &twilio_policy::tenants_schema(), &g.app)?
-        }
-        None => vec![Tenant::new(
-            "default",
-            g.app.clone(),
-            env_credentials::from_env()?,
-        )],
+    let tenants: Vec<TenantIdentity> = match tenants {
+        Some(file) => connector_host::tenants_file::identities(
+            file,
+            &twilio_policy::tenants_schema(),
+            &g.app,
+        )?,
+        None => vec![TenantIdentity {
+            name: "default".into(),
+            app: g.app.clone(),
+            account: env_credentials::account_sid_from_env()?,
+        }],
     };
     for t in &tenants {
         let who = format!(
             "tenant {} ({} app, account {})",
             safe(&t.name),
             safe(&t.app),
-            safe(t.credentials.account_sid())
+            safe(&t.account)
         );
         match action {
             StateAction::Clear => {
-                let had = states.clear(t).map_err(|e| anyhow!("{who}: {e}"))?;
+                let had = states.clear_for(t).map_err(|e| anyhow!("{who}: {e}"))?;
                 println!(
                     "{who}: {}",
                     if had {
@@ -50,7 +53,7 @@ pub fn run(g: &Global, action: StateAction, tenants: Option<&Path>) -> anyhow::R
                 );
             }
             StateAction::Show => {
-                let b = states.load(t).map_err(|e| anyhow!("{who}: {e}"))?;
+                let b = states.load_for(t).map_err(|e| anyhow!("{who}: {e}"))?;
                 if g.json {
                     for (k, v) in b.entries() {
                         let line = serde_json::json!({

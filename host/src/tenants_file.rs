@@ -696,13 +696,53 @@ pub fn names(
     schema: &TenantsSchema,
     default_app: &str,
 ) -> Result<Vec<(String, String)>, TenantsError> {
+    Ok(identities(path, schema, default_app)?
+        .into_iter()
+        .map(|t| (t.name, t.app))
+        .collect())
+}
+
+/// Who a tenant is, without its secret: its name, its app and its connecting account (what
+/// its kept state is filed under).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantIdentity {
+    /// The tenant's label.
+    pub name: String,
+    /// The app it uses.
+    pub app: String,
+    /// The connecting account (the value of the schema's account key).
+    pub account: String,
+}
+
+impl TenantIdentity {
+    /// The identity of `tenant`, whose secret it leaves behind.
+    pub fn of(tenant: &Tenant) -> Self {
+        Self {
+            name: tenant.name.clone(),
+            app: tenant.app.clone(),
+            account: tenant.credentials.account_sid().to_string(),
+        }
+    }
+}
+
+/// The tenants' names, apps and accounts only, reading no secret (no variable named by a
+/// secret key is looked up, no secret file is opened); refused in the cases [`names`] is.
+pub fn identities(
+    path: &Path,
+    schema: &TenantsSchema,
+    default_app: &str,
+) -> Result<Vec<TenantIdentity>, TenantsError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| TenantsError::Read(path.to_path_buf(), e))?;
     let mut entries = entries(path, &text, schema)?;
     refuse_whole_file(&text, schema, &mut entries)?;
     Ok(entries
         .iter()
-        .map(|e| (e.name.clone(), e.app(default_app)))
+        .map(|e| TenantIdentity {
+            name: e.name.clone(),
+            app: e.app(default_app),
+            account: e.text(&schema.account).map_or("", |(a, _)| a).to_string(),
+        })
         .collect())
 }
 
@@ -1150,6 +1190,67 @@ client_secret_env = "GLOBEX_SECRET"
         std::fs::write(&f, "title = \"x\"\n").unwrap();
         let e = names(&f, &schema(), "twilio").unwrap_err().to_string();
         assert!(e.contains("key title: unknown key"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn identities_read_no_secret_and_refuse_an_inline_one() {
+        let dir = std::env::temp_dir().join(format!("tenants-ids-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.toml");
+        let missing = dir.join("no-such-secret");
+        assert!(!missing.exists());
+        // One secret from a variable unset here, one from a file that does not exist, one
+        // relative file name: none is looked at.
+        std::fs::write(
+            &f,
+            format!(
+                "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"UNSET_HERE_9F3A\"\n\n\
+                 [[tenant]]\nname = \"b\"\napp = \"flex\"\naccount_sid = \"AC2\"\napi_key_sid = \"SK2\"\napi_secret_file = \"{}\"\n\n\
+                 [[tenant]]\nname = \"c\"\naccount_sid = \"AC3\"\nauth_token_file = \"missing-too\"\n",
+                missing.display()
+            ),
+        )
+        .unwrap();
+        assert!(std::env::var_os("UNSET_HERE_9F3A").is_none());
+        let id = |name: &str, app: &str, account: &str| TenantIdentity {
+            name: name.into(),
+            app: app.into(),
+            account: account.into(),
+        };
+        assert_eq!(
+            identities(&f, &schema(), "twilio").unwrap(),
+            vec![
+                id("a", "twilio", "AC1"),
+                id("b", "flex", "AC2"),
+                id("c", "twilio", "AC3")
+            ]
+        );
+        assert!(
+            load(&f, &schema(), "twilio").is_err(),
+            "the secrets are absent"
+        );
+        // An inline secret still refuses the whole file, without echoing it.
+        std::fs::write(
+            &f,
+            "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\nauth_token_env = \"X\"\n\n\
+             [[tenant]]\nname = \"b\"\naccount_sid = \"AC2\"\nauth_token = \"shh-inline\"\n",
+        )
+        .unwrap();
+        let e = identities(&f, &schema(), "twilio").unwrap_err().to_string();
+        assert!(
+            e.contains("inline secrets are refused") && !e.contains("shh-inline"),
+            "{e}"
+        );
+        // As do a name used twice, a missing account and a malformed file.
+        for bad in [
+            "[[tenant]]\nname = \"a\"\naccount_sid = \"AC1\"\n[[tenant]]\nname = \"a\"\naccount_sid = \"AC2\"\n",
+            "[[tenant]]\nname = \"a\"\n",
+            "title = \"x\"\n",
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            assert!(identities(&f, &schema(), "twilio").is_err(), "{bad}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -2,7 +2,7 @@
 //! attacks it): no credential is ever stored, buckets are bounded, a failed call keeps
 //! nothing, and no tenant reaches another's state or a bucket the host did not give it.
 
-use connector_e2e::{hostile_wasm, options, sim, tenant};
+use connector_e2e::{hostile_wasm, options, run_clean, sim, tenant, text};
 use connector_host::{Credentials, Host, HostOptions, Limits, Tenant};
 use std::path::{Path, PathBuf};
 use twilio_sim::{Fixture, Simulator};
@@ -219,4 +219,126 @@ async fn a_listings_bucket_reaches_its_next_pages_and_no_other_tenant() {
         alice.contains(r#"listing=Ok(Some("alice-listing"))"#),
         "{alice}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_is_shown_and_cleared_from_names_and_accounts_without_any_secret() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let (main, token) = sim.main_credentials();
+    let dir = state_dir("secretless");
+    let kept = dir.join("state");
+    std::fs::create_dir_all(&dir).unwrap();
+    let kept_s = kept.display().to_string();
+    let file = |name: &str, body: String| {
+        let f = dir.join(name);
+        std::fs::write(&f, body).unwrap();
+        f.display().to_string()
+    };
+    // A sync keeps state for acme, and for the tenant named as the environment's is.
+    let sync = file(
+        "sync.toml",
+        format!(
+            "[[tenant]]\nname = \"acme\"\naccount_sid = \"{main}\"\nauth_token_env = \"ACME_TOKEN\"\n\n\
+             [[tenant]]\nname = \"default\"\naccount_sid = \"{main}\"\nauth_token_env = \"ACME_TOKEN\"\n"
+        ),
+    );
+    let out = run_clean(
+        &[
+            "accounts",
+            "--tenants",
+            &sync,
+            "--state-dir",
+            &kept_s,
+            "--connect-to",
+            &addr,
+        ],
+        &[("ACME_TOKEN", &token)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The same tenants, their secrets nowhere: a file that does not exist (so it was never
+    // opened) and a variable that is not set. No variable at all is in the environment.
+    assert!(!dir.join("no-such-token").exists());
+    let secretless = file(
+        "secretless.toml",
+        format!(
+            "[[tenant]]\nname = \"acme\"\naccount_sid = \"{main}\"\nauth_token_file = \"no-such-token\"\n\n\
+             [[tenant]]\nname = \"other\"\naccount_sid = \"{main}\"\n\
+             api_key_sid = \"SK00000000000000000000000000000001\"\napi_secret_env = \"UNSET_SECRET\"\n"
+        ),
+    );
+    let state = |action: &str, tenants: Option<&str>, env: &[(&str, &str)]| {
+        let mut args = vec!["state", action, "--state-dir", &kept_s];
+        if let Some(f) = tenants {
+            args.extend(["--tenants", f]);
+        }
+        run_clean(&args, env)
+    };
+    let shown = state("show", Some(&secretless), &[]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.starts_with(&format!("tenant acme (twilio app, account {main}): ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("usage/AC0000000000000000000000000000b001"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "tenant other (twilio app, account {main}): 0 key(s), 0 bytes"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains(&token));
+
+    // The environment's tenant needs only TWILIO_ACCOUNT_SID, and says so when it is missing.
+    let env_shown = state("show", None, &[("TWILIO_ACCOUNT_SID", &main)]);
+    assert!(env_shown.status.success(), "{}", text(&env_shown.stderr));
+    let env_shown = text(&env_shown.stdout);
+    assert!(
+        env_shown.starts_with(&format!("tenant default (twilio app, account {main}): "))
+            && env_shown.contains("usage/AC0000000000000000000000000000b001"),
+        "{env_shown}"
+    );
+    let no_sid = state("show", None, &[]);
+    assert!(!no_sid.status.success());
+    assert!(
+        text(&no_sid.stderr).contains("TWILIO_ACCOUNT_SID is not set"),
+        "{}",
+        text(&no_sid.stderr)
+    );
+
+    // Clearing works the same way, and only for the tenants named.
+    let cleared = state("clear", Some(&secretless), &[]);
+    assert!(cleared.status.success(), "{}", text(&cleared.stderr));
+    assert_eq!(
+        text(&cleared.stdout),
+        format!(
+            "tenant acme (twilio app, account {main}): state cleared\n\
+             tenant other (twilio app, account {main}): no state kept\n"
+        )
+    );
+    let again = text(&state("show", Some(&secretless), &[]).stdout);
+    assert!(
+        again.starts_with(&format!(
+            "tenant acme (twilio app, account {main}): 0 key(s), 0 bytes"
+        )),
+        "{again}"
+    );
+    let env_cleared = state("clear", None, &[("TWILIO_ACCOUNT_SID", &main)]);
+    assert!(
+        env_cleared.status.success(),
+        "{}",
+        text(&env_cleared.stderr)
+    );
+    assert!(
+        text(&env_cleared.stdout).ends_with(": state cleared\n"),
+        "{}",
+        text(&env_cleared.stdout)
+    );
+    assert!(!dir.join("no-such-token").exists());
+    let _ = std::fs::remove_dir_all(dir);
 }

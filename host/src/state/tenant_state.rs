@@ -10,6 +10,7 @@ use crate::private_files::{
 };
 use crate::sync::lock;
 use crate::tenant::Tenant;
+use crate::tenants_file::TenantIdentity;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,19 +52,37 @@ impl TenantStates {
         self.dir.as_deref()
     }
 
-    fn relative(tenant: &Tenant) -> PathBuf {
-        PathBuf::from(segment(&tenant.name))
-            .join(segment(tenant.credentials.account_sid()))
-            .join(format!("{}.json", segment(&tenant.app)))
+    /// Where a tenant's state is filed: by its name, connecting account and app.
+    fn relative(name: &str, account: &str, app: &str) -> PathBuf {
+        PathBuf::from(segment(name))
+            .join(segment(account))
+            .join(format!("{}.json", segment(app)))
+    }
+
+    fn relative_of(tenant: &Tenant) -> PathBuf {
+        Self::relative(&tenant.name, tenant.credentials.account_sid(), &tenant.app)
+    }
+
+    fn relative_for(id: &TenantIdentity) -> PathBuf {
+        Self::relative(&id.name, &id.account, &id.app)
     }
 
     /// The tenant's bucket as last committed (empty when there is none).
     pub fn load(&self, tenant: &Tenant) -> Result<Bucket, String> {
-        let rel = Self::relative(tenant);
+        self.load_at(&Self::relative_of(tenant))
+    }
+
+    /// The bucket of the tenant named by `id` as last committed (empty when there is none):
+    /// what [`load`](Self::load) reads, found without the tenant's secret.
+    pub fn load_for(&self, id: &TenantIdentity) -> Result<Bucket, String> {
+        self.load_at(&Self::relative_for(id))
+    }
+
+    fn load_at(&self, rel: &Path) -> Result<Bucket, String> {
         let Some(dir) = &self.dir else {
-            return Ok(lock(&self.memory).get(&rel).cloned().unwrap_or_default());
+            return Ok(lock(&self.memory).get(rel).cloned().unwrap_or_default());
         };
-        let path = dir.join(&rel);
+        let path = dir.join(rel);
         let bytes = match read_no_follow(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Bucket::default()),
@@ -90,12 +109,21 @@ impl TenantStates {
 
     /// Forget the tenant's state.
     pub fn clear(&self, tenant: &Tenant) -> Result<bool, String> {
-        let rel = Self::relative(tenant);
+        self.clear_at(&Self::relative_of(tenant))
+    }
+
+    /// Forget the state of the tenant named by `id`: what [`clear`](Self::clear) removes,
+    /// found without the tenant's secret.
+    pub fn clear_for(&self, id: &TenantIdentity) -> Result<bool, String> {
+        self.clear_at(&Self::relative_for(id))
+    }
+
+    fn clear_at(&self, rel: &Path) -> Result<bool, String> {
         let _one = lock(&self.commit);
         let Some(dir) = &self.dir else {
-            return Ok(lock(&self.memory).remove(&rel).is_some());
+            return Ok(lock(&self.memory).remove(rel).is_some());
         };
-        match std::fs::remove_file(dir.join(&rel)) {
+        match std::fs::remove_file(dir.join(rel)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(format!("cannot remove the state: {e}")),
@@ -103,7 +131,7 @@ impl TenantStates {
     }
 
     fn store(&self, tenant: &Tenant, bucket: Bucket) -> Result<(), String> {
-        let rel = Self::relative(tenant);
+        let rel = Self::relative_of(tenant);
         let Some(dir) = &self.dir else {
             lock(&self.memory).insert(rel, bucket);
             return Ok(());
@@ -197,6 +225,43 @@ mod tests {
         assert!(again.load(&tenant("other", "AC1")).unwrap().is_empty());
         assert!(again.clear(&t).unwrap());
         assert!(again.load(&t).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn state_committed_through_a_tenant_is_found_by_its_identity_alone() {
+        let dir = std::env::temp_dir().join(format!("ts-id-{}-{}", std::process::id(), nonce()));
+        let touched: BTreeSet<String> = ["k".to_string()].into();
+        let id = |name: &str, account: &str, app: &str| TenantIdentity {
+            name: name.into(),
+            account: account.into(),
+            app: app.into(),
+        };
+        for states in [
+            TenantStates::new(Some(dir.clone())),
+            TenantStates::new(None),
+        ] {
+            let t = tenant("acme/../x", "AC1");
+            states.commit(&t, &bucket(&[("k", "v")]), &touched).unwrap();
+            let found = TenantIdentity::of(&t);
+            assert_eq!(found, id("acme/../x", "AC1", "twilio"));
+            assert_eq!(states.load_for(&found).unwrap(), bucket(&[("k", "v")]));
+            // Another name, account or app finds nothing, and clears nothing.
+            for other in [
+                id("acme", "AC1", "twilio"),
+                id("acme/../x", "AC2", "twilio"),
+                id("acme/../x", "AC1", "flex"),
+            ] {
+                assert!(states.load_for(&other).unwrap().is_empty(), "{other:?}");
+                assert!(!states.clear_for(&other).unwrap(), "{other:?}");
+            }
+            assert!(states.clear_for(&found).unwrap());
+            assert!(
+                states.load(&t).unwrap().is_empty(),
+                "cleared for the tenant too"
+            );
+            assert!(!states.clear_for(&found).unwrap());
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }
