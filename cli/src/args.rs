@@ -385,6 +385,11 @@ pub struct WorkerArgs {
     /// back to the queue (a sync hands itself back at its next checkpoint at once).
     #[arg(long, value_name = "SECONDS", default_value_t = 20)]
     pub grace: u64,
+    /// Serve Prometheus metrics (text format 0.0.4) at http://ADDR/metrics, e.g.
+    /// 127.0.0.1:9464: jobs by kind and outcome, job durations, upstream requests by status
+    /// and in flight, lease losses, redeliveries, the age of each snapshot published here.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `connector enqueue`.

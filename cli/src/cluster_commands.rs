@@ -43,12 +43,20 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             output::safe(&why.to_string())
         );
     }
+    let metrics = Arc::new(connector_cluster::metrics::Metrics::new());
+    // Listening first: a bad or taken address fails before anything is loaded.
+    if let Some(addr) = a.metrics {
+        let bound = connector_cluster::metrics::serve(metrics.clone(), addr).await?;
+        eprintln!("worker: metrics at http://{bound}/metrics");
+    }
     let cluster = connect(&a.nats, setup::Patience::Worker).await?;
     // Tenants' kept state lives in the cluster, so any worker can re-sync any tenant.
+    let observer: Arc<dyn connector_host::RequestObserver> = metrics.clone();
     let options = connector_host::HostOptions {
         state_backend: Some(Arc::new(connector_cluster::tenant_state::ClusterState {
             store: cluster.state.clone(),
         })),
+        request_observer: a.metrics.is_some().then_some(observer),
         ..crate::setup::options(g, connect_to(g)?)?
     };
     let host = Arc::new(connector_host::Host::load(&crate::setup::plugin_path(g)?, options).await?);
@@ -75,6 +83,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             .map(|t| ((t.name.clone(), t.app.clone()), t))
             .collect::<HashMap<_, _>>(),
         render: Arc::new(|t, a| output::account_json(&t.app, Some(&t.name), a)),
+        metrics,
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = std::time::Duration::from_secs(a.grace);
@@ -177,7 +186,8 @@ pub async fn results(g: &Global, a: &ResultsArgs) -> anyhow::Result<ExitCode> {
         .or((!g.json).then_some(crate::formats::Format::Json));
     let listing = Listing::new(g, format, a.inactive_for.as_deref(), a.by)?;
     let cluster = connect(&a.nats, setup::Patience::Command).await?;
-    let snapshots = results::read_all(&cluster.results, a.tenant.as_deref()).await?;
+    let snapshots =
+        results::read_all(&cluster.snapshots, &cluster.results, a.tenant.as_deref()).await?;
     let mut rows = Vec::new();
     for (name, lines) in &snapshots {
         for line in String::from_utf8_lossy(lines).lines() {
@@ -225,6 +235,31 @@ pub async fn cluster(g: &Global, what: ClusterWhat, n: &NatsArgs) -> anyhow::Res
         for f in &s.failures {
             println!("  failed: {}", output::safe(&f.to_string()));
         }
+        for l in &s.last_syncs {
+            let who = match (&l.tenant, &l.app) {
+                (Some(t), Some(a)) => format!("tenant {} ({})", output::safe(t), output::safe(a)),
+                _ => format!("snapshot {}", output::safe(&l.name)),
+            };
+            let age = l
+                .age_seconds
+                .map(|s| format!(" ({} ago)", age_text(s)))
+                .unwrap_or_default();
+            println!(
+                "  last sync: {who} complete at {}{age}",
+                output::safe(&l.completed_at)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A sync's age in words: seconds, minutes, hours or days.
+fn age_text(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
+    }
 }

@@ -1,5 +1,7 @@
-//! A sync's progress, per page: the head (`<job>`: the next cursor and pages so far) and each
-//! page (`<job>.<n>`: its accounts as JSON lines). A redelivered job resumes at the head.
+//! A sync's progress: the head (`<job>` in the checkpoints bucket: the next cursor, the pages
+//! stored so far and when the sync started). Each page itself is stored as it comes, as a page
+//! of the job's snapshot (`results.rs`), so a redelivered job resumes at the head and nothing
+//! is assembled at the end.
 
 use async_nats::jetstream::kv;
 use serde::{Deserialize, Serialize};
@@ -11,14 +13,13 @@ pub struct Head {
     pub cursor: Option<String>,
     /// Pages stored so far.
     pub pages: u64,
+    /// When the sync's first page was asked for (Unix milliseconds; 0 before).
+    #[serde(default)]
+    pub started_ms: i64,
 }
 
 fn head_key(job: &str) -> String {
     crate::names::token(job)
-}
-
-fn page_key(job: &str, n: u64) -> String {
-    format!("{}.{n}", crate::names::token(job))
 }
 
 /// The head of `job`, if it has one.
@@ -29,37 +30,14 @@ pub async fn head(kv: &kv::Store, job: &str) -> anyhow::Result<Option<Head>> {
     })
 }
 
-/// Store page `n` of `job`, then move the head past it (a page is never counted unstored).
-pub async fn save_page(
-    kv: &kv::Store,
-    job: &str,
-    n: u64,
-    lines: Vec<u8>,
-    next: &Head,
-) -> anyhow::Result<()> {
-    kv.put(page_key(job, n), lines.into()).await?;
+/// Move the head of `job` past a page already stored (a page is never counted unstored).
+pub async fn advance(kv: &kv::Store, job: &str, next: &Head) -> anyhow::Result<()> {
     kv.put(head_key(job), serde_json::to_vec(next)?.into())
         .await?;
     Ok(())
 }
 
-/// Every stored page of `job`, in order.
-pub async fn pages(kv: &kv::Store, job: &str, count: u64) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for n in 0..count {
-        let page = kv
-            .get(page_key(job, n))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("checkpoint page {n} of {job} is missing"))?;
-        out.extend_from_slice(&page);
-    }
-    Ok(out)
-}
-
-/// Forget `job`'s checkpoint.
-pub async fn forget(kv: &kv::Store, job: &str, count: u64) {
-    for n in 0..count {
-        let _ = kv.purge(page_key(job, n)).await;
-    }
+/// Forget `job`'s head.
+pub async fn forget(kv: &kv::Store, job: &str) {
     let _ = kv.purge(head_key(job)).await;
 }

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod enqueue;
 pub mod jobs;
 pub mod lease;
+pub mod metrics;
 pub mod names;
 pub mod results;
 pub mod setup;

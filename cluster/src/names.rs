@@ -16,8 +16,11 @@ pub const DONE: &str = "connector-done";
 pub const FAILURES: &str = "connector-failures";
 /// Worker heartbeats.
 pub const WORKERS: &str = "connector-workers";
-/// Latest complete snapshot per tenant and app.
+/// Snapshots' pages, each an object `<tenant>.<app>.<job>.<n>` (JSON lines).
 pub const RESULTS: &str = "connector-results";
+/// Each tenant's and app's latest complete snapshot: a pointer to its job's pages, switched
+/// by compare-and-set when a sync's last page is in.
+pub const SNAPSHOTS: &str = "connector-snapshots";
 /// Each tenant's kept state (the plugin's `tenant` bucket), per tenant, account and app.
 pub const STATE: &str = "connector-state";
 
@@ -44,6 +47,32 @@ pub fn tenant_key(tenant: &str, app: &str) -> String {
     format!("{}.{}", token(tenant), token(app))
 }
 
+/// The tenant and app a [`tenant_key`] names (`None` for a key it cannot have made).
+pub fn from_tenant_key(key: &str) -> Option<(String, String)> {
+    let (tenant, app) = key.split_once('.')?;
+    Some((untoken(tenant)?, untoken(app)?))
+}
+
+/// The text a [`token`] was made of.
+fn untoken(t: &str) -> Option<String> {
+    if t == "=" {
+        return Some(String::new());
+    }
+    let mut bytes = Vec::with_capacity(t.len());
+    let mut rest = t.as_bytes();
+    while let Some((&b, after)) = rest.split_first() {
+        if b == b'=' {
+            let hex = std::str::from_utf8(after.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &after[2..];
+        } else {
+            bytes.push(b);
+            rest = after;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +83,20 @@ mod tests {
         assert_eq!(token("a.b c"), "a=2Eb=20c");
         assert_ne!(tenant_key("a.b", "c"), tenant_key("a", "b.c"));
         assert_eq!(token(""), "=");
+    }
+
+    #[test]
+    fn tenant_keys_give_back_their_tenant_and_app() {
+        for (t, a) in [
+            ("acme-eu_1", "twilio"),
+            ("a.b c", "flex"),
+            ("", "x"),
+            ("é\"\n", ""),
+        ] {
+            let back = from_tenant_key(&tenant_key(t, a));
+            assert_eq!(back, Some((t.to_string(), a.to_string())), "{t:?} {a:?}");
+        }
+        assert_eq!(from_tenant_key("no-dot"), None);
+        assert_eq!(from_tenant_key("a=4.b"), None);
     }
 }

@@ -37,7 +37,10 @@ pub struct Cluster {
     pub done: kv::Store,
     pub failures: kv::Store,
     pub workers: kv::Store,
+    /// Snapshots' pages.
     pub results: object_store::ObjectStore,
+    /// The latest complete snapshot of each tenant and app (a pointer to its pages).
+    pub snapshots: kv::Store,
     /// Tenants' kept state.
     pub state: object_store::ObjectStore,
     /// The consumer's acknowledgement deadline (a running job shows progress well within it).
@@ -211,6 +214,7 @@ pub async fn connect(url: &str, patience: Patience) -> anyhow::Result<Cluster> {
     let done = kv_bucket(&js, bucket(names::DONE, DEDUP_WINDOW)).await?;
     let failures = kv_bucket(&js, bucket(names::FAILURES, Duration::ZERO)).await?;
     let workers = kv_bucket(&js, bucket(names::WORKERS, HEARTBEAT_TTL)).await?;
+    let snapshots = kv_bucket(&js, bucket(names::SNAPSHOTS, Duration::ZERO)).await?;
     let results = objects(&js, names::RESULTS).await?;
     let state = objects(&js, names::STATE).await?;
     Ok(Cluster {
@@ -223,6 +227,7 @@ pub async fn connect(url: &str, patience: Patience) -> anyhow::Result<Cluster> {
         failures,
         workers,
         results,
+        snapshots,
         state,
         ack_wait,
         lease_ttl,

@@ -27,6 +27,8 @@ pub struct Worker {
     /// The tenants this worker holds secrets for, by (name, app).
     pub tenants: HashMap<(String, String), Tenant>,
     pub render: Render,
+    /// What it counts (served with `connector worker --metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Why a job did not finish.
@@ -44,6 +46,21 @@ enum Outcome {
     /// stop without writing, acknowledging or handing back anything; the job is another
     /// worker's now.
     Lost(String),
+}
+
+impl Outcome {
+    /// How it is counted: a retry past the last delivery is given up.
+    fn counted(&self, delivered: i64) -> crate::metrics::JobOutcome {
+        use crate::metrics::JobOutcome as J;
+        match self {
+            Outcome::Done => J::Done,
+            Outcome::Retry(..) if delivered >= MAX_DELIVER => J::Failed,
+            Outcome::Retry(..) => J::Retried,
+            Outcome::Fail(_) => J::Failed,
+            Outcome::HandBack(_) => J::HandedBack,
+            Outcome::Lost(_) => J::Lost,
+        }
+    }
 }
 
 /// How a worker is told to stop, and how long its jobs then have.
@@ -180,7 +197,11 @@ impl Worker {
     }
 
     async fn handle(&self, cluster: &Cluster, message: Message, stop: &Stop) {
+        let started = std::time::Instant::now();
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        if delivered > 1 {
+            self.metrics.redelivered();
+        }
         let job: Job = match serde_json::from_slice(&message.payload) {
             Ok(j) => j,
             Err(e) => {
@@ -239,12 +260,22 @@ impl Worker {
                             ),
                         };
                         drop(keepalive);
+                        // Found lost by the job or its keep-alive: counted once.
+                        if matches!(outcome, Outcome::Lost(_)) || lease.is_lost().await {
+                            self.metrics.lease_lost();
+                        }
                         lease.release().await;
                         outcome
                     }
                 }
             }
         };
+        let kind = match job.kind {
+            JobKind::Sync => crate::metrics::Kind::Sync,
+            JobKind::Action { .. } => crate::metrics::Kind::Action,
+        };
+        let counted = outcome.counted(delivered);
+        self.metrics.job_finished(kind, counted, started.elapsed());
         match outcome {
             Outcome::Done => {
                 if let Err(e) = message.double_ack().await {
@@ -303,8 +334,10 @@ impl Worker {
         let _ = message.ack_with(AckKind::Term).await;
     }
 
-    /// A sync from its checkpoint: each page stored before the next is asked for; the snapshot
-    /// is published whole at the end, then the checkpoint forgotten.
+    /// A sync from its checkpoint: each page stored as a page of the job's snapshot before
+    /// the next is asked for (the head then moved past it); when the last is in, the tenant's
+    /// snapshot pointer is switched to these pages and the head forgotten. Nothing is held
+    /// but the page at hand.
     async fn sync(
         &self,
         cluster: &Cluster,
@@ -323,6 +356,10 @@ impl Worker {
                 );
             }
         };
+        if head.started_ms == 0 {
+            head.started_ms = chrono::Utc::now().timestamp_millis();
+        }
+        let tenant_key = names::tenant_key(&job.tenant, &job.app);
         let mut restarted = false;
         loop {
             let page = match self.host.list_page(tenant, head.cursor.as_deref()).await {
@@ -334,8 +371,16 @@ impl Worker {
                     error: ConnectorError::InvalidInput(_),
                     ..
                 }) if head.cursor.is_some() && !restarted => {
-                    checkpoint::forget(kv, &job.id, head.pages).await;
-                    head = Head::default();
+                    if let Err(why) = self.still_ours(lease).await {
+                        return why;
+                    }
+                    results::discard_pages(&cluster.results, &tenant_key, &job.id, head.pages)
+                        .await;
+                    checkpoint::forget(kv, &job.id).await;
+                    head = Head {
+                        started_ms: chrono::Utc::now().timestamp_millis(),
+                        ..Head::default()
+                    };
                     restarted = true;
                     continue;
                 }
@@ -349,11 +394,24 @@ impl Worker {
             let next = Head {
                 cursor: page.next_cursor.clone(),
                 pages: head.pages + 1,
+                started_ms: head.started_ms,
             };
             if let Err(why) = self.still_ours(lease).await {
                 return why;
             }
-            if let Err(e) = checkpoint::save_page(kv, &job.id, head.pages, lines, &next).await {
+            let stored = async {
+                results::store_page(
+                    &cluster.results,
+                    &job.tenant,
+                    &job.app,
+                    &job.id,
+                    head.pages,
+                    &lines,
+                )
+                .await?;
+                checkpoint::advance(kv, &job.id, &next).await
+            };
+            if let Err(e) = stored.await {
                 return Outcome::Retry(
                     format!("checkpoint not stored: {e}"),
                     Duration::from_secs(1),
@@ -368,17 +426,33 @@ impl Worker {
                 return Outcome::HandBack("the worker is stopping".into());
             }
         }
-        let snapshot = match checkpoint::pages(kv, &job.id, head.pages).await {
-            Ok(s) => s,
-            Err(e) => return Outcome::Retry(e.to_string(), Duration::from_secs(1)),
-        };
         if let Err(why) = self.still_ours(lease).await {
             return why;
         }
-        if let Err(e) = results::publish(&cluster.results, &job.tenant, &job.app, &snapshot).await {
-            return Outcome::Retry(e.to_string(), Duration::from_secs(1));
+        let manifest = results::Manifest {
+            job: job.id.clone(),
+            pages: head.pages,
+            started_ms: head.started_ms,
+            completed_at: chrono::Utc::now().to_rfc3339(),
+        };
+        match results::switch(
+            &cluster.snapshots,
+            &cluster.results,
+            &job.tenant,
+            &job.app,
+            &manifest,
+        )
+        .await
+        {
+            Ok(results::Switched::Now) => self.metrics.snapshot_published(&job.tenant, &job.app),
+            Ok(results::Switched::Stale) => tracing::warn!(
+                "job {}: a sync of {} that started later has completed; this older snapshot was discarded",
+                job.id,
+                job.tenant
+            ),
+            Err(e) => return Outcome::Retry(e.to_string(), Duration::from_secs(1)),
         }
-        checkpoint::forget(kv, &job.id, head.pages).await;
+        checkpoint::forget(kv, &job.id).await;
         Outcome::Done
     }
 

@@ -9,6 +9,7 @@ use crate::answer_hygiene::answer_hygiene;
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::Credentials;
 use crate::limits::{LimitExceeded, Limits};
+use crate::request_observer::{Observed, RequestObserver};
 pub use crate::request_policy::EgressPolicy;
 use crate::request_policy::{Allowed, CallKind, Denial, Outbound, decide};
 use crate::sync::lock;
@@ -73,6 +74,8 @@ struct Shared {
     connections: UpstreamConnections,
     /// Asked before each write (fenced calls only).
     fence: Option<Arc<dyn WriteFence>>,
+    /// Told of each request sent and how it ended.
+    observer: Option<Arc<dyn RequestObserver>>,
     traffic: Arc<Mutex<CallTraffic>>,
     /// What the running action may write (empty outside actions).
     targets: Mutex<ActionTargets>,
@@ -80,12 +83,13 @@ struct Shared {
 }
 
 /// What a call's requests share with every other call of the host: the connecting account's
-/// gate (when there is a tenant) and the open connections; and the caller's fence, asked
-/// before each write.
+/// gate (when there is a tenant) and the open connections; the caller's fence, asked
+/// before each write; and the host's request observer, told of each request sent.
 pub struct Upstream {
     pub gate: Option<Arc<UpstreamGate>>,
     pub connections: UpstreamConnections,
     pub fence: Option<Arc<dyn WriteFence>>,
+    pub observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl EgressHooks {
@@ -116,6 +120,7 @@ impl EgressHooks {
                 gate: upstream.gate,
                 connections: upstream.connections,
                 fence: upstream.fence,
+                observer: upstream.observer,
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
                 audit,
@@ -409,7 +414,7 @@ impl Shared {
     }
 
     /// Stage 3: send under the call's concurrency, time and size limits, and the account's
-    /// gate, and audit it.
+    /// gate, and audit it (and tell the observer).
     async fn send(
         &self,
         request: http::Request<Bytes>,
@@ -425,6 +430,7 @@ impl Shared {
             None => None,
         };
         let started = Instant::now();
+        let observed = Observed::start(self.observer.as_ref());
         let outcome = tokio::time::timeout(
             limits.request_timeout,
             fetch(&self.connections, request, limits.max_response_bytes),
@@ -438,6 +444,7 @@ impl Shared {
             Ok((parts, body)) => (Some(parts.status.as_u16()), body.len()),
             Err(_) => (None, 0),
         };
+        observed.finish(status);
         let target = match &self.policy.connect_to {
             Some(to) => to.authority(),
             None => format!("{host}:443"),

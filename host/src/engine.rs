@@ -41,6 +41,8 @@ pub struct HostOptions {
     pub state_dir: Option<PathBuf>,
     /// Keep tenants' state elsewhere (e.g. a cluster's store); overrides `state_dir`.
     pub state_backend: Option<std::sync::Arc<dyn crate::state::StateBackend>>,
+    /// Told when each upstream request starts and ends, with its status (metrics).
+    pub request_observer: Option<Arc<dyn crate::request_observer::RequestObserver>>,
 }
 
 /// Where a component's compiled form came from.

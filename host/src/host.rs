@@ -313,6 +313,7 @@ impl Host {
                 gate: tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
                 connections: self.connections.clone(),
                 fence,
+                observer: self.options.request_observer.clone(),
             },
         );
         let traffic = hooks.traffic();

@@ -4,6 +4,8 @@
 
 mod cli;
 mod cluster;
+mod cluster_metrics;
+mod cluster_snapshots;
 mod conformance;
 mod documented;
 mod faults;

@@ -1,0 +1,134 @@
+//! Streamed snapshots on a real nats-server: pages stored as a sync goes, a pointer switched
+//! when the last is in, never to a snapshot whose sync started before the one it names, the
+//! pages it named before removed; a reader sees the previous snapshot or the new one, whole.
+
+use connector_cluster::results::{self, Manifest, Switched};
+use connector_cluster::setup::{self, Patience};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A JetStream server on loopback, stopped when dropped.
+struct Nats(Child, PathBuf);
+
+impl Nats {
+    fn start() -> (Self, String) {
+        let bin = std::env::var_os("NATS_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("nats-server"));
+        let port = connector_e2e::free_port();
+        let dir = connector_e2e::scratch_dir("cluster-snapshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new(bin)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (make test installs it; or set NATS_SERVER)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (Self(child, dir), format!("nats://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn manifest(job: &str, pages: u64, started_ms: i64) -> Manifest {
+    Manifest {
+        job: job.into(),
+        pages,
+        started_ms,
+        completed_at: "2026-12-01T00:00:00Z".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
+    let (_nats, url) = Nats::start();
+    let c = setup::connect(&url, Patience::Command).await.unwrap();
+    let read = || async {
+        results::read_all(&c.snapshots, &c.results, Some("acme"))
+            .await
+            .unwrap()
+    };
+    // Sync B (started at 200) stores its two pages and switches.
+    for (n, line) in ["b0\n", "b1\n"].iter().enumerate() {
+        results::store_page(
+            &c.results,
+            "acme",
+            "twilio",
+            "sync.B",
+            n as u64,
+            line.as_bytes(),
+        )
+        .await
+        .unwrap();
+    }
+    assert!(read().await.is_empty(), "no snapshot before the switch");
+    let b = manifest("sync.B", 2, 200);
+    assert_eq!(
+        results::switch(&c.snapshots, &c.results, "acme", "twilio", &b)
+            .await
+            .unwrap(),
+        Switched::Now
+    );
+    assert_eq!(read().await[0].1, b"b0\nb1\n");
+    // Sync C (started at 300) is half stored: readers still see B, whole.
+    results::store_page(&c.results, "acme", "twilio", "sync.C", 0, b"c0\n")
+        .await
+        .unwrap();
+    assert_eq!(read().await[0].1, b"b0\nb1\n");
+    // Sync A started before B (at 100) and completes after it: it does not replace B.
+    results::store_page(&c.results, "acme", "twilio", "sync.A", 0, b"a0\n")
+        .await
+        .unwrap();
+    let a = manifest("sync.A", 1, 100);
+    assert_eq!(
+        results::switch(&c.snapshots, &c.results, "acme", "twilio", &a)
+            .await
+            .unwrap(),
+        Switched::Stale
+    );
+    assert_eq!(read().await[0].1, b"b0\nb1\n");
+    // C completes: it replaces B, whose pages are removed; switching again changes nothing.
+    results::store_page(&c.results, "acme", "twilio", "sync.C", 1, b"c1\n")
+        .await
+        .unwrap();
+    let cm = manifest("sync.C", 2, 300);
+    for _ in 0..2 {
+        assert_eq!(
+            results::switch(&c.snapshots, &c.results, "acme", "twilio", &cm)
+                .await
+                .unwrap(),
+            Switched::Now
+        );
+    }
+    assert_eq!(read().await[0].1, b"c0\nc1\n");
+    let mut left = Vec::new();
+    let mut list = c.results.list().await.unwrap();
+    use futures::StreamExt as _;
+    while let Some(Ok(o)) = list.next().await {
+        if !o.deleted {
+            left.push(o.name);
+        }
+    }
+    left.sort();
+    assert_eq!(left.len(), 2, "only C's pages are kept: {left:?}");
+    // Another tenant's snapshots are apart.
+    assert!(
+        results::read_all(&c.snapshots, &c.results, Some("globex"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
