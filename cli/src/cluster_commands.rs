@@ -84,6 +84,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
             .collect::<HashMap<_, _>>(),
         render: Arc::new(|t, a| output::account_json(&t.app, Some(&t.name), a)),
         metrics,
+        running: Default::default(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = std::time::Duration::from_secs(a.grace);

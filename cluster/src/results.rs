@@ -1,7 +1,9 @@
 //! Snapshots, streamed: a sync stores each page of its snapshot as it comes (an object
-//! `<tenant>.<app>.<job>.<n>` of JSON lines, one account per line, as `accounts --json` prints
-//! them), and when its last page is in, switches the tenant's pointer (a key-value entry) to
-//! its pages by compare-and-set, then removes the pages the pointer named before. No worker
+//! `<tenant>.<app>.<job>.<run>.<n>` of JSON lines, one account per line, as `accounts --json`
+//! prints them; named by the run that stored it, so a store a run sent before it lost the job
+//! cannot replace another run's page), and when its last page is in, switches the tenant's
+//! pointer (a key-value entry) to its pages by compare-and-set, then removes the pages the
+//! pointer named before. No worker
 //! holds a whole tenant; a reader follows the pointer, so it sees the previous snapshot or the
 //! new one, never a mix; and a snapshot never replaces one whose sync started later.
 
@@ -16,40 +18,46 @@ use tokio::io::AsyncReadExt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub job: String,
-    pub pages: u64,
+    /// Its pages' object names, in order.
+    pub pages: Vec<String>,
     /// When its sync started (Unix milliseconds).
     pub started_ms: i64,
     /// When it was complete (RFC 3339).
     pub completed_at: String,
 }
 
-/// The object name of page `n` of `job`'s snapshot of `tenant` and `app`.
-fn page_name(tenant_key: &str, job: &str, n: u64) -> String {
-    format!("{tenant_key}.{}.{n}", names::token(job))
+/// The object name of page `n` of `job`'s snapshot as stored by `run`.
+fn page_name(tenant_key: &str, job: &str, run: &str, n: usize) -> String {
+    format!(
+        "{tenant_key}.{}.{}.{n}",
+        names::token(job),
+        names::token(run)
+    )
 }
 
-/// Store page `n` of `job`'s snapshot.
+/// Store page `n` of `job`'s snapshot for `run`; the page's name.
 pub async fn store_page(
     store: &ObjectStore,
     tenant: &str,
     app: &str,
     job: &str,
-    n: u64,
+    run: &str,
+    n: usize,
     lines: &[u8],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let mut reader = lines;
-    let name = page_name(&names::tenant_key(tenant, app), job, n);
+    let name = page_name(&names::tenant_key(tenant, app), job, run, n);
     store
         .put(name.as_str(), &mut reader)
         .await
         .map_err(|e| anyhow::anyhow!("storing page {n} of the snapshot of {tenant}: {e}"))?;
-    Ok(())
+    Ok(name)
 }
 
-/// Remove the first `pages` pages of `job`'s snapshot (a replaced or abandoned one).
-pub async fn discard_pages(store: &ObjectStore, tenant_key: &str, job: &str, pages: u64) {
-    for n in 0..pages {
-        let _ = store.delete(page_name(tenant_key, job, n).as_str()).await;
+/// Remove these pages (of a replaced or abandoned snapshot).
+pub async fn discard_pages(store: &ObjectStore, pages: &[String]) {
+    for name in pages {
+        let _ = store.delete(name.as_str()).await;
     }
 }
 
@@ -86,14 +94,14 @@ pub async fn switch(
                         return Ok(Switched::Now);
                     }
                     if b.started_ms > manifest.started_ms {
-                        discard_pages(store, &key, &manifest.job, manifest.pages).await;
+                        discard_pages(store, &manifest.pages).await;
                         return Ok(Switched::Stale);
                     }
                 }
                 match pointers.update(&key, value.clone(), e.revision).await {
                     Ok(_) => {
                         if let Some(b) = before {
-                            discard_pages(store, &key, &b.job, b.pages).await;
+                            discard_pages(store, &b.pages).await;
                         }
                         true
                     }
@@ -181,8 +189,7 @@ pub async fn read_all(
 
 async fn read_pages(store: &ObjectStore, key: &str, m: &Manifest) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    for n in 0..m.pages {
-        let name = page_name(key, &m.job, n);
+    for (n, name) in m.pages.iter().enumerate() {
         let mut object = store
             .get(name.as_str())
             .await
@@ -197,10 +204,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_names_keep_tenants_and_jobs_apart() {
-        let a = page_name(&names::tenant_key("a.b", "twilio"), "sync.x", 0);
-        let b = page_name(&names::tenant_key("a", "b.twilio"), "sync.x", 0);
+    fn page_names_keep_tenants_jobs_and_runs_apart() {
+        let a = page_name(&names::tenant_key("a.b", "twilio"), "sync.x", "w0-1", 0);
+        let b = page_name(&names::tenant_key("a", "b.twilio"), "sync.x", "w0-1", 0);
+        let c = page_name(&names::tenant_key("a.b", "twilio"), "sync.x", "w1-2", 0);
         assert_ne!(a, b);
+        assert_ne!(a, c);
         assert!(a.starts_with(&format!("{}.", names::token("a.b"))));
         assert!(a.ends_with(".0"));
     }

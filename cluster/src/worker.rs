@@ -29,6 +29,23 @@ pub struct Worker {
     pub render: Render,
     /// What it counts (served with `connector worker --metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Jobs running here now, by id: a second delivery of one of them (the server
+    /// redelivering it, or honouring a hand-back this worker sent before a partition) waits
+    /// instead of running it twice under the same lease holder.
+    pub running: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// A job's place in [`Worker::running`], given back when the job ends.
+struct Running<'w>(&'w Worker, String);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
 }
 
 /// Why a job did not finish.
@@ -210,6 +227,19 @@ impl Worker {
                 return;
             }
         };
+        let first_here = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id.clone());
+        if !first_here {
+            // Already running here: this delivery waits (the running one acknowledges it).
+            let _ = message
+                .ack_with(AckKind::Nak(Some(cluster.lease_ttl / 4)))
+                .await;
+            return;
+        }
+        let _running = Running(self, job.id.clone());
         let outcome = match self.tenants.get(&(job.tenant.clone(), job.app.clone())) {
             None => Outcome::Retry(
                 format!(
@@ -347,8 +377,9 @@ impl Worker {
         stop: &Stop,
     ) -> Outcome {
         let kv = &cluster.checkpoints;
-        let mut head = match checkpoint::head(kv, &job.id).await {
-            Ok(h) => h.unwrap_or_default(),
+        let (mut head, mut revision) = match checkpoint::head(kv, &job.id).await {
+            Ok(Some((h, r))) => (h, Some(r)),
+            Ok(None) => (Head::default(), None),
             Err(e) => {
                 return Outcome::Retry(
                     format!("checkpoint unreadable: {e}"),
@@ -359,7 +390,13 @@ impl Worker {
         if head.started_ms == 0 {
             head.started_ms = chrono::Utc::now().timestamp_millis();
         }
-        let tenant_key = names::tenant_key(&job.tenant, &job.app);
+        // This run's pages have names of their own: a store another run sent before it lost
+        // the job, delivered late, lands beside them, never over them.
+        let run = format!(
+            "{}-{}",
+            self.id,
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
         let mut restarted = false;
         loop {
             let page = match self.host.list_page(tenant, head.cursor.as_deref()).await {
@@ -374,13 +411,13 @@ impl Worker {
                     if let Err(why) = self.still_ours(lease).await {
                         return why;
                     }
-                    results::discard_pages(&cluster.results, &tenant_key, &job.id, head.pages)
-                        .await;
+                    results::discard_pages(&cluster.results, &head.pages).await;
                     checkpoint::forget(kv, &job.id).await;
                     head = Head {
                         started_ms: chrono::Utc::now().timestamp_millis(),
                         ..Head::default()
                     };
+                    revision = None;
                     restarted = true;
                     continue;
                 }
@@ -391,33 +428,42 @@ impl Worker {
                 lines.extend_from_slice((self.render)(tenant, a).to_string().as_bytes());
                 lines.push(b'\n');
             }
-            let next = Head {
-                cursor: page.next_cursor.clone(),
-                pages: head.pages + 1,
-                started_ms: head.started_ms,
-            };
             if let Err(why) = self.still_ours(lease).await {
                 return why;
             }
             let stored = async {
-                results::store_page(
+                let name = results::store_page(
                     &cluster.results,
                     &job.tenant,
                     &job.app,
                     &job.id,
-                    head.pages,
+                    &run,
+                    head.pages.len(),
                     &lines,
                 )
                 .await?;
-                checkpoint::advance(kv, &job.id, &next).await
+                let mut pages = head.pages.clone();
+                pages.push(name);
+                let next = Head {
+                    cursor: page.next_cursor.clone(),
+                    pages,
+                    started_ms: head.started_ms,
+                };
+                let r = checkpoint::advance(kv, &job.id, &next, revision).await?;
+                anyhow::Ok((next, r))
             };
-            if let Err(e) = stored.await {
-                return Outcome::Retry(
-                    format!("checkpoint not stored: {e}"),
-                    Duration::from_secs(1),
-                );
+            match stored.await {
+                Ok((next, r)) => {
+                    head = next;
+                    revision = Some(r);
+                }
+                Err(e) => {
+                    return Outcome::Retry(
+                        format!("checkpoint not stored: {e}"),
+                        Duration::from_secs(1),
+                    );
+                }
             }
-            head = next;
             if head.cursor.is_none() {
                 break;
             }
@@ -431,7 +477,7 @@ impl Worker {
         }
         let manifest = results::Manifest {
             job: job.id.clone(),
-            pages: head.pages,
+            pages: head.pages.clone(),
             started_ms: head.started_ms,
             completed_at: chrono::Utc::now().to_rfc3339(),
         };

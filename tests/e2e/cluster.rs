@@ -927,3 +927,562 @@ async fn a_worker_told_to_stop_hands_back_its_job_takes_no_other_and_exits_0() {
     drop(nats);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// What a [`Proxy`] does with the connections of the worker behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Every byte forwarded both ways.
+    Open,
+    /// Cut: live connections dropped, new ones refused (nothing listens on the port).
+    Refused,
+    /// Cut: live connections dropped, new ones accepted and then left without a byte either
+    /// way, as a network partition looks to a client (its attempts time out).
+    BlackHole,
+    /// Partitioned: connections kept, nothing forwarded either way (new ones likewise), what
+    /// was sent held and delivered once the link is open again, as TCP does when a partition
+    /// heals before the connection times out.
+    Stalled,
+    /// The test is over.
+    Closed,
+}
+
+/// A TCP proxy between one worker and the NATS server, which the test cuts and restores. It
+/// runs on its own thread and runtime: the tests block theirs.
+struct Proxy {
+    port: u16,
+    link: std::sync::Arc<tokio::sync::watch::Sender<Link>>,
+    /// Connections forwarded to the server so far.
+    forwarded: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Stall the link as the worker next sends bytes holding this ([`Proxy::stall_on`]).
+    trigger: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+}
+
+impl Proxy {
+    /// A proxy on a free loopback port to the server on `target`.
+    fn start(target: u16) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let link = std::sync::Arc::new(tokio::sync::watch::Sender::new(Link::Open));
+        let forwarded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let trigger = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (l, f, t) = (link.clone(), forwarded.clone(), trigger.clone());
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(proxy_serve(listener, port, target, l, f, t));
+        });
+        Self {
+            port,
+            link,
+            forwarded,
+            trigger,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Cut the link (`Link::Refused`, `Link::BlackHole`, `Link::Stalled`), or restore it
+    /// (`Link::Open`).
+    fn set(&self, link: Link) {
+        self.link.send_replace(link);
+    }
+
+    fn link(&self) -> Link {
+        *self.link.borrow()
+    }
+
+    /// Stall the link just before the worker's next bytes holding `pattern` (they are held
+    /// with the rest).
+    fn stall_on(&self, pattern: &str) {
+        *self.trigger.lock().unwrap() = Some(pattern.as_bytes().to_vec());
+    }
+
+    fn forwarded(&self) -> u64 {
+        self.forwarded.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.link.send_replace(Link::Closed);
+    }
+}
+
+/// The proxy's accept loop: a listener unless the link refuses, connections held without a
+/// byte while it is black-holed.
+async fn proxy_serve(
+    listener: std::net::TcpListener,
+    port: u16,
+    target: u16,
+    sender: std::sync::Arc<tokio::sync::watch::Sender<Link>>,
+    forwarded: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    trigger: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+) {
+    let mut link = sender.subscribe();
+    let mut listener = Some(tokio::net::TcpListener::from_std(listener).unwrap());
+    let mut held = Vec::new();
+    loop {
+        let now = *link.borrow_and_update();
+        if now != Link::BlackHole {
+            held.clear();
+        }
+        match now {
+            Link::Closed => return,
+            Link::Refused => listener = None,
+            _ if listener.is_none() => listener = Some(proxy_rebind(port).await),
+            _ => {}
+        }
+        let accepted = async {
+            match &listener {
+                Some(l) => l.accept().await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = link.changed() => if changed.is_err() {
+                return;
+            },
+            accepted = accepted => if let Some((client, _)) = accepted {
+                if now == Link::BlackHole {
+                    held.push(client);
+                } else {
+                    forwarded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let (s, t) = (sender.clone(), trigger.clone());
+                    tokio::spawn(proxy_pipe(client, target, s, t));
+                }
+            },
+        }
+    }
+}
+
+/// Listen on `port` again (the one the worker knows).
+async fn proxy_rebind(port: u16) -> tokio::net::TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        if socket.bind(([127, 0, 0, 1], port).into()).is_ok()
+            && let Ok(l) = socket.listen(128)
+        {
+            return l;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the proxy cannot listen on {port} again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Copy both ways between a client and the server until either closes or the link is cut;
+/// then both connections are dropped.
+async fn proxy_pipe(
+    client: tokio::net::TcpStream,
+    target: u16,
+    sender: std::sync::Arc<tokio::sync::watch::Sender<Link>>,
+    trigger: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+) {
+    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+        return;
+    };
+    let (from_client, to_client) = client.into_split();
+    let (from_server, to_server) = server.into_split();
+    let up = proxy_copy(from_client, to_server, sender.clone(), Some(trigger));
+    tokio::select! {
+        () = up => {}
+        () = proxy_copy(from_server, to_client, sender, None) => {}
+    }
+}
+
+/// One direction of [`proxy_pipe`]: each chunk read is held while the link is stalled; the
+/// copy ends when the link is cut. Upstream (`trigger` given), a chunk holding the trigger's
+/// pattern stalls the link first.
+async fn proxy_copy(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    sender: std::sync::Arc<tokio::sync::watch::Sender<Link>>,
+    trigger: Option<std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut link = sender.subscribe();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let read = tokio::select! {
+            r = from.read(&mut buf) => r,
+            () = proxy_dropped(&mut link) => return,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if let Some(trigger) = &trigger {
+            let mut armed = trigger.lock().unwrap();
+            if armed
+                .as_ref()
+                .is_some_and(|p| buf[..n].windows(p.len()).any(|w| w == p.as_slice()))
+            {
+                *armed = None;
+                sender.send_replace(Link::Stalled);
+            }
+        }
+        loop {
+            let now = *link.borrow_and_update();
+            match now {
+                Link::Open => break,
+                Link::Stalled => {
+                    if link.changed().await.is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Until the link is cut (live connections dropped): not while it is open or stalled.
+async fn proxy_dropped(link: &mut tokio::sync::watch::Receiver<Link>) {
+    while matches!(*link.borrow_and_update(), Link::Open | Link::Stalled) {
+        if link.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Lines of the workers' `0..n` audit files.
+fn audits(dir: &Path, n: usize) -> Vec<(usize, String)> {
+    (0..n)
+        .flat_map(|i| {
+            std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl")))
+                .unwrap_or_default()
+                .lines()
+                .map(|l| (i, l.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Worker 0 reaches the server through a proxy, which is cut (`how`) while its read of the
+/// account is in flight, past the acknowledgement deadline and the lease; worker 1, connected
+/// directly, takes the job over and suspends; then worker 0 reconnects.
+async fn a_worker_cut_off_during_an_action(how: Link, name: &str) {
+    // Each answer takes 1.5 s: the cut lands while the read of the account is in flight.
+    let fixture = Fixture::generate(6, 35);
+    let target = fixture
+        .accounts
+        .iter()
+        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
+        .expect("an active subaccount")["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sim = sim(fixture).await;
+    sim.faults().latency = Duration::from_millis(1500);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(&dir, &sid, "");
+    let nats = Nats::start(free_port(), &dir);
+    let proxy = Proxy::start(nats.port);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker(&token, &proxy.url(), &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    let before = sim.arrived();
+    enqueue(
+        &token,
+        &url,
+        &tenants,
+        &["--tenant", "t0", "suspend", &target],
+    );
+    // Its intent is stored, its read of the account in flight.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sim.in_flight() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never read the account"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    proxy.set(how);
+    // Its read is answered within 1.5 s, and a worker without a fence would send the
+    // suspending write at once (the simulator is still in reach); one whose fence let a
+    // proof that could not reach the server pass would send it once the proof timed out (two
+    // writes, then). It cannot prove its lease, so nothing more arrives.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        sim.arrived(),
+        before + 1,
+        "cut off, it sent nothing after its read: {:?}",
+        sim.requests()
+    );
+    // Past the 3 s deadline and the 4 s lease, another worker takes the job and suspends.
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    wait_request(&sim, "suspending the account", |r| {
+        r.method == "POST" && r.path.contains(&target)
+    });
+    wait_for(&token, &url, &dir, "the action", |s| {
+        num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let connections = proxy.forwarded();
+    proxy.set(Link::Open);
+    // It reconnects, and whatever it queued while cut off reaches the server; give it time to
+    // act on it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while proxy.forwarded() == connections {
+        assert!(
+            Instant::now() < deadline,
+            "worker 0 did not reconnect: {}",
+            worker_log(&dir, 0)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let posts = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.contains(&target))
+        .count();
+    assert_eq!(posts, 1, "the account is suspended once");
+    let actions: Vec<(usize, String)> = audits(&dir, 2)
+        .into_iter()
+        .filter(|(_, l)| l.contains("\"event\":\"action\"") && l.contains(&target))
+        .collect();
+    assert_eq!(actions.len(), 1, "one audit line: {actions:?}");
+    assert_eq!(
+        actions[0].0, 1,
+        "worker 1 wrote, and audits it: {actions:?}"
+    );
+    // Refused by its fence (the lease could not be proved), worker 0 stopped without
+    // acknowledging or handing back the job, which was worker 1's by then.
+    let said = worker_log(&dir, 0);
+    assert!(
+        said.contains("could not be proved") && said.contains("nothing more written"),
+        "worker 0 says why it stopped: {said}"
+    );
+    assert!(
+        workers.0[0].try_wait().unwrap().is_none(),
+        "the cut-off worker is still running: {said}"
+    );
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    assert_eq!(num(&s, "queued") + num(&s, "in_flight"), 0, "{s}");
+    drop(workers);
+    drop(proxy);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cut_off_during_an_action_writes_nothing_when_it_reconnects() {
+    a_worker_cut_off_during_an_action(Link::Refused, "cluster-cut-action").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_partitioned_during_an_action_writes_nothing_when_it_reconnects() {
+    a_worker_cut_off_during_an_action(Link::BlackHole, "cluster-partition-action").await;
+}
+
+/// When the proxy of a cut-off worker lets it reconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Restore {
+    /// As soon as the other worker has taken the job over: what the cut-off worker queued
+    /// while cut off reaches the server while the other one works.
+    AtTakeover,
+    /// Once the other worker has published the snapshot.
+    AfterSnapshot,
+}
+
+/// Worker 0 reaches the server through `proxy`, which is cut (`how`) in its second call of a
+/// sync, past the acknowledgement deadline and the lease; worker 1, connected directly, takes
+/// the job over from worker 0's checkpoint and publishes the snapshot; worker 0 reconnects
+/// when `restore` says.
+async fn a_worker_cut_off_during_a_sync(how: Link, restore: Restore, name: &str) {
+    // Pages of 10 of 41 accounts, every answer after 600 ms.
+    let sim = sim(Fixture::generate(40, 36)).await;
+    // An account of the second page, renamed once worker 0 has read it: worker 1 reads that
+    // page again, renamed, and that is what the snapshot holds; a worker that stored its page
+    // without proving its lease would store the old name once it reconnects.
+    let renamed = sim.with_fixture(|f| f.accounts[15]["sid"].as_str().unwrap().to_string());
+    let rename = |name: &Value| {
+        sim.update_fixture(|f| {
+            let a = f.accounts.iter_mut().find(|a| a["sid"] == renamed.as_str());
+            a.unwrap()["friendly_name"] = name.clone();
+        })
+    };
+    let old_name = sim.with_fixture(|f| f.accounts[15]["friendly_name"].clone());
+    let new_name = Value::from("Renamed while worker 0 was cut off");
+    rename(&new_name);
+    let expected = single_machine(&sim);
+    rename(&old_name);
+    assert_ne!(
+        single_machine(&sim),
+        expected,
+        "the name is in the snapshot"
+    );
+    sim.faults().latency = Duration::from_millis(600);
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(&dir, &sid, "page_size = 10\n");
+    let nats = Nats::start(free_port(), &dir);
+    let proxy = Proxy::start(nats.port);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let mut workers = Workers(vec![worker(&token, &proxy.url(), &addr, &tenants, &dir, 0)]);
+    wait_for(&token, &url, &dir, "the worker", |s| {
+        s["workers"].as_array().is_some_and(|w| w.len() == 1)
+    });
+    sim.clear_requests();
+    enqueue(&token, &url, &tenants, &[]);
+    // In its second call (the second page's accounts), with the first checkpointed: the third
+    // page of accounts answered, the second page's usage in flight.
+    wait_request(&sim, "the third page of accounts", |r| {
+        r.path == "/2010-04-01/Accounts.json" && r.query.contains("Page=2&")
+    });
+    if how == Link::Stalled {
+        // Partitioned between the proof of its lease and the write it allowed: the link
+        // stalls as the worker's store of the page (its metadata) leaves, the proof answered.
+        proxy.stall_on("$O.connector-results.M.");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while proxy.link() != Link::Stalled {
+            assert!(
+                Instant::now() < deadline,
+                "worker 0 stored nothing: {}",
+                worker_log(&dir, 0)
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    } else {
+        proxy.set(how);
+    }
+    rename(&new_name);
+    workers
+        .0
+        .push(worker(&token, &url, &addr, &tenants, &dir, 1));
+    let list_reads = |page: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| {
+                r.path == "/2010-04-01/Accounts.json"
+                    && match page {
+                        "" => !r.query.contains("Page="),
+                        p => r.query.contains(&format!("Page={p}&")),
+                    }
+            })
+            .count()
+    };
+    let connections = proxy.forwarded();
+    if restore == Restore::AtTakeover {
+        // Worker 1 has the lease and reads the second page again.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while list_reads("1") < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "no takeover: {}",
+                worker_log(&dir, 1)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        proxy.set(Link::Open);
+    }
+    wait_for(&token, &url, &dir, "the snapshot", |s| {
+        num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let published = results_of(&token, &url);
+    proxy.set(Link::Open);
+    // Worker 0 reconnects (a stalled link kept its connection), and what it queued or sent
+    // while cut off reaches the server; give it time to act on it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while how != Link::Stalled && proxy.forwarded() == connections {
+        assert!(
+            Instant::now() < deadline,
+            "worker 0 did not reconnect: {}",
+            worker_log(&dir, 0)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        list_reads(""),
+        1,
+        "worker 1 resumed at worker 0's checkpoint"
+    );
+    assert_eq!(list_reads("1"), 2, "worker 1 read the second page again");
+    assert_eq!(
+        normalized(&published),
+        expected,
+        "the snapshot is a whole sync, its second page as worker 1 read it"
+    );
+    let now = results_of(&token, &url);
+    let changed: Vec<String> = now
+        .lines()
+        .filter(|l| !published.lines().any(|p| p == *l))
+        .map(|l| {
+            let a: Value = serde_json::from_str(l).unwrap();
+            format!("{} now {}", a["id"], a["display_name"])
+        })
+        .collect();
+    assert!(
+        now == published,
+        "the reconnected worker replaced nothing in the published snapshot: {changed:?}"
+    );
+    assert!(
+        !worker_log(&dir, 1).contains("stopped"),
+        "nothing worker 0 sent late took worker 1's lease: {}",
+        worker_log(&dir, 1)
+    );
+    assert!(
+        workers.0[0].try_wait().unwrap().is_none(),
+        "the cut-off worker is still running: {}",
+        worker_log(&dir, 0)
+    );
+    let s = status(&token, &url).unwrap();
+    assert!(s["failures"].as_array().unwrap().is_empty(), "{s}");
+    assert_eq!(num(&s, "queued") + num(&s, "in_flight"), 0, "{s}");
+    drop(workers);
+    drop(proxy);
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cut_off_during_a_sync_stores_nothing_when_it_reconnects_mid_takeover() {
+    a_worker_cut_off_during_a_sync(Link::Refused, Restore::AtTakeover, "cluster-cut-sync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_partitioned_during_a_sync_stores_nothing_when_it_reconnects() {
+    a_worker_cut_off_during_a_sync(
+        Link::BlackHole,
+        Restore::AfterSnapshot,
+        "cluster-partition-sync",
+    )
+    .await;
+}
+
+/// The partition begins after worker 0 proved its lease for a page and before the page's
+/// store reached the server; the connection survives and delivers it once the partition heals,
+/// after worker 1 published the snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_partitioned_between_a_proof_and_its_write_stores_nothing_when_it_heals() {
+    a_worker_cut_off_during_a_sync(
+        Link::Stalled,
+        Restore::AfterSnapshot,
+        "cluster-stalled-sync",
+    )
+    .await;
+}

@@ -43,7 +43,7 @@ impl Drop for Nats {
     }
 }
 
-fn manifest(job: &str, pages: u64, started_ms: i64) -> Manifest {
+fn manifest(job: &str, pages: Vec<String>, started_ms: i64) -> Manifest {
     Manifest {
         job: job.into(),
         pages,
@@ -61,21 +61,21 @@ async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
             .await
             .unwrap()
     };
+    let store = |job: &'static str, n: usize, line: &'static str| {
+        let results = c.results.clone();
+        async move {
+            results::store_page(&results, "acme", "twilio", job, "run1", n, line.as_bytes())
+                .await
+                .unwrap()
+        }
+    };
     // Sync B (started at 200) stores its two pages and switches.
-    for (n, line) in ["b0\n", "b1\n"].iter().enumerate() {
-        results::store_page(
-            &c.results,
-            "acme",
-            "twilio",
-            "sync.B",
-            n as u64,
-            line.as_bytes(),
-        )
-        .await
-        .unwrap();
-    }
+    let b_pages = vec![
+        store("sync.B", 0, "b0\n").await,
+        store("sync.B", 1, "b1\n").await,
+    ];
     assert!(read().await.is_empty(), "no snapshot before the switch");
-    let b = manifest("sync.B", 2, 200);
+    let b = manifest("sync.B", b_pages, 200);
     assert_eq!(
         results::switch(&c.snapshots, &c.results, "acme", "twilio", &b)
             .await
@@ -84,15 +84,10 @@ async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
     );
     assert_eq!(read().await[0].1, b"b0\nb1\n");
     // Sync C (started at 300) is half stored: readers still see B, whole.
-    results::store_page(&c.results, "acme", "twilio", "sync.C", 0, b"c0\n")
-        .await
-        .unwrap();
+    let mut c_pages = vec![store("sync.C", 0, "c0\n").await];
     assert_eq!(read().await[0].1, b"b0\nb1\n");
     // Sync A started before B (at 100) and completes after it: it does not replace B.
-    results::store_page(&c.results, "acme", "twilio", "sync.A", 0, b"a0\n")
-        .await
-        .unwrap();
-    let a = manifest("sync.A", 1, 100);
+    let a = manifest("sync.A", vec![store("sync.A", 0, "a0\n").await], 100);
     assert_eq!(
         results::switch(&c.snapshots, &c.results, "acme", "twilio", &a)
             .await
@@ -100,11 +95,17 @@ async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
         Switched::Stale
     );
     assert_eq!(read().await[0].1, b"b0\nb1\n");
+    // A page of B stored again by another run (sent before that run lost the job, delivered
+    // late) lands beside B's, not over it.
+    results::store_page(
+        &c.results, "acme", "twilio", "sync.B", "run0", 1, b"stale\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(read().await[0].1, b"b0\nb1\n");
     // C completes: it replaces B, whose pages are removed; switching again changes nothing.
-    results::store_page(&c.results, "acme", "twilio", "sync.C", 1, b"c1\n")
-        .await
-        .unwrap();
-    let cm = manifest("sync.C", 2, 300);
+    c_pages.push(store("sync.C", 1, "c1\n").await);
+    let cm = manifest("sync.C", c_pages, 300);
     for _ in 0..2 {
         assert_eq!(
             results::switch(&c.snapshots, &c.results, "acme", "twilio", &cm)
@@ -123,7 +124,8 @@ async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
         }
     }
     left.sort();
-    assert_eq!(left.len(), 2, "only C's pages are kept: {left:?}");
+    // C's pages and the late store nobody points at.
+    assert_eq!(left.len(), 3, "B's pages are gone: {left:?}");
     // Another tenant's snapshots are apart.
     assert!(
         results::read_all(&c.snapshots, &c.results, Some("globex"))
