@@ -583,6 +583,50 @@ fn one_tenant(dir: &Path, sid: &str, extra: &str) -> PathBuf {
     tenants
 }
 
+/// An active subaccount of `fixture` other than the main account.
+fn active_subaccount(fixture: &Fixture) -> String {
+    fixture
+        .accounts
+        .iter()
+        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
+        .expect("an active subaccount")["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// One tenant `t0` (tenants-file lines `extra`) of a simulator answering after `latency_ms`,
+/// on a fresh nats-server, its files in a scratch directory `name`.
+struct OneTenant {
+    sim: Simulator,
+    token: String,
+    dir: PathBuf,
+    tenants: PathBuf,
+    nats: Nats,
+    addr: String,
+}
+
+impl OneTenant {
+    async fn start(fixture: Fixture, latency_ms: u64, name: &str, extra: &str) -> Self {
+        let sim = sim(fixture).await;
+        sim.faults().latency = Duration::from_millis(latency_ms);
+        let (sid, token) = sim.main_credentials();
+        let dir = connector_e2e::scratch_dir(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let tenants = one_tenant(&dir, &sid, extra);
+        let nats = Nats::start(free_port(), &dir);
+        let addr = sim.addr().to_string();
+        Self {
+            sim,
+            token,
+            dir,
+            tenants,
+            nats,
+            addr,
+        }
+    }
+}
+
 fn worker_log(dir: &Path, i: usize) -> String {
     std::fs::read_to_string(dir.join(format!("w{i}.log"))).unwrap_or_default()
 }
@@ -592,23 +636,16 @@ async fn a_worker_frozen_during_an_action_writes_nothing_when_it_wakes() {
     // Each answer takes 1.5 s: long enough to freeze the worker while its read of the account
     // is in flight, before the suspending write it would send once it has the answer.
     let fixture = Fixture::generate(6, 31);
-    let target = fixture
-        .accounts
-        .iter()
-        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
-        .expect("an active subaccount")["sid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sim = sim(fixture).await;
-    sim.faults().latency = Duration::from_millis(1500);
-    let (sid, token) = sim.main_credentials();
-    let dir = connector_e2e::scratch_dir("cluster-frozen-action");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tenants = one_tenant(&dir, &sid, "");
-    let nats = Nats::start(free_port(), &dir);
+    let target = active_subaccount(&fixture);
+    let OneTenant {
+        sim,
+        token,
+        dir,
+        tenants,
+        nats,
+        addr,
+    } = OneTenant::start(fixture, 1500, "cluster-frozen-action", "").await;
     let url = nats.url();
-    let addr = sim.addr().to_string();
     let mut workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
     wait_for(&token, &url, &dir, "the worker", |s| {
         s["workers"].as_array().is_some_and(|w| w.len() == 1)
@@ -760,23 +797,16 @@ fn results_of(token: &str, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_written_but_not_recorded_is_completed_without_a_second_write_or_audit_line() {
     let fixture = Fixture::generate(6, 33);
-    let target = fixture
-        .accounts
-        .iter()
-        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
-        .expect("an active subaccount")["sid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sim = sim(fixture).await;
-    sim.faults().latency = Duration::from_millis(1500);
-    let (sid, token) = sim.main_credentials();
-    let dir = connector_e2e::scratch_dir("cluster-unrecorded-action");
-    std::fs::create_dir_all(&dir).unwrap();
-    let tenants = one_tenant(&dir, &sid, "");
-    let nats = Nats::start(free_port(), &dir);
+    let target = active_subaccount(&fixture);
+    let OneTenant {
+        sim,
+        token,
+        dir,
+        tenants,
+        nats,
+        addr,
+    } = OneTenant::start(fixture, 1500, "cluster-unrecorded-action", "").await;
     let url = nats.url();
-    let addr = sim.addr().to_string();
     let mut workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
     wait_for(&token, &url, &dir, "the worker", |s| {
         s["workers"].as_array().is_some_and(|w| w.len() == 1)
@@ -1176,24 +1206,17 @@ fn audits(dir: &Path, n: usize) -> Vec<(usize, String)> {
 async fn a_worker_cut_off_during_an_action(how: Link, name: &str) {
     // Each answer takes 1.5 s: the cut lands while the read of the account is in flight.
     let fixture = Fixture::generate(6, 35);
-    let target = fixture
-        .accounts
-        .iter()
-        .find(|a| a["status"] == "active" && a["sid"] != fixture.main_account_sid.as_str())
-        .expect("an active subaccount")["sid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let sim = sim(fixture).await;
-    sim.faults().latency = Duration::from_millis(1500);
-    let (sid, token) = sim.main_credentials();
-    let dir = connector_e2e::scratch_dir(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let tenants = one_tenant(&dir, &sid, "");
-    let nats = Nats::start(free_port(), &dir);
+    let target = active_subaccount(&fixture);
+    let OneTenant {
+        sim,
+        token,
+        dir,
+        tenants,
+        nats,
+        addr,
+    } = OneTenant::start(fixture, 1500, name, "").await;
     let proxy = Proxy::start(nats.port);
     let url = nats.url();
-    let addr = sim.addr().to_string();
     let mut workers = Workers(vec![worker(&token, &proxy.url(), &addr, &tenants, &dir, 0)]);
     wait_for(&token, &url, &dir, "the worker", |s| {
         s["workers"].as_array().is_some_and(|w| w.len() == 1)
