@@ -260,32 +260,62 @@ impl Plugin {
 mod tests {
     use sha2::{Digest, Sha256};
 
-    /// A released contract never changes: its text is pinned by digest (a change of the
-    /// contract is a new version beside it).
+    /// A released contract never changes: each `wit/since_v*` tree is pinned whole, its
+    /// dependencies included, by a digest of every file's path and bytes (a change of the
+    /// contract is a new version beside it). No link may stand in for a file: a link to the
+    /// live `wit/deps` would let a change there change a released contract.
     #[test]
-    fn released_versions_stay_frozen() {
-        for (version, pinned) in [
+    fn released_versions_stay_frozen_with_their_dependencies() {
+        for (version, pinned, files) in [
             (
                 "0.1.0",
-                "23524b1be3213a070cf5bd60eeaa8618c8b8239b7785ef1e20c69a9e555d3bce",
+                "41eb567b4084ef75c69c946d907ea1b17bcd7e59b678f2247302f968ab97cd71",
+                8,
             ),
             (
                 "0.2.0",
-                "25fb1b3249c2b22ab3c31113ac717bd1584155349b8823ffc75c1fbeccb5819a",
+                "a2cf15dd916e1f5938f23cba88f8f16c7a1603faafe08cc10f80f60449ae416d",
+                8,
             ),
         ] {
-            let path = format!(
-                "{}/../wit/since_v{version}/connector.wit",
+            let root = std::path::PathBuf::from(format!(
+                "{}/../wit/since_v{version}",
                 env!("CARGO_MANIFEST_DIR")
-            );
-            let text = std::fs::read(path).unwrap();
-            let digest: String = Sha256::digest(&text)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            ));
+            let mut found = Vec::new();
+            let mut todo = vec![root.clone()];
+            while let Some(dir) = todo.pop() {
+                for e in std::fs::read_dir(&dir).unwrap() {
+                    let e = e.unwrap();
+                    let kind = e.file_type().unwrap();
+                    assert!(
+                        !kind.is_symlink(),
+                        "{} is a link: a released version holds its own copy",
+                        e.path().display()
+                    );
+                    if kind.is_dir() {
+                        todo.push(e.path());
+                    } else {
+                        let rel = e.path().strip_prefix(&root).unwrap().to_path_buf();
+                        found.push(rel.to_string_lossy().replace('\\', "/"));
+                    }
+                }
+            }
+            found.sort();
+            let mut h = Sha256::new();
+            for rel in &found {
+                let data = std::fs::read(root.join(rel)).unwrap();
+                h.update(rel.as_bytes());
+                h.update(b"\0");
+                h.update(data.len().to_string().as_bytes());
+                h.update(b"\0");
+                h.update(&data);
+            }
+            let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(found.len(), files, "wit/since_v{version}: {found:?}");
             assert_eq!(
                 digest, pinned,
-                "wit/since_v{version} is released: add a new version instead of editing it"
+                "wit/since_v{version} is released: add a new version instead of editing it or its deps"
             );
         }
     }
