@@ -467,7 +467,9 @@ async fn main() -> anyhow::Result<()> {
     // at that limit (the requests the sync needed × RTT / limit) and the share throttled.
     if run("ceiling") {
         let n = env_usize("BENCH_CEILING_ACCOUNTS", 1000);
-        let sim = SimThread::start(Fixture::generate(n, 46))?;
+        // The same realistic volumes as the floor: two years of Monthly usage per active
+        // subaccount, so each answer costs the connector what Twilio's would.
+        let sim = SimThread::start(realistic(n, 46))?;
         // A fresh host per limit: a host's gate keeps what it learned of an account, and each
         // limit here stands for another upstream.
         let fresh = || async {
