@@ -3,10 +3,9 @@
 //! call fails as `fenced`, and an action that wrote nothing leaves no audit line. Shown with
 //! the hostile component, which keeps writing after a refusal.
 
-use connector_e2e::{connector_wasm, hostile_wasm, options, scratch_dir, sim, tenant};
-use connector_host::audit::AuditLog;
+use connector_e2e::{connector_wasm, hostile_wasm, sim, tenant};
 use connector_host::write_fence::{FenceCheck, WriteFence};
-use connector_host::{Action, CallError, Host, HostOptions};
+use connector_host::{Action, CallError, Host};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,20 +47,7 @@ impl WriteFence for Fence {
 
 /// `plugin` in a host that audits to its own file.
 async fn audited(sim: &Simulator, plugin: &std::path::Path, name: &str) -> (Host, PathBuf) {
-    let dir = scratch_dir(&format!("fencing-{name}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let audit = dir.join("audit.jsonl");
-    let _ = std::fs::remove_file(&audit);
-    let host = Host::load(
-        plugin,
-        HostOptions {
-            audit: Some(AuditLog::open(&audit).unwrap()),
-            ..options(sim)
-        },
-    )
-    .await
-    .expect("the plugin loads");
-    (host, audit)
+    connector_e2e::audited_host(sim, plugin, &format!("fencing-{name}")).await
 }
 
 fn action_lines(audit: &PathBuf) -> Vec<serde_json::Value> {

@@ -9,7 +9,6 @@ use connector_e2e::{
     FLEX_INSTANCE, FLEX_INSTANCE_SID as GO, connector_wasm, greedy_wasm, hostile_wasm, options,
     run_cli, scratch_dir, sim, tenant, text, writes,
 };
-use connector_host::audit::AuditLog;
 use connector_host::types::{AccountStatus, ProvisionRequest};
 use connector_host::{Action, CallError, Host, HostOptions, LimitExceeded, Limits, Tenant};
 use serde_json::json;
@@ -70,18 +69,8 @@ struct Audited {
 
 impl Audited {
     async fn load(sim: &Simulator, plugin: &std::path::Path, name: &str) -> Self {
-        let dir = scratch_dir(&format!("route-policy-{name}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let audit = dir.join("audit.jsonl");
-        let host = Host::load(
-            plugin,
-            HostOptions {
-                audit: Some(AuditLog::open(&audit).unwrap()),
-                ..options(sim)
-            },
-        )
-        .await
-        .expect("the plugin loads");
+        let (host, audit) =
+            connector_e2e::audited_host(sim, plugin, &format!("route-policy-{name}")).await;
         Self { host, audit }
     }
 

@@ -241,3 +241,25 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     d
 }
+
+/// `plugin` in a host aimed at `sim` that audits every request and action to its own file
+/// (in a fresh scratch directory `name`): the host and the audit file's path.
+pub async fn audited_host(
+    sim: &Simulator,
+    plugin: &Path,
+    name: &str,
+) -> (Host, std::path::PathBuf) {
+    let dir = scratch_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = dir.join("audit.jsonl");
+    let host = Host::load(
+        plugin,
+        HostOptions {
+            audit: Some(connector_host::audit::AuditLog::open(&audit).unwrap()),
+            ..options(sim)
+        },
+    )
+    .await
+    .expect("the plugin loads");
+    (host, audit)
+}
