@@ -94,14 +94,6 @@ impl Stop {
         Self { requested, grace }
     }
 
-    /// Never asked for (tests, embedders that stop by dropping the worker).
-    pub fn never() -> Self {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        // The sender is dropped: `requested` then waits forever.
-        drop(tx);
-        Self::new(rx, Duration::MAX)
-    }
-
     pub fn is_requested(&self) -> bool {
         *self.requested.borrow()
     }

@@ -40,7 +40,8 @@ pub struct CallTraffic {
     pub network: Option<crate::network::NetworkFailure>,
     /// Why the caller's fence refused a write (none was sent from then on).
     pub fenced: Option<String>,
-    /// Writes sent upstream.
+    /// Writes let through to be sent upstream (counted before sending: one that then got no
+    /// answer still counts, so an action is never left unaudited for a write it may have made).
     pub writes_sent: u64,
 }
 
