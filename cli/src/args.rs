@@ -276,6 +276,9 @@ pub enum Command {
         #[command(flatten)]
         nats: NatsArgs,
     },
+    /// Serve SCIM 2.0 (RFC 7644) over the connector: one base per tenant and app,
+    /// `/scim/v2/{tenant}/{app}/`, for IdPs and governance platforms that speak SCIM.
+    Serve(ServeArgs),
     /// Run the Twilio simulator on loopback.
     Sim(SimArgs),
     /// Run the simulator with the demo fixture and sync through the component.
@@ -325,6 +328,49 @@ pub struct ProvisionArgs {
     /// Show what would be done; send nothing that changes state.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub what: Option<ServeWhat>,
+    /// Address to listen on (HOST:PORT).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// The tenants to serve (TOML, as `accounts --tenants`); without it, the one tenant of the
+    /// environment, named `default`.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+    /// Who may call (TOML `[[client]]` blocks: name, token_sha256, tenants, apps, access).
+    #[arg(long, value_name = "FILE")]
+    pub clients: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key, the server speaks HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// How old a listing may grow before it is synced again (e.g. 300s, 15m, 1h).
+    #[arg(long, default_value = "5m", value_name = "AGE")]
+    pub refresh: String,
+    /// Requests per second each client may make (above --burst, answered 429).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Requests a client may make at once before --rate applies.
+    #[arg(long, default_value_t = 100)]
+    pub burst: u32,
+}
+
+/// `serve` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ServeWhat {
+    /// Make a client: print a fresh bearer token once, and the lines for the clients file.
+    NewClient {
+        /// The client's name (letters, digits, `.`, `_`, `-`).
+        name: String,
+    },
 }
 
 /// Arguments of `sim`.

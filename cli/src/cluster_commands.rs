@@ -106,7 +106,7 @@ pub async fn worker(g: &Global, a: &WorkerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Until SIGTERM (a service manager's stop) or SIGINT (Ctrl-C).
-async fn stopped_by_signal() {
+pub(crate) async fn stopped_by_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::terminate()),

@@ -5,7 +5,7 @@ use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
 use crate::listing::{Listing, accounts, accounts_by_identity, rows};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
-use crate::{cluster_commands, conformance_report, kept_state, routes, simulate};
+use crate::{cluster_commands, conformance_report, kept_state, routes, serve, simulate};
 use anyhow::{anyhow, bail};
 use connector_host::Action;
 use std::process::ExitCode;
@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Results(a) => cluster_commands::results(g, a).await,
         Command::Cluster { what, nats } => cluster_commands::cluster(g, *what, nats).await,
         Command::Sim(a) => simulate::sim(a).await,
+        Command::Serve(a) => serve::run(g, a).await,
         Command::Demo => simulate::demo(g).await,
         Command::Conformance => conformance_report::run(g).await,
         Command::Routes => routes::run(g).await,

@@ -12,6 +12,7 @@ mod kept_state;
 mod listing;
 mod output;
 mod routes;
+mod serve;
 mod setup;
 mod simulate;
 mod vendor;

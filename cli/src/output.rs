@@ -47,23 +47,9 @@ fn without_os_error(s: &str) -> String {
     out
 }
 
-/// Lower-case status name.
-pub fn status_name(s: AccountStatus) -> &'static str {
-    match s {
-        AccountStatus::Active => "active",
-        AccountStatus::Suspended => "suspended",
-        AccountStatus::Deprovisioned => "deprovisioned",
-    }
-}
-
-/// Lower-case entitlement kind name.
-pub fn kind_name(k: EntitlementKind) -> &'static str {
-    match k {
-        EntitlementKind::AccountType => "account_type",
-        EntitlementKind::Role => "role",
-        EntitlementKind::Service => "service",
-    }
-}
+/// Lower-case names of statuses and entitlement kinds: one spelling for every format and
+/// the SCIM service.
+pub use connector_scim::resources::{kind_name, status_name};
 
 /// An account as one JSON object.
 pub fn account_json(app: &str, tenant: Option<&str>, a: &Account) -> Value {

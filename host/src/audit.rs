@@ -2,7 +2,7 @@
 //! shape or as OCSF events (see `ocsf.rs`). Never a secret: only method, host, path (no query),
 //! status, timing and sizes are recorded for requests.
 
-pub use crate::audit_events::{ActionEvent, RequestEvent};
+pub use crate::audit_events::{ActionEvent, RequestEvent, ServedEvent};
 use crate::sync::lock;
 use serde::Serialize;
 use std::io::Write;
@@ -70,6 +70,14 @@ impl AuditLog {
         match self.format {
             AuditFormat::Connector => self.write("request", e),
             AuditFormat::Ocsf => self.write_line(&crate::ocsf::http_activity(e, now_ms())),
+        }
+    }
+
+    /// Record a request a front served to its client.
+    pub fn served(&self, e: &ServedEvent) {
+        match self.format {
+            AuditFormat::Connector => self.write("served", e),
+            AuditFormat::Ocsf => self.write_line(&crate::ocsf::served_activity(e, now_ms())),
         }
     }
 

@@ -29,3 +29,20 @@ pub struct ActionEvent {
     pub result: String,
     pub warnings: Vec<String>,
 }
+
+/// One request a front served to one of its clients (e.g. a SCIM client of `connector
+/// serve`): who asked (the client's name, never its credential), what, and the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServedEvent {
+    pub client: String,
+    pub tenant: String,
+    pub app: String,
+    pub method: String,
+    /// The path, without its query.
+    pub path: String,
+    pub status: u16,
+    pub duration_ms: f64,
+    /// The action the request ran, and on which account, when it ran one.
+    pub action: Option<String>,
+    pub account: Option<String>,
+}

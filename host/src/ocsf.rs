@@ -3,7 +3,7 @@
 //! Activity (class 4002, category 4 Network Activity). `type_uid` is `class_uid * 100 +
 //! activity_id`, as the schema defines it. What OCSF has no attribute for goes in `unmapped`.
 
-use crate::audit_events::{ActionEvent, RequestEvent};
+use crate::audit_events::{ActionEvent, RequestEvent, ServedEvent};
 use serde_json::{Value, json};
 
 /// The OCSF schema version these events follow.
@@ -126,6 +126,34 @@ pub fn http_activity(e: &RequestEvent, time_ms: i64) -> Value {
         v["status_detail"] = json!(err);
     }
     v
+}
+
+/// A request served to a front's client as an HTTP Activity event whose actor is the client.
+pub fn served_activity(e: &ServedEvent, time_ms: i64) -> Value {
+    let activity_id = HTTP_ACTIVITIES
+        .iter()
+        .find(|(m, _)| m.eq_ignore_ascii_case(&e.method))
+        .map(|(_, id)| *id)
+        .unwrap_or(99);
+    let ok = e.status < 400;
+    json!({
+        "class_uid": HTTP_ACTIVITY,
+        "class_name": "HTTP Activity",
+        "category_uid": 4,
+        "category_name": "Network Activity",
+        "activity_id": activity_id,
+        "type_uid": HTTP_ACTIVITY * 100 + activity_id,
+        "severity_id": 1,
+        "time": time_ms,
+        "duration": e.duration_ms.round() as i64,
+        "status_id": if ok { 1 } else { 2 },
+        "status": if ok { "Success" } else { "Failure" },
+        "metadata": metadata(&e.tenant),
+        "actor": {"user": {"name": e.client, "type_id": 99, "type": "Service client"}},
+        "http_request": {"http_method": e.method, "url": {"path": e.path}},
+        "http_response": {"code": e.status},
+        "unmapped": {"app": e.app, "action": e.action, "account": e.account, "direction": "inbound"},
+    })
 }
 
 #[cfg(test)]

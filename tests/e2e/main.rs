@@ -24,6 +24,7 @@ mod rate_limits;
 mod resync;
 mod route_policy;
 mod sandbox;
+mod scim;
 mod simulator_contract;
 mod state_promises;
 mod tenants;

@@ -1,0 +1,126 @@
+//! `connector serve`: the SCIM service (crate `connector-scim`) over the loaded component, with
+//! the Twilio front's tenants and defaults; `serve new-client NAME` makes a client's token.
+
+use crate::args::{Global, ServeArgs, ServeWhat};
+use crate::setup::{connect_to, load, setup};
+use anyhow::{Context, anyhow, bail};
+use connector_scim::{Clients, ServeOptions, Service};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A provisioned Flex user gets the least of Flex's roles (agent, supervisor, admin: the Flex
+/// Users API's `roles`) when the SCIM User names none.
+const DEFAULT_ROLES: &[(&str, &[&str])] = &[("flex", &["agent"])];
+
+/// `--refresh`: whole seconds, minutes or hours (`300s`, `15m`, `1h`; a bare number is seconds).
+fn refresh_age(text: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = digits.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        anyhow!("--refresh must be a positive age such as 300s, 15m or 1h, not {t:?}")
+    })?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("--refresh must be a positive age such as 300s, 15m or 1h, not {t:?}"),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(ServeWhat::NewClient { name }) = &a.what {
+        let c = connector_scim::clients::new_client(name)?;
+        println!(
+            "token for client {name} (shown once; give it to the client, keep it nowhere else):"
+        );
+        println!("{}", c.token);
+        println!();
+        println!("add to the clients file:");
+        print!("{}", c.toml);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let clients_file = a.clients.as_deref().ok_or_else(|| {
+        anyhow!("connector serve needs --clients FILE: make a client with `connector serve new-client NAME`")
+    })?;
+    let clients = Clients::load(clients_file)?;
+    let refresh = refresh_age(&a.refresh)?;
+    if !(a.rate.is_finite() && a.rate > 0.0) || a.burst == 0 {
+        bail!("--rate must be a positive number of requests per second and --burst at least 1");
+    }
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(connector_scim::listener::tls_config(c, k)?),
+        _ => None,
+    };
+    let (host, tenants) = match &a.tenants {
+        Some(file) => {
+            let schema = twilio_policy::tenants_schema();
+            let host = load(g, connect_to(g)?).await?;
+            let tenants = connector_host::tenants_file::load(file, &schema, &g.app)?;
+            (host, tenants)
+        }
+        None => {
+            let (host, tenant) = setup(g).await?;
+            (host, vec![tenant])
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("cannot listen on --listen {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
+    let apps: Vec<String> = host.info().apps.iter().map(|a| a.name.clone()).collect();
+    let options = ServeOptions {
+        refresh,
+        rate_per_second: a.rate,
+        burst: a.burst,
+        audit: crate::setup::options(g, None)?.audit,
+        scheme,
+        default_roles: DEFAULT_ROLES
+            .iter()
+            .map(|(app, roles)| {
+                (
+                    app.to_string(),
+                    roles.iter().map(|r| r.to_string()).collect(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+    };
+    let service = Service::new(Arc::new(host), tenants, clients, options);
+    let schedule = service.spawn_schedule();
+    eprintln!(
+        "serving SCIM 2.0 on {scheme}://{addr}/scim/v2/{{tenant}}/{{app}}/ — tenants: {}; apps: {}; {} client(s)",
+        names.join(", "),
+        apps.join(", "),
+        service.client_count(),
+    );
+    connector_scim::listener::serve(
+        listener,
+        service.router(),
+        tls,
+        crate::cluster_commands::stopped_by_signal(),
+    )
+    .await?;
+    schedule.abort();
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn refresh_ages_are_seconds_minutes_or_hours() {
+        assert_eq!(super::refresh_age("300").unwrap().as_secs(), 300);
+        assert_eq!(super::refresh_age("15m").unwrap().as_secs(), 900);
+        assert_eq!(super::refresh_age("1h").unwrap().as_secs(), 3600);
+        for bad in ["0", "5d", "m", "-3s", ""] {
+            assert!(super::refresh_age(bad).is_err(), "{bad}");
+        }
+    }
+}
