@@ -10,9 +10,22 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A provisioned Flex user gets the least of Flex's roles (agent, supervisor, admin: the Flex
-/// Users API's `roles`) when the SCIM User names none.
+/// The roles a Flex user can hold (the Flex Users API's `roles`: agent, supervisor, admin).
+const ROLES: &[(&str, &[&str])] = &[("flex", &["agent", "supervisor", "admin"])];
+
+/// A provisioned Flex user gets the least of them when the SCIM User names none.
 const DEFAULT_ROLES: &[(&str, &[&str])] = &[("flex", &["agent"])];
+
+fn table(t: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    t.iter()
+        .map(|(app, roles)| {
+            (
+                app.to_string(),
+                roles.iter().map(|r| r.to_string()).collect(),
+            )
+        })
+        .collect()
+}
 
 /// `--refresh`: whole seconds, minutes or hours (`300s`, `15m`, `1h`; a bare number is seconds).
 fn refresh_age(text: &str) -> anyhow::Result<Duration> {
@@ -82,15 +95,8 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
         burst: a.burst,
         audit: crate::setup::options(g, None)?.audit,
         scheme,
-        default_roles: DEFAULT_ROLES
-            .iter()
-            .map(|(app, roles)| {
-                (
-                    app.to_string(),
-                    roles.iter().map(|r| r.to_string()).collect(),
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
+        default_roles: table(DEFAULT_ROLES),
+        roles: table(ROLES),
     };
     let service = Service::new(Arc::new(host), tenants, clients, options);
     let schedule = service.spawn_schedule();

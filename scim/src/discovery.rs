@@ -122,7 +122,9 @@ fn complex(
 }
 
 /// The `Schemas` (RFC 7643 §7) of one app: core User, Group and the activity extension.
-pub fn schemas(base: &str, app: &AppInfo) -> Vec<Value> {
+/// `roles`: the roles the app's accounts can be given (the front's vendor facts), published
+/// as the `canonicalValues` of `roles.value`.
+pub fn schemas(base: &str, app: &AppInfo, roles: &[String]) -> Vec<Value> {
     let s = Support::of(app);
     let on_create = if s.provision { "immutable" } else { "readOnly" };
     let active = if s.patch() { "readWrite" } else { "readOnly" };
@@ -154,7 +156,11 @@ pub fn schemas(base: &str, app: &AppInfo) -> Vec<Value> {
         on_create,
         "The account's email address",
         vec![
-            value_sub(on_create),
+            {
+                let mut v = value_sub(on_create);
+                v["required"] = json!(s.provision);
+                v
+            },
             attr("type", "string", false, on_create, "work"),
             attr(
                 "primary",
@@ -173,6 +179,10 @@ pub fn schemas(base: &str, app: &AppInfo) -> Vec<Value> {
         "readOnly",
         "Not kept: the app's id is the account's id",
     );
+    let mut role_value = value_sub(on_create);
+    if !roles.is_empty() {
+        role_value["canonicalValues"] = json!(roles);
+    }
     let user = json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": USER,
@@ -185,7 +195,7 @@ pub fn schemas(base: &str, app: &AppInfo) -> Vec<Value> {
             emails,
             external_id,
             complex("roles", true, on_create, "The roles the account holds in the app", vec![
-                value_sub(on_create),
+                role_value,
                 attr("display", "string", false, "readOnly", "The role's name"),
                 attr("type", "string", false, "readOnly", "The app"),
             ]),
@@ -270,7 +280,7 @@ mod tests {
             service_provider_config("b", &read)["patch"]["supported"],
             false
         );
-        let user = &schemas("b", &read)[0];
+        let user = &schemas("b", &read, &[])[0];
         let active = user["attributes"]
             .as_array()
             .unwrap()

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     /// The roles a provisioned account gets, per app, when the SCIM User names none (a
     /// vendor fact the front supplies).
     pub default_roles: BTreeMap<String, Vec<String>>,
+    /// The roles an account of each app can be given, published as canonical values.
+    pub roles: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +52,7 @@ impl Default for ServeOptions {
             audit: None,
             scheme: "http",
             default_roles: BTreeMap::new(),
+            roles: BTreeMap::new(),
         }
     }
 }
@@ -112,6 +115,11 @@ impl Service {
             limiter: RateLimiter::new(options.rate_per_second, options.burst),
             options,
         })
+    }
+
+    /// The roles accounts of `app` can be given (empty when the front names none).
+    pub fn roles(&self, app: &str) -> &[String] {
+        self.options.roles.get(app).map_or(&[], Vec::as_slice)
     }
 
     /// How many clients the clients file names.
@@ -360,18 +368,20 @@ async fn dispatch(call: &Call<'_>, method: &Method, rest: &str) -> Answer {
             .map(|r| scim_json(StatusCode::OK, &r))
             .ok_or_else(|| ScimError::not_found(format!("no resource type {id}"))),
         (Method::GET, ["Schemas"]) => {
-            let s = discovery::schemas(&call.base, call.app);
+            let s = discovery::schemas(&call.base, call.app, call.service.roles(&call.app.name));
             let n = s.len();
             Ok(scim_json(
                 StatusCode::OK,
                 &crate::resources::list_response(s, n, 1),
             ))
         }
-        (Method::GET, ["Schemas", id]) => discovery::schemas(&call.base, call.app)
-            .into_iter()
-            .find(|s| s["id"] == *id)
-            .map(|s| scim_json(StatusCode::OK, &s))
-            .ok_or_else(|| ScimError::not_found(format!("no schema {id}"))),
+        (Method::GET, ["Schemas", id]) => {
+            discovery::schemas(&call.base, call.app, call.service.roles(&call.app.name))
+                .into_iter()
+                .find(|s| s["id"] == *id)
+                .map(|s| scim_json(StatusCode::OK, &s))
+                .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))
+        }
         (Method::GET, ["Users"]) => users::list(call, None).await,
         (Method::POST, ["Users", ".search"]) => users::search(call).await,
         (Method::POST, ["Users"]) => users::create(call).await,
@@ -379,6 +389,9 @@ async fn dispatch(call: &Call<'_>, method: &Method, rest: &str) -> Answer {
         (Method::PATCH, ["Users", id]) => users::patch(call, id).await,
         (Method::PUT, ["Users", id]) => users::replace(call, id).await,
         (Method::DELETE, ["Users", id]) => users::delete(call, id).await,
+        (Method::POST, [".search"]) => Err(ScimError::not_implemented(
+            "a search across resource types is not supported: POST /Users/.search or /Groups/.search",
+        )),
         (Method::GET, ["Groups"]) => groups::list(call, None).await,
         (Method::POST, ["Groups", ".search"]) => groups::search(call).await,
         (Method::GET, ["Groups", id]) => groups::get(call, id).await,

@@ -25,6 +25,7 @@ mod resync;
 mod route_policy;
 mod sandbox;
 mod scim;
+mod scim_compliance;
 mod simulator_contract;
 mod state_promises;
 mod tenants;
