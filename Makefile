@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build release demo cluster-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
+.PHONY: setup component hostile build release demo cluster-demo serve-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -40,6 +40,11 @@ demo: build
 cluster-demo: release
 	sh scripts/cluster-demo.sh
 
+## The simulator and `connector serve` in front of it on 127.0.0.1, with a fresh client:
+## prints working curl lines (PORT= to change 8443), serves until Ctrl-C.
+serve-demo: build
+	sh scripts/serve-demo.sh
+
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -50,7 +55,7 @@ lint: setup
 ## host, real simulator over loopback). The e2e crate's build script builds both guests.
 test: lint
 	$(CARGO) build -p connector-cli --bin connector
-	NATS_SERVER="$$(sh scripts/nats-server.sh)" $(CARGO) test --workspace
+	NATS_SERVER="$$(sh scripts/nats-server.sh)" SCIM2="$$(sh scripts/scim2-cli.sh)" $(CARGO) test --workspace
 
 ## Unit and property tests of every crate (no wasm, no simulator).
 test-unit: setup
@@ -59,7 +64,7 @@ test-unit: setup
 ## The end-to-end tests only: one binary, guests built once by its build script.
 test-e2e: setup
 	$(CARGO) build -p connector-cli --bin connector
-	NATS_SERVER="$$(sh scripts/nats-server.sh)" $(CARGO) test -p connector-e2e
+	NATS_SERVER="$$(sh scripts/nats-server.sh)" SCIM2="$$(sh scripts/scim2-cli.sh)" $(CARGO) test -p connector-e2e
 
 ## One crate's tests: make test-crate CRATE=connector-host
 test-crate: setup

@@ -259,3 +259,25 @@ async fn a_scim_client_deactivates_a_subaccount() {
     assert!(!audit.contains(TOKEN));
     assert!(!audit.contains(&sim.main_credentials().1));
 }
+
+#[test]
+fn make_serve_demo_prints_a_curl_line_that_works() {
+    let out = Command::new("sh")
+        .arg(root().join("scripts/serve-demo.sh"))
+        .current_dir(root())
+        .env("CONNECTOR", connector_bin())
+        .env("CONNECTOR_CACHE_DIR", cache_dir())
+        .env("PORT", free_port().to_string())
+        .env("SERVE_DEMO_CHECK", "1")
+        .output()
+        .expect("run scripts/serve-demo.sh");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("  curl -s -H 'Authorization: Bearer scim_"), "{stdout}");
+    // The last line is what the first printed curl line answered.
+    let answer: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(answer["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    assert!(answer["totalResults"].as_u64().unwrap() >= 3, "{answer}");
+    assert!(answer["Resources"][0]["userName"].is_string());
+}
