@@ -44,6 +44,10 @@ impl Drop for Served {
 
 impl Served {
     fn start(sim: &Simulator, dir: &Path) -> Self {
+        Self::start_with(sim, dir, &[])
+    }
+
+    fn start_with(sim: &Simulator, dir: &Path, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let clients = dir.join("clients.toml");
         let hash: String = {
@@ -72,6 +76,7 @@ impl Served {
             .arg(&audit)
             // The checker sends ~130 requests per app as fast as it can.
             .args(["--rate", "1000", "--burst", "1000"])
+            .args(extra)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CONNECTOR_CACHE_DIR", cache_dir())
@@ -273,11 +278,121 @@ fn make_serve_demo_prints_a_curl_line_that_works() {
         .expect("run scripts/serve-demo.sh");
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("  curl -s -H 'Authorization: Bearer scim_"), "{stdout}");
+    assert!(
+        stdout.contains("  curl -s -H 'Authorization: Bearer scim_"),
+        "{stdout}"
+    );
     // The last line is what the first printed curl line answered.
     let answer: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
-    assert_eq!(answer["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    assert_eq!(
+        answer["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    );
     assert!(answer["totalResults"].as_u64().unwrap() >= 3, "{answer}");
     assert!(answer["Resources"][0]["userName"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_server_speaks_only_tls() {
+    let sim = sim(Fixture::demo()).await;
+    let cert = root().join("host/src/testdata/self-signed.crt");
+    let key = root().join("host/src/testdata/self-signed.key");
+    let served = Served::start_with(
+        &sim,
+        &scratch_dir("scim-tls"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let url = |scheme: &str| {
+        format!(
+            "{scheme}://127.0.0.1:{}/scim/v2/default/twilio/ServiceProviderConfig",
+            served.port
+        )
+    };
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let tls = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            cert.to_str().unwrap(),
+            "-H",
+            &auth,
+        ])
+        .arg(url("https"))
+        .output()
+        .expect("run curl");
+    assert!(tls.status.success(), "{}", text(&tls.stderr));
+    let spc: serde_json::Value = serde_json::from_slice(&tls.stdout).unwrap();
+    assert_eq!(spc["patch"]["supported"], true);
+    // Plain HTTP to the TLS port gets no SCIM answer.
+    let plain = Command::new("curl")
+        .args(["-sS", "--max-time", "5", "-H", &auth])
+        .arg(url("http"))
+        .output()
+        .expect("run curl");
+    assert!(
+        !plain.status.success() || !text(&plain.stdout).contains("ServiceProviderConfig"),
+        "{}",
+        text(&plain.stdout)
+    );
+}
+
+#[test]
+fn new_client_prints_a_token_that_its_block_accepts() {
+    let out = Command::new(connector_bin())
+        .args(["serve", "new-client", "okta"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout.lines().nth(1).unwrap().trim();
+    assert!(token.starts_with("scim_") && token.len() > 40, "{stdout}");
+    let block = &stdout[stdout.find("[[client]]").expect("a clients-file block")..];
+    assert!(!block.contains(token), "the block holds only the hash");
+    let clients = connector_scim::Clients::parse(block, "printed").unwrap();
+    assert_eq!(clients.authenticate(token).unwrap().name(), "okta");
+    // A clients file with a plaintext token is refused in one line, without echoing it.
+    let dir = scratch_dir("scim-bad-clients");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("clients.toml");
+    std::fs::write(
+        &bad,
+        "[[client]]\nname = \"x\"\ntoken = \"scim_secret_value_here\"\ntenants = [\"*\"]\napps = [\"*\"]\naccess = \"read\"\n",
+    )
+    .unwrap();
+    let refused = Command::new(connector_bin())
+        .args(["serve", "--clients"])
+        .arg(&bad)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CONNECTOR_CACHE_DIR", cache_dir())
+        .output()
+        .unwrap();
+    let err = text(&refused.stderr);
+    assert!(!refused.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("token_sha256") && !err.contains("scim_secret_value_here"),
+        "{err}"
+    );
+    let missing = Command::new(connector_bin())
+        .args(["serve"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(
+        text(&missing.stderr).contains("--clients FILE"),
+        "{}",
+        text(&missing.stderr)
+    );
 }
