@@ -246,7 +246,7 @@ impl<'de> serde::de::Visitor<'de> for Key<'_> {
 pub fn answer_hygiene(
     parts: &http::response::Parts,
     body: Bytes,
-    credentials: Option<&Credentials>,
+    forms: &[String],
     secrets: &SecretFields,
 ) -> Result<Bytes, String> {
     if let Some(enc) = parts.headers.get(CONTENT_ENCODING) {
@@ -263,13 +263,10 @@ pub fn answer_hygiene(
     // The body must read as JSON; one that names a secret field is then parsed whole by the
     // blanking, with the same parser: an answer one reading takes and the other refuses (a
     // number out of range, a lone surrogate, bytes that are not UTF-8) never passes.
-    let forms = credentials
-        .map(Credentials::secret_forms)
-        .unwrap_or_default();
     match secrets
-        .scan(&body, &forms)
+        .scan(&body, forms)
         .ok()
-        .and_then(|found| redact_scanned(body, found, &forms, secrets))
+        .and_then(|found| redact_scanned(body, found, forms, secrets))
     {
         Some(b) => Ok(b),
         None if parts.status.is_success() => Err("a success answer whose body is not JSON".into()),
@@ -412,14 +409,14 @@ mod tests {
     fn answers_must_be_plain_json_or_lose_their_body() {
         let s = secrets();
         let ok = Bytes::from(r#"{"a":1}"#);
-        assert!(answer_hygiene(&parts(200, None), ok.clone(), None, &s).is_ok());
-        assert!(answer_hygiene(&parts(200, Some("gzip")), ok.clone(), None, &s).is_err());
-        assert!(answer_hygiene(&parts(200, Some("identity")), ok, None, &s).is_ok());
+        assert!(answer_hygiene(&parts(200, None), ok.clone(), &[], &s).is_ok());
+        assert!(answer_hygiene(&parts(200, Some("gzip")), ok.clone(), &[], &s).is_err());
+        assert!(answer_hygiene(&parts(200, Some("identity")), ok, &[], &s).is_ok());
         // A truncated success answer that carries a token is refused, not passed on.
         let cut = Bytes::from(r#"{"accounts":[{"auth_token":"abcd1234""#);
-        assert!(answer_hygiene(&parts(200, None), cut.clone(), None, &s).is_err());
+        assert!(answer_hygiene(&parts(200, None), cut.clone(), &[], &s).is_err());
         let xml = Bytes::from("<Account><AuthToken>abcd1234</AuthToken></Account>");
-        assert!(answer_hygiene(&parts(200, None), xml, None, &s).is_err());
+        assert!(answer_hygiene(&parts(200, None), xml, &[], &s).is_err());
         // JSON one parser takes and the blanking's refuses is not passed on either.
         for tricky in [
             &br#"{"auth_token":"abcd1234","x":1e400}"#[..],
@@ -427,10 +424,10 @@ mod tests {
             b"{\"auth_token\":\"abcd1234\",\"x\":\"\xff\"}",
         ] {
             let body = Bytes::copy_from_slice(tricky);
-            assert!(answer_hygiene(&parts(200, None), body, None, &s).is_err());
+            assert!(answer_hygiene(&parts(200, None), body, &[], &s).is_err());
         }
         // A failure answer that is not JSON reaches the guest without its body.
-        let out = answer_hygiene(&parts(502, None), cut, None, &s).unwrap();
+        let out = answer_hygiene(&parts(502, None), cut, &[], &s).unwrap();
         assert!(out.is_empty());
     }
 

@@ -3,6 +3,72 @@
 
 use base64::Engine as _;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use crate::oauth::{MintError, TokenEndpoint};
+
+/// What the host attaches to a tenant's requests: HTTP Basic ([`Credentials`]), a token it
+/// mints ([`crate::oauth::ClientCredentials`]), or the next vendor's scheme. Held by the host
+/// only; its secrets never reach the guest, the output, the audit or kept state.
+pub trait Credential: Send + Sync + fmt::Debug {
+    /// Who it is (an account, key or client id): for errors, never a secret.
+    fn label(&self) -> &str;
+    /// The `Authorization` value of one request; `endpoint` reaches a token URL when the
+    /// scheme mints.
+    fn authorization<'a>(
+        &'a self,
+        endpoint: &'a dyn TokenEndpoint,
+    ) -> Pin<Box<dyn Future<Output = Result<String, MintError>> + Send + 'a>>;
+    /// The upstream refused `sent` (401): whether asking [`Credential::authorization`]
+    /// again can give another value worth one more try.
+    fn refused(&self, sent: &str) -> bool {
+        let _ = sent;
+        false
+    }
+    /// Every form its secrets can take in text, to blank and to refuse in kept state.
+    fn secret_forms(&self) -> Vec<String>;
+}
+
+/// A credential and the hosts it is for: requests to those hosts carry it instead of the
+/// tenant's main credential.
+#[derive(Debug, Clone)]
+pub struct BoundCredential {
+    pub hosts: Vec<String>,
+    pub credential: Arc<dyn Credential>,
+}
+
+impl BoundCredential {
+    pub fn new(hosts: &[&str], credential: Arc<dyn Credential>) -> Self {
+        Self {
+            hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            credential,
+        }
+    }
+
+    pub fn serves(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+impl Credential for Credentials {
+    fn label(&self) -> &str {
+        self.user()
+    }
+
+    fn authorization<'a>(
+        &'a self,
+        _endpoint: &'a dyn TokenEndpoint,
+    ) -> Pin<Box<dyn Future<Output = Result<String, MintError>> + Send + 'a>> {
+        let value = Credentials::authorization(self);
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn secret_forms(&self) -> Vec<String> {
+        Credentials::secret_forms(self)
+    }
+}
 
 /// How a tenant authenticates upstream (HTTP Basic: an account or key id and its secret).
 #[derive(Clone, PartialEq, Eq)]

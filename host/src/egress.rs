@@ -7,7 +7,7 @@
 use crate::action_targets::ActionTargets;
 use crate::answer_hygiene::answer_hygiene;
 use crate::audit::{AuditLog, RequestEvent};
-use crate::credentials::Credentials;
+use crate::credentials::{BoundCredential, Credential, Credentials, TokenEndpoint};
 use crate::limits::{LimitExceeded, Limits};
 use crate::request_observer::{Observed, RequestObserver};
 pub use crate::request_policy::EgressPolicy;
@@ -43,6 +43,9 @@ pub struct CallTraffic {
     /// Writes let through to be sent upstream (counted before sending: one that then got no
     /// answer still counts, so an action is never left unaudited for a write it may have made).
     pub writes_sent: u64,
+    /// A credential the host could not attach (a token it could not mint), in words naming
+    /// the client, never its secret: the call fails as unauthorized.
+    pub unauthorized: Option<String>,
 }
 
 /// Refusals one call keeps for its error.
@@ -64,6 +67,8 @@ struct Shared {
     /// Answer bytes the host holds for this call until the guest has read them.
     buffered: Arc<std::sync::atomic::AtomicUsize>,
     credentials: Option<Arc<Credentials>>,
+    /// The tenant's credentials for other hosts.
+    bound: Vec<BoundCredential>,
     limits: Limits,
     tenant: String,
     sent: AtomicU64,
@@ -88,6 +93,8 @@ struct Shared {
 /// before each write; and the host's request observer, told of each request sent.
 pub struct Upstream {
     pub gate: Option<Arc<UpstreamGate>>,
+    /// The tenant's credentials bound to hosts (tokens they mint are kept across calls).
+    pub bound: Vec<BoundCredential>,
     pub connections: UpstreamConnections,
     pub fence: Option<Arc<dyn WriteFence>>,
     pub observer: Option<Arc<dyn RequestObserver>>,
@@ -113,6 +120,7 @@ impl EgressHooks {
                 kind,
                 buffered: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
                 credentials,
+                bound: upstream.bound,
                 limits,
                 tenant,
                 sent: AtomicU64::new(0),
@@ -230,12 +238,28 @@ impl WasiHttpHooks for EgressHooks {
             if write {
                 shared.fence_write().await?;
             }
-            let request = shared.prepare(request, &host)?;
             // The guest's own timeouts are not asked for: the host's limit bounds every
             // request, from connect to the answer's last byte.
             let _ = options;
-            let (parts, body) = shared.send(request, &host).await?;
-            shared.answer(parts, body, &host)
+            let credential = shared.credential_for(&host);
+            let mut retried = false;
+            loop {
+                let (prepared, sent_auth) = shared
+                    .prepare(clone_request(&request), &host, credential.as_deref())
+                    .await?;
+                let (parts, body) = shared.send(prepared, &host).await?;
+                // A refused minted token is minted again, and the request sent once more (a
+                // 401 was not processed upstream).
+                if parts.status == http::StatusCode::UNAUTHORIZED
+                    && !retried
+                    && let (Some(c), Some(sent)) = (&credential, &sent_auth)
+                    && c.refused(sent)
+                {
+                    retried = true;
+                    continue;
+                }
+                return shared.answer(parts, body, &host);
+            }
         })
     }
 }
@@ -361,13 +385,48 @@ impl Shared {
         Ok(())
     }
 
+    /// The credential requests to `host` carry: one bound to it, else the tenant's main one.
+    fn credential_for(&self, host: &str) -> Option<Arc<dyn Credential>> {
+        match self.bound.iter().find(|b| b.serves(host)) {
+            Some(b) => Some(b.credential.clone()),
+            None => self.credentials.clone().map(|c| c as Arc<dyn Credential>),
+        }
+    }
+
+    /// Every form of the tenant's secrets, as they are now (a token minted during the call
+    /// included).
+    fn secret_forms(&self) -> Vec<String> {
+        let mut forms = self
+            .credentials
+            .as_deref()
+            .map(Credentials::secret_forms)
+            .unwrap_or_default();
+        for b in &self.bound {
+            forms.extend(b.credential.secret_forms());
+        }
+        forms
+    }
+
     /// Stage 2: the host's own headers (credentials, `Host`, one plain representation) and,
-    /// with `--connect-to`, the address it really goes to.
-    fn prepare(
+    /// with `--connect-to`, the address it really goes to; the `Authorization` value sent.
+    async fn prepare(
         &self,
         mut request: http::Request<Bytes>,
         host: &str,
-    ) -> Result<http::Request<Bytes>, HttpError> {
+        credential: Option<&dyn Credential>,
+    ) -> Result<(http::Request<Bytes>, Option<String>), HttpError> {
+        let authorization = match credential {
+            Some(c) => match c.authorization(self).await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    let why = e.to_string();
+                    self.note(format!("no credential for {host}: {why}"));
+                    lock(&self.traffic).unauthorized = Some(why);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+            },
+            None => None,
+        };
         let headers = request.headers_mut();
         // Credentials are the host's: whatever the guest tried, only the tenant's own go out.
         headers.remove(AUTHORIZATION);
@@ -377,8 +436,8 @@ impl Shared {
             headers.remove(*h);
         }
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        if let Some(c) = &self.credentials {
-            let mut v = HeaderValue::from_str(&c.authorization()).map_err(|_| {
+        if let Some(a) = &authorization {
+            let mut v = HeaderValue::from_str(a).map_err(|_| {
                 self.note("credentials are not a valid header value".into());
                 HttpError::HttpRequestDenied
             })?;
@@ -394,6 +453,12 @@ impl Shared {
                 .headers_mut()
                 .insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
+        self.connect_to(&mut request)?;
+        Ok((request, authorization))
+    }
+
+    /// With `--connect-to`, the address a request really goes to.
+    fn connect_to(&self, request: &mut http::Request<Bytes>) -> Result<(), HttpError> {
         if let Some(to) = &self.policy.connect_to {
             let pq = request
                 .uri()
@@ -411,7 +476,7 @@ impl Shared {
                     HttpError::HttpRequestUriInvalid
                 })?;
         }
-        Ok(request)
+        Ok(())
     }
 
     /// Stage 3: send under the call's concurrency, time and size limits, and the account's
@@ -506,20 +571,15 @@ impl Shared {
     /// Stage 4: what the guest may see of the answer, held against its memory budget until
     /// it reads it.
     fn answer(&self, mut parts: http::response::Parts, body: Bytes, host: &str) -> SendOutput {
-        let credentials = self.credentials.as_deref();
-        let body = answer_hygiene(
-            &parts,
-            body,
-            credentials,
-            self.policy.vendor.secret_fields(),
-        )
-        .map_err(|why| {
-            lock(&self.traffic)
-                .violations
-                .push(format!("answer from {host} refused: {why}"));
-            HttpError::HttpResponseContentCoding(Some(why))
-        })?;
-        parts.headers = allowed_headers(&parts.headers, &self.policy, credentials);
+        let forms = self.secret_forms();
+        let body = answer_hygiene(&parts, body, &forms, self.policy.vendor.secret_fields())
+            .map_err(|why| {
+                lock(&self.traffic)
+                    .violations
+                    .push(format!("answer from {host} refused: {why}"));
+                HttpError::HttpResponseContentCoding(Some(why))
+            })?;
+        parts.headers = allowed_headers(&parts.headers, &self.policy, &forms);
         if self.kind.may_write() && parts.status.is_success() {
             lock(&self.targets).observe(
                 &body,
@@ -552,19 +612,14 @@ impl Shared {
 
 /// The response headers that reach the guest: those the vendor policy names (and what any
 /// body needs), each with every form of the tenant's secret blanked.
-pub fn allowed_headers(
-    headers: &HeaderMap,
-    policy: &EgressPolicy,
-    credentials: Option<&Credentials>,
-) -> HeaderMap {
-    let forms = credentials.map(|c| c.secret_forms()).unwrap_or_default();
+pub fn allowed_headers(headers: &HeaderMap, policy: &EgressPolicy, forms: &[String]) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in headers {
         if !policy.vendor.passes_response_header(name.as_str()) {
             continue;
         }
         let mut text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        for f in &forms {
+        for f in forms {
             if text.contains(f.as_str()) {
                 text = text.replace(f.as_str(), "[redacted]");
             }
@@ -611,6 +666,70 @@ impl hyper::body::Body for CountedBody {
 
 /// Send on the host's connections and read the whole answer, refusing bodies over `cap`
 /// bytes (a refused answer's connection is closed, not reused).
+/// A copy of a collected request, to send it again.
+fn clone_request(r: &http::Request<Bytes>) -> http::Request<Bytes> {
+    let mut c = http::Request::new(r.body().clone());
+    *c.method_mut() = r.method().clone();
+    *c.uri_mut() = r.uri().clone();
+    *c.version_mut() = r.version();
+    *c.headers_mut() = r.headers().clone();
+    c
+}
+
+/// The host's own requests to a token URL: the credential's, never a plugin route; bounded
+/// in time and size like every request, audited without its body.
+impl TokenEndpoint for Shared {
+    fn post_form<'a>(
+        &'a self,
+        url: &'a str,
+        form: String,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(u16, Vec<u8>), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let uri: Uri = url.parse().map_err(|_| format!("{url} is not a URL"))?;
+            let host = uri.host().unwrap_or_default().to_string();
+            let mut request = http::Request::new(Bytes::from(form));
+            *request.method_mut() = http::Method::POST;
+            *request.uri_mut() = uri.clone();
+            let h = request.headers_mut();
+            h.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            h.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+            if let Ok(v) = HeaderValue::from_str(&host) {
+                h.insert(HOST, v);
+            }
+            let len = request.body().len();
+            request
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            self.connect_to(&mut request)
+                .map_err(|_| "cannot build the --connect-to URI".to_string())?;
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(
+                self.limits.request_timeout,
+                fetch(&self.connections, request, crate::oauth::MAX_ANSWER_BYTES),
+            )
+            .await
+            .unwrap_or(Err(HttpError::HttpResponseTimeout));
+            if let Some(a) = &self.audit {
+                a.request(&RequestEvent {
+                    tenant: self.tenant.clone(),
+                    method: "POST".into(),
+                    host: host.clone(),
+                    path: uri.path().to_string(),
+                    status: outcome.as_ref().ok().map(|(p, _)| p.status.as_u16()),
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    bytes: outcome.as_ref().map(|(_, b)| b.len()).unwrap_or(0),
+                    error: outcome.as_ref().err().map(|e| e.to_string()),
+                });
+            }
+            let (parts, body) = outcome.map_err(|e| e.to_string())?;
+            Ok((parts.status.as_u16(), body.to_vec()))
+        })
+    }
+}
+
 async fn fetch(
     connections: &UpstreamConnections,
     request: http::Request<Bytes>,
@@ -713,7 +832,7 @@ mod tests {
         h.insert("set-cookie", HeaderValue::from_static("s=1"));
         h.insert("x-echo", HeaderValue::from_static("my-secret/token+1"));
         h.append("Retry-After", HeaderValue::from_static("my-secret/token+1"));
-        let out = allowed_headers(&h, &policy(), Some(&tenant()));
+        let out = allowed_headers(&h, &policy(), &tenant().secret_forms());
         assert!(out.get("set-cookie").is_none() && out.get("x-echo").is_none());
         assert_eq!(out.get("content-type").unwrap(), "application/json");
         let retry: Vec<_> = out.get_all("retry-after").iter().collect();

@@ -311,6 +311,7 @@ impl Host {
             kind,
             crate::egress::Upstream {
                 gate: tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
+                bound: tenant.map(|t| t.bound.clone()).unwrap_or_default(),
                 connections: self.connections.clone(),
                 fence,
                 observer: self.options.request_observer.clone(),
@@ -350,7 +351,7 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
-        let (mut notes, stopped_at, network, fenced, writes_sent) = {
+        let (mut notes, stopped_at, network, fenced, writes_sent, unauthorized) = {
             let traffic = lock(&call.traffic);
             (
                 traffic.violations.clone(),
@@ -358,6 +359,7 @@ impl Host {
                 traffic.network.clone(),
                 traffic.fenced.clone(),
                 traffic.writes_sent,
+                traffic.unauthorized.clone(),
             )
         };
         notes.extend(call.store.data().kv.refusals.iter().cloned());
@@ -367,6 +369,16 @@ impl Host {
             return Err(CallError::Fenced {
                 reason,
                 writes_sent,
+            });
+        }
+        // A credential the host could not attach (a token it could not mint) fails the call as
+        // unauthorized, naming the client, whatever the plugin made of the refused request.
+        if let Some(why) = unauthorized
+            && !matches!(outcome, Ok(Ok(Ok(_))))
+        {
+            return Err(CallError::Connector {
+                error: ConnectorError::Unauthorized(why),
+                host_notes: notes,
             });
         }
         // A limit the egress hooks stopped a request at fails the call, whatever the plugin
@@ -537,7 +549,7 @@ impl Host {
             listing,
             tenant: Some(kept),
             max_bytes: self.options.limits.state_bytes,
-            secret_forms: tenant.credentials.secret_forms(),
+            secret_forms: tenant.secret_forms(),
             ..CallState::default()
         })
     }

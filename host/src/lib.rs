@@ -20,6 +20,7 @@ pub mod errors;
 pub mod host;
 pub mod limits;
 pub mod network;
+pub mod oauth;
 pub mod ocsf;
 pub mod options;
 mod private_files;

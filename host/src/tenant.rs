@@ -1,6 +1,6 @@
 //! A tenant: a name, its non-secret configuration and its credentials.
 
-use crate::credentials::Credentials;
+use crate::credentials::{BoundCredential, Credential, Credentials};
 use std::sync::Arc;
 
 /// Everything one call needs to know about whose data it touches.
@@ -12,8 +12,11 @@ pub struct Tenant {
     pub app: String,
     /// Non-secret, app-specific options passed to the plugin.
     pub options: Vec<(String, String)>,
-    /// Held by the host only.
+    /// Held by the host only: the main credential (and the connecting account).
     pub credentials: Arc<Credentials>,
+    /// Credentials for other hosts (e.g. an OAuth client for an organization API); a
+    /// request to one of their hosts carries them instead of the main credential.
+    pub bound: Vec<BoundCredential>,
 }
 
 impl Tenant {
@@ -24,7 +27,31 @@ impl Tenant {
             app: app.into(),
             options: Vec::new(),
             credentials: Arc::new(credentials),
+            bound: Vec::new(),
         }
+    }
+
+    /// Add a credential for `hosts`.
+    pub fn with_credential(mut self, hosts: &[&str], credential: Arc<dyn Credential>) -> Self {
+        self.bound.push(BoundCredential::new(hosts, credential));
+        self
+    }
+
+    /// The credential requests to `host` carry.
+    pub fn credential_for(&self, host: &str) -> Arc<dyn Credential> {
+        match self.bound.iter().find(|b| b.serves(host)) {
+            Some(b) => b.credential.clone(),
+            None => self.credentials.clone(),
+        }
+    }
+
+    /// Every form of every secret of the tenant (minted tokens included, as they are now).
+    pub fn secret_forms(&self) -> Vec<String> {
+        let mut forms = Credential::secret_forms(&*self.credentials);
+        for b in &self.bound {
+            forms.extend(b.credential.secret_forms());
+        }
+        forms
     }
 
     /// Add a non-secret option.
