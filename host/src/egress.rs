@@ -679,11 +679,7 @@ fn clone_request(r: &http::Request<Bytes>) -> http::Request<Bytes> {
 /// The host's own requests to a token URL: the credential's, never a plugin route; bounded
 /// in time and size like every request, audited without its body.
 impl TokenEndpoint for Shared {
-    fn post_form<'a>(
-        &'a self,
-        url: &'a str,
-        form: String,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(u16, Vec<u8>), String>> + Send + 'a>> {
+    fn post_form<'a>(&'a self, url: &'a str, form: String) -> crate::oauth::FormAnswer<'a> {
         Box::pin(async move {
             let uri: Uri = url.parse().map_err(|_| format!("{url} is not a URL"))?;
             let host = uri.host().unwrap_or_default().to_string();

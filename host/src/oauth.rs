@@ -20,13 +20,12 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 /// The largest token answer read.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
+/// A token endpoint's answer, on its way: status and body, or why there is none.
+pub type FormAnswer<'a> = Pin<Box<dyn Future<Output = Result<(u16, Vec<u8>), String>> + Send + 'a>>;
+
 /// How the host reaches the token URL: a form POST, its status and body (bounded).
 pub trait TokenEndpoint: Send + Sync {
-    fn post_form<'a>(
-        &'a self,
-        url: &'a str,
-        form: String,
-    ) -> Pin<Box<dyn Future<Output = Result<(u16, Vec<u8>), String>> + Send + 'a>>;
+    fn post_form<'a>(&'a self, url: &'a str, form: String) -> FormAnswer<'a>;
 }
 
 /// Why no token could be had. Names the client id, never a secret.
@@ -251,11 +250,7 @@ mod tests {
     }
 
     impl TokenEndpoint for Endpoint {
-        fn post_form<'a>(
-            &'a self,
-            _url: &'a str,
-            form: String,
-        ) -> Pin<Box<dyn Future<Output = Result<(u16, Vec<u8>), String>> + Send + 'a>> {
+        fn post_form<'a>(&'a self, _url: &'a str, form: String) -> FormAnswer<'a> {
             Box::pin(async move {
                 assert!(form.contains("grant_type=client_credentials"));
                 tokio::time::sleep(self.delay).await;

@@ -1,39 +1,37 @@
-//! The apps this connector serves and the dispatch of each contract call to the app's module.
+//! The apps this connector serves, registered in one place, and the dispatch of each contract
+//! call to the configured app's [`App`] implementation (in the app's own module).
+//!
+//! A new app is a module implementing [`App`] and one line in [`APPS`].
 
+use crate::app::App;
 use crate::errors::ConnectorError;
-use crate::model::{Account, AccountPage, ActionResult, AppInfo, Config, ProvisionRequest, Result};
+use crate::model::{
+    Account, AccountPage, ActionResult, AppInfo, Config, ProvisionRequest, Result, StatusChange,
+};
 use crate::retry::Client;
 use crate::state::State;
-use crate::twilio::actions::StatusChange;
 use crate::{flex, frontline, twilio};
 
 /// Connector name reported in metadata.
 pub const NAME: &str = "twilio-governance-connector";
 
 /// Every app, in the order they are reported.
-pub const APPS: &[AppInfo] = &[twilio::INFO, flex::INFO, frontline::INFO];
+pub const APPS: &[&dyn App] = &[&twilio::Twilio, &flex::Flex, &frontline::Frontline];
 
-/// The apps by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum App {
-    Twilio,
-    Flex,
-    Frontline,
+/// The static description of every app, in the order they are reported (the metadata).
+pub fn infos() -> impl Iterator<Item = &'static AppInfo> {
+    APPS.iter().map(|app| app.info())
 }
 
 /// Look the configured app up, and check the connecting account is named.
-fn app(cfg: &Config) -> Result<App> {
-    let app = match cfg.app.as_str() {
-        "twilio" => App::Twilio,
-        "flex" => App::Flex,
-        "frontline" => App::Frontline,
-        other => {
-            let known: Vec<_> = APPS.iter().map(|a| a.name).collect();
-            return Err(ConnectorError::InvalidConfig(format!(
-                "unknown app {other:?}; this connector serves: {}",
-                known.join(", ")
-            )));
-        }
+pub fn lookup(cfg: &Config) -> Result<&'static dyn App> {
+    let Some(&app) = APPS.iter().find(|app| app.info().name == cfg.app) else {
+        let known: Vec<_> = infos().map(|a| a.name).collect();
+        return Err(ConnectorError::InvalidConfig(format!(
+            "unknown app {:?}; this connector serves: {}",
+            cfg.app,
+            known.join(", ")
+        )));
     };
     if cfg.account_id.trim().is_empty() {
         return Err(ConnectorError::InvalidConfig(
@@ -45,37 +43,7 @@ fn app(cfg: &Config) -> Result<App> {
 
 /// Verify configuration and credentials with one cheap read.
 pub fn check(client: &mut Client<'_>, cfg: &Config) -> Result<String> {
-    match app(cfg)? {
-        App::Twilio => {
-            let r = twilio::accounts::fetch_resource(client, &cfg.account_id)?;
-            Ok(format!(
-                "connected to Twilio account {} ({}, {})",
-                r.sid,
-                r.friendly_name.unwrap_or_default(),
-                r.status
-            ))
-        }
-        App::Flex => {
-            let spaces = flex::workers::workspaces(client)?;
-            let instance = flex::instance(cfg)?;
-            if let Some(go) = instance {
-                flex::users_api::by_username(client, go, "connector-check")?;
-            }
-            Ok(format!(
-                "connected to TaskRouter: {} workspace(s){}",
-                spaces.len(),
-                instance
-                    .map(|go| format!("; Flex Users API of instance {go} reachable"))
-                    .unwrap_or_default()
-            ))
-        }
-        // Frontline has no list to read: asking for a user that does not exist proves the
-        // credentials work (404) without touching anyone.
-        App::Frontline => match frontline::users::fetch(client, "connector-credentials-check") {
-            Ok(_) | Err(ConnectorError::NotFound(_)) => Ok("connected to the Frontline API".into()),
-            Err(e) => Err(e),
-        },
-    }
+    lookup(cfg)?.check(client, cfg)
 }
 
 /// One page of accounts.
@@ -85,25 +53,12 @@ pub fn list_accounts(
     cfg: &Config,
     cursor: Option<&str>,
 ) -> Result<AccountPage> {
-    match app(cfg)? {
-        App::Twilio => twilio::accounts::list_page(client, state, cfg, cursor),
-        App::Flex => flex::listing::list_page(client, state, cfg, cursor),
-        App::Frontline => Err(ConnectorError::Unsupported(
-            "Twilio Frontline has no user listing API; fetch users by SID or identity (accounts --identities FILE)"
-                .into(),
-        )),
-    }
+    lookup(cfg)?.list_page(client, state, cfg, cursor)
 }
 
 /// One account.
 pub fn get_account(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
-    match app(cfg)? {
-        App::Twilio => twilio::accounts::get(client, cfg, id),
-        App::Flex => flex::accounts::get(client, cfg, id),
-        App::Frontline => {
-            frontline::users::fetch(client, id).map(|u| frontline::users::to_account(&u))
-        }
-    }
+    lookup(cfg)?.get(client, cfg, id)
 }
 
 /// A status change (suspend, reactivate, deprovision).
@@ -114,22 +69,7 @@ pub fn change_status(
     change: StatusChange,
     dry_run: bool,
 ) -> Result<ActionResult> {
-    match (app(cfg)?, change) {
-        (App::Twilio, _) => twilio::actions::change_status(client, cfg, id, change, dry_run),
-        (App::Flex, StatusChange::Deprovision) => {
-            flex::actions::deprovision(client, cfg, id, dry_run)
-        }
-        (App::Flex, _) => Err(ConnectorError::Unsupported(format!(
-            "Twilio Flex has no suspended state for a user, so {} is not possible; use deprovision",
-            change.name()
-        ))),
-        (App::Frontline, StatusChange::Reactivate) => {
-            frontline::users::set_state(client, cfg, id, change.name(), "active", dry_run)
-        }
-        (App::Frontline, _) => {
-            frontline::users::set_state(client, cfg, id, change.name(), "deactivated", dry_run)
-        }
-    }
+    lookup(cfg)?.status_change(client, cfg, id, change, dry_run)
 }
 
 /// Provision a user where the app supports it.
@@ -139,26 +79,233 @@ pub fn provision(
     request: &ProvisionRequest,
     dry_run: bool,
 ) -> Result<ActionResult> {
-    match app(cfg)? {
-        App::Flex => flex::actions::provision(client, cfg, request, dry_run),
-        App::Twilio => Err(ConnectorError::Unsupported(
-            "the twilio app cannot provision: subaccounts are created in the Twilio Console or API by an owner".into(),
-        )),
-        App::Frontline => Err(ConnectorError::Unsupported(
-            "Frontline users are provisioned by the SSO identity provider, not through the API".into(),
-        )),
-    }
+    lookup(cfg)?.provision(client, cfg, request, dry_run)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::FakeTransport;
+    use crate::model::Capability;
+    use crate::options;
+    use crate::retry::Policy;
     use crate::sid::SID_SHAPE;
+    use crate::state::MemoryState;
     use connector_routes::{Method, Route};
+
+    const MAIN: &str = "AC00000000000000000000000000000000";
+    const SUB: &str = "AC00000000000000000000000000000001";
+    const INSTANCE: &str = "GO00000000000000000000000000000001";
+
+    /// A configuration of `app` under which each of its calls gets as far as it can: the
+    /// connecting account named, and a Flex instance (read only by the flex app).
+    fn cfg(app: &str) -> Config {
+        Config {
+            app: app.into(),
+            account_id: MAIN.into(),
+            options: vec![(options::FLEX_INSTANCE.into(), INSTANCE.into())],
+        }
+    }
+
+    /// A provisioning request every app's validation accepts.
+    fn request() -> ProvisionRequest {
+        ProvisionRequest {
+            username: "erin".into(),
+            email: "erin@acme.example".into(),
+            full_name: "Erin Example".into(),
+            roles: vec!["agent".into()],
+            attributes_json: None,
+        }
+    }
+
+    /// Every capability of the contract. (`call` matches on them exhaustively: a new one has
+    /// to be added there, and so here.)
+    const CAPABILITIES: [Capability; 6] = [
+        Capability::ListAccounts,
+        Capability::GetAccount,
+        Capability::Suspend,
+        Capability::Reactivate,
+        Capability::Deprovision,
+        Capability::Provision,
+    ];
+
+    /// Call `app`'s method of `capability` (actions as dry-runs) over a fake that refuses what
+    /// the app does not declare and answers 404 to the rest; the outcome and what was sent.
+    fn call(app: &dyn App, capability: Capability) -> (Result<()>, usize) {
+        let cfg = cfg(app.info().name);
+        let mut t = FakeTransport::for_app(app.info());
+        let mut state = MemoryState::default();
+        let mut c = Client::new(&mut t, Policy::default());
+        let outcome = match capability {
+            Capability::ListAccounts => app.list_page(&mut c, &mut state, &cfg, None).map(drop),
+            Capability::GetAccount => app.get(&mut c, &cfg, SUB).map(drop),
+            Capability::Suspend => app
+                .status_change(&mut c, &cfg, SUB, StatusChange::Suspend, true)
+                .map(drop),
+            Capability::Reactivate => app
+                .status_change(&mut c, &cfg, SUB, StatusChange::Reactivate, true)
+                .map(drop),
+            Capability::Deprovision => app
+                .status_change(&mut c, &cfg, SUB, StatusChange::Deprovision, true)
+                .map(drop),
+            Capability::Provision => app.provision(&mut c, &cfg, &request(), true).map(drop),
+        };
+        (outcome, t.requests.len())
+    }
+
+    #[test]
+    fn every_app_does_exactly_what_it_declares() {
+        for app in APPS {
+            let info = app.info();
+            for capability in CAPABILITIES {
+                let (outcome, sent) = call(*app, capability);
+                let what = format!("{} {}", info.name, capability.action());
+                if info.capabilities.contains(&capability) {
+                    assert!(
+                        !matches!(outcome, Err(ConnectorError::Unsupported(_))),
+                        "{what} is declared but answers {outcome:?}"
+                    );
+                } else {
+                    assert_eq!(
+                        outcome,
+                        Err(app.unsupported(capability)),
+                        "{what} is not declared"
+                    );
+                    assert!(
+                        matches!(outcome, Err(ConnectorError::Unsupported(_))),
+                        "{what}: {outcome:?}"
+                    );
+                    assert_eq!(sent, 0, "{what} is not declared but sent requests");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_a_route_names_is_a_declared_capability() {
+        for app in infos() {
+            for spec in app.routes {
+                for action in spec.actions {
+                    assert!(
+                        app.capabilities.iter().any(|c| c.action() == *action),
+                        "{}: {} {} serves {action:?}, which the app does not declare",
+                        app.name,
+                        spec.method,
+                        spec.path
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_registry_holds_the_three_apps_in_order_and_finds_each_by_name() {
+        let names: Vec<_> = infos().map(|a| a.name).collect();
+        assert_eq!(names, ["twilio", "flex", "frontline"]);
+        for name in names {
+            assert_eq!(lookup(&cfg(name)).unwrap().info().name, name);
+        }
+        let unknown = Config {
+            app: "studio".into(),
+            account_id: String::new(),
+            ..Config::default()
+        };
+        assert_eq!(
+            lookup(&unknown).err(),
+            Some(ConnectorError::InvalidConfig(
+                "unknown app \"studio\"; this connector serves: twilio, flex, frontline".into()
+            ))
+        );
+        for account_id in ["", "  "] {
+            let unnamed = Config {
+                account_id: account_id.into(),
+                ..cfg("flex")
+            };
+            assert_eq!(
+                lookup(&unnamed).err(),
+                Some(ConnectorError::InvalidConfig(
+                    "the connecting account SID is missing (TWILIO_ACCOUNT_SID)".into()
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn what_an_app_cannot_do_is_explained_without_sending_anything() {
+        let mut t = FakeTransport::new();
+        let mut c = Client::new(&mut t, Policy::default());
+        fn unsupported<T>(m: &str) -> Result<T> {
+            Err(ConnectorError::Unsupported(m.into()))
+        }
+        let mut state = MemoryState::default();
+        assert_eq!(
+            list_accounts(&mut c, &mut state, &cfg("frontline"), None),
+            unsupported(
+                "Twilio Frontline has no user listing API; fetch users by SID or identity (accounts --identities FILE)"
+            )
+        );
+        for change in [StatusChange::Suspend, StatusChange::Reactivate] {
+            assert_eq!(
+                change_status(&mut c, &cfg("flex"), SUB, change, false),
+                unsupported(&format!(
+                    "Twilio Flex has no suspended state for a user, so {} is not possible; use deprovision",
+                    change.name()
+                ))
+            );
+        }
+        assert_eq!(
+            provision(&mut c, &cfg("twilio"), &request(), false),
+            unsupported(
+                "the twilio app cannot provision: subaccounts are created in the Twilio Console or API by an owner"
+            )
+        );
+        assert_eq!(
+            provision(&mut c, &cfg("frontline"), &request(), false),
+            unsupported(
+                "Frontline users are provisioned by the SSO identity provider, not through the API"
+            )
+        );
+        assert!(t.requests.is_empty(), "{:?}", t.requests);
+    }
+
+    /// An app that declares only what it must implement: every other call answers the
+    /// default, naming the app and the call.
+    #[test]
+    fn an_app_that_overrides_nothing_optional_names_itself_and_the_call() {
+        struct Bare;
+        const BARE: AppInfo = AppInfo {
+            name: "bare",
+            description: "an app with only the required methods",
+            hosts: &["bare.example"],
+            capabilities: &[Capability::GetAccount],
+            routes: &[],
+        };
+        impl App for Bare {
+            fn info(&self) -> &'static AppInfo {
+                &BARE
+            }
+            fn check(&self, _: &mut Client<'_>, _: &Config) -> Result<String> {
+                Ok("bare".into())
+            }
+            fn get(&self, _: &mut Client<'_>, _: &Config, id: &str) -> Result<Account> {
+                Err(ConnectorError::NotFound(id.into()))
+            }
+        }
+        for capability in CAPABILITIES {
+            let (outcome, sent) = call(&Bare, capability);
+            assert_eq!(sent, 0);
+            if capability == Capability::GetAccount {
+                assert_eq!(outcome, Err(ConnectorError::NotFound(SUB.into())));
+            } else {
+                let m = format!("the bare app does not support {}", capability.action());
+                assert_eq!(outcome, Err(ConnectorError::Unsupported(m)));
+            }
+        }
+    }
 
     #[test]
     fn every_declared_route_parses_names_a_resource_and_fits_the_contract() {
-        for app in APPS {
+        for app in infos() {
             assert!(!app.routes.is_empty(), "{} declares no route", app.name);
             for spec in app.routes {
                 let route = Route::from_spec(spec, SID_SHAPE).unwrap_or_else(|e| {

@@ -1,6 +1,7 @@
 //! Twilio governance connector. Everything except `component` is plain Rust that compiles
 //! natively (unit tests, benchmarks) and into the wasm32-wasip2 component.
 
+pub mod app;
 pub mod apps;
 pub mod errors;
 pub mod fake;

@@ -104,6 +104,49 @@ pub enum Capability {
     Provision,
 }
 
+impl Capability {
+    /// The capability's name in the contract (the WIT `capability`, and the call it allows).
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::ListAccounts => "list-accounts",
+            Self::GetAccount => "get-account",
+            Self::Suspend => "suspend",
+            Self::Reactivate => "reactivate",
+            Self::Deprovision => "deprovision",
+            Self::Provision => "provision",
+        }
+    }
+}
+
+/// A status change of the contract: the calls `suspend`, `reactivate` and `deprovision`.
+/// (What each sets upstream is the app's: e.g. Twilio's `Status` in `twilio::actions`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Suspend,
+    Reactivate,
+    Deprovision,
+}
+
+impl StatusChange {
+    /// Action name as reported.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Reactivate => "reactivate",
+            Self::Deprovision => "deprovision",
+        }
+    }
+
+    /// The capability an app declares to make this change.
+    pub fn capability(self) -> Capability {
+        match self {
+            Self::Suspend => Capability::Suspend,
+            Self::Reactivate => Capability::Reactivate,
+            Self::Deprovision => Capability::Deprovision,
+        }
+    }
+}
+
 /// Static description of one app.
 #[derive(Debug, Clone)]
 pub struct AppInfo {

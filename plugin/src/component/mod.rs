@@ -7,8 +7,8 @@ mod kv;
 mod transport;
 
 use crate::model;
+use crate::model::StatusChange;
 use crate::retry::{Client, Policy};
-use crate::twilio::actions::StatusChange;
 use transport::WasiTransport;
 
 wit_bindgen::generate!({
@@ -47,7 +47,7 @@ impl Guest for Component {
         wit::ConnectorInfo {
             name: crate::apps::NAME.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            apps: crate::apps::APPS.iter().map(Into::into).collect(),
+            apps: crate::apps::infos().map(Into::into).collect(),
         }
     }
 

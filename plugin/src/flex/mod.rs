@@ -7,8 +7,15 @@ pub mod listing;
 pub mod users_api;
 pub mod workers;
 
-use crate::model::{AppInfo, Capability, Config, RouteSpec};
+use crate::app::App;
+use crate::errors::ConnectorError;
+use crate::model::{
+    Account, AccountPage, ActionResult, AppInfo, Capability, Config, ProvisionRequest, RouteSpec,
+    StatusChange,
+};
+use crate::retry::Client;
 use crate::sid::is_sid;
+use crate::state::State;
 use connector_routes::Method;
 
 /// TaskRouter host.
@@ -64,7 +71,7 @@ pub fn instance(cfg: &Config) -> crate::model::Result<Option<&str>> {
     {
         None => Ok(None),
         Some(go) if is_sid(go, "GO") => Ok(Some(go)),
-        Some(go) => Err(crate::errors::ConnectorError::InvalidConfig(format!(
+        Some(go) => Err(ConnectorError::InvalidConfig(format!(
             "{go:?} is not a Flex instance SID ({})",
             crate::sid::describe("GO")
         ))),
@@ -83,3 +90,83 @@ pub fn flex_api(path: &str) -> String {
 
 /// Name of the account-type entitlement every worker holds.
 pub const ACCOUNT_TYPE: &str = "Flex UI User";
+
+/// The `flex` app, as `crate::apps` registers it.
+pub struct Flex;
+
+impl App for Flex {
+    fn info(&self) -> &'static AppInfo {
+        &INFO
+    }
+
+    fn check(&self, client: &mut Client<'_>, cfg: &Config) -> crate::model::Result<String> {
+        let spaces = workers::workspaces(client)?;
+        let instance = instance(cfg)?;
+        if let Some(go) = instance {
+            users_api::by_username(client, go, "connector-check")?;
+        }
+        Ok(format!(
+            "connected to TaskRouter: {} workspace(s){}",
+            spaces.len(),
+            instance
+                .map(|go| format!("; Flex Users API of instance {go} reachable"))
+                .unwrap_or_default()
+        ))
+    }
+
+    fn list_page(
+        &self,
+        client: &mut Client<'_>,
+        state: &mut dyn State,
+        cfg: &Config,
+        cursor: Option<&str>,
+    ) -> crate::model::Result<AccountPage> {
+        listing::list_page(client, state, cfg, cursor)
+    }
+
+    fn get(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+    ) -> crate::model::Result<Account> {
+        accounts::get(client, cfg, id)
+    }
+
+    /// Deprovision only: a Flex user has no suspended state.
+    fn status_change(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+        change: StatusChange,
+        dry_run: bool,
+    ) -> crate::model::Result<ActionResult> {
+        match change {
+            StatusChange::Deprovision => actions::deprovision(client, cfg, id, dry_run),
+            StatusChange::Suspend | StatusChange::Reactivate => {
+                Err(self.unsupported(change.capability()))
+            }
+        }
+    }
+
+    fn provision(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        request: &ProvisionRequest,
+        dry_run: bool,
+    ) -> crate::model::Result<ActionResult> {
+        actions::provision(client, cfg, request, dry_run)
+    }
+
+    fn unsupported(&self, capability: Capability) -> ConnectorError {
+        match capability {
+            Capability::Suspend | Capability::Reactivate => ConnectorError::Unsupported(format!(
+                "Twilio Flex has no suspended state for a user, so {} is not possible; use deprovision",
+                capability.action()
+            )),
+            other => crate::app::unsupported(&INFO, other),
+        }
+    }
+}

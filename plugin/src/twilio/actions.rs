@@ -9,13 +9,8 @@ use crate::http::Request;
 use crate::model::{ActionResult, Config, Result};
 use crate::retry::Client;
 
-/// A status change and the Twilio `Status` it sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusChange {
-    Suspend,
-    Reactivate,
-    Deprovision,
-}
+/// A status change; here, the Twilio `Status` it sets.
+pub use crate::model::StatusChange;
 
 impl StatusChange {
     /// Twilio's target `Status` value.
@@ -24,15 +19,6 @@ impl StatusChange {
             Self::Suspend => "suspended",
             Self::Reactivate => "active",
             Self::Deprovision => "closed",
-        }
-    }
-
-    /// Action name as reported.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Suspend => "suspend",
-            Self::Reactivate => "reactivate",
-            Self::Deprovision => "deprovision",
         }
     }
 

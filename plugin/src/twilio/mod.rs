@@ -8,7 +8,13 @@ pub mod services;
 pub mod usage;
 pub mod usage_reads;
 
-use crate::model::{AppInfo, Capability, RouteSpec};
+use crate::app::App;
+use crate::errors::ConnectorError;
+use crate::model::{
+    Account, AccountPage, ActionResult, AppInfo, Capability, Config, RouteSpec, StatusChange,
+};
+use crate::retry::Client;
+use crate::state::State;
 use connector_routes::Method;
 
 /// The one host this app talks to.
@@ -54,4 +60,62 @@ pub fn url(path: &str) -> String {
 /// Check that an id looks like an account SID before it goes into a URL path.
 pub fn validate_sid(id: &str) -> crate::model::Result<()> {
     crate::sid::require(id, "AC", "account")
+}
+
+/// The `twilio` app, as `crate::apps` registers it.
+pub struct Twilio;
+
+impl App for Twilio {
+    fn info(&self) -> &'static AppInfo {
+        &INFO
+    }
+
+    fn check(&self, client: &mut Client<'_>, cfg: &Config) -> crate::model::Result<String> {
+        let r = accounts::fetch_resource(client, &cfg.account_id)?;
+        Ok(format!(
+            "connected to Twilio account {} ({}, {})",
+            r.sid,
+            r.friendly_name.unwrap_or_default(),
+            r.status
+        ))
+    }
+
+    fn list_page(
+        &self,
+        client: &mut Client<'_>,
+        state: &mut dyn State,
+        cfg: &Config,
+        cursor: Option<&str>,
+    ) -> crate::model::Result<AccountPage> {
+        accounts::list_page(client, state, cfg, cursor)
+    }
+
+    fn get(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+    ) -> crate::model::Result<Account> {
+        accounts::get(client, cfg, id)
+    }
+
+    fn status_change(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+        change: StatusChange,
+        dry_run: bool,
+    ) -> crate::model::Result<ActionResult> {
+        actions::change_status(client, cfg, id, change, dry_run)
+    }
+
+    fn unsupported(&self, capability: Capability) -> ConnectorError {
+        match capability {
+            Capability::Provision => ConnectorError::Unsupported(
+                "the twilio app cannot provision: subaccounts are created in the Twilio Console or API by an owner".into(),
+            ),
+            other => crate::app::unsupported(&INFO, other),
+        }
+    }
 }
