@@ -1,7 +1,7 @@
 //! The fixture format (Twilio resources as Twilio returns them), defaults for omitted
 //! fields, the built-in demo fixture and a generator of large fixtures.
 
-use crate::hosts::{FRONTLINE_API, TASKROUTER};
+use crate::hosts::{FRONTLINE_API, MONITOR, TASKROUTER};
 pub use crate::usage_history::{History, UsageEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,6 +37,21 @@ pub struct Fixture {
     /// Extra accepted API keys: `{"sid": "SK...", "secret": "..."}`.
     #[serde(default)]
     pub api_keys: Vec<Value>,
+    /// Twilio Organizations (`twilio_iam_organizations.json`): the accounts each manages, its
+    /// SCIM users and its role assignments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organizations: Vec<Organization>,
+    /// OAuth apps: client credentials that mint bearer tokens for an organization.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oauth_clients: Vec<OAuthClient>,
+    /// Monitor Event resources (`monitor.v1.event` in `twilio_monitor_v1.json`) of any of the
+    /// fixture's accounts (`account_sid`, the main account when omitted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitor_events: Vec<Value>,
+    /// The simulated present (RFC 3339) for the windows Twilio documents relative to now
+    /// (Monitor's retention); the wall clock when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
     /// Documented Twilio behaviours a test can switch on.
     #[serde(default)]
     pub behaviour: Behaviour,
@@ -62,7 +77,83 @@ pub struct Behaviour {
     /// `fixtures/usage-categories.txt` (a copy of `../shared/twilio-usage/categories.txt`).
     #[serde(default)]
     pub every_category_since: Option<String>,
+    /// How many days of Monitor Events the account can read. Twilio's Monitor Events page
+    /// (twilio.com/docs/usage/monitor-events): "Customers who buy Administration, Security or
+    /// Enterprise Edition packages have access to 13 months of data while customers using free
+    /// version can access 30 days of data." Omitted: 30 (see [`MONITOR_RETENTION_DAYS`]).
+    #[serde(default)]
+    pub monitor_retention_days: Option<u32>,
 }
+
+/// Monitor Events' retention for the free version, in days (see
+/// [`Behaviour::monitor_retention_days`]).
+pub const MONITOR_RETENTION_DAYS: u32 = 30;
+
+/// A Twilio Organization: the accounts it manages, its users and their role assignments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Organization {
+    /// `OR` and 32 hex digits (`OrganizationSid`'s pattern in `twilio_iam_organizations.json`).
+    pub sid: String,
+    #[serde(default)]
+    pub friendly_name: String,
+    /// The Organization Owner, one of `users`. SCIM cannot change it (Twilio error 25016,
+    /// "Updating the organization owner is not allowed"). Managed accounts are owned by it
+    /// unless said otherwise (`PublicApiCreateAccountRequest.ownerSid`: "If not provided, the
+    /// owner will be the organization owner").
+    #[serde(default)]
+    pub owner_sid: Option<String>,
+    /// The accounts it manages (SIDs of the fixture's `accounts`). Their subaccounts are
+    /// managed with them: a role assignment's `scope` "Can be an Organization SID (OR), Account
+    /// SID (AC), or Subaccount SID (AC)" (Twilio's Role Assignment API reference).
+    #[serde(default)]
+    pub account_sids: Vec<String>,
+    /// SCIM User resources (`#/components/schemas/ScimUser`); omitted fields are filled.
+    #[serde(default)]
+    pub users: Vec<Value>,
+    /// Users the organization suspended (a ManagedUser's `status` `suspended`,
+    /// `iam.v1.ManagedUser` in `twilio_iam_v1.json`): SCIM shows them `active: false` and
+    /// refuses to change them.
+    #[serde(default)]
+    pub suspended_user_sids: Vec<String>,
+    /// Role assignments (`#/components/schemas/PublicApiRoleAssignmentResponse`).
+    #[serde(default)]
+    pub role_assignments: Vec<Value>,
+}
+
+/// An OAuth app's client credentials (`CreateToken`'s `client_id`, "A 34 character string that
+/// uniquely identifies this OAuth App", shaped `OQ` and 32 hex digits in its example; and
+/// `client_secret`): its tokens reach its organization's APIs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The organization whose APIs its tokens reach.
+    pub organization_sid: String,
+    /// The user the app acts as, if any (a `US` SID of the organization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_sid: Option<String>,
+}
+
+/// Twilio's built-in Admin role (the built-in roles are the roles a role assignment may name;
+/// any other `role_sid` is error 25202). SIDs are `IX` and 32 hex digits
+/// (`PublicApiCreateRoleAssignmentRequest.role_sid`'s pattern).
+pub const ROLE_ADMIN: &str = "IX00000000000000000000000000000102";
+/// Twilio's built-in Developer role.
+pub const ROLE_DEVELOPER: &str = "IX00000000000000000000000000000103";
+/// Twilio's built-in Billing role.
+pub const ROLE_BILLING: &str = "IX00000000000000000000000000000104";
+/// Twilio's built-in Support role.
+pub const ROLE_SUPPORT: &str = "IX00000000000000000000000000000105";
+/// The built-in roles, by name.
+pub const BUILT_IN_ROLES: &[(&str, &str)] = &[
+    ("Admin", ROLE_ADMIN),
+    ("Developer", ROLE_DEVELOPER),
+    ("Billing", ROLE_BILLING),
+    ("Support", ROLE_SUPPORT),
+];
+
+/// The SCIM core User schema URN (RFC 7643 section 4.1), the `schemas` of every user.
+pub const SCIM_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// Every usage category Twilio documents, one per line (comments start with `#`).
 pub const USAGE_CATEGORIES: &str = include_str!("../fixtures/usage-categories.txt");
@@ -209,6 +300,17 @@ impl Fixture {
                 *u = flex_user_defaults(u.take(), go, &main);
             }
         }
+        if let Some(now) = &self.now {
+            chrono::DateTime::parse_from_rfc3339(now)
+                .map_err(|e| anyhow::anyhow!("fixture now {now:?} is not RFC 3339 ({e})"))?;
+        }
+        for org in self.organizations.iter_mut() {
+            organization_defaults(org)?;
+        }
+        for (i, e) in self.monitor_events.iter_mut().enumerate() {
+            *e = monitor_event_defaults(e.take(), &main)
+                .ok_or_else(|| anyhow::anyhow!("Monitor event #{i} has no sid or event_date"))?;
+        }
         for u in self.frontline_users.iter_mut() {
             let sid = u["sid"]
                 .as_str()
@@ -318,6 +420,107 @@ pub fn worker_defaults(mut w: Value, ws: &str, main: &str) -> Value {
         );
     }
     w
+}
+
+/// Check an organization's SIDs and fill its users' omitted SCIM fields.
+fn organization_defaults(org: &mut Organization) -> anyhow::Result<()> {
+    if !is_sid(&org.sid, "OR") {
+        anyhow::bail!("organization {:?} is not an OR SID", org.sid);
+    }
+    for u in org.users.iter_mut() {
+        let id = u["id"].as_str().unwrap_or_default().to_string();
+        if !is_sid(&id, "US") {
+            anyhow::bail!("a user of {} has no US id", org.sid);
+        }
+        if !u["userName"].is_string() {
+            anyhow::bail!("user {id} of {} has no userName", org.sid);
+        }
+        let suspended = org.suspended_user_sids.contains(&id);
+        *u = scim_user_defaults(u.take(), suspended);
+    }
+    for r in &org.role_assignments {
+        if !r["sid"].as_str().is_some_and(|s| is_sid(s, "IY")) {
+            anyhow::bail!("a role assignment of {} has no IY sid", org.sid);
+        }
+    }
+    Ok(())
+}
+
+/// Fill a SCIM User's omitted fields (`#/components/schemas/ScimUser`): the core schema, the
+/// userName as the primary work email ("Unique username, MUST be same as primary email
+/// address"), active, and `meta` as Twilio's SCIM API reference shows it (`resourceType`
+/// `user`, a `W/1` version). A suspended user reads inactive.
+pub fn scim_user_defaults(mut u: Value, suspended: bool) -> Value {
+    let name = u["userName"].clone();
+    if let Some(o) = u.as_object_mut() {
+        o.entry("schemas")
+            .or_insert_with(|| json!([SCIM_USER_SCHEMA]));
+        o.entry("emails")
+            .or_insert_with(|| json!([{"value": name, "primary": true, "type": "work"}]));
+        o.entry("active").or_insert_with(|| json!(true));
+        if suspended {
+            o.insert("active".into(), json!(false));
+        }
+        let meta = o.entry("meta").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.entry("resourceType").or_insert_with(|| json!("user"));
+            m.entry("created")
+                .or_insert_with(|| json!("2023-03-01T10:00:00Z"));
+            let created = m["created"].clone();
+            m.entry("lastModified").or_insert(created);
+            m.entry("version").or_insert_with(|| json!("W/1"));
+        }
+    }
+    u
+}
+
+/// Fill a Monitor Event's omitted fields (`monitor.v1.event`): the main account, the actor's
+/// type from its SID (`user` for a `US`, `account` for an `AC`, as `actor_type` describes), the
+/// source (`web` for a user, `api` otherwise, as `source` describes), and its URL. `None`
+/// without a `sid` or an `event_date`.
+pub fn monitor_event_defaults(mut e: Value, main: &str) -> Option<Value> {
+    let sid = e["sid"].as_str()?.to_string();
+    e["event_date"].as_str()?;
+    let o = e.as_object_mut()?;
+    o.entry("account_sid").or_insert_with(|| json!(main));
+    let actor = o
+        .get("actor_sid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let actor_type = match actor.as_deref() {
+        Some(a) if a.starts_with("US") => json!("user"),
+        Some(a) if a.starts_with("AC") => json!("account"),
+        _ => Value::Null,
+    };
+    o.entry("actor_sid").or_insert(Value::Null);
+    o.entry("actor_type").or_insert(actor_type);
+    let source = if actor.as_deref().is_some_and(|a| a.starts_with("US")) {
+        "web"
+    } else {
+        "api"
+    };
+    o.entry("source").or_insert_with(|| json!(source));
+    for k in [
+        "description",
+        "event_data",
+        "event_type",
+        "resource_sid",
+        "resource_type",
+        "source_ip_address",
+    ] {
+        o.entry(k).or_insert(Value::Null);
+    }
+    o.insert(
+        "url".into(),
+        json!(format!("https://{MONITOR}/v1/Events/{sid}")),
+    );
+    o.entry("links").or_insert_with(|| json!({}));
+    Some(e)
+}
+
+/// Whether `s` is a SID: the two-letter `prefix` and 32 hex digits.
+pub fn is_sid(s: &str, prefix: &str) -> bool {
+    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Fill a Flex User resource's omitted fields.
@@ -445,6 +648,78 @@ mod tests {
             f.accounts,
             "deterministic"
         );
+    }
+
+    #[test]
+    fn built_in_roles_are_ix_sids_ending_in_their_numbers() {
+        for ((_, sid), end) in BUILT_IN_ROLES.iter().zip(["0102", "0103", "0104", "0105"]) {
+            assert!(is_sid(sid, "IX"), "{sid}");
+            assert!(sid.ends_with(end), "{sid}");
+        }
+    }
+
+    #[test]
+    fn the_demo_organization_has_its_users_clients_and_events() {
+        let f = Fixture::demo();
+        let org = &f.organizations[0];
+        assert!(is_sid(&org.sid, "OR"));
+        assert!(org.account_sids.contains(&f.main_account_sid));
+        assert!((4..=6).contains(&org.users.len()));
+        for u in &org.users {
+            assert_eq!(u["schemas"], json!([SCIM_USER_SCHEMA]));
+            assert_eq!(u["emails"][0]["value"], u["userName"]);
+            assert_eq!(u["meta"]["version"], "W/1");
+            let suspended = org
+                .suspended_user_sids
+                .iter()
+                .any(|s| u["id"] == s.as_str());
+            assert_eq!(u["active"], !suspended);
+        }
+        let owner = org.owner_sid.as_deref().unwrap();
+        assert!(org.users.iter().any(|u| u["id"] == owner));
+        let without_roles = org
+            .users
+            .iter()
+            .filter(|u| {
+                !org.role_assignments
+                    .iter()
+                    .any(|r| r["identity"] == u["id"])
+            })
+            .count();
+        assert_eq!(without_roles, 1);
+        assert!(
+            org.role_assignments
+                .iter()
+                .all(|r| { BUILT_IN_ROLES.iter().any(|(_, sid)| r["role_sid"] == *sid) })
+        );
+        let client = &f.oauth_clients[0];
+        assert!(is_sid(&client.client_id, "OQ"));
+        assert_eq!(client.organization_sid, org.sid);
+        assert!(f.monitor_events.iter().all(|e| {
+            e["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(e["sid"].as_str().unwrap())
+                && e["actor_type"] == "user"
+                && e["account_sid"].is_string()
+        }));
+        assert_eq!(f.now.as_deref(), Some("2025-11-23T12:00:00Z"));
+    }
+
+    #[test]
+    fn bad_organizations_are_rejected_clearly() {
+        let bad = |org: Value| {
+            let text = json!({"main_account_sid": "AC1", "organizations": [org]}).to_string();
+            Fixture::from_json(&text).unwrap_err().to_string()
+        };
+        assert!(bad(json!({"sid": "OR1"})).contains("not an OR SID"));
+        let org = "OR0000000000000000000000000000aa01";
+        assert!(bad(json!({"sid": org, "users": [{"userName": "a@b"}]})).contains("no US id"));
+        let e =
+            Fixture::from_json(r#"{"main_account_sid":"AC1","monitor_events":[{"sid":"AE1"}]}"#)
+                .unwrap_err();
+        assert!(e.to_string().contains("Monitor event #0"));
+        assert!(Fixture::from_json(r#"{"main_account_sid":"AC1","now":"today"}"#).is_err());
     }
 
     #[test]

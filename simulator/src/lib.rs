@@ -11,6 +11,10 @@ mod flex_api;
 mod form;
 mod frontline;
 pub mod hosts;
+mod monitor;
+mod oauth;
+mod org_scim;
+mod organization;
 mod paging;
 mod precise_timer;
 mod server;
@@ -21,5 +25,5 @@ mod test_http;
 mod usage_history;
 
 pub use faults::{Fault, FaultRule};
-pub use fixture::{Fixture, History, UsageEntry};
+pub use fixture::{Fixture, History, OAuthClient, Organization, UsageEntry};
 pub use server::{ConcurrencyStats, RecordedRequest, Simulator};

@@ -266,13 +266,46 @@ impl Simulator {
     }
 
     /// Every secret the simulated tenant holds (each account's auth token, each API key's
-    /// secret): what no output, log or plugin answer may ever contain.
+    /// secret, each OAuth client's secret and every access token minted): what no output, log
+    /// or plugin answer may ever contain.
     pub fn secrets(&self) -> Vec<String> {
+        let state = lock(&self.shared.state);
+        let f = &state.fixture;
+        let tokens = f.accounts.iter().filter_map(|a| a["auth_token"].as_str());
+        let keys = f.api_keys.iter().filter_map(|k| k["secret"].as_str());
+        let clients = f.oauth_clients.iter().map(|c| c.client_secret.as_str());
+        tokens
+            .chain(keys)
+            .chain(clients)
+            .chain(state.tokens.values())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The first OAuth client's id and secret (what a tenant of the organization APIs would
+    /// configure), if the fixture has one.
+    pub fn oauth_credentials(&self) -> Option<(String, String)> {
         self.with_fixture(|f| {
-            let tokens = f.accounts.iter().filter_map(|a| a["auth_token"].as_str());
-            let keys = f.api_keys.iter().filter_map(|k| k["secret"].as_str());
-            tokens.chain(keys).map(str::to_string).collect()
+            f.oauth_clients
+                .first()
+                .map(|c| (c.client_id.clone(), c.client_secret.clone()))
         })
+    }
+
+    /// The first organization's SID, if the fixture has one.
+    pub fn organization_sid(&self) -> Option<String> {
+        self.with_fixture(|f| f.organizations.first().map(|o| o.sid.clone()))
+    }
+
+    /// Let every OAuth access token minted so far expire now (tokens otherwise last an hour);
+    /// the next request with one is answered 401.
+    pub fn expire_tokens(&self) {
+        lock(&self.shared.state).tokens.expire_all();
+    }
+
+    /// How many OAuth access tokens the token URLs have minted since the simulator started.
+    pub fn tokens_minted(&self) -> u64 {
+        lock(&self.shared.state).tokens.minted()
     }
 
     /// Stop serving and wait for the server task.
@@ -339,18 +372,31 @@ async fn dispatch(
         .await
         .unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).into_owned();
+    let if_match = parts
+        .headers
+        .get(header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let oauth_host = hosts::OAUTH_AUTHENTICATED.contains(&host.as_str());
 
-    let (caller, main_account) = {
+    let (caller, main_account, oauth_caller) = {
         let state = lock(&shared.state);
         (
             auth::check(auth_header.as_deref(), &state.accepted),
             state.fixture.main_account_sid.clone(),
+            oauth_host.then(|| {
+                crate::oauth::who(&state, &host, &path, auth_header.as_deref(), &body_text)
+            }),
         )
     };
-    let (user, authenticated) = match &caller {
-        Caller::Valid(u) => (Some(u.clone()), true),
-        Caller::Invalid(u) => (Some(u.clone()), false),
-        Caller::Missing => (None, false),
+    let (user, authenticated) = match (&caller, oauth_caller) {
+        // OAuth hosts: the client id, and whether its credentials or its token were accepted
+        // (a Basic credential is never accepted there).
+        (Caller::Valid(u) | Caller::Invalid(u), Some((None, _))) => (Some(u.clone()), false),
+        (_, Some(who)) => who,
+        (Caller::Valid(u), None) => (Some(u.clone()), true),
+        (Caller::Invalid(u), None) => (Some(u.clone()), false),
+        (Caller::Missing, None) => (None, false),
     };
     let record = |status: u16| RecordedRequest {
         n,
@@ -429,14 +475,16 @@ async fn dispatch(
 
     let reply: Reply = if !hosts::ALL.contains(&host.as_str()) {
         not_found(&format!("//{host}{path}")).into()
-    } else if !authenticated {
+    } else if !authenticated && !oauth_host {
         error(401, 20003, "Authenticate").into()
     } else {
         let query = parse_form(&query_text);
-        let json_body: Option<Value> = content_type
-            .starts_with("application/json")
-            .then(|| serde_json::from_slice(&body).ok())
-            .flatten();
+        // SCIM bodies come as `application/scim+json` too (twilio_iam_organizations.json,
+        // the SCIM operations' requestBody).
+        let json_body: Option<Value> = (content_type.starts_with("application/json")
+            || content_type.starts_with("application/scim+json"))
+        .then(|| serde_json::from_slice(&body).ok())
+        .flatten();
         let form = if json_body.is_none() {
             parse_form(&body_text)
         } else {
@@ -457,6 +505,22 @@ async fn dispatch(
             }
             hosts::FRONTLINE_API => {
                 crate::frontline::handle(&mut state, &method, &path, &form).into()
+            }
+            hosts::OAUTH | hosts::PREVIEW_IAM => {
+                let request = crate::organization::OrgRequest {
+                    method: &method,
+                    path: &path,
+                    authorization: auth_header.as_deref(),
+                    if_match: if_match.as_deref(),
+                    query: &query,
+                    form: &form,
+                    json: json_body.as_ref(),
+                };
+                crate::organization::handle(&mut state, &host, &request)
+            }
+            hosts::MONITOR => {
+                let caller = user.clone().unwrap_or_default();
+                crate::monitor::handle(&state, &caller, &method, &path, &query).into()
             }
             _ => not_found(&path).into(),
         }
@@ -488,6 +552,24 @@ fn echo_authorization(response: &mut Response, headers: &[String], authorization
 fn reply_response(reply: Reply) -> Response {
     match reply {
         Reply::Answer(a) => json_response(a),
+        Reply::Typed {
+            answer,
+            content_type,
+            headers,
+        } => {
+            let has_body = answer.1.is_some();
+            let mut r = json_response(answer);
+            if has_body {
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            for (name, value) in headers {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    r.headers_mut().append(name, v);
+                }
+            }
+            r
+        }
         Reply::Text(status, text) => {
             let mut r = Response::new(Body::from(text));
             *r.status_mut() =

@@ -10,6 +10,8 @@ pub struct State {
     pub accepted: Vec<(String, String)>,
     /// Counter for SIDs the simulator creates.
     pub next_sid: u64,
+    /// The OAuth access tokens minted so far.
+    pub tokens: crate::oauth::Tokens,
 }
 
 impl State {
@@ -38,12 +40,24 @@ impl State {
             fixture,
             accepted,
             next_sid: 1,
+            tokens: crate::oauth::Tokens::default(),
         }
     }
 
     /// The account a caller is confined to: a subaccount's own credentials reach only it.
     pub fn scope_of(&self, user: &str) -> Option<String> {
         (user.starts_with("AC") && user != self.fixture.main_account_sid).then(|| user.to_string())
+    }
+
+    /// The simulated present: the fixture's `now` when it sets one, else the wall clock. Only
+    /// windows Twilio documents relative to the present use it (Monitor's retention).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.fixture
+            .now
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now)
     }
 
     /// A new SID with a two-letter prefix.
@@ -61,6 +75,13 @@ pub type Answer = (u16, Option<Value>);
 pub enum Reply {
     Answer(Answer),
     Text(u16, String),
+    /// An [`Answer`] with its own content type (SCIM's `application/scim+json`) and extra
+    /// headers (`WWW-Authenticate`, `Allow`, `ETag`).
+    Typed {
+        answer: Answer,
+        content_type: &'static str,
+        headers: Vec<(&'static str, String)>,
+    },
 }
 
 impl From<Answer> for Reply {
