@@ -2,7 +2,8 @@
 //! once per test binary at run time (as wasmtime's test-programs artifacts do), and hands
 //! their paths to the tests as `CONNECTOR_WASM`, `HOSTILE_WASM`, `GREEDY_WASM` (the hostile
 //! component with its `greedy` feature: it declares routes the vendor policy never grants),
-//! `LEGACY_WASM` and `LEGACY_V0_2_0_WASM` (plugins of the frozen contracts 0.1.0 and 0.2.0).
+//! `LEGACY_WASM`, `LEGACY_V0_2_0_WASM` and `LEGACY_V0_3_0_WASM` (plugins of the frozen
+//! contracts 0.1.0, 0.2.0 and 0.3.0).
 //!
 //! The guests go to `target/wasm32-wasip2/component/`, the same files `make component`
 //! builds; that directory has its own cargo lock, so this nested cargo never waits on the
@@ -41,6 +42,13 @@ const GUESTS: &[(&str, &str, &str, &str, &[&str])] = &[
             "tests/hostile-plugin/src",
             "tests/hostile-plugin/Cargo.toml",
         ],
+    ),
+    (
+        "legacy-plugin",
+        "contract-0-3-0",
+        "legacy_plugin.wasm",
+        "LEGACY_V0_3_0_WASM",
+        &["tests/legacy-plugin/src", "tests/legacy-plugin/Cargo.toml"],
     ),
     (
         "legacy-plugin",

@@ -261,6 +261,12 @@ pub enum Command {
     Deprovision(ActionArgs),
     /// Provision a Flex user (Flex Users API; needs --flex-instance).
     Provision(ProvisionArgs),
+    /// List what the app can grant (roles, and where they apply).
+    Entitlements,
+    /// Give an account one entitlement (see `entitlements`), leaving the rest of its access.
+    Grant(EntitlementArgs),
+    /// Take one entitlement from an account, leaving the rest of its access.
+    Revoke(EntitlementArgs),
     /// Check a plugin build against the built-in simulator, one line per check.
     Conformance,
     /// Take jobs from the cluster's queue (NATS JetStream); run any number, on any machines.
@@ -305,6 +311,19 @@ pub struct ActionArgs {
     /// Frontline: also set availability for new conversations.
     #[arg(long, value_name = "true|false")]
     pub available: Option<bool>,
+}
+
+/// Arguments of `grant` and `revoke`.
+#[derive(Debug, Args)]
+pub struct EntitlementArgs {
+    /// Account id (as `accounts` lists it).
+    pub id: String,
+    /// The entitlement's id (as `entitlements` lists it).
+    #[arg(long, value_name = "ID")]
+    pub entitlement: String,
+    /// Show what would be done; send nothing that changes state.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `provision`.
@@ -352,6 +371,10 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Where clients reach the server (e.g. https://scim.example.com behind a proxy): the base
+    /// of every meta.location. Default: the scheme and --listen address.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// How old a listing may grow before it is synced again (e.g. 300s, 15m, 1h).
     #[arg(long, default_value = "5m", value_name = "AGE")]
     pub refresh: String,
@@ -529,7 +552,9 @@ mod tests {
         assert!(e.ends_with("; `connector help COMMAND` shows one"), "{e}");
         let e = line(&["connector", "acount"]);
         assert!(
-            e.contains("(some similar subcommands exist: 'accounts', 'account')"),
+            e.contains("(some similar subcommands exist: ")
+                && e.contains("'accounts'")
+                && e.contains("'account'"),
             "{e}"
         );
         let e = line(&["connector", "accounts", "--bogus"]);

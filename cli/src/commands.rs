@@ -1,7 +1,7 @@
 //! The subcommands that read and act on accounts; `setup` turns global options into a host,
 //! `simulate` and `conformance_report` hold the simulator and conformance commands.
 
-use crate::args::{ActionArgs, Cli, Command, Global, ProvisionArgs};
+use crate::args::{ActionArgs, Cli, Command, EntitlementArgs, Global, ProvisionArgs};
 use crate::listing::{Listing, accounts, accounts_by_identity, rows};
 use crate::output;
 use crate::setup::{connect_to, load, setup};
@@ -95,6 +95,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reactivate(a) => act(g, Action::Reactivate, a).await,
         Command::Deprovision(a) => act(g, Action::Deprovision, a).await,
         Command::Provision(a) => provision(g, a).await,
+        Command::Entitlements => entitlements(g).await,
+        Command::Grant(a) => entitlement_change(g, true, a).await,
+        Command::Revoke(a) => entitlement_change(g, false, a).await,
     }
 }
 
@@ -107,6 +110,51 @@ async fn act(g: &Global, action: Action, a: &ActionArgs) -> anyhow::Result<ExitC
         tenant = tenant.with_option("available", if available { "true" } else { "false" });
     }
     let r = host.act(&tenant, action, &a.id, a.dry_run).await?;
+    if g.json {
+        println!("{}", output::action_json(&tenant.app, &r));
+    } else {
+        print!("{}", output::action_text(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every grantable entitlement of the app, page after page (a cursor seen twice stops).
+async fn entitlements(g: &Global) -> anyhow::Result<ExitCode> {
+    let (host, tenant) = setup(g).await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = host.list_entitlements(&tenant, cursor.as_deref()).await?;
+        for e in &page.entitlements {
+            if g.json {
+                println!("{}", output::entitlement_json(&tenant.app, e));
+            } else {
+                println!("{}", output::entitlement_text(e));
+            }
+        }
+        match page.next_cursor {
+            Some(next) if !seen.insert(next.clone()) => {
+                bail!("the plugin returned entitlement cursor {next:?} twice; stopping")
+            }
+            Some(next) => cursor = Some(next),
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+async fn entitlement_change(
+    g: &Global,
+    grant: bool,
+    a: &EntitlementArgs,
+) -> anyhow::Result<ExitCode> {
+    let (host, tenant) = setup(g).await?;
+    let r = if grant {
+        host.grant(&tenant, &a.id, &a.entitlement, a.dry_run)
+            .await?
+    } else {
+        host.revoke(&tenant, &a.id, &a.entitlement, a.dry_run)
+            .await?
+    };
     if g.json {
         println!("{}", output::action_json(&tenant.app, &r));
     } else {

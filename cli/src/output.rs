@@ -124,12 +124,37 @@ pub fn account_from_json(v: &Value) -> Result<(Option<String>, String, Account),
     Ok((text("tenant"), text("app").unwrap_or_default(), account))
 }
 
+/// A grantable entitlement as one JSON object.
+pub fn entitlement_json(app: &str, e: &connector_host::types::EntitlementInfo) -> Value {
+    json!({
+        "app": app,
+        "kind": kind_name(e.kind),
+        "id": e.id,
+        "name": e.name,
+        "description": e.description,
+    })
+}
+
+/// A grantable entitlement as one line: id, kind, name (terminal-safe).
+pub fn entitlement_text(e: &connector_host::types::EntitlementInfo) -> String {
+    safe(&format!(
+        "{}  {}  {}{}",
+        e.id,
+        kind_name(e.kind),
+        e.name,
+        e.description
+            .as_deref()
+            .map(|d| format!(" — {d}"))
+            .unwrap_or_default()
+    ))
+}
+
 /// An action result as one JSON object.
 pub fn action_json(app: &str, r: &ActionResult) -> Value {
     json!({
         "app": app,
         "id": r.account_id,
-        "action": r.action,
+        "action": connector_host::actions::kind_name(r.action),
         "dry_run": r.dry_run,
         "changed": r.changed,
         "status": r.status.map(status_name),
@@ -281,6 +306,9 @@ fn cap_name(c: Capability) -> &'static str {
         Capability::Reactivate => "reactivate",
         Capability::Deprovision => "deprovision",
         Capability::Provision => "provision",
+        Capability::ListEntitlements => "list-entitlements",
+        Capability::Grant => "grant",
+        Capability::Revoke => "revoke",
     }
 }
 

@@ -2,7 +2,7 @@
 //! it succeeds, fails or cannot even start.
 
 use crate::audit::ActionEvent;
-use crate::bindings::types::{ActionResult, ProvisionRequest};
+use crate::bindings::types::{ActionKind, ActionResult, EntitlementPage, ProvisionRequest};
 use crate::errors::CallError;
 use crate::host::{Host, guest_call};
 use crate::request_policy::{ActionCall, CallKind};
@@ -26,6 +26,19 @@ impl Action {
             Self::Reactivate => "reactivate",
             Self::Deprovision => "deprovision",
         }
+    }
+}
+
+/// The contract's action kinds by the names the host's policies and audit use.
+pub fn kind_name(k: crate::bindings::types::ActionKind) -> &'static str {
+    use crate::bindings::types::ActionKind as K;
+    match k {
+        K::Suspend => "suspend",
+        K::Reactivate => "reactivate",
+        K::Deprovision => "deprovision",
+        K::Provision => "provision",
+        K::Grant => "grant",
+        K::Revoke => "revoke",
     }
 }
 
@@ -101,11 +114,106 @@ impl Host {
         result
     }
 
+    /// Give account `id` the entitlement `entitlement`, and audit it.
+    pub async fn grant(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+    ) -> Result<ActionResult, CallError> {
+        self.entitlement_change(tenant, ActionKind::Grant, id, entitlement, dry_run)
+            .await
+    }
+
+    /// Take the entitlement `entitlement` from account `id`, and audit it.
+    pub async fn revoke(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+    ) -> Result<ActionResult, CallError> {
+        self.entitlement_change(tenant, ActionKind::Revoke, id, entitlement, dry_run)
+            .await
+    }
+
+    async fn entitlement_change(
+        &self,
+        tenant: &Tenant,
+        action: ActionKind,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+    ) -> Result<ActionResult, CallError> {
+        let cfg = self.config(tenant);
+        let name = kind_name(action);
+        let result = async {
+            guest_call!(
+                self,
+                Some(tenant),
+                CallKind::Action(ActionCall {
+                    action: name.into(),
+                    dry_run,
+                    target: id.into(),
+                    // What the vendor policy's body rules read of a grant or a revoke.
+                    request: Some(serde_json::json!({ "entitlement": entitlement })),
+                }),
+                |api, store| api.call_entitlement_change(
+                    store,
+                    action,
+                    &cfg,
+                    id,
+                    entitlement,
+                    dry_run
+                )
+            )
+        }
+        .await;
+        self.audit_entitlement(tenant, name, id, entitlement, dry_run, &result);
+        result
+    }
+
+    /// What can be granted in the tenant's app, one page at a time.
+    pub async fn list_entitlements(
+        &self,
+        tenant: &Tenant,
+        cursor: Option<&str>,
+    ) -> Result<EntitlementPage, CallError> {
+        let cfg = self.config(tenant);
+        guest_call!(self, Some(tenant), CallKind::Entitlements, |api, store| api
+            .call_list_entitlements(store, &cfg, cursor))
+    }
+
+    fn audit_entitlement(
+        &self,
+        tenant: &Tenant,
+        action: &str,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+        result: &Result<ActionResult, CallError>,
+    ) {
+        self.audit_event(tenant, action, id, Some(entitlement), dry_run, result);
+    }
+
     fn audit_action(
         &self,
         tenant: &Tenant,
         action: &str,
         id: &str,
+        dry_run: bool,
+        result: &Result<ActionResult, CallError>,
+    ) {
+        self.audit_event(tenant, action, id, None, dry_run, result);
+    }
+
+    fn audit_event(
+        &self,
+        tenant: &Tenant,
+        action: &str,
+        id: &str,
+        entitlement: Option<&str>,
         dry_run: bool,
         result: &Result<ActionResult, CallError>,
     ) {
@@ -120,6 +228,7 @@ impl Host {
                 app: tenant.app.clone(),
                 account: id.to_string(),
                 action: action.to_string(),
+                entitlement: entitlement.map(str::to_string),
                 dry_run,
                 ok,
                 result: text,

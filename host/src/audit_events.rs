@@ -23,6 +23,9 @@ pub struct ActionEvent {
     pub app: String,
     pub account: String,
     pub action: String,
+    /// The entitlement a grant or a revoke is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entitlement: Option<String>,
     pub dry_run: bool,
     /// Whether the action (or its dry-run) succeeded.
     pub ok: bool,

@@ -104,7 +104,7 @@ impl Host {
     /// route the policy does not grant is refused ([`CallError::RoutesNotGranted`]).
     pub async fn load(path: &Path, options: HostOptions) -> Result<Self, CallError> {
         let mut host = Self::open(path, options).await?;
-        host.policies = host.grant(&host.info)?;
+        host.policies = host.grant_routes(&host.info)?;
         Ok(host)
     }
 
@@ -201,7 +201,7 @@ impl Host {
     /// Grant each app its declared routes under the vendor policy (a 0.1.0 plugin declares
     /// none and gets the policy's reads on its hosts). Any route not granted refuses the
     /// plugin, with the list of every such route.
-    fn grant(
+    fn grant_routes(
         &self,
         info: &ConnectorInfo,
     ) -> Result<std::collections::HashMap<String, Arc<EgressPolicy>>, CallError> {
@@ -623,16 +623,25 @@ impl Host {
 
 /// A route as the plugin declared it, in the host's words.
 fn declared(r: &crate::bindings::types::Route) -> Declared {
-    let method = match r.method {
-        HttpMethod::Get => "GET",
-        HttpMethod::Post => "POST",
-        HttpMethod::Delete => "DELETE",
+    let method = match &r.method {
+        HttpMethod::Get => "GET".to_string(),
+        HttpMethod::Post => "POST".to_string(),
+        HttpMethod::Put => "PUT".to_string(),
+        HttpMethod::Patch => "PATCH".to_string(),
+        HttpMethod::Delete => "DELETE".to_string(),
+        // Any other method by its token, as the plugin spelled it: the vendor policy grants
+        // only the methods it names, compared exactly.
+        HttpMethod::Other(m) => crate::request_policy::truncated(m),
     };
     Declared {
-        method: method.into(),
+        method,
         host: r.host.clone(),
         path: r.path.clone(),
-        actions: r.actions.clone(),
+        actions: r
+            .actions
+            .iter()
+            .map(|a| crate::actions::kind_name(*a).to_string())
+            .collect(),
     }
 }
 

@@ -19,6 +19,8 @@ const ACCOUNT_ACTIVITIES: &[(&str, u32, &str)] = &[
     ("reactivate", 2, "Enable"),
     ("suspend", 5, "Disable"),
     ("deprovision", 6, "Delete"),
+    ("grant", 7, "Attach Policy"),
+    ("revoke", 8, "Detach Policy"),
 ];
 
 /// `(HTTP method, OCSF HTTP Activity activity_id)`.
@@ -81,6 +83,7 @@ pub fn account_change(e: &ActionEvent, time_ms: i64) -> Value {
         "unmapped": {
             "app": e.app,
             "action": e.action,
+            "entitlement": e.entitlement,
             "dry_run": e.dry_run,
             "warnings": e.warnings,
         },
@@ -170,6 +173,7 @@ mod tests {
             ok,
             result: "done".into(),
             warnings: vec![],
+            entitlement: None,
         }
     }
 
@@ -180,6 +184,8 @@ mod tests {
             ("suspend", 5),
             ("deprovision", 6),
             ("provision", 1),
+            ("grant", 7),
+            ("revoke", 8),
         ] {
             let v = account_change(&action(name, true, false), 0);
             assert_eq!(v["class_uid"], 3001);

@@ -102,7 +102,9 @@ pub enum CallKind {
     List,
     /// `get-account`.
     Get,
-    /// A status change or a provisioning; dry-runs may only read.
+    /// `list-entitlements`.
+    Entitlements,
+    /// A status change, a provisioning, a grant or a revoke; dry-runs may only read.
     Action(ActionCall),
 }
 
@@ -127,6 +129,7 @@ impl CallKind {
             Self::Check => "check",
             Self::List => "list-accounts",
             Self::Get => "get-account",
+            Self::Entitlements => "list-entitlements",
             Self::Action(a) if a.dry_run => "a dry-run",
             Self::Action(_) => "an action",
         }

@@ -8,8 +8,8 @@
 
 use crate::errors::ConnectorError;
 use crate::model::{
-    Account, AccountPage, ActionResult, AppInfo, Capability, Config, ProvisionRequest, Result,
-    StatusChange,
+    Account, AccountPage, ActionResult, AppInfo, Capability, Config, EntitlementPage,
+    ProvisionRequest, Result, StatusChange,
 };
 use crate::retry::Client;
 use crate::state::State;
@@ -61,6 +61,43 @@ pub trait App {
         _dry_run: bool,
     ) -> Result<ActionResult> {
         Err(self.unsupported(Capability::Provision))
+    }
+
+    /// One page of what can be granted in the app ([`Capability::ListEntitlements`]);
+    /// `cursor` is the one the previous page answered, `None` for the first.
+    fn list_entitlements(
+        &self,
+        _client: &mut Client<'_>,
+        _cfg: &Config,
+        _cursor: Option<&str>,
+    ) -> Result<EntitlementPage> {
+        Err(self.unsupported(Capability::ListEntitlements))
+    }
+
+    /// Give an account one entitlement, by its [`crate::model::EntitlementInfo`] id
+    /// ([`Capability::Grant`]); with `dry_run`, only say what would be done.
+    fn grant(
+        &self,
+        _client: &mut Client<'_>,
+        _cfg: &Config,
+        _id: &str,
+        _entitlement: &str,
+        _dry_run: bool,
+    ) -> Result<ActionResult> {
+        Err(self.unsupported(Capability::Grant))
+    }
+
+    /// Take one entitlement from an account, leaving the rest of its access
+    /// ([`Capability::Revoke`]); with `dry_run`, only say what would be done.
+    fn revoke(
+        &self,
+        _client: &mut Client<'_>,
+        _cfg: &Config,
+        _id: &str,
+        _entitlement: &str,
+        _dry_run: bool,
+    ) -> Result<ActionResult> {
+        Err(self.unsupported(Capability::Revoke))
     }
 
     /// The answer to a call of a capability the app does not have: an

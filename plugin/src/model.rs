@@ -71,11 +71,90 @@ impl Config {
     }
 }
 
+/// Something an app can grant (one answer of `list-entitlements`): `id` is what
+/// [`crate::app::App::grant`] and [`crate::app::App::revoke`] take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementInfo {
+    pub kind: EntitlementKind,
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// A page of grantable entitlements plus the opaque cursor of the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitlementPage {
+    pub entitlements: Vec<EntitlementInfo>,
+    pub next_cursor: Option<String>,
+}
+
+/// What a write is for, and what an action result reports (the WIT `action-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Suspend,
+    Reactivate,
+    Deprovision,
+    Provision,
+    Grant,
+    Revoke,
+}
+
+impl ActionKind {
+    /// Every action of the contract.
+    pub const ALL: [Self; 6] = [
+        Self::Suspend,
+        Self::Reactivate,
+        Self::Deprovision,
+        Self::Provision,
+        Self::Grant,
+        Self::Revoke,
+    ];
+
+    /// The action's name in the contract, as a route declares it (`RouteSpec::actions`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspend",
+            Self::Reactivate => "reactivate",
+            Self::Deprovision => "deprovision",
+            Self::Provision => "provision",
+            Self::Grant => "grant",
+            Self::Revoke => "revoke",
+        }
+    }
+
+    /// The action named `name`, if the contract has one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The capability an app declares to take this action.
+    pub fn capability(self) -> Capability {
+        match self {
+            Self::Suspend => Capability::Suspend,
+            Self::Reactivate => Capability::Reactivate,
+            Self::Deprovision => Capability::Deprovision,
+            Self::Provision => Capability::Provision,
+            Self::Grant => Capability::Grant,
+            Self::Revoke => Capability::Revoke,
+        }
+    }
+}
+
+/// The typed actions of a declared route (whose actions are text, as `connector_routes`
+/// keeps them), or the first name that is no [`ActionKind`]. The metadata declares a route
+/// through this; a test in `crate::apps` holds every registered route to it.
+pub fn route_actions(spec: &RouteSpec<'_>) -> std::result::Result<Vec<ActionKind>, String> {
+    spec.actions
+        .iter()
+        .map(|a| ActionKind::parse(a).ok_or_else(|| a.to_string()))
+        .collect()
+}
+
 /// Outcome of an action or its dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionResult {
     pub account_id: String,
-    pub action: String,
+    pub action: ActionKind,
     pub dry_run: bool,
     pub changed: bool,
     pub status: Option<Status>,
@@ -102,6 +181,9 @@ pub enum Capability {
     Reactivate,
     Deprovision,
     Provision,
+    ListEntitlements,
+    Grant,
+    Revoke,
 }
 
 impl Capability {
@@ -114,6 +196,9 @@ impl Capability {
             Self::Reactivate => "reactivate",
             Self::Deprovision => "deprovision",
             Self::Provision => "provision",
+            Self::ListEntitlements => "list-entitlements",
+            Self::Grant => "grant",
+            Self::Revoke => "revoke",
         }
     }
 }
@@ -128,22 +213,23 @@ pub enum StatusChange {
 }
 
 impl StatusChange {
+    /// The action as reported.
+    pub fn action(self) -> ActionKind {
+        match self {
+            Self::Suspend => ActionKind::Suspend,
+            Self::Reactivate => ActionKind::Reactivate,
+            Self::Deprovision => ActionKind::Deprovision,
+        }
+    }
+
     /// Action name as reported.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Suspend => "suspend",
-            Self::Reactivate => "reactivate",
-            Self::Deprovision => "deprovision",
-        }
+        self.action().name()
     }
 
     /// The capability an app declares to make this change.
     pub fn capability(self) -> Capability {
-        match self {
-            Self::Suspend => Capability::Suspend,
-            Self::Reactivate => Capability::Reactivate,
-            Self::Deprovision => Capability::Deprovision,
-        }
+        self.action().capability()
     }
 }
 
@@ -160,3 +246,50 @@ pub struct AppInfo {
 
 /// Shorthand for connector results.
 pub type Result<T> = std::result::Result<T, ConnectorError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_named_as_its_capability_and_parses_back() {
+        for action in ActionKind::ALL {
+            assert_eq!(ActionKind::parse(action.name()), Some(action));
+            assert_eq!(action.capability().action(), action.name());
+        }
+        assert_eq!(ActionKind::parse("list-accounts"), None);
+        assert_eq!(ActionKind::parse("Suspend"), None);
+        for change in [
+            StatusChange::Suspend,
+            StatusChange::Reactivate,
+            StatusChange::Deprovision,
+        ] {
+            assert_eq!(change.action().capability(), change.capability());
+        }
+    }
+
+    #[test]
+    fn a_route_naming_an_action_the_contract_lacks_does_not_convert() {
+        let spec = RouteSpec::write(
+            connector_routes::Method::Post,
+            "h.example",
+            "/v1/Things",
+            &["suspend", "archive"],
+        );
+        assert_eq!(route_actions(&spec), Err("archive".into()));
+        let spec = RouteSpec::write(
+            connector_routes::Method::Post,
+            "h.example",
+            "/v1/Things",
+            &["grant", "revoke"],
+        );
+        assert_eq!(
+            route_actions(&spec),
+            Ok(vec![ActionKind::Grant, ActionKind::Revoke])
+        );
+        assert_eq!(
+            route_actions(&RouteSpec::get("h.example", "/v1/Things")),
+            Ok(vec![])
+        );
+    }
+}

@@ -345,11 +345,44 @@ async fn only_declared_routes_go_out_and_released_contracts_keep_loading() {
         writes(&sim),
         vec!["POST /2010-04-01/Accounts/AC0000000000000000000000000000b001.json"]
     );
+    // A plugin of the frozen 0.3.0 contract (whose world imports wasi:keyvalue/store, which it
+    // never opens) loads, reads and writes along its declared routes as well.
+    let v3 = host_with(&sim, connector_e2e::legacy_v0_3_0_wasm(), Limits::default()).await;
+    assert_eq!(
+        v3.contract_version(),
+        connector_host::bindings::ContractVersion::V0_3_0
+    );
+    assert_eq!(v3.contract_version().name(), "0.3.0");
+    assert_eq!(v3.info().name, "legacy");
+    assert_eq!(v3.info().version, "0.3.0");
+    assert_eq!(v3.info().apps[0].routes.len(), 2);
+    let page = v3.list_page(&t, None).await.unwrap();
+    assert_eq!(
+        page.accounts[0].display_name.as_deref(),
+        Some("accounts answered 200")
+    );
+    let r = v3
+        .act(
+            &t,
+            Action::Suspend,
+            "AC0000000000000000000000000000b002",
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.changed, "{r:?}");
+    assert_eq!(
+        writes(&sim),
+        vec![
+            "POST /2010-04-01/Accounts/AC0000000000000000000000000000b001.json",
+            "POST /2010-04-01/Accounts/AC0000000000000000000000000000b002.json",
+        ]
+    );
     // Our own component implements the latest version.
     let ours = connector_e2e::host(&sim).await;
     assert_eq!(
         ours.contract_version(),
-        connector_host::bindings::ContractVersion::V0_3_0
+        connector_host::bindings::ContractVersion::V0_4_0
     );
     assert!(ours.info().apps.iter().all(|a| !a.routes.is_empty()));
 }

@@ -101,7 +101,7 @@ async fn routes_json_is_the_hosts_review_and_every_route_is_granted() {
     let (out, doc) = routes_json(connector_wasm(), &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(doc["name"], "twilio-governance-connector");
-    assert_eq!(doc["contract_version"], "0.3.0");
+    assert_eq!(doc["contract_version"], "0.4.0");
     assert_eq!(doc["granted"], true);
     assert_eq!(doc["approved"], Value::Null);
     assert_eq!(

@@ -52,6 +52,12 @@ pub fn legacy_v0_2_0_wasm() -> &'static Path {
     Path::new(env!("LEGACY_V0_2_0_WASM"))
 }
 
+/// A plugin built against the frozen contract 0.3.0 (whose world also imports
+/// `wasi:keyvalue/store`, which this plugin never opens).
+pub fn legacy_v0_3_0_wasm() -> &'static Path {
+    Path::new(env!("LEGACY_V0_3_0_WASM"))
+}
+
 /// The `connector` CLI (debug build): `make test` builds it before the tests; otherwise it is
 /// built once here.
 pub fn connector_bin() -> &'static Path {

@@ -2,7 +2,8 @@
 //! conversions of its values to and from the latest contract's. A 0.1.0 plugin declares no
 //! routes: the host gives it the read-only default (see `request_policy.rs`).
 
-use super::latest::types as new;
+// Converted to 0.3.0's values, which `v0_3_0` converts to the latest.
+use super::v0_3_0::types as new;
 
 wasmtime::component::bindgen!({
     path: "../wit/since_v0.1.0",

@@ -71,11 +71,44 @@ impl From<model::AccountPage> for wit::AccountPage {
     }
 }
 
+impl From<model::EntitlementInfo> for wit::EntitlementInfo {
+    fn from(e: model::EntitlementInfo) -> Self {
+        wit::EntitlementInfo {
+            kind: e.kind.into(),
+            id: e.id,
+            name: e.name,
+            description: e.description,
+        }
+    }
+}
+
+impl From<model::EntitlementPage> for wit::EntitlementPage {
+    fn from(p: model::EntitlementPage) -> Self {
+        wit::EntitlementPage {
+            entitlements: p.entitlements.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+impl From<model::ActionKind> for wit::ActionKind {
+    fn from(a: model::ActionKind) -> Self {
+        match a {
+            model::ActionKind::Suspend => wit::ActionKind::Suspend,
+            model::ActionKind::Reactivate => wit::ActionKind::Reactivate,
+            model::ActionKind::Deprovision => wit::ActionKind::Deprovision,
+            model::ActionKind::Provision => wit::ActionKind::Provision,
+            model::ActionKind::Grant => wit::ActionKind::Grant,
+            model::ActionKind::Revoke => wit::ActionKind::Revoke,
+        }
+    }
+}
+
 impl From<model::ActionResult> for wit::ActionResult {
     fn from(r: model::ActionResult) -> Self {
         wit::ActionResult {
             account_id: r.account_id,
-            action: r.action,
+            action: r.action.into(),
             dry_run: r.dry_run,
             changed: r.changed,
             status: r.status.map(Into::into),
@@ -138,6 +171,9 @@ impl From<model::Capability> for wit::Capability {
             model::Capability::Reactivate => wit::Capability::Reactivate,
             model::Capability::Deprovision => wit::Capability::Deprovision,
             model::Capability::Provision => wit::Capability::Provision,
+            model::Capability::ListEntitlements => wit::Capability::ListEntitlements,
+            model::Capability::Grant => wit::Capability::Grant,
+            model::Capability::Revoke => wit::Capability::Revoke,
         }
     }
 }
@@ -154,19 +190,29 @@ impl From<&model::AppInfo> for wit::AppInfo {
     }
 }
 
-/// The WIT route of a declared route, or `None` when the WIT `http-method` (get, post, delete)
-/// cannot name its method: such a route is left out of the metadata (our apps declare none).
+impl From<connector_routes::Method> for wit::HttpMethod {
+    /// Every method a route can name has a case of its own; `other` is for methods
+    /// `connector_routes` does not have (a new one there must be placed here).
+    fn from(m: connector_routes::Method) -> Self {
+        match m {
+            connector_routes::Method::Get => wit::HttpMethod::Get,
+            connector_routes::Method::Post => wit::HttpMethod::Post,
+            connector_routes::Method::Put => wit::HttpMethod::Put,
+            connector_routes::Method::Patch => wit::HttpMethod::Patch,
+            connector_routes::Method::Delete => wit::HttpMethod::Delete,
+        }
+    }
+}
+
+/// The WIT route of a declared route, or `None` when one of its actions is no `action-kind`
+/// ([`model::route_actions`]): such a route is left out of the metadata, so the host refuses
+/// its requests. A test in `crate::apps` holds every registered app's routes to converting.
 fn wit_route(r: &model::RouteSpec<'_>) -> Option<wit::Route> {
-    let method = match r.method {
-        connector_routes::Method::Get => wit::HttpMethod::Get,
-        connector_routes::Method::Post => wit::HttpMethod::Post,
-        connector_routes::Method::Delete => wit::HttpMethod::Delete,
-        connector_routes::Method::Put | connector_routes::Method::Patch => return None,
-    };
+    let actions = model::route_actions(r).ok()?;
     Some(wit::Route {
-        method,
+        method: r.method.into(),
         host: r.host.to_string(),
         path: r.path.to_string(),
-        actions: r.actions.iter().map(|a| a.to_string()).collect(),
+        actions: actions.into_iter().map(Into::into).collect(),
     })
 }

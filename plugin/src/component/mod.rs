@@ -105,6 +105,40 @@ impl Guest for Component {
         let request = request.into();
         with_client(&cfg, |c| crate::apps::provision(c, &cfg, &request, dry_run))
     }
+
+    fn list_entitlements(
+        cfg: wit::Config,
+        cursor: Option<String>,
+    ) -> Result<wit::EntitlementPage, wit::ConnectorError> {
+        let cfg = cfg.into();
+        with_client(&cfg, |c| {
+            crate::apps::list_entitlements(c, &cfg, cursor.as_deref())
+        })
+    }
+
+    fn grant(
+        cfg: wit::Config,
+        id: String,
+        entitlement: String,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
+        let cfg = cfg.into();
+        with_client(&cfg, |c| {
+            crate::apps::grant(c, &cfg, &id, &entitlement, dry_run)
+        })
+    }
+
+    fn revoke(
+        cfg: wit::Config,
+        id: String,
+        entitlement: String,
+        dry_run: bool,
+    ) -> Result<wit::ActionResult, wit::ConnectorError> {
+        let cfg = cfg.into();
+        with_client(&cfg, |c| {
+            crate::apps::revoke(c, &cfg, &id, &entitlement, dry_run)
+        })
+    }
 }
 
 fn change(

@@ -6,7 +6,7 @@ use super::workers::{Worker, find_worker};
 use super::{flex_api, instance, taskrouter};
 use crate::errors::ConnectorError;
 use crate::http::Request;
-use crate::model::{ActionResult, Config, ProvisionRequest, Result, Status};
+use crate::model::{ActionKind, ActionResult, Config, ProvisionRequest, Result, Status};
 use crate::retry::Client;
 use crate::sid::is_sid;
 
@@ -17,10 +17,10 @@ pub const SSO_WARNING: &str = "Flex access must also be removed at its source (t
 /// Roles the Flex Users API accepts.
 pub const ROLES: &[&str] = &["agent", "supervisor", "admin"];
 
-fn result(id: &str, action: &str, dry_run: bool) -> ActionResult {
+fn result(id: &str, action: ActionKind, dry_run: bool) -> ActionResult {
     ActionResult {
         account_id: id.to_string(),
-        action: action.to_string(),
+        action,
         dry_run,
         changed: false,
         status: None,
@@ -71,7 +71,7 @@ pub fn deprovision(
     id: &str,
     dry_run: bool,
 ) -> Result<ActionResult> {
-    let mut r = result(id, "deprovision", dry_run);
+    let mut r = result(id, ActionKind::Deprovision, dry_run);
     r.warnings.push(SSO_WARNING.to_string());
     let mut known_worker = None;
     if let Some(go) = instance(cfg)? {
@@ -263,7 +263,7 @@ pub fn provision(
         )
     })?;
     let existing = users_api::by_username(client, go, &req.username)?;
-    let mut r = result(&req.username, "provision", dry_run);
+    let mut r = result(&req.username, ActionKind::Provision, dry_run);
     if dry_run {
         r.changed = true;
         r.status = existing.as_ref().map(|u| {

@@ -73,7 +73,7 @@ impl App for Frontline {
             StatusChange::Reactivate => "active",
             StatusChange::Suspend | StatusChange::Deprovision => "deactivated",
         };
-        users::set_state(client, cfg, id, change.name(), target, dry_run)
+        users::set_state(client, cfg, id, change.action(), target, dry_run)
     }
 
     fn unsupported(&self, capability: Capability) -> ConnectorError {

@@ -3,7 +3,7 @@
 use super::FRONTLINE_HOST;
 use crate::errors::ConnectorError;
 use crate::http::{Request, form_encode};
-use crate::model::{Account, ActionResult, Config, Result, Status};
+use crate::model::{Account, ActionKind, ActionResult, Config, Result, Status};
 use crate::options::AVAILABLE;
 use crate::retry::Client;
 use serde::Deserialize;
@@ -100,7 +100,7 @@ pub fn set_state(
     client: &mut Client<'_>,
     cfg: &Config,
     id: &str,
-    action: &str,
+    action: ActionKind,
     target: &str,
     dry_run: bool,
 ) -> Result<ActionResult> {
@@ -108,7 +108,7 @@ pub fn set_state(
     let current = fetch(client, id)?;
     let mut r = ActionResult {
         account_id: current.sid.clone(),
-        action: action.to_string(),
+        action,
         dry_run,
         changed: false,
         status: map_state(current.state.as_deref()),
@@ -210,7 +210,14 @@ mod flows {
 
     fn change(t: &mut FakeTransport, id: &str, target: &str, dry: bool) -> Result<ActionResult> {
         let mut c = Client::new(t, Policy::default());
-        set_state(&mut c, &Config::default(), id, "suspend", target, dry)
+        set_state(
+            &mut c,
+            &Config::default(),
+            id,
+            ActionKind::Suspend,
+            target,
+            dry,
+        )
     }
 
     #[test]

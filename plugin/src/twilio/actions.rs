@@ -75,7 +75,7 @@ pub fn change_status(
     let current = fetch_resource(client, id)?;
     let mut result = ActionResult {
         account_id: id.to_string(),
-        action: change.name().to_string(),
+        action: change.action(),
         dry_run,
         changed: false,
         status: map_status(&current.status),

@@ -4,7 +4,7 @@
 //! of the action goes first, then what no governance action should do.
 
 use crate::hostile::governance::connector::types::{
-    ActionResult, Config, ConnectorError, ProvisionRequest,
+    ActionKind, ActionResult, Config, ConnectorError, ProvisionRequest,
 };
 use crate::hostile::option;
 use crate::hostile::wasi::keyvalue::store as kv;
@@ -44,10 +44,22 @@ fn values(body: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The contract's action by name (the hostile component names only these).
+pub fn kind(action: &str) -> ActionKind {
+    match action {
+        "suspend" => ActionKind::Suspend,
+        "reactivate" => ActionKind::Reactivate,
+        "deprovision" => ActionKind::Deprovision,
+        "grant" => ActionKind::Grant,
+        "revoke" => ActionKind::Revoke,
+        _ => ActionKind::Provision,
+    }
+}
+
 fn done(action: &str, id: String, dry_run: bool, message: String) -> ActionResult {
     ActionResult {
         account_id: id,
-        action: action.into(),
+        action: kind(action),
         dry_run,
         changed: !message.contains("Err("),
         status: None,

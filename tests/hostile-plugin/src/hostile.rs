@@ -461,6 +461,31 @@ impl Guest for Hostile {
     ) -> Result<ActionResult, ConnectorError> {
         crate::actions::provision(&cfg, request, dry_run)
     }
+
+    fn list_entitlements(
+        _cfg: Config,
+        _cursor: Option<String>,
+    ) -> Result<EntitlementPage, ConnectorError> {
+        Err(ConnectorError::Unsupported("list-entitlements".into()))
+    }
+
+    fn grant(
+        _cfg: Config,
+        _id: String,
+        _entitlement: String,
+        _dry_run: bool,
+    ) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("grant".into()))
+    }
+
+    fn revoke(
+        _cfg: Config,
+        _id: String,
+        _entitlement: String,
+        _dry_run: bool,
+    ) -> Result<ActionResult, ConnectorError> {
+        Err(ConnectorError::Unsupported("revoke".into()))
+    }
 }
 
 export!(Hostile);

@@ -15,7 +15,7 @@ fn route(method: HttpMethod, host: &str, path: &str, actions: &[&str]) -> Route 
         method,
         host: host.into(),
         path: path.into(),
-        actions: actions.iter().map(|a| a.to_string()).collect(),
+        actions: actions.iter().map(|a| crate::actions::kind(a)).collect(),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The legacy guest: 0.1.0 by default, 0.2.0 with the `contract-0-2-0` feature.
+//! The legacy guest: 0.1.0 by default, 0.2.0 with the `contract-0-2-0` feature, 0.3.0 with
+//! `contract-0-3-0` (with both, 0.3.0: features add up, and the newest one chosen wins).
 
-#[cfg(not(feature = "contract-0-2-0"))]
+#[cfg(not(any(feature = "contract-0-2-0", feature = "contract-0-3-0")))]
 wit_bindgen::generate!({
     path: "../../wit/since_v0.1.0",
     world: "connector-plugin",
@@ -16,7 +17,7 @@ wit_bindgen::generate!({
     },
 });
 
-#[cfg(feature = "contract-0-2-0")]
+#[cfg(all(feature = "contract-0-2-0", not(feature = "contract-0-3-0")))]
 wit_bindgen::generate!({
     path: "../../wit/since_v0.2.0",
     world: "connector-plugin",
@@ -29,6 +30,25 @@ wit_bindgen::generate!({
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
         "wasi:random/random@0.2.12": wasip2::random::random,
+    },
+});
+
+// 0.3.0's world also imports `wasi:keyvalue/store`; this guest keeps no state and never opens
+// a bucket, but the bindings of the world are generated whole.
+#[cfg(feature = "contract-0-3-0")]
+wit_bindgen::generate!({
+    path: "../../wit/since_v0.3.0",
+    world: "connector-plugin",
+    with: {
+        "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+        "wasi:http/types@0.2.12": wasip2::http::types,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:io/error@0.2.12": wasip2::io::error,
+        "wasi:io/streams@0.2.12": wasip2::io::streams,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        "wasi:random/random@0.2.12": wasip2::random::random,
+        "wasi:keyvalue/store@0.2.0-draft": generate,
     },
 });
 
@@ -63,10 +83,12 @@ fn send(method: Method, path: &str, payload: &[u8]) -> Result<u16, String> {
 }
 
 /// The contract version this build implements.
-#[cfg(not(feature = "contract-0-2-0"))]
+#[cfg(not(any(feature = "contract-0-2-0", feature = "contract-0-3-0")))]
 const CONTRACT: &str = "0.1.0";
-#[cfg(feature = "contract-0-2-0")]
+#[cfg(all(feature = "contract-0-2-0", not(feature = "contract-0-3-0")))]
 const CONTRACT: &str = "0.2.0";
+#[cfg(feature = "contract-0-3-0")]
+const CONTRACT: &str = "0.3.0";
 
 struct Legacy;
 
@@ -80,8 +102,8 @@ impl Guest for Legacy {
                 description: format!("built against governance:connector@{CONTRACT}"),
                 hosts: vec!["api.twilio.com".into()],
                 capabilities: vec![Capability::ListAccounts, Capability::Suspend],
-                // 0.2.0 declares its routes: the account list, and suspending by SID.
-                #[cfg(feature = "contract-0-2-0")]
+                // 0.2.0 and 0.3.0 declare their routes: the account list, and suspending by SID.
+                #[cfg(any(feature = "contract-0-2-0", feature = "contract-0-3-0"))]
                 routes: vec![
                     Route {
                         method: HttpMethod::Get,
