@@ -87,6 +87,10 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on --listen {}", a.listen))?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = match &a.public_url {
+        Some(url) => public_url(url)?,
+        None => format!("{scheme}://{addr}"),
+    };
     let names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
     let apps: Vec<String> = host.info().apps.iter().map(|a| a.name.clone()).collect();
     let options = ServeOptions {
@@ -94,14 +98,14 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
         rate_per_second: a.rate,
         burst: a.burst,
         audit: crate::setup::options(g, None)?.audit,
-        scheme,
+        public_url: public_url.clone(),
         default_roles: table(DEFAULT_ROLES),
         roles: table(ROLES),
     };
     let service = Service::new(Arc::new(host), tenants, clients, options);
     let schedule = service.spawn_schedule();
     eprintln!(
-        "serving SCIM 2.0 on {scheme}://{addr}/scim/v2/{{tenant}}/{{app}}/ — tenants: {}; apps: {}; {} client(s)",
+        "serving SCIM 2.0 on {addr} as {public_url}/scim/v2/{{tenant}}/{{app}}/ — tenants: {}; apps: {}; {} client(s)",
         names.join(", "),
         apps.join(", "),
         service.client_count(),
@@ -118,8 +122,50 @@ pub async fn run(g: &Global, a: &ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The base clients reach the service at, as `--public-url` gives it: `http(s)://host[:port]`
+/// with no path, query or credentials, so every `meta.location` is built from it.
+fn public_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| anyhow!("--public-url {url}: must start with https:// or http://"))?;
+    if rest.is_empty()
+        || rest
+            .chars()
+            .any(|c| matches!(c, '/' | '?' | '#' | '@' | ' ' | '"' | '\\') || c.is_control())
+    {
+        bail!(
+            "--public-url {url}: give only the scheme, host and port (e.g. https://scim.example.com)"
+        );
+    }
+    Ok(url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn public_urls_are_a_scheme_a_host_and_a_port() {
+        assert_eq!(
+            super::public_url("https://scim.example.com/").unwrap(),
+            "https://scim.example.com"
+        );
+        assert_eq!(
+            super::public_url("http://127.0.0.1:8443").unwrap(),
+            "http://127.0.0.1:8443"
+        );
+        for bad in [
+            "scim.example.com",
+            "ftp://x",
+            "https://",
+            "https://a/b",
+            "https://u@h",
+            "https://h?x",
+        ] {
+            assert!(super::public_url(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn refresh_ages_are_seconds_minutes_or_hours() {
         assert_eq!(super::refresh_age("300").unwrap().as_secs(), 300);

@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 /// The largest request body accepted (a SCIM User or PatchOp is a few KiB).
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// Listings answered at once; the next waits (each runs on a blocking thread).
+pub const HEAVY_AT_ONCE: usize = 4;
+
 /// How the service runs.
 #[derive(Clone)]
 pub struct ServeOptions {
@@ -34,8 +37,9 @@ pub struct ServeOptions {
     pub rate_per_second: f64,
     pub burst: u32,
     pub audit: Option<AuditLog>,
-    /// `https` when the listener is TLS.
-    pub scheme: &'static str,
+    /// Where clients reach the service (`https://scim.example.com`): the base of every
+    /// `meta.location` and `Location` (never taken from a request's `Host`).
+    pub public_url: String,
     /// The roles a provisioned account gets, per app, when the SCIM User names none (a
     /// vendor fact the front supplies).
     pub default_roles: BTreeMap<String, Vec<String>>,
@@ -50,7 +54,7 @@ impl Default for ServeOptions {
             rate_per_second: 20.0,
             burst: 100,
             audit: None,
-            scheme: "http",
+            public_url: "http://localhost".into(),
             default_roles: BTreeMap::new(),
             roles: BTreeMap::new(),
         }
@@ -65,6 +69,10 @@ pub struct Service {
     clients: Clients,
     pub snapshots: Arc<Snapshots>,
     limiter: RateLimiter,
+    /// Unauthenticated requests, per peer address.
+    anonymous: RateLimiter,
+    /// Listings filtered, sorted and paged at once (CPU work, run off the async threads).
+    pub heavy: Arc<tokio::sync::Semaphore>,
     options: ServeOptions,
 }
 
@@ -113,6 +121,8 @@ impl Service {
             apps,
             clients,
             limiter: RateLimiter::new(options.rate_per_second, options.burst),
+            anonymous: RateLimiter::new(ANONYMOUS_RATE, ANONYMOUS_BURST),
+            heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY_AT_ONCE)),
             options,
         })
     }
@@ -170,12 +180,45 @@ impl Service {
                 "/scim/v2/{tenant}/{app}/{*rest}",
                 axum::routing::any(handle),
             )
-            .fallback(|| async {
-                ScimError::not_found("not a SCIM endpoint: the base is /scim/v2/{tenant}/{app}/")
-            })
+            .fallback(not_scim)
             .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
             .with_state(self.clone())
     }
+}
+
+/// Anything outside `/scim/v2/{tenant}/{app}/…`: a SCIM 404, audited like every request
+/// (unauthenticated ones within their bound).
+async fn not_scim(
+    State(service): State<Arc<Service>>,
+    method: Method,
+    peer: Peer,
+    uri: axum::http::Uri,
+) -> Response {
+    let peer = peer
+        .map(|axum::Extension(c)| c.0.ip().to_string())
+        .unwrap_or_default();
+    let e = ScimError::not_found("not a SCIM endpoint: the base is /scim/v2/{tenant}/{app}/");
+    if service
+        .anonymous
+        .check(&format!("{ANONYMOUS} {peer}"), Instant::now())
+        .is_err()
+    {
+        return ScimError::too_many(1, "too many unauthenticated requests").into_response();
+    }
+    if let Some(audit) = &service.options.audit {
+        audit.served(&ServedEvent {
+            client: ANONYMOUS.into(),
+            tenant: String::new(),
+            app: String::new(),
+            method: method.to_string(),
+            path: audit_text(uri.path()),
+            status: e.status.as_u16(),
+            duration_ms: 0.0,
+            action: None,
+            account: None,
+        });
+    }
+    e.into_response()
 }
 
 /// The presented bearer token, if the request carries one.
@@ -185,46 +228,69 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The request's `Host`, when it is a plain host[:port]; else the listener's address.
-fn host_of(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        })
-        .unwrap_or("localhost")
-        .to_string()
+/// The most of a tenant, app or path an audit line keeps: whatever a client sends, a line
+/// stays small.
+const AUDIT_TEXT: usize = 256;
+
+fn audit_text(s: &str) -> String {
+    if s.len() <= AUDIT_TEXT {
+        return s.to_string();
+    }
+    let mut end = AUDIT_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
+
+/// Unauthenticated requests per second (per peer address), and their burst: a client without
+/// a token costs a hash and an audit line, never more than this.
+const ANONYMOUS_RATE: f64 = 10.0;
+const ANONYMOUS_BURST: u32 = 50;
+
+type PathParts = Result<Path<(String, String, String)>, axum::extract::rejection::PathRejection>;
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+type Peer = Result<
+    axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    axum::extract::rejection::ExtensionRejection,
+>;
 
 async fn handle(
     State(service): State<Arc<Service>>,
-    Path((tenant, app, rest)): Path<(String, String, String)>,
+    parts: PathParts,
     RawQuery(query): RawQuery,
     method: Method,
+    peer: Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
+    let peer = peer
+        .map(|axum::Extension(c)| c.0.ip().to_string())
+        .unwrap_or_default();
+    let (tenant, app, rest) = parts.map(|Path(p)| p).unwrap_or_default();
     let path = format!("/scim/v2/{tenant}/{app}/{rest}");
-    let client_name;
-    let ran = std::sync::Mutex::new(None);
-    let response = match admit(&service, &tenant, &app, &method, &rest, &headers) {
+    let (client, response, ran) = match admit(&service, &tenant, &app, &method, &rest, &headers) {
         Err((client, e)) => {
-            client_name = client;
-            e.into_response()
+            if client == ANONYMOUS
+                && service
+                    .anonymous
+                    .check(&format!("{ANONYMOUS} {peer}"), Instant::now())
+                    .is_err()
+            {
+                // Unauthenticated and over the bound: answered, not audited, so that a flood
+                // of them cannot fill the audit.
+                return ScimError::too_many(1, "too many unauthenticated requests").into_response();
+            }
+            (client, e.into_response(), None)
         }
         Ok((client, t, info)) => {
-            client_name = client;
+            let empty = Bytes::new();
             let call = Call {
                 service: &service,
                 base: format!(
-                    "{}://{}/scim/v2/{}/{}",
-                    service.options.scheme,
-                    host_of(&headers),
+                    "{}/scim/v2/{}/{}",
+                    service.options.public_url.trim_end_matches('/'),
                     crate::resources::path_segment(&tenant),
                     crate::resources::path_segment(&app)
                 ),
@@ -233,43 +299,46 @@ async fn handle(
                 support: Support::of(info),
                 headers: &headers,
                 query: query.as_deref(),
-                body: &body,
-                ran,
+                body: body.as_ref().unwrap_or(&empty),
+                ran: std::sync::Mutex::new(None),
             };
-            let r = dispatch(&call, &method, &rest).await;
-            let r = r.unwrap_or_else(IntoResponse::into_response);
-            if let Some(audit) = &service.options.audit {
-                let ran = call.ran.lock().unwrap_or_else(|p| p.into_inner()).take();
-                audit.served(&ServedEvent {
-                    client: client_name.clone(),
-                    tenant: tenant.clone(),
-                    app: app.clone(),
-                    method: method.to_string(),
-                    path: path.clone(),
-                    status: r.status().as_u16(),
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    action: ran.as_ref().map(|(a, _)| a.clone()),
-                    account: ran.map(|(_, id)| id),
-                });
-            }
-            return r;
+            let answer = match &body {
+                Err(e) => Err(ScimError::new(
+                    e.status(),
+                    Some("invalidValue"),
+                    format!(
+                        "the request body cannot be read: {} (at most {MAX_BODY} bytes)",
+                        e.body_text()
+                    ),
+                )),
+                Ok(_) => dispatch(&call, &method, &rest).await,
+            };
+            let ran = call.ran.lock().unwrap_or_else(|p| p.into_inner()).take();
+            (
+                client,
+                answer.unwrap_or_else(IntoResponse::into_response),
+                ran,
+            )
         }
     };
     if let Some(audit) = &service.options.audit {
         audit.served(&ServedEvent {
-            client: client_name,
-            tenant,
-            app,
+            client,
+            tenant: audit_text(&tenant),
+            app: audit_text(&app),
             method: method.to_string(),
-            path,
+            path: audit_text(&path),
             status: response.status().as_u16(),
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            action: None,
-            account: None,
+            action: ran.as_ref().map(|(a, _)| a.clone()),
+            account: ran.map(|(_, id)| id),
         });
     }
     response
 }
+
+/// The client name of a request without a (valid) token, in the audit.
+const ANONYMOUS: &str = "-";
 
 /// Who may ask this: authenticated (401), within the client's rate (429), a known tenant and
 /// app (404), within the client's scope (403). The client's name comes back for the audit
@@ -282,7 +351,7 @@ fn admit<'a>(
     rest: &str,
     headers: &HeaderMap,
 ) -> Result<(String, Tenant, &'a AppInfo), (String, ScimError)> {
-    let anonymous = |e| ("-".to_string(), e);
+    let anonymous = |e| (ANONYMOUS.to_string(), e);
     let Some(token) = bearer(headers) else {
         return Err(anonymous(ScimError::unauthorized(
             "this SCIM service needs `Authorization: Bearer TOKEN` (a token from `connector serve new-client NAME`)",

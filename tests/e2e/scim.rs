@@ -89,14 +89,15 @@ impl Scim {
         let mut acme = tenant(sim, "twilio").with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID);
         acme.name = "acme".into();
         let clients = Clients::parse(&clients_file(), "clients.toml").unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let options = ServeOptions {
             audit: Some(connector_host::audit::AuditLog::open(&audit).unwrap()),
             default_roles: [("flex".to_string(), vec!["agent".to_string()])].into(),
+            public_url: format!("http://{addr}"),
             ..options
         };
         let service = Service::new(Arc::new(host), vec![acme], clients, options);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let router = service.router();
         let server = tokio::spawn(async move {
             connector_scim::listener::serve(listener, router, None, std::future::pending())
