@@ -22,6 +22,9 @@ pub struct Support {
     pub reactivate: bool,
     pub deprovision: bool,
     pub provision: bool,
+    /// A Group's members can be added (grant) or removed (revoke).
+    pub grant: bool,
+    pub revoke: bool,
 }
 
 impl Support {
@@ -35,6 +38,8 @@ impl Support {
             reactivate: has(Capability::Reactivate),
             deprovision: has(Capability::Deprovision),
             provision: has(Capability::Provision),
+            grant: has(Capability::Grant),
+            revoke: has(Capability::Revoke),
         }
     }
 
@@ -128,6 +133,11 @@ pub fn schemas(base: &str, app: &AppInfo, roles: &[String]) -> Vec<Value> {
     let s = Support::of(app);
     let on_create = if s.provision { "immutable" } else { "readOnly" };
     let active = if s.patch() { "readWrite" } else { "readOnly" };
+    let (members, members_value) = if s.grant || s.revoke {
+        ("readWrite", "immutable")
+    } else {
+        ("readOnly", "readOnly")
+    };
     let mut id = attr(
         "id",
         "string",
@@ -224,8 +234,8 @@ pub fn schemas(base: &str, app: &AppInfo, roles: &[String]) -> Vec<Value> {
         "description": "An entitlement and the accounts that hold it",
         "attributes": [
             group_name,
-            complex("members", true, "readOnly", "The accounts holding the entitlement", vec![
-                attr("value", "string", false, "readOnly", "The account's id"),
+            complex("members", true, members, "The accounts holding the entitlement (PATCH add grants it, remove revokes it, where the app can)", vec![
+                attr("value", "string", false, members_value, "The account's id"),
                 attr("display", "string", false, "readOnly", "The account's userName"),
                 attr("type", "string", false, "readOnly", "User"),
                 member_ref,

@@ -56,6 +56,10 @@ use serde_json::{Map, Number, Value};
 /// Longest filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 8192;
 
+/// Most comparisons (`attr op value` and `attr pr`) one filter may hold: what a request
+/// costs per resource stays small whatever a client sends.
+pub const MAX_TERMS: usize = 64;
+
 /// Deepest nesting accepted: levels of `(`, `not (` and `[`.
 pub const MAX_DEPTH: usize = 32;
 
@@ -96,6 +100,8 @@ pub enum FilterError {
     },
     #[error("invalid filter at offset {offset}: a value filter `[...]` cannot contain another")]
     NestedValuePath { offset: usize },
+    #[error("invalid filter: it has {count} comparisons, the most accepted is {max}")]
+    TooManyTerms { count: usize, max: usize },
 }
 
 impl FilterError {
@@ -107,7 +113,7 @@ impl FilterError {
     /// Where in the filter (0-based character offset) the problem is, if it is at one place.
     pub fn offset(&self) -> Option<usize> {
         match self {
-            FilterError::TooLong { .. } => None,
+            FilterError::TooLong { .. } | FilterError::TooManyTerms { .. } => None,
             FilterError::TooDeep { offset, .. }
             | FilterError::Unexpected { offset, .. }
             | FilterError::UnterminatedString { offset }
@@ -422,6 +428,23 @@ pub fn default_case_exact(path: &str) -> bool {
 }
 
 impl Filter {
+    /// How many comparisons the filter holds (walked without recursion).
+    pub fn terms(&self) -> usize {
+        let mut count = 0;
+        let mut stack = vec![self];
+        while let Some(f) = stack.pop() {
+            match f {
+                Filter::And(a, b) | Filter::Or(a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Filter::Not(inner) | Filter::ValuePath(_, inner) => stack.push(inner),
+                Filter::Present(_) | Filter::Compare(..) => count += 1,
+            }
+        }
+        count
+    }
+
     /// Whether `resource` matches, with [`default_case_exact`] as the case-exact set.
     pub fn matches(&self, resource: &Value) -> bool {
         self.matches_with(resource, &default_case_exact)
@@ -875,10 +898,17 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
         i: 0,
     };
     let filter = parser.parse_or(0, false)?;
-    match parser.peek().tok {
-        Tok::End => Ok(filter),
-        _ => Err(parser.unexpected("`and`, `or` or the end of the filter")),
+    if !matches!(parser.peek().tok, Tok::End) {
+        return Err(parser.unexpected("`and`, `or` or the end of the filter"));
     }
+    let count = filter.terms();
+    if count > MAX_TERMS {
+        return Err(FilterError::TooManyTerms {
+            count,
+            max: MAX_TERMS,
+        });
+    }
+    Ok(filter)
 }
 
 struct Parser<'a> {
@@ -1062,6 +1092,29 @@ impl<'a> Parser<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_filter_holds_at_most_max_terms_comparisons() {
+        let chain = |n: usize| {
+            (0..n)
+                .map(|i| format!("userName eq \"u{i}\""))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        assert_eq!(super::parse(&chain(MAX_TERMS)).unwrap().terms(), MAX_TERMS);
+        let err = super::parse(&chain(MAX_TERMS + 1)).unwrap_err();
+        assert_eq!(
+            err,
+            FilterError::TooManyTerms {
+                count: MAX_TERMS + 1,
+                max: MAX_TERMS
+            }
+        );
+        assert_eq!(err.scim_type(), "invalidFilter");
+        // Nested ones count too.
+        let nested = format!("emails[{}] and not (active pr)", chain(MAX_TERMS));
+        assert!(super::parse(&nested).is_err());
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -1502,6 +1555,12 @@ mod tests {
         let n = (MAX_FILTER_LEN - 4) / unit.len();
         let text = format!("{}a pr", unit.repeat(n));
         assert!(text.len() <= MAX_FILTER_LEN);
+        // The longest chain parses (no overflow) and is refused for its size.
+        assert!(matches!(
+            parse(&text),
+            Err(FilterError::TooManyTerms { count, .. }) if count == n + 1
+        ));
+        let text = format!("{}a pr", unit.repeat(MAX_TERMS - 1));
         let f = parse(&text).unwrap();
         assert!(f.matches(&json!({"a": 1})));
         assert!(!f.matches(&json!({"b": 1})));

@@ -121,7 +121,7 @@ impl ListParams {
 
     /// Filter, sort and page `all` (each resource as it is served), then project the page:
     /// the total and the page's resources. Only the matching resources' references are held;
-    /// a sort clones the matching ones, the page clones its own.
+    /// a sort orders their keys, and only the page is copied.
     pub fn answer<'a>(
         &self,
         all: impl Iterator<Item = &'a Value>,
@@ -133,17 +133,13 @@ impl ListParams {
         let total = matching.len();
         let skip = self.start_index - 1;
         let page: Vec<Value> = match &self.sort_by {
-            Some(by) => {
-                let mut sorted: Vec<Value> = matching.into_iter().cloned().collect();
-                projection::sort(&mut sorted, by, self.descending)
-                    .map_err(|e| ScimError::bad_request(e.scim_type(), e.to_string()))?;
-                sorted
-                    .iter()
-                    .skip(skip)
-                    .take(self.count)
-                    .map(&serve)
-                    .collect()
-            }
+            Some(by) => projection::sorted_order(matching.iter().copied(), by, self.descending)
+                .map_err(|e| ScimError::bad_request(e.scim_type(), e.to_string()))?
+                .into_iter()
+                .skip(skip)
+                .take(self.count)
+                .map(|i| serve(matching[i]))
+                .collect(),
             None => matching
                 .into_iter()
                 .skip(skip)

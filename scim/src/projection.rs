@@ -31,7 +31,7 @@
 //! without `value`) sort last ascending; descending is the exact reverse order, so they come
 //! first, as RFC 7644 §3.4.2.3 asks. Equal keys keep their order in both directions.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -350,6 +350,22 @@ pub fn sort(
     sort_by: &str,
     descending: bool,
 ) -> Result<(), ProjectionError> {
+    let order = sorted_order(resources.iter(), sort_by, descending)?;
+    let mut taken: Vec<Option<Value>> = resources.iter_mut().map(|r| Some(r.take())).collect();
+    for (slot, i) in resources.iter_mut().zip(order) {
+        *slot = taken[i].take().unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The order `sort` would put `resources` in, as their indices: only each resource's key is
+/// built (one small value per resource), never a copy of a resource, so a listing sorts a
+/// tenant of any size by projections and copies only the page it serves.
+pub fn sorted_order<'a>(
+    resources: impl Iterator<Item = &'a Value>,
+    sort_by: &str,
+    descending: bool,
+) -> Result<Vec<usize>, ProjectionError> {
     let raw = sort_by.trim();
     let path = AttrPath::parse(raw).map_err(|e| ProjectionError::InvalidPath {
         param: "sortBy",
@@ -357,12 +373,17 @@ pub fn sort(
         reason: e.to_string(),
     })?;
     let exact = filter::default_case_exact(&path.normalized());
+    let mut keyed: Vec<(SortKey, usize)> = resources
+        .enumerate()
+        .map(|(i, r)| (sort_key(r, &path, exact), i))
+        .collect();
+    // Stable: equal keys keep their order (the index breaks ties in both directions).
     if descending {
-        resources.sort_by_cached_key(|r| Reverse(sort_key(r, &path, exact)));
+        keyed.sort_by(|(a, i), (b, j)| b.cmp(a).then(i.cmp(j)));
     } else {
-        resources.sort_by_cached_key(|r| sort_key(r, &path, exact));
+        keyed.sort_by(|(a, i), (b, j)| a.cmp(b).then(i.cmp(j)));
     }
-    Ok(())
+    Ok(keyed.into_iter().map(|(_, i)| i).collect())
 }
 
 /// The element of a multi-valued attribute that stands for it: the primary one, else the first.

@@ -464,6 +464,7 @@ async fn dispatch(call: &Call<'_>, method: &Method, rest: &str) -> Answer {
         (Method::GET, ["Groups"]) => groups::list(call, None).await,
         (Method::POST, ["Groups", ".search"]) => groups::search(call).await,
         (Method::GET, ["Groups", id]) => groups::get(call, id).await,
+        (Method::PATCH, ["Groups", id]) => groups::patch(call, id).await,
         (Method::POST | Method::PUT | Method::PATCH | Method::DELETE, ["Groups", ..]) => {
             Err(groups::unchangeable(call))
         }
@@ -477,6 +478,40 @@ async fn dispatch(call: &Call<'_>, method: &Method, rest: &str) -> Answer {
         )),
         _ => Err(ScimError::not_found(format!("no SCIM endpoint /{rest}"))),
     }
+}
+
+/// Run `work` (filtering, sorting or paging a snapshot) on a blocking thread, at most
+/// [`HEAVY_AT_ONCE`] at a time: a client's costly listing never stalls the threads that
+/// answer everyone else, and a burst of them waits its turn.
+pub async fn heavy<T: Send + 'static>(
+    service: &Service,
+    work: impl FnOnce() -> Result<T, ScimError> + Send + 'static,
+) -> Result<T, ScimError> {
+    let busy = || {
+        ScimError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "the service is stopping",
+        )
+    };
+    let permit = service
+        .heavy
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| busy())?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| {
+        ScimError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            format!("the listing failed: {e}"),
+        )
+    })?
 }
 
 /// A SCIM JSON answer.

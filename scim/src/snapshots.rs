@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
+/// A snapshot this young is fresh enough for a request that asks for a fresh one.
+pub const FRESH_ENOUGH: Duration = Duration::from_secs(30);
+
 /// One User resource and when it last changed.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -33,6 +36,9 @@ pub struct Snapshot {
     index: HashMap<String, usize>,
     /// Usernames more than one account carries (their userName is the id).
     shared: std::collections::HashSet<String>,
+    /// The Groups of this snapshot, as served: built on the first read that needs them, and
+    /// dropped when an account changes.
+    groups: std::sync::OnceLock<Arc<Vec<Value>>>,
 }
 
 impl Snapshot {
@@ -55,8 +61,16 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot's Groups: `build` runs once per snapshot (and again after a change).
+    pub fn groups(&self, build: impl FnOnce(&[Entry]) -> Vec<Value>) -> Arc<Vec<Value>> {
+        self.groups
+            .get_or_init(|| Arc::new(build(&self.entries)))
+            .clone()
+    }
+
     /// Put `entry` in place of the account's old one (or append it).
     fn put(&mut self, entry: Entry) {
+        self.groups = Default::default();
         let id = entry.resource["id"]
             .as_str()
             .unwrap_or_default()
@@ -72,6 +86,7 @@ impl Snapshot {
 
     fn remove(&mut self, id: &str) {
         if let Some(i) = self.index.remove(id) {
+            self.groups = Default::default();
             self.entries.remove(i);
             for v in self.index.values_mut() {
                 if *v > i {
@@ -82,12 +97,29 @@ impl Snapshot {
     }
 }
 
-/// The resource's version: a digest of everything but `meta` (RFC 7644 §3.14 weak ETag).
-fn version_of(resource: &Value) -> String {
+/// The resource's version: a digest of what the account is (RFC 7644 §3.14 weak ETag): all
+/// but `meta` and what changes without the account changing — when it was last active (its
+/// own and per entitlement) and the connector's warnings. A user who merely signs in keeps
+/// its version, so an IdP's `If-Match` still holds and `lastModified` does not move.
+pub fn version_of(resource: &Value) -> String {
     use sha2::{Digest, Sha256};
     let mut r = resource.clone();
     if let Some(o) = r.as_object_mut() {
         o.remove("meta");
+    }
+    if let Some(ext) = r.get_mut(ACTIVITY_EXTENSION).and_then(Value::as_object_mut) {
+        ext.remove("lastActivity");
+        ext.remove("warnings");
+        for e in ext
+            .get_mut("entitlementActivity")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(e) = e.as_object_mut() {
+                e.remove("lastActivity");
+            }
+        }
     }
     let digest = Sha256::digest(r.to_string().as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -114,15 +146,15 @@ fn entry(
         Some(b) if b.version == version => b.resource["meta"]["lastModified"].clone(),
         _ => json!(rfc3339(now)),
     };
-    let created = resources::created(a)
-        .map(|c| json!(c))
-        .unwrap_or_else(|| last_modified.clone());
+    // `created` only where the app says: a guess would tell an IdP something untrue.
     resource["meta"] = json!({
         "resourceType": "User",
-        "created": created,
         "lastModified": last_modified,
         "version": version,
     });
+    if let Some(c) = resources::created(a) {
+        resource["meta"]["created"] = json!(c);
+    }
     Entry {
         resource,
         user_name,
@@ -130,9 +162,19 @@ fn entry(
     }
 }
 
+/// A change made to one account while a sync runs: replayed onto the new snapshot before it
+/// replaces the old, so an action's result is never lost to a sync that read the account
+/// before the action.
+enum Change {
+    Put(Entry),
+    Remove(String),
+}
+
 #[derive(Default)]
 struct Slot {
     current: RwLock<Option<Snapshot>>,
+    /// While a sync runs, the changes made meanwhile (`None` when no sync runs).
+    journal: Mutex<Option<Vec<Change>>>,
     /// When the current snapshot was completed (monotonic), for its age.
     completed: Mutex<Option<Instant>>,
     /// Held by the one sync in progress: a burst of requests starts one sync.
@@ -197,7 +239,10 @@ impl Snapshots {
         let asked = Instant::now();
         let age = lock(&slot.completed).map(|t| t.elapsed());
         match age {
-            Some(age) if !fresh => {
+            // A client's `no-cache` gets a sync only when the snapshot is older than
+            // FRESH_ENOUGH: a client sending it on every request cannot make each one a full
+            // upstream sync.
+            Some(age) if !fresh || age < FRESH_ENOUGH => {
                 if age > self.max_age {
                     self.refresh_in_background(tenant.clone());
                 }
@@ -245,6 +290,15 @@ impl Snapshots {
 
     /// A full sync, page by page, rendered as it goes; it replaces the snapshot when complete.
     async fn sync(&self, tenant: &Tenant, slot: &Slot) -> Result<(), CallError> {
+        *lock(&slot.journal) = Some(Vec::new());
+        let result = self.sync_pages(tenant, slot).await;
+        if result.is_err() {
+            *lock(&slot.journal) = None;
+        }
+        result
+    }
+
+    async fn sync_pages(&self, tenant: &Tenant, slot: &Slot) -> Result<(), CallError> {
         let now = Utc::now();
         let mut entries: Vec<Entry> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -300,12 +354,23 @@ impl Snapshots {
                 shared.insert(name);
             }
         }
-        *write(&slot.current) = Some(Snapshot {
+        let mut fresh = Snapshot {
             taken_at: Some(now),
             entries,
             index,
             shared,
-        });
+            groups: Default::default(),
+        };
+        // Under the write lock, so no change slips between the replay and the swap.
+        let mut current = write(&slot.current);
+        for change in lock(&slot.journal).take().unwrap_or_default() {
+            match change {
+                Change::Put(e) => fresh.put(e),
+                Change::Remove(id) => fresh.remove(&id),
+            }
+        }
+        *current = Some(fresh);
+        drop(current);
         *lock(&slot.completed) = Some(Instant::now());
         Ok(())
     }
@@ -323,9 +388,13 @@ impl Snapshots {
                         error: connector_host::types::ConnectorError::NotFound(_),
                         ..
                     }
-                ) && let Some(s) = write(&slot.current).as_mut()
-                {
-                    s.remove(id);
+                ) {
+                    if let Some(s) = write(&slot.current).as_mut() {
+                        s.remove(id);
+                    }
+                    if let Some(j) = lock(&slot.journal).as_mut() {
+                        j.push(Change::Remove(id.to_string()));
+                    }
                 }
                 Err(e)
             }
@@ -354,6 +423,9 @@ impl Snapshots {
         if let Some(s) = current.as_mut() {
             s.put(e.clone());
         }
+        if let Some(j) = lock(&slot.journal).as_mut() {
+            j.push(Change::Put(e.clone()));
+        }
         e
     }
 
@@ -378,4 +450,29 @@ pub fn status(e: &Entry) -> &str {
     e.resource[ACTIVITY_EXTENSION]["status"]
         .as_str()
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_ignores_activity_and_warnings_but_not_what_the_account_is() {
+        let user = |active: bool, last: &str| {
+            json!({
+                "id": "US1", "userName": "alice", "active": active,
+                "meta": {"lastModified": last},
+                ACTIVITY_EXTENSION: {
+                    "status": if active { "active" } else { "suspended" },
+                    "lastActivity": last,
+                    "warnings": [format!("seen {last}")],
+                    "entitlementActivity": [{"type": "role", "value": "agent", "lastActivity": last}],
+                },
+            })
+        };
+        let monday = version_of(&user(true, "2026-11-30T09:00:00Z"));
+        assert_eq!(monday, version_of(&user(true, "2026-12-01T09:00:00Z")));
+        assert_ne!(monday, version_of(&user(false, "2026-11-30T09:00:00Z")));
+        assert!(monday.starts_with("W/\""), "{monday}");
+    }
 }

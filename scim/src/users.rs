@@ -54,19 +54,23 @@ pub async fn list(call: &Call<'_>, params: Option<ListParams>) -> Answer {
         .ensure(&call.tenant, wants_fresh(call))
         .await
         .map_err(|e| ScimError::from_call(&e))?;
-    let reading = handle.read().ok_or_else(|| {
-        ScimError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "no complete sync yet",
-        )
-    })?;
-    let snapshot = reading.snapshot();
-    let listed = snapshot.entries.iter().filter(|e| !deleted(e));
-    let (total, page) = params.answer(listed.map(|e| &e.resource), |r| served(&call.base, r))?;
+    let base = call.base.clone();
+    let start = params.start_index;
+    let (total, page) = crate::service::heavy(call.service, move || {
+        let reading = handle.read().ok_or_else(|| {
+            ScimError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "no complete sync yet",
+            )
+        })?;
+        let listed = reading.snapshot().entries.iter().filter(|e| !deleted(e));
+        params.answer(listed.map(|e| &e.resource), |r| served(&base, r))
+    })
+    .await?;
     Ok(scim_json(
         StatusCode::OK,
-        &list_response(page, total, params.start_index),
+        &list_response(page, total, start),
     ))
 }
 
@@ -248,6 +252,13 @@ fn desired_active(app: &str, body: &Value) -> Result<Option<bool>, ScimError> {
             "a PatchOp needs an Operations array",
         ));
     };
+    // RFC 7644 §3.5.2: "an array of one or more PATCH operations".
+    if ops.is_empty() {
+        return Err(ScimError::bad_request(
+            "invalidSyntax",
+            "a PatchOp needs at least one operation in Operations",
+        ));
+    }
     let mut active = None;
     for op in ops {
         let kind = op["op"].as_str().unwrap_or_default().to_ascii_lowercase();
@@ -363,34 +374,78 @@ pub async fn replace(call: &Call<'_>, id: &str) -> Answer {
     }
     let now = current(call, id).await?;
     check_if_match(call, &now)?;
-    for attr in ["userName", "displayName"] {
-        if let Some(v) = body.get(attr)
-            && !v.is_null()
-            && v.as_str().map(str::to_lowercase)
-                != now.resource[attr].as_str().map(str::to_lowercase)
-        {
-            return Err(only_active(&call.app.name, attr));
-        }
-    }
-    if let Some(emails) = body.get("emails").and_then(Value::as_array) {
-        let given: Vec<String> = emails
-            .iter()
-            .filter_map(|e| e["value"].as_str().map(str::to_lowercase))
-            .collect();
-        let held: Vec<String> = now.resource["emails"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["value"].as_str().map(str::to_lowercase))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if given != held {
-            return Err(only_active(&call.app.name, "emails"));
-        }
-    }
+    unchanged_but_active(&call.app.name, &body, &now.resource)?;
     let active = body.get("active").map(as_active).transpose()?;
     set_active(call, id, now, active).await
+}
+
+/// The lowercased texts of a multi-valued attribute's `value`s (or of plain texts), sorted:
+/// what a comparison of two of them looks at. A value of another type is the client's error.
+fn values_of(attr: &str, v: &Value) -> Result<Vec<String>, ScimError> {
+    let Some(items) = v.as_array() else {
+        return Err(ScimError::bad_request(
+            "invalidValue",
+            format!("{attr} must be an array"),
+        ));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item.get("value").unwrap_or(item).as_str() {
+            Some(t) => out.push(t.to_lowercase()),
+            None => {
+                return Err(ScimError::bad_request(
+                    "invalidValue",
+                    format!("each of {attr} needs a text value"),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A PUT changes only `active`: each attribute the connector holds that the body gives
+/// (`userName`, `displayName`, `emails`, `roles`) must be as it is, of its type; readOnly
+/// attributes (`id`, `meta`, `groups`, the activity extension) are ignored (RFC 7644
+/// §3.5.1), as are attributes the connector does not hold.
+fn unchanged_but_active(app: &str, body: &Value, held: &Value) -> Result<(), ScimError> {
+    for attr in ["userName", "displayName"] {
+        match body.get(attr) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(given)) => {
+                if Some(given.to_lowercase()) != held[attr].as_str().map(str::to_lowercase) {
+                    return Err(only_active(app, attr));
+                }
+            }
+            Some(other) => {
+                return Err(ScimError::bad_request(
+                    "invalidValue",
+                    format!("{attr} must be a string, not {other}"),
+                ));
+            }
+        }
+    }
+    for attr in ["emails", "roles"] {
+        let Some(given) = body.get(attr).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let given = values_of(attr, given)?;
+        let held = match held.get(attr) {
+            Some(h) => values_of(attr, h)?,
+            None => Vec::new(),
+        };
+        if given != held {
+            return Err(if attr == "roles" {
+                ScimError::mutability(format!(
+                    "app {app}: roles are not replaced by a PUT; PATCH the Group's members (grant / revoke) where the app can"
+                ))
+            } else {
+                only_active(app, attr)
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `DELETE /Users/{id}`: deprovision.
@@ -535,4 +590,37 @@ pub async fn create(call: &Call<'_>) -> Answer {
         StatusCode::CREATED,
         &served(&call.base, &e.resource),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_put_may_change_active_only_and_checks_types() {
+        let held = json!({"userName": "alice", "displayName": "Alice",
+            "emails": [{"value": "alice@example.com", "primary": true}],
+            "roles": [{"value": "agent", "display": "agent"}]});
+        // The same user (case and order aside), readOnly and unknown attributes ignored.
+        let same = json!({"userName": "ALICE", "emails": [{"value": "Alice@example.com"}],
+            "roles": [{"value": "agent"}], "id": "other", "meta": {}, "name": {"givenName": "A"},
+            "active": false});
+        assert!(unchanged_but_active("flex", &same, &held).is_ok());
+        let refused = [
+            (json!({"roles": [{"value": "admin"}]}), "mutability"),
+            (json!({"roles": []}), "mutability"),
+            (json!({"userName": "bob"}), "mutability"),
+            (
+                json!({"emails": [{"value": "b@example.com"}]}),
+                "mutability",
+            ),
+            (json!({"userName": 7}), "invalidValue"),
+            (json!({"roles": "agent"}), "invalidValue"),
+            (json!({"emails": [{"value": 1}]}), "invalidValue"),
+        ];
+        for (body, scim_type) in refused {
+            let e = unchanged_but_active("flex", &body, &held).unwrap_err();
+            assert_eq!(e.scim_type, Some(scim_type), "{body}");
+        }
+    }
 }
