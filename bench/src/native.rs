@@ -6,7 +6,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use std::net::SocketAddr;
 use twilio_connector::errors::ConnectorError;
-use twilio_connector::http::{Method, Request, Response, Ticket, Transport};
+use twilio_connector::http::{Request, Response, Ticket, Transport};
 
 type Answer = (Ticket, Result<Response, ConnectorError>);
 
@@ -63,11 +63,7 @@ async fn send(addr: SocketAddr, auth: String, req: Request) -> Result<Response, 
             .await
             .map_err(|e| ConnectorError::Transport(e.to_string()))?;
     tokio::spawn(conn);
-    let method = match req.method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Delete => "DELETE",
-    };
+    let method = req.method.as_str();
     let mut b = hyper::Request::builder()
         .method(method)
         .uri(if path.is_empty() { "/" } else { path })

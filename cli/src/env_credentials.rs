@@ -17,6 +17,8 @@ pub enum CredentialError {
     MissingSecret,
     #[error("TWILIO_API_KEY is set but TWILIO_API_SECRET is not")]
     MissingApiSecret,
+    #[error("TWILIO_CLIENT_ID is set but TWILIO_CLIENT_SECRET is not")]
+    MissingClientSecret,
     #[error("{0} is empty")]
     Empty(&'static str),
     /// A SID that does not have Twilio's shape; `problem` says how, without the value.
@@ -43,6 +45,15 @@ impl CredentialError {
                 ..
             } => {
                 "set TWILIO_API_KEY to the API key's SID (SK…, not its secret) from Twilio Console > Account > API keys & tokens"
+            }
+            Self::Malformed {
+                name: "TWILIO_ORGANIZATION_SID",
+                ..
+            } => {
+                "set TWILIO_ORGANIZATION_SID to the Organization SID (OR…) on Twilio Console > Admin Center"
+            }
+            Self::MissingClientSecret => {
+                "export TWILIO_CLIENT_SECRET, the secret of the OAuth app (Twilio Console > Admin Center > OAuth apps)"
             }
             Self::Malformed { .. } => {
                 "set TWILIO_ACCOUNT_SID to the Account SID (AC…) from Twilio Console > Account > API keys & tokens"
@@ -274,5 +285,80 @@ mod tests {
                 .starts_with("TWILIO_FLEX_INSTANCE_SID must be GO followed by 32 hex digits"),
             "{e}"
         );
+    }
+}
+
+/// The Organization and its OAuth client, from `TWILIO_ORGANIZATION_SID`, `TWILIO_CLIENT_ID`
+/// and `TWILIO_CLIENT_SECRET` (each optional; a client id needs its secret, and the SID must be
+/// OR and 32 hex digits).
+pub struct OrganizationAccess {
+    pub organization_sid: Option<String>,
+    /// The client id and its secret.
+    pub client: Option<(String, String)>,
+}
+
+/// Read the Organization's variables through `get`.
+pub fn organization_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<OrganizationAccess, CredentialError> {
+    let nonempty = |k: &'static str| nonempty(&get, k);
+    let organization_sid = nonempty("TWILIO_ORGANIZATION_SID")?;
+    let client = match nonempty("TWILIO_CLIENT_ID")? {
+        Some(id) => Some((
+            id,
+            nonempty("TWILIO_CLIENT_SECRET")?.ok_or(CredentialError::MissingClientSecret)?,
+        )),
+        None => None,
+    };
+    if let Some(or) = &organization_sid {
+        check_sid(
+            "TWILIO_ORGANIZATION_SID",
+            twilio_policy::ORGANIZATION_SID_PREFIX,
+            or,
+        )?;
+    }
+    Ok(OrganizationAccess {
+        organization_sid,
+        client,
+    })
+}
+
+#[cfg(test)]
+mod organization_tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn an_organization_client_needs_its_secret_and_a_well_formed_sid() {
+        let or = "OR0000000000000000000000000000aa01";
+        let ok = organization_from_lookup(vars(&[
+            ("TWILIO_ORGANIZATION_SID", or),
+            ("TWILIO_CLIENT_ID", "OQ1"),
+            ("TWILIO_CLIENT_SECRET", "s3cret-value"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.organization_sid.as_deref(), Some(or));
+        assert_eq!(ok.client, Some(("OQ1".into(), "s3cret-value".into())));
+        let e = organization_from_lookup(vars(&[("TWILIO_CLIENT_ID", "OQ1")]))
+            .err()
+            .unwrap();
+        assert!(matches!(e, CredentialError::MissingClientSecret));
+        let e = organization_from_lookup(vars(&[("TWILIO_ORGANIZATION_SID", "ORxyz")]))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("TWILIO_ORGANIZATION_SID must be OR"),
+            "{e}"
+        );
+        let none = organization_from_lookup(vars(&[])).unwrap();
+        assert!(none.organization_sid.is_none() && none.client.is_none());
     }
 }

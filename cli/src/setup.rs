@@ -204,6 +204,22 @@ pub async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
         env_credentials::check_flex_instance(go, g.flex_instance_from_env)?;
         tenant = tenant.with_option(FLEX_INSTANCE, go.trim());
     }
+    let org = env_credentials::organization_from_lookup(|k| std::env::var(k).ok())?;
+    if let Some(or) = &org.organization_sid {
+        tenant = tenant.with_option(twilio_policy::ORGANIZATION, or);
+    }
+    if let Some((id, secret)) = &org.client {
+        // The Organization API takes only OAuth bearer tokens: the host mints them for its
+        // host, every other host keeps the account's Basic credential.
+        tenant = tenant.with_credential(
+            &[twilio_policy::PREVIEW_IAM],
+            std::sync::Arc::new(connector_host::oauth::ClientCredentials::new(
+                id,
+                secret,
+                twilio_policy::OAUTH_TOKEN_URL,
+            )),
+        );
+    }
     Ok((host, tenant))
 }
 

@@ -217,13 +217,26 @@ impl AppRun<'_> {
                     }
                 }
             };
-            let wrong = Tenant {
+            // Every credential wrong: the main one, and an OAuth client's secret.
+            let mut wrong = Tenant {
                 credentials: std::sync::Arc::new(Credentials::AuthToken {
                     account_sid: self.main.to_string(),
                     auth_token: "not-the-token".into(),
                 }),
+                bound: Vec::new(),
                 ..self.tenant.clone()
             };
+            if let Some(o) = self.x.apps.get(name).and_then(|w| w.oauth_client.as_ref()) {
+                let hosts: Vec<&str> = o.hosts.iter().map(String::as_str).collect();
+                wrong = wrong.with_credential(
+                    &hosts,
+                    std::sync::Arc::new(connector_host::oauth::ClientCredentials::new(
+                        &o.client_id,
+                        "not-the-secret",
+                        &o.token_url,
+                    )),
+                );
+            }
             let r = probe(wrong).await;
             self.seen_text.push_str(&format!("{r:?}"));
             self.report.check(

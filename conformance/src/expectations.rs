@@ -30,6 +30,9 @@ pub struct AppExpectations {
     /// Non-secret options the tenant is configured with.
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// An OAuth client the tenant also holds, for the hosts that take only bearer tokens.
+    #[serde(default)]
+    pub oauth_client: Option<OAuthClient>,
     /// How many accounts a full listing returns, where the app lists.
     pub expected_count: Option<usize>,
     /// An account id that does not exist.
@@ -47,6 +50,16 @@ pub struct AppExpectations {
     /// Values of listed accounts that follow the vendor's documented rules.
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+/// OAuth 2.0 client credentials the simulator accepts, bound to `hosts`; the host mints its
+/// tokens at `token_url`.
+#[derive(Debug, Deserialize)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub secret: String,
+    pub hosts: Vec<String>,
+    pub token_url: String,
 }
 
 /// An action that must be refused as unsupported.

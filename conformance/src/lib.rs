@@ -150,6 +150,17 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         for (k, v) in &want.options {
             tenant = tenant.with_option(k, v);
         }
+        if let Some(o) = &want.oauth_client {
+            let hosts: Vec<&str> = o.hosts.iter().map(String::as_str).collect();
+            tenant = tenant.with_credential(
+                &hosts,
+                std::sync::Arc::new(connector_host::oauth::ClientCredentials::new(
+                    &o.client_id,
+                    &o.secret,
+                    &o.token_url,
+                )),
+            );
+        }
 
         let mut run = AppRun {
             host: &host,
@@ -184,9 +195,22 @@ pub async fn run(plugin: &Path, cache_dir: Option<PathBuf>) -> anyhow::Result<Re
         .iter()
         .flat_map(|a| a.hosts.iter().cloned())
         .collect();
+    // The host's own requests for tokens (to the token URLs of the tenants' OAuth clients) are
+    // not the plugin's.
+    let token_hosts: HashSet<String> = x
+        .apps
+        .values()
+        .filter_map(|w| w.oauth_client.as_ref())
+        .filter_map(|o| {
+            o.token_url
+                .strip_prefix("https://")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_string)
+        })
+        .collect();
     let mut outside: Vec<String> = sim_hosts(&sim)
         .into_iter()
-        .filter(|h| !declared.contains(h))
+        .filter(|h| !declared.contains(h) && !token_hosts.contains(h))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();

@@ -321,6 +321,7 @@ pub fn decide(
         req.content_type,
         req.body,
         action,
+        &|value| targets.admits(value).is_ok(),
     )
     .map_err(|(rule, detail)| Denial {
         rule,

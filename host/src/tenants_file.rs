@@ -39,6 +39,19 @@ pub struct KeyCredential {
     pub secret: SecretKeys,
 }
 
+/// An OAuth 2.0 client (client credentials) for some hosts, beside the Basic credential: the
+/// host mints its tokens at `token_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClientKeys {
+    /// The key naming the client id; its presence adds the client.
+    pub id: String,
+    /// Where the client's secret comes from.
+    pub secret: SecretKeys,
+    /// The hosts its tokens are for.
+    pub hosts: Vec<String>,
+    pub token_url: String,
+}
+
 /// What a plain option key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptionKind {
@@ -125,6 +138,8 @@ pub struct TenantsSchema {
     pub account_secret: Option<SecretKeys>,
     /// HTTP Basic with a key id as user, chosen when the entry names a key id.
     pub key: Option<KeyCredential>,
+    /// An OAuth client for some hosts, added when the entry names a client id.
+    pub oauth: Option<OAuthClientKeys>,
     /// Keys that would hold a secret in the file itself: refused, naming where secrets go.
     pub inline_secrets: Vec<String>,
     /// Plain keys that become plugin options, in the order they are passed.
@@ -140,6 +155,7 @@ impl TenantsSchema {
             account: account.into(),
             account_secret: None,
             key: None,
+            oauth: None,
             inline_secrets: Vec::new(),
             options: Vec::new(),
             shapes: Vec::new(),
@@ -163,6 +179,28 @@ impl TenantsSchema {
                 env: env.into(),
                 file: file.into(),
             },
+        });
+        self
+    }
+
+    /// An OAuth client under `id` (its secret from `env` or `file`) whose tokens, minted at
+    /// `token_url`, requests to `hosts` carry instead of the Basic credential.
+    pub fn oauth_client(
+        mut self,
+        id: &str,
+        env: &str,
+        file: &str,
+        hosts: &[&str],
+        token_url: &str,
+    ) -> Self {
+        self.oauth = Some(OAuthClientKeys {
+            id: id.into(),
+            secret: SecretKeys {
+                env: env.into(),
+                file: file.into(),
+            },
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            token_url: token_url.into(),
         });
         self
     }
@@ -203,6 +241,9 @@ impl TenantsSchema {
         }
         if let Some(k) = &self.key {
             keys.extend([k.id.as_str(), k.secret.env.as_str(), k.secret.file.as_str()]);
+        }
+        if let Some(o) = &self.oauth {
+            keys.extend([o.id.as_str(), o.secret.env.as_str(), o.secret.file.as_str()]);
         }
         keys.extend(self.options.iter().map(|o| o.key.as_str()));
         keys
@@ -267,6 +308,9 @@ impl TenantsSchema {
         }
         if let Some(k) = &self.key {
             forms.push(pair(&k.secret));
+        }
+        if let Some(o) = &self.oauth {
+            forms.push(pair(&o.secret));
         }
         forms.join(" or ")
     }
@@ -834,6 +878,21 @@ fn tenant(
         (None, None) => return Err(fail(format!("give {}", schema.credential_forms()))),
     };
     let mut tenant = Tenant::new(e.name.clone(), e.app(default_app), credentials);
+    if let Some(o) = &schema.oauth
+        && let Some((id, _)) = e.text(&o.id)
+    {
+        let s = read(&o.secret)?.ok_or_else(|| {
+            fail(format!(
+                "{} needs {} or {}",
+                o.id, o.secret.env, o.secret.file
+            ))
+        })?;
+        let hosts: Vec<&str> = o.hosts.iter().map(String::as_str).collect();
+        tenant = tenant.with_credential(
+            &hosts,
+            std::sync::Arc::new(crate::oauth::ClientCredentials::new(id, &s, &o.token_url)),
+        );
+    }
     for (o, value) in &e.options {
         tenant = tenant.with_option(&o.option, value);
     }

@@ -54,12 +54,57 @@ pub enum Allowed {
     RequestSet(String),
     /// A JSON value equal to this field of the request (`attributes`; `{}` when it has none).
     RequestValue(String),
+    /// A text the upstream linked to the action's account in this call (an identity field of
+    /// an answer object naming it: the user's own email, say), never another account's.
+    Linked,
+    /// Any text of at most this many characters (a display field the action writes back as
+    /// the account has it).
+    AnyText(usize),
+    /// A JSON value equal to this one once each string `"$key"` in it is replaced by the
+    /// request's `key` (a constant when it names none): a nested body shape, exactly.
+    Template(serde_json::Value),
+    /// The `index`th part of the request's text field `key` split at `sep` (an entitlement
+    /// that names a role and a scope).
+    RequestPart {
+        key: String,
+        sep: String,
+        index: usize,
+    },
+    /// A JSON list of distinct texts, each one of `among`, that holds (`with`) or lacks the
+    /// request's text field `key`: the role set of a grant or a revoke of one role. At least
+    /// one text.
+    SetHolding {
+        key: String,
+        among: Vec<String>,
+        with: bool,
+    },
 }
 
 impl Allowed {
     /// One of these texts.
     pub fn one_of(values: &[&str]) -> Self {
         Self::OneOf(values.iter().map(|v| v.to_string()).collect())
+    }
+
+    /// What a value must be, in words (for the permission screen and refusals).
+    pub fn describe(&self) -> String {
+        match self {
+            Allowed::OneOf(v) => v.join(" | "),
+            Allowed::Target => "the account acted on".into(),
+            Allowed::Request(k) | Allowed::RequestValue(k) => format!("the request's {k}"),
+            Allowed::RequestSet(k) => format!("exactly the request's {k}"),
+            Allowed::Linked => "a value the upstream linked to the account acted on".into(),
+            Allowed::AnyText(n) => format!("any text of at most {n} characters"),
+            Allowed::Template(t) => format!("exactly {t} ($key: the request's key)"),
+            Allowed::RequestPart { key, sep, index } => {
+                format!("part {} of the request's {key} split at {sep:?}", index + 1)
+            }
+            Allowed::SetHolding { key, among, with } => format!(
+                "distinct texts of {} {} the request's {key}",
+                among.join(" | "),
+                if *with { "holding" } else { "without" }
+            ),
+        }
     }
 }
 
@@ -153,14 +198,7 @@ impl fmt::Display for WriteRule {
                     .fields
                     .iter()
                     .map(|r| {
-                        let what = match &r.allowed {
-                            Allowed::OneOf(v) => v.join(" | "),
-                            Allowed::Target => "the account acted on".into(),
-                            Allowed::Request(k) | Allowed::RequestValue(k) => {
-                                format!("the request's {k}")
-                            }
-                            Allowed::RequestSet(k) => format!("exactly the request's {k}"),
-                        };
+                        let what = r.allowed.describe();
                         let opt = if r.required { "" } else { " (optional)" };
                         format!("{} = {what}{opt}", r.name)
                     })

@@ -24,6 +24,7 @@ pub fn check(
     content_type: Option<&str>,
     body: &[u8],
     action: &ActionCall,
+    linked: &dyn Fn(&str) -> bool,
 ) -> Result<String, Refusal> {
     let decoded = decode(rule.encoding, content_type, body)?;
     let target = match &rule.target {
@@ -43,8 +44,8 @@ pub fn check(
     };
     match &decoded {
         Decoded::Empty => {}
-        Decoded::Form(pairs) => check_form(rule, pairs, &target, action)?,
-        Decoded::Json(map) => check_json(&rule.fields, "", map, &target, action)?,
+        Decoded::Form(pairs) => check_form(rule, pairs, &target, action, linked)?,
+        Decoded::Json(map) => check_json(&rule.fields, "", map, &target, action, linked)?,
     }
     for f in rule.fields.iter().filter(|f| f.required) {
         if lookup(&decoded, &f.name).is_none() {
@@ -203,12 +204,13 @@ fn check_form(
     pairs: &[(String, String)],
     target: &str,
     action: &ActionCall,
+    linked: &dyn Fn(&str) -> bool,
 ) -> Result<(), Refusal> {
     for (k, v) in pairs {
         let Some(f) = rule.fields.iter().find(|f| f.name == *k) else {
             return Err(field_not_allowed(rule, k, action));
         };
-        check_value(f, &Value::String(v.clone()), target, action)?;
+        check_value(f, &Value::String(v.clone()), target, action, linked)?;
     }
     Ok(())
 }
@@ -220,6 +222,7 @@ fn check_json(
     map: &serde_json::Map<String, Value>,
     target: &str,
     action: &ActionCall,
+    linked: &dyn Fn(&str) -> bool,
 ) -> Result<(), Refusal> {
     for (k, v) in map {
         // A key holding the separator could pass for a nested field it is not.
@@ -235,7 +238,7 @@ fn check_json(
             format!("{prefix}.{k}")
         };
         if let Some(f) = rules.iter().find(|f| f.name == name) {
-            check_value(f, v, target, action)?;
+            check_value(f, v, target, action, linked)?;
             continue;
         }
         let nested = format!("{name}.");
@@ -246,7 +249,7 @@ fn check_json(
             ));
         }
         match v {
-            Value::Object(inner) => check_json(rules, &name, inner, target, action)?,
+            Value::Object(inner) => check_json(rules, &name, inner, target, action, linked)?,
             _ => {
                 return Err((
                     Rule::BodyValueNotAllowed,
@@ -270,8 +273,14 @@ fn field_not_allowed(rule: &WriteRule, k: &str, action: &ActionCall) -> Refusal 
     )
 }
 
-fn check_value(f: &FieldRule, v: &Value, target: &str, action: &ActionCall) -> Result<(), Refusal> {
-    let request = |key: &str| action.request.as_ref().and_then(|r| r.get(key));
+fn check_value(
+    f: &FieldRule,
+    v: &Value,
+    target: &str,
+    action: &ActionCall,
+    linked: &dyn Fn(&str) -> bool,
+) -> Result<(), Refusal> {
+    let request = |key: &str| request_field(action, key);
     let ok = match &f.allowed {
         Allowed::OneOf(values) => v.as_str().is_some_and(|s| values.iter().any(|a| a == s)),
         Allowed::Target => v.as_str() == Some(target),
@@ -293,6 +302,27 @@ fn check_value(f: &FieldRule, v: &Value, target: &str, action: &ActionCall) -> R
             let empty = Value::Object(Default::default());
             request(key).unwrap_or(&empty) == v
         }
+        Allowed::Linked => v.as_str().is_some_and(linked),
+        Allowed::AnyText(max) => v.as_str().is_some_and(|s| s.chars().count() <= *max),
+        Allowed::Template(t) => filled(t, action).is_some_and(|want| &want == v),
+        Allowed::RequestPart { key, sep, index } => request(key)
+            .and_then(Value::as_str)
+            .and_then(|r| r.split(sep.as_str()).nth(*index))
+            .is_some_and(|part| v.as_str() == Some(part)),
+        Allowed::SetHolding { key, among, with } => {
+            let wanted = request(key).and_then(Value::as_str);
+            match (wanted, v.as_array()) {
+                (Some(wanted), Some(got)) if !got.is_empty() && got.len() <= among.len() => {
+                    let texts: Vec<&str> = got.iter().filter_map(Value::as_str).collect();
+                    let distinct: std::collections::HashSet<&str> = texts.iter().copied().collect();
+                    texts.len() == got.len()
+                        && distinct.len() == texts.len()
+                        && texts.iter().all(|t| among.iter().any(|a| a == t))
+                        && distinct.contains(wanted) == *with
+                }
+                _ => false,
+            }
+        }
     };
     if ok {
         Ok(())
@@ -301,16 +331,42 @@ fn check_value(f: &FieldRule, v: &Value, target: &str, action: &ActionCall) -> R
     }
 }
 
+fn request_field<'a>(action: &'a ActionCall, key: &str) -> Option<&'a Value> {
+    action.request.as_ref().and_then(|r| r.get(key))
+}
+
+/// `template` with each string `"$key"` replaced by the request's `key` (`None` when the
+/// request has no such field).
+fn filled(template: &Value, action: &ActionCall) -> Option<Value> {
+    Some(match template {
+        Value::String(s) => match s.strip_prefix('$') {
+            Some(key) => request_field(action, key)?.clone(),
+            None => template.clone(),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| filled(i, action))
+                .collect::<Option<_>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Some((k.clone(), filled(v, action)?)))
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 fn value_refused(f: &FieldRule, action: &ActionCall) -> Refusal {
-    let what = match &f.allowed {
-        Allowed::OneOf(values) => format!("one of {}", values.join(", ")),
-        Allowed::Target => format!("the account {} acts on", action.action),
-        Allowed::Request(k) | Allowed::RequestValue(k) => format!("the request's {k}"),
-        Allowed::RequestSet(k) => format!("exactly the request's {k}"),
-    };
     (
         Rule::BodyValueNotAllowed,
-        format!("{} must be {what} for {}", f.name, action.action),
+        format!(
+            "{} must be {} for {}",
+            f.name,
+            f.allowed.describe(),
+            action.action
+        ),
     )
 }
 
@@ -342,6 +398,17 @@ fn form_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    fn check_unlinked(
+        rule: &WriteRule,
+        template: &Template,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        action: &ActionCall,
+    ) -> Result<String, Refusal> {
+        check(rule, template, path, content_type, body, action, &|_| false)
+    }
+
     use super::*;
     use crate::vendor_policy::tests::IDS;
 
@@ -387,7 +454,7 @@ mod tests {
             (b"St%61tus=suspended", FORM, Ok(())),
         ];
         for (body, ct, want) in table {
-            let got = check(&suspend, &t, &path, *ct, body, &a).map(|target| {
+            let got = check_unlinked(&suspend, &t, &path, *ct, body, &a).map(|target| {
                 assert_eq!(target, ac);
             });
             assert_eq!(
@@ -417,7 +484,7 @@ mod tests {
         );
         let ok = br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{"x":1}}}"#;
         assert_eq!(
-            check(&rule, &t, "/v1/Users/Provision", JSON, ok, &a).unwrap(),
+            check_unlinked(&rule, &t, "/v1/Users/Provision", JSON, ok, &a).unwrap(),
             "ann"
         );
         let bad: &[(&[u8], Rule)] = &[
@@ -466,7 +533,8 @@ mod tests {
             ),
         ];
         for (body, want) in bad {
-            let got = check(&rule, &t, "/v1/Users/Provision", JSON, body, &a).map_err(|(r, _)| r);
+            let got = check_unlinked(&rule, &t, "/v1/Users/Provision", JSON, body, &a)
+                .map_err(|(r, _)| r);
             assert_eq!(got, Err(*want), "{}", String::from_utf8_lossy(body));
         }
         // Without attributes in the request, only an empty object may go.
@@ -475,7 +543,7 @@ mod tests {
             Some(serde_json::json!({"username": "ann", "roles": ["agent"]})),
         );
         let empty = br#"{"username":"ann","roles":["agent"],"worker":{"attributes":{}}}"#;
-        assert!(check(&rule, &t, "/v1/Users/Provision", JSON, empty, &plain).is_ok());
+        assert!(check_unlinked(&rule, &t, "/v1/Users/Provision", JSON, empty, &plain).is_ok());
     }
 
     #[test]
@@ -484,11 +552,11 @@ mod tests {
         let rule = WriteRule::in_path("deprovision", "user");
         let a = action("deprovision", None);
         assert_eq!(
-            check(&rule, &t, "/v1/Users/team%40x.example", None, b"", &a).unwrap(),
+            check_unlinked(&rule, &t, "/v1/Users/team%40x.example", None, b"", &a).unwrap(),
             "team@x.example"
         );
         assert_eq!(
-            check(&rule, &t, "/v1/Users/u", FORM, b"x=1", &a).map_err(|(r, _)| r),
+            check_unlinked(&rule, &t, "/v1/Users/u", FORM, b"x=1", &a).map_err(|(r, _)| r),
             Err(Rule::BodyNotAllowed)
         );
     }

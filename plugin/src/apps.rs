@@ -17,7 +17,12 @@ use crate::{flex, frontline, twilio};
 pub const NAME: &str = "twilio-governance-connector";
 
 /// Every app, in the order they are reported.
-pub const APPS: &[&dyn App] = &[&twilio::Twilio, &flex::Flex, &frontline::Frontline];
+pub const APPS: &[&dyn App] = &[
+    &twilio::Twilio,
+    &flex::Flex,
+    &frontline::Frontline,
+    &crate::organization::Organization,
+];
 
 /// The static description of every app, in the order they are reported (the metadata).
 pub fn infos() -> impl Iterator<Item = &'static AppInfo> {
@@ -246,9 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_the_three_apps_in_order_and_finds_each_by_name() {
+    fn the_registry_holds_the_four_apps_in_order_and_finds_each_by_name() {
         let names: Vec<_> = infos().map(|a| a.name).collect();
-        assert_eq!(names, ["twilio", "flex", "frontline"]);
+        assert_eq!(names, ["twilio", "flex", "frontline", "organization"]);
         for name in names {
             assert_eq!(lookup(&cfg(name)).unwrap().info().name, name);
         }
@@ -260,7 +265,8 @@ mod tests {
         assert_eq!(
             lookup(&unknown).err(),
             Some(ConnectorError::InvalidConfig(
-                "unknown app \"studio\"; this connector serves: twilio, flex, frontline".into()
+                "unknown app \"studio\"; this connector serves: twilio, flex, frontline, organization"
+                    .into()
             ))
         );
         for account_id in ["", "  "] {
@@ -312,8 +318,8 @@ mod tests {
                 "Frontline users are provisioned by the SSO identity provider, not through the API"
             )
         );
-        // No app lists, grants or revokes entitlements yet.
-        for app in ["twilio", "flex", "frontline"] {
+        // Subaccounts and Frontline users have no entitlement to grant or revoke.
+        for app in ["twilio", "frontline"] {
             let cfg = cfg(app);
             let not = |call: &str| format!("the {app} app does not support {call}");
             assert_eq!(

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 pub enum Method {
     Get,
     Post,
+    Patch,
     Delete,
 }
 
@@ -25,6 +26,7 @@ impl From<Method> for connector_routes::Method {
         match m {
             Method::Get => Self::Get,
             Method::Post => Self::Post,
+            Method::Patch => Self::Patch,
             Method::Delete => Self::Delete,
         }
     }

@@ -10,6 +10,7 @@ pub mod frontline;
 pub mod http;
 pub mod model;
 pub mod options;
+pub mod organization;
 pub mod paging;
 pub mod retry;
 pub mod sid;

@@ -239,7 +239,7 @@ fn a_second_cli_run_does_no_compilation() {
     };
     let first = run();
     assert_eq!(first["compiled"], "now");
-    assert_eq!(first["apps"].as_array().unwrap().len(), 3);
+    assert_eq!(first["apps"].as_array().unwrap().len(), 4);
     assert_eq!(run()["compiled"], "cache");
     std::fs::remove_dir_all(&dir).ok();
 }

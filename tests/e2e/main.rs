@@ -17,6 +17,7 @@ mod frontline_app;
 mod host_promises;
 mod large_tenants;
 mod network_errors;
+mod organization_app;
 mod performance;
 mod permission_screen;
 mod promises;

@@ -155,6 +155,6 @@ async fn the_compiled_plugin_is_cached_on_disk_and_reused() {
     }
     let third = Host::load(connector_wasm(), opts()).await.unwrap();
     assert_eq!(third.cache(), EngineCache::Compiled);
-    assert_eq!(third.info().apps.len(), 3);
+    assert_eq!(third.info().apps.len(), 4);
     std::fs::remove_dir_all(&dir).ok();
 }

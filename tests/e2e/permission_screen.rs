@@ -106,7 +106,7 @@ async fn routes_json_is_the_hosts_review_and_every_route_is_granted() {
     assert_eq!(doc["approved"], Value::Null);
     assert_eq!(
         doc["apps"],
-        serde_json::json!(["twilio", "flex", "frontline"])
+        serde_json::json!(["twilio", "flex", "frontline", "organization"])
     );
     let sha = doc["sha256"].as_str().unwrap();
     assert!(

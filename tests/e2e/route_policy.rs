@@ -170,7 +170,7 @@ async fn a_plugin_that_asks_for_routes_beyond_the_policy_is_refused_at_load_with
         .collect();
     not_granted.sort();
     assert_eq!(not_granted, want);
-    assert_eq!(reviews.iter().filter(|r| r.granted).count(), 16);
+    assert_eq!(reviews.iter().filter(|r| r.granted).count(), 18);
     assert!(sim.requests().is_empty(), "{:?}", sim.requests());
 }
 

@@ -41,6 +41,26 @@ pub const TASKROUTER: &str = "taskrouter.twilio.com";
 pub const FLEX_API: &str = "flex-api.twilio.com";
 /// Frontline API (users).
 pub const FRONTLINE_API: &str = "frontline-api.twilio.com";
+/// The Organization API (SCIM users, managed accounts, role assignments): OAuth 2.0 bearer
+/// tokens only (`twilio_iam_organizations.json`).
+pub const PREVIEW_IAM: &str = "preview-iam.twilio.com";
+/// Monitor (events: the last activity of an Organization user).
+pub const MONITOR: &str = "monitor.twilio.com";
+/// Where the host mints an Organization client's access tokens (`twilio_oauth_v2.json`,
+/// `POST /v2/token`, client credentials grant); never a plugin route.
+pub const OAUTH_TOKEN_URL: &str = "https://oauth.twilio.com/v2/token";
+
+/// Flex's roles (seed 003, the Flex Users API's `roles`).
+pub const FLEX_ROLES: &[&str] = &["agent", "supervisor", "admin"];
+
+/// Between an Organization entitlement's role and its scope (`IX…@AC…`).
+pub const ENTITLEMENT_SEPARATOR: &str = "@";
+
+/// The schema URN of a SCIM PatchOp (RFC 7644 §3.5.2), which the Organization's SCIM PATCH
+/// takes.
+pub const SCIM_PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The schema URN of a SCIM User (RFC 7643 §4.1).
+pub const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// Path segments never reached, whatever a route says: routes that mint, reveal or rotate
 /// credentials (Keys, SigningKeys, AuthTokens/Secondary and /Promote, Credentials,
@@ -56,6 +76,8 @@ pub const FORBIDDEN_SEGMENTS: &[&str] = &[
     "credentials",
     "credentiallists",
     "tokens",
+    "token",
+    "authorize",
     "messages",
     "calls",
     "conferences",
@@ -111,13 +133,23 @@ pub const TENANT_KEYS: &[&str] = &[
     "api_key_sid",
     "api_secret_env",
     "api_secret_file",
+    "client_id",
+    "client_secret_env",
+    "client_secret_file",
     "flex_instance_sid",
+    "organization_sid",
     "page_size",
 ];
 
 /// The plugin option a tenants file's `flex_instance_sid` (and the CLI's `--flex-instance`)
 /// sets: the Flex instance SID (`GO…`) that enables the Flex Users API.
 pub const FLEX_INSTANCE: &str = "flex_instance_sid";
+
+/// The plugin option a tenants file's `organization_sid` (and `TWILIO_ORGANIZATION_SID`) sets:
+/// the Organization (`OR…`) the `organization` app governs.
+pub const ORGANIZATION: &str = "organization_sid";
+/// The prefix of an Organization SID.
+pub const ORGANIZATION_SID_PREFIX: &str = "OR";
 
 /// The plugin option a tenants file's `page_size` sets: accounts per `list-accounts` page (the
 /// plugin keeps it within its own bound).
@@ -127,20 +159,32 @@ pub const PAGE_SIZE: &str = "page_size";
 /// `account_sid`; an Auth Token (Basic with the Account SID as user) from `auth_token_env` or
 /// `auth_token_file`, or an API Key (Basic with the Key SID `api_key_sid` as user) with its
 /// secret from `api_secret_env` or `api_secret_file`; `auth_token` and `api_secret` written
-/// inline are refused; `flex_instance_sid` and `page_size` become plugin options. The three
+/// inline are refused; an OAuth client (`client_id`, its secret from `client_secret_env` or
+/// `client_secret_file`) whose tokens the host mints for the Organization API;
+/// `flex_instance_sid`, `organization_sid` and `page_size` become plugin options. The three
 /// SIDs must have Twilio's documented shape (AC, SK and GO, then 32 hex digits): a file with
 /// another is refused before any secret is read or request sent.
 pub fn tenants_schema() -> TenantsSchema {
     TenantsSchema::new("account_sid")
         .account_secret("auth_token_env", "auth_token_file")
         .key_secret("api_key_sid", "api_secret_env", "api_secret_file")
+        .oauth_client(
+            "client_id",
+            "client_secret_env",
+            "client_secret_file",
+            &[PREVIEW_IAM],
+            OAUTH_TOKEN_URL,
+        )
         .refuse_inline("auth_token")
         .refuse_inline("api_secret")
+        .refuse_inline("client_secret")
         .option("flex_instance_sid", FLEX_INSTANCE, OptionKind::Text)
+        .option("organization_sid", ORGANIZATION, OptionKind::Text)
         .option("page_size", PAGE_SIZE, OptionKind::Integer)
         .shape("account_sid", sid(ACCOUNT_SID_PREFIX))
         .shape("api_key_sid", sid(API_KEY_SID_PREFIX))
         .shape("flex_instance_sid", sid(FLEX_INSTANCE_SID_PREFIX))
+        .shape("organization_sid", sid(ORGANIZATION_SID_PREFIX))
 }
 
 fn read(host: &str, path: &str) -> (Method, String, String, Vec<WriteRule>) {
@@ -171,6 +215,41 @@ fn frontline_state(action: &str, state: &str) -> WriteRule {
         .form()
         .may("State", Allowed::one_of(&[state]))
         .may("IsAvailable", Allowed::one_of(&["true", "false"]))
+}
+
+/// A SCIM PATCH of an Organization user (`PatchOrganizationUser`, JSON PatchOp) that sets only
+/// `active`, on the user in the path.
+fn scim_active(action: &str, active: bool) -> WriteRule {
+    WriteRule::in_path(action, "US")
+        .json()
+        .requires(
+            "schemas",
+            Allowed::Template(serde_json::json!([SCIM_PATCH_OP])),
+        )
+        .requires(
+            "Operations",
+            Allowed::Template(
+                serde_json::json!([{"op": "replace", "path": "active", "value": active}]),
+            ),
+        )
+}
+
+/// A Flex Users API Provision (seed 003) that gives the user named by `username` its current
+/// email and name and its roles with (`grant`) or without (`revoke`) the one entitlement.
+fn flex_roles(action: &str, with: bool) -> WriteRule {
+    WriteRule::in_body(action, "username")
+        .json()
+        .requires("username", Allowed::Target)
+        .requires("email", Allowed::Linked)
+        .requires("full_name", Allowed::AnyText(256))
+        .requires(
+            "roles",
+            Allowed::SetHolding {
+                key: "entitlement".into(),
+                among: FLEX_ROLES.iter().map(|r| r.to_string()).collect(),
+                with,
+            },
+        )
 }
 
 /// Every route, with its write rules.
@@ -232,6 +311,8 @@ fn routes() -> Vec<(Method, String, String, Vec<WriteRule>)> {
                         "worker.attributes",
                         Allowed::RequestValue("attributes".into()),
                     ),
+                flex_roles("grant", true),
+                flex_roles("revoke", false),
             ],
         ),
         // Frontline: one user by SID or identity (FetchUser), and its update (UpdateUser:
@@ -247,6 +328,81 @@ fn routes() -> Vec<(Method, String, String, Vec<WriteRule>)> {
                 frontline_state("deprovision", "deactivated"),
             ],
         ),
+        // The Organization (twilio_iam_organizations.json): SCIM users (list, one, create,
+        // PATCH of `active`, DELETE, which deactivates), managed accounts, role assignments
+        // (list; create with `role_sid`, `scope`, `identity`; delete, no body).
+        read(PREVIEW_IAM, "/Organizations/{OR}/scim/Users"),
+        read(PREVIEW_IAM, "/Organizations/{OR}/scim/Users/{US}"),
+        write(
+            Method::Post,
+            PREVIEW_IAM,
+            "/Organizations/{OR}/scim/Users",
+            vec![
+                WriteRule::in_body("provision", "userName")
+                    .json()
+                    .requires("schemas", Allowed::Template(serde_json::json!([SCIM_USER])))
+                    .requires("userName", Allowed::Request("username".into()))
+                    .may("displayName", Allowed::Request("full_name".into()))
+                    .requires(
+                        "emails",
+                        Allowed::Template(serde_json::json!([
+                            {"value": "$email", "primary": true, "type": "work"}
+                        ])),
+                    ),
+            ],
+        ),
+        write(
+            Method::Patch,
+            PREVIEW_IAM,
+            "/Organizations/{OR}/scim/Users/{US}",
+            vec![
+                scim_active("suspend", false),
+                scim_active("reactivate", true),
+            ],
+        ),
+        write(
+            Method::Delete,
+            PREVIEW_IAM,
+            "/Organizations/{OR}/scim/Users/{US}",
+            vec![WriteRule::in_path("deprovision", "US")],
+        ),
+        read(PREVIEW_IAM, "/Organizations/{OR}/Accounts"),
+        read(PREVIEW_IAM, "/Organizations/{OR}/Accounts/{AC}"),
+        read(PREVIEW_IAM, "/Organizations/{OR}/RoleAssignments"),
+        write(
+            Method::Post,
+            PREVIEW_IAM,
+            "/Organizations/{OR}/RoleAssignments",
+            vec![
+                WriteRule::in_body("grant", "identity")
+                    .json()
+                    .requires("identity", Allowed::Target)
+                    .requires(
+                        "role_sid",
+                        Allowed::RequestPart {
+                            key: "entitlement".into(),
+                            sep: ENTITLEMENT_SEPARATOR.into(),
+                            index: 0,
+                        },
+                    )
+                    .requires(
+                        "scope",
+                        Allowed::RequestPart {
+                            key: "entitlement".into(),
+                            sep: ENTITLEMENT_SEPARATOR.into(),
+                            index: 1,
+                        },
+                    ),
+            ],
+        ),
+        write(
+            Method::Delete,
+            PREVIEW_IAM,
+            "/Organizations/{OR}/RoleAssignments/{IY}",
+            vec![WriteRule::in_path("revoke", "IY")],
+        ),
+        // Monitor (twilio_monitor_v1.json): events by actor (ListEvent).
+        read(MONITOR, "/v1/Events"),
     ]
 }
 
@@ -365,7 +521,7 @@ mod tests {
                 r.route
             );
         }
-        assert_eq!(p.routes().len(), 16);
+        assert_eq!(p.routes().len(), 27);
     }
 
     #[test]
@@ -515,6 +671,8 @@ flex_instance_sid = "GO00000000000000000000000000000002"
                 API => "twilio_api_v2010.json",
                 TASKROUTER => "twilio_taskrouter_v1.json",
                 FRONTLINE_API => "twilio_frontline_v1.json",
+                PREVIEW_IAM => "twilio_iam_organizations.json",
+                MONITOR => "twilio_monitor_v1.json",
                 FLEX_API => continue,
                 other => panic!("no OpenAPI file for {other}"),
             };

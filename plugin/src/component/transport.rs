@@ -124,7 +124,7 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
         .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
     // A body of known size goes out with Content-Length, as Twilio's helper libraries send it,
     // not chunked (some gateways answer 411 to a chunked POST).
-    if !req.body.is_empty() || req.method == Method::Post {
+    if !req.body.is_empty() || matches!(req.method, Method::Post | Method::Patch) {
         headers
             .append("content-length", req.body.len().to_string().as_bytes())
             .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
@@ -133,6 +133,7 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
     let method = match req.method {
         Method::Get => WasiMethod::Get,
         Method::Post => WasiMethod::Post,
+        Method::Patch => WasiMethod::Patch,
         Method::Delete => WasiMethod::Delete,
     };
     let bad =

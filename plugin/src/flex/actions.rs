@@ -17,7 +17,8 @@ pub const SSO_WARNING: &str = "Flex access must also be removed at its source (t
 /// Roles the Flex Users API accepts.
 pub const ROLES: &[&str] = &["agent", "supervisor", "admin"];
 
-fn result(id: &str, action: ActionKind, dry_run: bool) -> ActionResult {
+/// An action's result before it is decided: nothing changed, no status, no message.
+pub(super) fn result(id: &str, action: ActionKind, dry_run: bool) -> ActionResult {
     ActionResult {
         account_id: id.to_string(),
         action,
@@ -56,7 +57,7 @@ fn resolve_user(
 }
 
 /// An action that Twilio accepted but did not carry out.
-fn not_applied(what: String) -> ConnectorError {
+pub(super) fn not_applied(what: String) -> ConnectorError {
     ConnectorError::Upstream {
         status: 200,
         code: None,

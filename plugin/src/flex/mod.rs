@@ -1,8 +1,10 @@
 //! The `flex` app: TaskRouter workers of every workspace, joined with Flex Users when a Flex
-//! instance SID is configured; deprovision and provision.
+//! instance SID is configured; deprovision and provision; the Flex roles as entitlements,
+//! granted and revoked through the Flex Users API (`entitlements.rs`).
 
 pub mod accounts;
 pub mod actions;
+pub mod entitlements;
 pub mod listing;
 pub mod users_api;
 pub mod workers;
@@ -10,8 +12,8 @@ pub mod workers;
 use crate::app::App;
 use crate::errors::ConnectorError;
 use crate::model::{
-    Account, AccountPage, ActionResult, AppInfo, Capability, Config, ProvisionRequest, RouteSpec,
-    StatusChange,
+    Account, AccountPage, ActionResult, AppInfo, Capability, Config, EntitlementPage,
+    ProvisionRequest, RouteSpec, StatusChange,
 };
 use crate::retry::Client;
 use crate::sid::is_sid;
@@ -33,6 +35,9 @@ pub const INFO: AppInfo = AppInfo {
         Capability::GetAccount,
         Capability::Deprovision,
         Capability::Provision,
+        Capability::ListEntitlements,
+        Capability::Grant,
+        Capability::Revoke,
     ],
     routes: &[
         RouteSpec::get(TASKROUTER_HOST, "/v1/Workspaces"),
@@ -57,7 +62,8 @@ pub const INFO: AppInfo = AppInfo {
             Method::Post,
             FLEX_API_HOST,
             "/v4/Instances/{GO}/Users/Provision",
-            &["provision"],
+            // A grant or a revoke of a role is a Provision with the role set changed.
+            &["provision", "grant", "revoke"],
         ),
     ],
 };
@@ -158,6 +164,37 @@ impl App for Flex {
         dry_run: bool,
     ) -> crate::model::Result<ActionResult> {
         actions::provision(client, cfg, request, dry_run)
+    }
+
+    fn list_entitlements(
+        &self,
+        _client: &mut Client<'_>,
+        _cfg: &Config,
+        cursor: Option<&str>,
+    ) -> crate::model::Result<EntitlementPage> {
+        entitlements::list(cursor)
+    }
+
+    fn grant(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+    ) -> crate::model::Result<ActionResult> {
+        entitlements::grant(client, cfg, id, entitlement, dry_run)
+    }
+
+    fn revoke(
+        &self,
+        client: &mut Client<'_>,
+        cfg: &Config,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+    ) -> crate::model::Result<ActionResult> {
+        entitlements::revoke(client, cfg, id, entitlement, dry_run)
     }
 
     fn unsupported(&self, capability: Capability) -> ConnectorError {

@@ -169,6 +169,28 @@ impl Guest for Hostile {
                 Ok(reply) => headers_seen(&reply),
                 Err(e) => e,
             },
+            // Everything the Organization API's answers show the guest (headers, decoded where
+            // they look like base64, and bodies), and a try at the token URL itself: the
+            // bearer token the host minted must be in none of it.
+            "org-echo" => {
+                let users = format!(
+                    "/Organizations/{}/scim/Users",
+                    option(&cfg, "organization_sid")
+                );
+                let seen = match exchange(
+                    Method::Get,
+                    Scheme::Https,
+                    crate::routes::PREVIEW_IAM,
+                    &users,
+                    &[],
+                    Payload::Bytes(b""),
+                ) {
+                    Ok(reply) => format!("{}\n{}", headers_seen(&reply), reply.body),
+                    Err(e) => e,
+                };
+                let mint = get(Scheme::Https, "oauth.twilio.com", "/v2/token", &[]);
+                format!("{seen}\nmint: {mint:?}")
+            }
             "echo" => match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
                 Ok((_, body)) => body,
                 Err(e) => e,

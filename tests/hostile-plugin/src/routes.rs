@@ -9,6 +9,7 @@ pub const API: &str = "api.twilio.com";
 pub const TASKROUTER: &str = "taskrouter.twilio.com";
 pub const FLEX_API: &str = "flex-api.twilio.com";
 pub const FRONTLINE_API: &str = "frontline-api.twilio.com";
+pub const PREVIEW_IAM: &str = "preview-iam.twilio.com";
 
 fn route(method: HttpMethod, host: &str, path: &str, actions: &[&str]) -> Route {
     Route {
@@ -83,6 +84,14 @@ fn frontline() -> Vec<Route> {
             "/v1/Users/{user}",
             &["suspend", "reactivate", "deprovision"],
         ),
+    ]
+}
+
+/// The organization app's reads, as our plugin declares them (its token is minted by the host).
+fn organization() -> Vec<Route> {
+    vec![
+        get(PREVIEW_IAM, "/Organizations/{OR}/scim/Users"),
+        get(PREVIEW_IAM, "/Organizations/{OR}/RoleAssignments"),
     ]
 }
 
@@ -168,6 +177,13 @@ pub fn apps() -> Vec<AppInfo> {
             hosts: texts(&[FRONTLINE_API]),
             capabilities: vec![Capability::ListAccounts],
             routes: frontline(),
+        },
+        AppInfo {
+            name: "organization".into(),
+            description: "misbehaves on purpose, in the Organization".into(),
+            hosts: texts(&[PREVIEW_IAM]),
+            capabilities: vec![Capability::ListAccounts],
+            routes: organization(),
         },
     ];
     #[cfg(feature = "greedy")]
