@@ -355,3 +355,51 @@ async fn bad_provisioning_input_is_refused_before_anything_is_sent() {
     assert!(err.kind() == "invalid-config", "{err}");
     assert!(sim.requests().is_empty(), "{:?}", sim.requests());
 }
+
+#[tokio::test]
+async fn one_role_is_granted_and_revoked_and_the_user_keeps_the_rest() {
+    let sim = sim(Fixture::demo()).await;
+    let host = host(&sim).await;
+    let t = flex(&sim, true);
+    let alice = "WK0000000000000000000000000000d001";
+    let listed = host.list_entitlements(&t, None).await.unwrap();
+    let ids: Vec<&str> = listed.entitlements.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["agent", "supervisor", "admin"]);
+    let dry = host.grant(&t, alice, "supervisor", true).await.unwrap();
+    assert!(dry.dry_run && dry.changed);
+    assert!(writes(&sim).is_empty(), "a dry run writes nothing");
+    let r = host.grant(&t, alice, "supervisor", false).await.unwrap();
+    assert!(r.changed, "{r:?}");
+    let mut now = roles(&host.get_account(&t, alice).await.unwrap())
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    now.sort();
+    assert_eq!(now, ["agent", "supervisor"]);
+    let r = host.revoke(&t, alice, "agent", false).await.unwrap();
+    assert!(r.changed, "{r:?}");
+    assert_eq!(
+        roles(&host.get_account(&t, alice).await.unwrap()),
+        ["supervisor"]
+    );
+    // The last role is not revoked (that is a deprovision), and nothing is sent for it.
+    let before = writes(&sim).len();
+    let e = host
+        .revoke(&t, alice, "supervisor", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CallError::Connector { error: ConnectorError::Refused(m), .. } if m.contains("deprovision")),
+        "{e:?}"
+    );
+    assert_eq!(writes(&sim).len(), before);
+    // Without the Flex instance, roles cannot be changed.
+    let e = host
+        .grant(&flex(&sim, false), alice, "admin", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CallError::Connector { error: ConnectorError::Unsupported(m), .. } if m.contains("flex-instance")),
+        "{e:?}"
+    );
+}

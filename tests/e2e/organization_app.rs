@@ -217,3 +217,67 @@ async fn the_minted_token_never_reaches_the_guest() {
         "the token URL is not the guest's: {seen}"
     );
 }
+
+/// The CLI with the Organization's variables: the users listed, a role granted, and neither
+/// the client secret nor a token in anything it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_and_grants_with_the_environments_oauth_client() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let (sid, token) = sim.main_credentials();
+    let (client_id, secret) = sim.oauth_credentials().unwrap();
+    let org = sim.organization_sid().unwrap();
+    let env = [
+        ("TWILIO_ACCOUNT_SID", sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", token.as_str()),
+        ("TWILIO_ORGANIZATION_SID", org.as_str()),
+        ("TWILIO_CLIENT_ID", client_id.as_str()),
+        ("TWILIO_CLIENT_SECRET", secret.as_str()),
+    ];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--app", "organization", "--connect-to", &addr]);
+        let out = connector_e2e::run_clean(&all, &env);
+        let printed = format!(
+            "{}{}",
+            connector_e2e::text(&out.stdout),
+            connector_e2e::text(&out.stderr)
+        );
+        assert!(
+            !printed.contains(&secret),
+            "the client secret was printed: {printed}"
+        );
+        assert!(!printed.to_lowercase().contains("bearer"), "{printed}");
+        (out.status.success(), printed)
+    };
+    let (ok, printed) = run(&["accounts", "--json"]);
+    assert!(ok, "{printed}");
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|l| l.contains("\"id\":\"US"))
+            .count(),
+        5,
+        "{printed}"
+    );
+    let support = format!("{SUPPORT}@{MAIN}");
+    let (ok, printed) = run(&["grant", NORA, "--entitlement", &support, "--json"]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("\"changed\":true"), "{printed}");
+    let (ok, printed) = run(&["entitlements", "--json"]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains(&support), "{printed}");
+    // A client id without its secret is one line naming the variable.
+    let mut missing = env.to_vec();
+    missing.retain(|(k, _)| *k != "TWILIO_CLIENT_SECRET");
+    let out = connector_e2e::run_clean(
+        &["accounts", "--app", "organization", "--connect-to", &addr],
+        &missing,
+    );
+    assert!(!out.status.success());
+    assert!(
+        connector_e2e::text(&out.stderr).contains("TWILIO_CLIENT_SECRET"),
+        "{}",
+        connector_e2e::text(&out.stderr)
+    );
+}

@@ -881,3 +881,71 @@ async fn a_plugins_text_stays_inside_its_json_string() {
         .unwrap();
     assert_eq!(sub["displayName"], hostile);
 }
+
+/// A Group's members changed through SCIM are the connector's grant and revoke: the Flex
+/// user gains and loses one role, and each change is an audited action.
+#[tokio::test]
+async fn adding_and_removing_group_members_grants_and_revokes_the_role() {
+    let sim = sim(Fixture::demo()).await;
+    let scim = Scim::start(&sim, "scim-groups", ServeOptions::default()).await;
+    let alice = "WK0000000000000000000000000000d001";
+    let members = |g: &Answer| -> Vec<String> {
+        g.body["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let add = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": alice}]}]});
+    let granted = scim
+        .call(
+            "PATCH",
+            "/acme/flex/Groups/role:supervisor",
+            Some(OKTA),
+            Some(add),
+            &[],
+        )
+        .await;
+    assert_eq!(granted.status, 204, "{}", granted.body);
+    let group = scim.get("/acme/flex/Groups/role:supervisor").await;
+    assert!(
+        members(&group).contains(&alice.to_string()),
+        "{}",
+        group.body
+    );
+    let remove = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]});
+    let revoked = scim
+        .call(
+            "PATCH",
+            "/acme/flex/Groups/role:supervisor",
+            Some(OKTA),
+            Some(remove),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    let group = scim.get("/acme/flex/Groups/role:supervisor").await;
+    assert!(
+        !members(&group).contains(&alice.to_string()),
+        "{}",
+        group.body
+    );
+    // A reader may not change members.
+    let read_only = scim
+        .call(
+            "PATCH",
+            "/acme/flex/Groups/role:admin",
+            Some(READER),
+            Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": alice}]}]})),
+            &[],
+        )
+        .await;
+    assert_error(&read_only, 403, None);
+    let audit = std::fs::read_to_string(&scim.audit).unwrap();
+    for action in ["\"grant\"", "\"revoke\""] {
+        assert!(audit.contains(action), "{action} audited: {audit}");
+    }
+}
