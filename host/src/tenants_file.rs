@@ -1079,6 +1079,31 @@ flex_instance_sid = "GO2"
     }
 
     #[test]
+    fn an_oauth_client_is_bound_to_its_hosts_with_its_secret_from_the_environment() {
+        let with_client = schema().oauth_client(
+            "client_id",
+            "client_secret_env",
+            "client_secret_file",
+            &["iam.example.com"],
+            "https://auth.example.com/token",
+        );
+        let text = "[[tenant]]\nname = \"acme\"\naccount_sid = \"AC1\"\nauth_token_env = \"ACME_TOKEN\"\nclient_id = \"OQ1\"\nclient_secret_env = \"GLOBEX_SECRET\"\n";
+        let t = parse(Path::new("t.toml"), text, &with_client, &env, "twilio").unwrap();
+        assert_eq!(t[0].credential_for("iam.example.com").label(), "OQ1");
+        assert_ne!(t[0].credential_for("api.example.com").label(), "OQ1");
+        assert!(t[0].secret_forms().iter().any(|f| f == "globex-secret"));
+        // A client id without its secret is refused, naming where it goes.
+        let missing = text.replace("client_secret_env = \"GLOBEX_SECRET\"\n", "");
+        let e = parse(Path::new("t.toml"), &missing, &with_client, &env, "twilio")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("client_id needs client_secret_env or client_secret_file"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_never_echo_a_value() {
         let secret = "s3cr3t-VALUE-9f8e7d";
         for text in [

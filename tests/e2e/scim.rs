@@ -86,7 +86,21 @@ struct Scim {
 impl Scim {
     async fn start(sim: &Simulator, name: &str, options: ServeOptions) -> Self {
         let (host, audit) = audited_host(sim, connector_wasm(), name).await;
-        let mut acme = tenant(sim, "twilio").with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID);
+        let (client_id, client_secret) = sim.oauth_credentials().unwrap();
+        let mut acme = tenant(sim, "twilio")
+            .with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID)
+            .with_option(
+                twilio_policy::ORGANIZATION,
+                &sim.organization_sid().unwrap(),
+            )
+            .with_credential(
+                &[twilio_policy::PREVIEW_IAM],
+                Arc::new(connector_host::oauth::ClientCredentials::new(
+                    &client_id,
+                    &client_secret,
+                    twilio_policy::OAUTH_TOKEN_URL,
+                )),
+            );
         acme.name = "acme".into();
         let clients = Clients::parse(&clients_file(), "clients.toml").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -948,4 +962,55 @@ async fn adding_and_removing_group_members_grants_and_revokes_the_role() {
     for action in ["\"grant\"", "\"revoke\""] {
         assert!(audit.contains(action), "{action} audited: {audit}");
     }
+}
+
+/// The Organization through SCIM: its users listed, one deactivated with a SCIM PATCH (Twilio's
+/// own SCIM PATCH upstream), a role granted by adding a Group member.
+#[tokio::test]
+async fn the_organizations_users_and_roles_through_scim() {
+    let sim = sim(Fixture::demo()).await;
+    let scim = Scim::start(&sim, "scim-organization", ServeOptions::default()).await;
+    let dana = "US0000000000000000000000000000ab02";
+    let nora = "US0000000000000000000000000000ab05";
+    let list = scim
+        .get("/acme/organization/Users?filter=userName%20sw%20%22dana%22")
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(ids(&list), [dana]);
+    let off = scim
+        .call(
+            "PATCH",
+            &format!("/acme/organization/Users/{dana}"),
+            Some(OKTA),
+            Some(patch_active(json!(false))),
+            &[],
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.body["active"], false);
+    let support = format!("role:IX00000000000000000000000000000105@{MAIN}");
+    let add = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": nora}]}]});
+    let granted = scim
+        .call(
+            "PATCH",
+            &format!("/acme/organization/Groups/{support}"),
+            Some(OKTA),
+            Some(add),
+            &[],
+        )
+        .await;
+    assert_eq!(granted.status, 204, "{}", granted.body);
+    let nora_now = scim.get(&format!("/acme/organization/Users/{nora}")).await;
+    let roles: Vec<&str> = nora_now.body["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["value"].as_str())
+        .collect();
+    assert!(
+        roles.contains(&&support["role:".len()..]),
+        "{}",
+        nora_now.body
+    );
 }
