@@ -487,6 +487,20 @@ pub enum EnqueueWhat {
     Reactivate(ClusterAction),
     /// Deprovision one account.
     Deprovision(ClusterAction),
+    /// Give one account one entitlement.
+    Grant(ClusterEntitlementAction),
+    /// Take one entitlement from one account.
+    Revoke(ClusterEntitlementAction),
+}
+
+/// A grant or a revoke to enqueue.
+#[derive(Debug, Args)]
+pub struct ClusterEntitlementAction {
+    #[command(flatten)]
+    pub action: ClusterAction,
+    /// The entitlement (an id from `connector entitlements`).
+    #[arg(long, value_name = "E")]
+    pub entitlement: String,
 }
 
 /// An action to enqueue.

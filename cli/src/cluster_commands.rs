@@ -158,6 +158,25 @@ pub async fn enqueue(g: &Global, a: &EnqueueArgs) -> anyhow::Result<ExitCode> {
                 x.key.as_deref(),
             )]
         }
+        Some(EnqueueWhat::Grant(x) | EnqueueWhat::Revoke(x)) => {
+            let action = if matches!(&a.what, Some(EnqueueWhat::Grant(_))) {
+                "grant"
+            } else {
+                "revoke"
+            };
+            let [(n, app)] = names.as_slice() else {
+                bail!("an action is for one tenant: add --tenant NAME");
+            };
+            vec![Job::entitlement_action(
+                n,
+                app,
+                action,
+                &x.action.id,
+                Some(&x.entitlement),
+                x.action.dry_run,
+                x.action.key.as_deref(),
+            )]
+        }
     };
     let cluster = connect(&a.nats, setup::Patience::Command).await?;
     let (mut new, mut duplicate) = (0, 0);

@@ -20,6 +20,32 @@ pub fn parse(name: &str) -> Option<Action> {
     }
 }
 
+/// What an action job does, once read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// Suspend, reactivate or deprovision.
+    Status(Action),
+    /// Grant (`true`) or revoke one entitlement.
+    Entitlement { grant: bool, entitlement: String },
+}
+
+/// The job's action and entitlement as a plan, or why they make none.
+pub fn plan(name: &str, entitlement: Option<&str>) -> Result<Planned, String> {
+    match (name, entitlement) {
+        ("grant" | "revoke", Some(e)) if !e.trim().is_empty() => Ok(Planned::Entitlement {
+            grant: name == "grant",
+            entitlement: e.to_string(),
+        }),
+        ("grant" | "revoke", _) => Err(format!("a {name} job names no entitlement")),
+        (_, Some(_)) => Err(format!(
+            "a {name} job names no entitlement, but this one does"
+        )),
+        _ => parse(name)
+            .map(Planned::Status)
+            .ok_or_else(|| format!("unknown action {name:?}")),
+    }
+}
+
 /// The intent of `job`: what it is about to do, by which worker.
 pub fn intent(job: &str, account: &str, action: &str, worker: &str) -> Bytes {
     json!({
@@ -52,20 +78,31 @@ fn reached(action: Action, status: AccountStatus) -> bool {
 pub async fn completed_elsewhere(
     host: &Host,
     tenant: &Tenant,
-    action: Action,
+    planned: &Planned,
     account: &str,
     job: &str,
 ) -> Option<serde_json::Value> {
-    let done = match host.get_account(tenant, account).await {
-        Ok(a) => reached(action, a.status),
-        Err(e) => action == Action::Deprovision && e.kind() == "not-found",
+    let read = host.get_account(tenant, account).await;
+    let (done, name) = match planned {
+        Planned::Status(action) => (
+            match read {
+                Ok(a) => reached(*action, a.status),
+                Err(e) => *action == Action::Deprovision && e.kind() == "not-found",
+            },
+            action.name(),
+        ),
+        // A grant is done when the account holds the entitlement, a revoke when it does not.
+        Planned::Entitlement { grant, entitlement } => (
+            read.is_ok_and(|a| a.entitlements.iter().any(|e| &e.id == entitlement) == *grant),
+            if *grant { "grant" } else { "revoke" },
+        ),
     };
     done.then(|| {
         json!({
             "job": job, "ok": true, "changed": null, "recovered": true,
             "message": format!(
                 "an earlier attempt stopped after recording its intent; the account is already as {} leaves it, so nothing more was written",
-                action.name()
+                name
             ),
         })
     })
@@ -90,6 +127,19 @@ mod tests {
         assert!(reached(Action::Deprovision, AccountStatus::Deprovisioned));
         assert!(!reached(Action::Deprovision, AccountStatus::Suspended));
         assert_eq!(parse("suspend"), Some(Action::Suspend));
+        assert_eq!(
+            super::plan("grant", Some("supervisor")),
+            Ok(super::Planned::Entitlement {
+                grant: true,
+                entitlement: "supervisor".into()
+            })
+        );
+        assert!(super::plan("revoke", None).is_err());
+        assert!(super::plan("suspend", Some("agent")).is_err());
+        assert_eq!(
+            super::plan("suspend", None),
+            Ok(super::Planned::Status(Action::Suspend))
+        );
         assert_eq!(parse("grant"), None);
     }
 }

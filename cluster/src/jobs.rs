@@ -9,11 +9,16 @@ use serde::{Deserialize, Serialize};
 pub enum JobKind {
     /// List every account of the tenant's app; the result is a snapshot.
     Sync,
-    /// `suspend`, `reactivate` or `deprovision` one account.
+    /// `suspend`, `reactivate`, `deprovision` one account, or `grant` / `revoke` one of its
+    /// entitlements.
     Action {
         action: String,
         account: String,
         dry_run: bool,
+        /// The entitlement a grant or a revoke is about (absent for the others, and in jobs
+        /// enqueued before grants existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entitlement: Option<String>,
     },
 }
 
@@ -53,11 +58,28 @@ impl Job {
         dry_run: bool,
         key: Option<&str>,
     ) -> Self {
+        Self::entitlement_action(tenant, app, action, account, None, dry_run, key)
+    }
+
+    /// An action job that may name an entitlement (`grant`, `revoke`); the derived key names
+    /// it too, so granting two roles to one account are two jobs.
+    pub fn entitlement_action(
+        tenant: &str,
+        app: &str,
+        action: &str,
+        account: &str,
+        entitlement: Option<&str>,
+        dry_run: bool,
+        key: Option<&str>,
+    ) -> Self {
         let derived = format!(
-            "{}.{}.{}{}",
+            "{}.{}.{}{}{}",
             crate::names::tenant_key(tenant, app),
             crate::names::token(action),
             crate::names::token(account),
+            entitlement
+                .map(|e| format!(".{}", crate::names::token(e)))
+                .unwrap_or_default(),
             if dry_run { ".dry" } else { "" }
         );
         Self {
@@ -68,6 +90,7 @@ impl Job {
                 action: action.into(),
                 account: account.into(),
                 dry_run,
+                entitlement: entitlement.map(str::to_string),
             },
         }
     }

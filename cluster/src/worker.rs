@@ -262,10 +262,12 @@ impl Worker {
                                     action,
                                     account,
                                     dry_run,
+                                    entitlement,
                                 } => {
                                     let what = ActionJob {
                                         action,
                                         account,
+                                        entitlement: entitlement.as_deref(),
                                         dry_run: *dry_run,
                                     };
                                     self.act(cluster, &job, tenant, what, &lease).await
@@ -533,13 +535,14 @@ impl Worker {
             Some(_) => true,
             None => false,
         };
-        let Some(action) = actions::parse(what.action) else {
-            return Outcome::Fail(format!("unknown action {:?}", what.action));
+        let planned = match actions::plan(what.action, what.entitlement) {
+            Ok(p) => p,
+            Err(why) => return Outcome::Fail(why),
         };
         if interrupted
             && !what.dry_run
             && let Some(record) =
-                actions::completed_elsewhere(&self.host, tenant, action, what.account, &job.id)
+                actions::completed_elsewhere(&self.host, tenant, &planned, what.account, &job.id)
                     .await
         {
             return self
@@ -576,11 +579,26 @@ impl Worker {
             }
         }
         let fence: Arc<dyn connector_host::WriteFence> = lease.clone();
-        let record = match self
-            .host
-            .act_fenced(tenant, action, what.account, what.dry_run, Some(fence))
-            .await
-        {
+        let done = match &planned {
+            actions::Planned::Status(action) => {
+                self.host
+                    .act_fenced(tenant, *action, what.account, what.dry_run, Some(fence))
+                    .await
+            }
+            actions::Planned::Entitlement { grant, entitlement } => {
+                self.host
+                    .entitlement_fenced(
+                        tenant,
+                        *grant,
+                        what.account,
+                        entitlement,
+                        what.dry_run,
+                        Some(fence),
+                    )
+                    .await
+            }
+        };
+        let record = match done {
             Ok(r) => serde_json::json!({
                 "job": job.id, "ok": true, "changed": r.changed, "message": r.message,
             }),
@@ -631,6 +649,7 @@ impl Worker {
 struct ActionJob<'a> {
     action: &'a str,
     account: &'a str,
+    entitlement: Option<&'a str>,
     dry_run: bool,
 }
 

@@ -122,7 +122,7 @@ impl Host {
         entitlement: &str,
         dry_run: bool,
     ) -> Result<ActionResult, CallError> {
-        self.entitlement_change(tenant, ActionKind::Grant, id, entitlement, dry_run)
+        self.entitlement_change(tenant, ActionKind::Grant, id, entitlement, dry_run, None)
             .await
     }
 
@@ -134,7 +134,27 @@ impl Host {
         entitlement: &str,
         dry_run: bool,
     ) -> Result<ActionResult, CallError> {
-        self.entitlement_change(tenant, ActionKind::Revoke, id, entitlement, dry_run)
+        self.entitlement_change(tenant, ActionKind::Revoke, id, entitlement, dry_run, None)
+            .await
+    }
+
+    /// A grant (`grant` true) or a revoke, each upstream write first asking `fence` (a
+    /// cluster job's lease), as [`Host::act_fenced`] does.
+    pub async fn entitlement_fenced(
+        &self,
+        tenant: &Tenant,
+        grant: bool,
+        id: &str,
+        entitlement: &str,
+        dry_run: bool,
+        fence: Option<Arc<dyn WriteFence>>,
+    ) -> Result<ActionResult, CallError> {
+        let kind = if grant {
+            ActionKind::Grant
+        } else {
+            ActionKind::Revoke
+        };
+        self.entitlement_change(tenant, kind, id, entitlement, dry_run, fence)
             .await
     }
 
@@ -145,6 +165,7 @@ impl Host {
         id: &str,
         entitlement: &str,
         dry_run: bool,
+        fence: Option<Arc<dyn WriteFence>>,
     ) -> Result<ActionResult, CallError> {
         let cfg = self.config(tenant);
         let name = kind_name(action);
@@ -159,6 +180,7 @@ impl Host {
                     // What the vendor policy's body rules read of a grant or a revoke.
                     request: Some(serde_json::json!({ "entitlement": entitlement })),
                 }),
+                fence: fence,
                 |api, store| api.call_entitlement_change(
                     store,
                     action,
@@ -170,7 +192,9 @@ impl Host {
             )
         }
         .await;
-        self.audit_entitlement(tenant, name, id, entitlement, dry_run, &result);
+        if !matches!(result, Err(CallError::Fenced { writes_sent: 0, .. })) {
+            self.audit_entitlement(tenant, name, id, entitlement, dry_run, &result);
+        }
         result
     }
 

@@ -1509,3 +1509,50 @@ async fn a_worker_partitioned_between_a_proof_and_its_write_stores_nothing_when_
     )
     .await;
 }
+
+/// A grant and a revoke through the cluster: each enqueued twice is written once (the same
+/// idempotency key), and the Flex user gains the role and then loses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_and_revokes_are_jobs_written_once() {
+    let sim = sim(Fixture::demo()).await;
+    let (sid, token) = sim.main_credentials();
+    let dir = target_dir().join(format!("test-cluster-grants-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = one_tenant(
+        &dir,
+        &sid,
+        "app = \"flex\"\nflex_instance_sid = \"GO0000000000000000000000000000e001\"\n",
+    );
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let addr = sim.addr().to_string();
+    let _workers = Workers(vec![worker(&token, &url, &addr, &tenants, &dir, 0)]);
+    let alice = "WK0000000000000000000000000000d001";
+    let provisions = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/Users/Provision"))
+            .count()
+    };
+    for (action, n) in [("grant", 1), ("revoke", 2)] {
+        for _ in 0..2 {
+            enqueue(
+                &token,
+                &url,
+                &tenants,
+                &["--tenant", "t0", action, alice, "--entitlement", "admin"],
+            );
+        }
+        wait_for(&token, &url, &dir, action, |s| {
+            num(s, "queued") == 0 && num(s, "in_flight") == 0
+        });
+        assert_eq!(provisions(), n, "{action} written once");
+    }
+    let audit = std::fs::read_to_string(dir.join("audit-0.jsonl")).unwrap_or_default();
+    for action in ["\"grant\"", "\"revoke\""] {
+        assert!(audit.contains(action), "{action} audited: {audit}");
+    }
+    drop(nats);
+    let _ = std::fs::remove_dir_all(dir);
+}

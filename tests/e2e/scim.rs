@@ -86,21 +86,22 @@ struct Scim {
 impl Scim {
     async fn start(sim: &Simulator, name: &str, options: ServeOptions) -> Self {
         let (host, audit) = audited_host(sim, connector_wasm(), name).await;
-        let (client_id, client_secret) = sim.oauth_credentials().unwrap();
-        let mut acme = tenant(sim, "twilio")
-            .with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID)
-            .with_option(
-                twilio_policy::ORGANIZATION,
-                &sim.organization_sid().unwrap(),
-            )
-            .with_credential(
-                &[twilio_policy::PREVIEW_IAM],
-                Arc::new(connector_host::oauth::ClientCredentials::new(
-                    &client_id,
-                    &client_secret,
-                    twilio_policy::OAUTH_TOKEN_URL,
-                )),
-            );
+        let mut acme = tenant(sim, "twilio").with_option(FLEX_INSTANCE, FLEX_INSTANCE_SID);
+        // The Organization's OAuth client, where the fixture has one.
+        if let (Some((client_id, client_secret)), Some(org)) =
+            (sim.oauth_credentials(), sim.organization_sid())
+        {
+            acme = acme
+                .with_option(twilio_policy::ORGANIZATION, &org)
+                .with_credential(
+                    &[twilio_policy::PREVIEW_IAM],
+                    Arc::new(connector_host::oauth::ClientCredentials::new(
+                        &client_id,
+                        &client_secret,
+                        twilio_policy::OAUTH_TOKEN_URL,
+                    )),
+                );
+        }
         acme.name = "acme".into();
         let clients = Clients::parse(&clients_file(), "clients.toml").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
