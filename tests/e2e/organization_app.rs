@@ -264,6 +264,20 @@ async fn the_cli_lists_and_grants_with_the_environments_oauth_client() {
     let (ok, printed) = run(&["grant", NORA, "--entitlement", &support, "--json"]);
     assert!(ok, "{printed}");
     assert!(printed.contains("\"changed\":true"), "{printed}");
+    // baton-file grants follow the role assignments: Dana's Developer role on the main account.
+    let (ok, printed) = run(&["accounts", "--format", "baton-csv"]);
+    assert!(ok, "{printed}");
+    let grants: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.starts_with("grant,") && l.contains(DANA))
+        .collect();
+    assert_eq!(grants.len(), 2, "{printed}");
+    assert!(
+        grants
+            .iter()
+            .any(|g| g.contains("00103") && g.contains(&MAIN.to_lowercase())),
+        "{grants:?}"
+    );
     let (ok, printed) = run(&["entitlements", "--json"]);
     assert!(ok, "{printed}");
     assert!(printed.contains(&support), "{printed}");
