@@ -21,13 +21,19 @@ pub enum TargetRefusal {
 }
 
 /// The identities of one answer object linked to the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Group {
     direct: bool,
     /// For direct objects: each identity with its field (links start from them).
     fields: Vec<(String, String)>,
     ids: Vec<String>,
+    /// The object's values of the fields a write may have to repeat (the policy's held
+    /// fields: a user's own username, email, name, roles).
+    held: Vec<(String, Value)>,
 }
+
+/// A held field's value is kept only up to this size.
+const MAX_HELD_BYTES: usize = 4096;
 
 /// The action's target, the identities answers linked to it, and what the call wrote so far.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +63,7 @@ impl ActionTargets {
         answer: &[u8],
         identity_fields: &[String],
         links: &[(String, String)],
+        held_fields: &[String],
     ) {
         if self.target.is_empty() || self.groups.len() >= MAX_GROUPS {
             return;
@@ -75,12 +82,13 @@ impl ActionTargets {
         collect_objects(
             &v,
             identity_fields,
+            held_fields,
             &|ids| ids.iter().any(|(_, x)| *x == target),
             &mut direct,
         );
-        for ids in direct {
+        for (ids, held) in direct {
             let values = ids.iter().map(|(_, x)| x.clone()).collect();
-            self.add(true, ids, values);
+            self.add(true, ids, values, held);
         }
         let pivots = self.pivots(links);
         if pivots.is_empty() {
@@ -92,8 +100,8 @@ impl ActionTargets {
                 .iter()
                 .any(|(to, value, _)| ids.iter().any(|(f, x)| f == to && x == value))
         };
-        collect_objects(&v, identity_fields, &leads, &mut linked);
-        for ids in linked {
+        collect_objects(&v, identity_fields, held_fields, &leads, &mut linked);
+        for (ids, held) in linked {
             for (to, value, account) in &pivots {
                 if ids.iter().any(|(f, x)| f == to && x == value) {
                     let merged: Vec<String> = ids
@@ -101,7 +109,7 @@ impl ActionTargets {
                         .map(|(_, x)| x.clone())
                         .chain(account.iter().cloned())
                         .collect();
-                    self.add(false, Vec::new(), merged);
+                    self.add(false, Vec::new(), merged, held.clone());
                 }
             }
         }
@@ -121,7 +129,13 @@ impl ActionTargets {
         out
     }
 
-    fn add(&mut self, direct: bool, fields: Vec<(String, String)>, ids: Vec<String>) {
+    fn add(
+        &mut self,
+        direct: bool,
+        fields: Vec<(String, String)>,
+        ids: Vec<String>,
+        held: Vec<(String, Value)>,
+    ) {
         if self.groups.len() >= MAX_GROUPS {
             return;
         }
@@ -136,6 +150,7 @@ impl ActionTargets {
                 direct,
                 fields,
                 ids: group,
+                held,
             });
         }
     }
@@ -164,6 +179,16 @@ impl ActionTargets {
         }
     }
 
+    /// The value of `field` in an answer object of this call that names `identity` and is
+    /// linked to the action's account: what the upstream holds for that account (its own
+    /// email, name or roles), for a write that must repeat it.
+    pub fn held(&self, identity: &str, field: &str) -> Option<&Value> {
+        self.groups
+            .iter()
+            .filter(|g| g.ids.iter().any(|i| i == identity))
+            .find_map(|g| g.held.iter().find(|(f, _)| f == field).map(|(_, v)| v))
+    }
+
     /// Remember that the call wrote `value`.
     pub fn record(&mut self, value: &str) {
         if !self.written.iter().any(|w| w == value) {
@@ -175,13 +200,17 @@ impl ActionTargets {
 /// An identity field of an object and its value.
 type Field = (String, String);
 
+/// One object's identities, and its held fields' values.
+type Seen = (Vec<Field>, Vec<(String, Value)>);
+
 /// The identity fields and values of each object `keep` accepts, depth first, at most
 /// `MAX_GROUPS` of them.
 fn collect_objects(
     v: &Value,
     fields: &[String],
+    held_fields: &[String],
     keep: &dyn Fn(&[Field]) -> bool,
-    out: &mut Vec<Vec<Field>>,
+    out: &mut Vec<Seen>,
 ) {
     if out.len() >= MAX_GROUPS {
         return;
@@ -198,14 +227,19 @@ fn collect_objects(
                 })
                 .collect();
             if !ids.is_empty() && keep(&ids) {
-                out.push(ids);
+                let held = held_fields
+                    .iter()
+                    .filter_map(|f| map.get(f).map(|v| (f.clone(), v.clone())))
+                    .filter(|(_, v)| v.to_string().len() <= MAX_HELD_BYTES)
+                    .collect();
+                out.push((ids, held));
             }
             map.values()
-                .for_each(|c| collect_objects(c, fields, keep, out));
+                .for_each(|c| collect_objects(c, fields, held_fields, keep, out));
         }
         Value::Array(items) => items
             .iter()
-            .for_each(|c| collect_objects(c, fields, keep, out)),
+            .for_each(|c| collect_objects(c, fields, held_fields, keep, out)),
         _ => {}
     }
 }
@@ -237,6 +271,7 @@ mod tests {
             br#"{"accounts":[{"sid":"AC2","friendly_name":"Support"},{"sid":"AC3","friendly_name":"Support"}]}"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("AC2"), Ok(()));
         t.record("AC2");
@@ -247,6 +282,7 @@ mod tests {
             br#"[{"sid":"WK1","friendly_name":"alice"},{"sid":"WK7","friendly_name":"alice"}]"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("WK7"), Err(TargetRefusal::NotTheTarget));
         // The user of that name is the worker's account, and both may be written together.
@@ -254,6 +290,7 @@ mod tests {
             br#"{"user_id":"FU1","username":"alice"}"#,
             &fields(),
             &links(),
+            &[],
         );
         t.record("FU1");
         assert_eq!(t.admits("WK1"), Ok(()));
@@ -275,6 +312,7 @@ mod tests {
             br#"{"users":[{"user_id":"FU1","username":"alice","worker_sid":"WK1"},{"user_id":"FU2","username":"bob","worker_sid":"WK2"}]}"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("FU1"), Ok(()));
         assert_eq!(t.admits("WK1"), Ok(()));
@@ -286,6 +324,7 @@ mod tests {
             br#"{"sid":"WK1","workspace_sid":"WS1","account_sid":"AC1"}"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("WS1"), Err(TargetRefusal::NotTheTarget));
     }
@@ -298,6 +337,7 @@ mod tests {
             br#"[{"sid":"US1","username":"a@x.example"},{"sid":"US2","username":"a@x.example"}]"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("US1"), Ok(()));
         t.record("US1");
@@ -309,6 +349,7 @@ mod tests {
             br#"{"user_id":"FU1","username":"alice","worker_sid":"WK1"}"#,
             &fields(),
             &links(),
+            &[],
         );
         t.record("FU1");
         assert_eq!(t.admits("WK1"), Ok(()));
@@ -321,12 +362,14 @@ mod tests {
             br#"{"sid":"WK1","friendly_name":"bob"}"#,
             &fields(),
             &links(),
+            &[],
         );
         // The user of that name, whose answer does not carry the worker.
         t.observe(
             br#"{"user_id":"FU1","username":"bob"}"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("FU1"), Ok(()));
         // Two steps away: someone sharing an identity with FU1 only.
@@ -334,6 +377,7 @@ mod tests {
             br#"{"user_id":"FU9","worker_sid":"FU1"}"#,
             &fields(),
             &links(),
+            &[],
         );
         assert_eq!(t.admits("FU9"), Err(TargetRefusal::NotTheTarget));
     }
@@ -348,6 +392,7 @@ mod tests {
             format!("[{}]", many.join(",")).as_bytes(),
             &fields(),
             &links(),
+            &[],
         );
         assert!(t.groups.len() <= MAX_GROUPS);
     }

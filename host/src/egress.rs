@@ -86,6 +86,10 @@ struct Shared {
     /// What the running action may write (empty outside actions).
     targets: Mutex<ActionTargets>,
     audit: Option<AuditLog>,
+    /// Whether a refused minted token was minted again in this call: once per call, so a
+    /// plugin that keeps asking where the token is refused cannot make the host mint on
+    /// every request.
+    reminted: std::sync::atomic::AtomicBool,
 }
 
 /// What a call's requests share with every other call of the host: the connecting account's
@@ -133,6 +137,7 @@ impl EgressHooks {
                 traffic: Arc::new(Mutex::new(CallTraffic::default())),
                 targets: Mutex::new(targets),
                 audit,
+                reminted: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -253,6 +258,7 @@ impl WasiHttpHooks for EgressHooks {
                 if parts.status == http::StatusCode::UNAUTHORIZED
                     && !retried
                     && let (Some(c), Some(sent)) = (&credential, &sent_auth)
+                    && !shared.reminted.swap(true, Ordering::SeqCst)
                     && c.refused(sent)
                 {
                     retried = true;
@@ -585,6 +591,7 @@ impl Shared {
                 &body,
                 self.policy.vendor.identity_fields(),
                 self.policy.vendor.identity_links(),
+                self.policy.vendor.held_fields(),
             );
         }
         let n = body.len();

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// The longest a token is kept, whatever the endpoint says (Twilio's last one hour).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+/// Tokens replaced or refused that are still blanked (they may be live until they expire).
+const MAX_RETIRED: usize = 8;
+
 /// The largest token answer read.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -54,6 +57,8 @@ pub struct ClientCredentials {
     client_secret: String,
     token_url: String,
     cached: Mutex<Option<Cached>>,
+    /// Tokens replaced or refused, kept as secret forms until they would have expired.
+    retired: Mutex<Vec<Cached>>,
     /// Held while a token is minted.
     minting: tokio::sync::Mutex<()>,
     minted: AtomicU64,
@@ -80,6 +85,7 @@ impl ClientCredentials {
             client_secret: client_secret.to_string(),
             token_url: token_url.to_string(),
             cached: Mutex::new(None),
+            retired: Mutex::new(Vec::new()),
             minting: tokio::sync::Mutex::new(()),
             minted: AtomicU64::new(0),
         }
@@ -140,19 +146,36 @@ impl ClientCredentials {
         })?;
         self.minted.fetch_add(1, Ordering::SeqCst);
         let renew_at = asked + lifetime.saturating_sub(REFRESH_MARGIN);
-        *lock(&self.cached) = Some(Cached {
+        let old = lock(&self.cached).replace(Cached {
             token: token.clone(),
             renew_at,
         });
+        if let Some(old) = old {
+            self.retire(old);
+        }
         Ok(token)
     }
 
     /// The upstream refused `token` (401): forget it, unless a newer one replaced it already.
+    /// It stays among the secret forms until it would have expired (it may still be live).
     pub fn refused(&self, token: &str) {
         let mut c = lock(&self.cached);
-        if c.as_ref().is_some_and(|c| c.token == token) {
-            *c = None;
+        if c.as_ref().is_some_and(|c| c.token == token)
+            && let Some(old) = c.take()
+        {
+            self.retire(old);
         }
+    }
+
+    /// Keep `old`'s text among the secret forms until it would have expired.
+    fn retire(&self, old: Cached) {
+        let mut r = lock(&self.retired);
+        let now = Instant::now();
+        r.retain(|c| c.renew_at + REFRESH_MARGIN > now);
+        if r.len() >= MAX_RETIRED {
+            r.remove(0);
+        }
+        r.push(old);
     }
 
     /// The forms the client's secrets can take in text: the client secret and the token
@@ -160,6 +183,10 @@ impl ClientCredentials {
     pub fn secret_forms(&self) -> Vec<String> {
         let mut forms = vec![self.client_secret.clone(), url_encode(&self.client_secret)];
         if let Some(c) = lock(&self.cached).as_ref() {
+            forms.push(c.token.clone());
+            forms.push(url_encode(&c.token));
+        }
+        for c in lock(&self.retired).iter() {
             forms.push(c.token.clone());
             forms.push(url_encode(&c.token));
         }
@@ -271,6 +298,23 @@ mod tests {
             expires_in,
             delay: Duration::from_millis(20),
         }
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_stays_blanked_after_a_new_one_is_minted() {
+        let c = ClientCredentials::new("OQ1", "s3cret-value", "https://x/v2/token");
+        let e = endpoint(200, 3600);
+        assert_eq!(c.token(&e).await.unwrap(), "token-1");
+        c.refused("token-1");
+        assert_eq!(c.token(&e).await.unwrap(), "token-2");
+        let forms = c.secret_forms();
+        for t in ["token-1", "token-2", "s3cret-value"] {
+            assert!(forms.iter().any(|f| f == t), "{t} in {forms:?}");
+        }
+        assert_eq!(
+            c.blank("saw token-1 and token-2"),
+            "saw [redacted] and [redacted]"
+        );
     }
 
     #[tokio::test]

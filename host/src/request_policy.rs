@@ -321,7 +321,7 @@ pub fn decide(
         req.content_type,
         req.body,
         action,
-        &|value| targets.admits(value).is_ok(),
+        targets,
     )
     .map_err(|(rule, detail)| Denial {
         rule,
@@ -760,6 +760,7 @@ mod tests {
             br#"{"users":[{"user_id":"FU1","username":"alice"},{"user_id":"FU2","username":"bob"}]}"#,
             example().identity_fields(),
             example().identity_links(),
+            example().held_fields(),
         );
         let url = "https://api.example.com/v1/Users/Deprovision";
         let json = Some("application/json");

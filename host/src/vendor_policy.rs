@@ -54,12 +54,10 @@ pub enum Allowed {
     RequestSet(String),
     /// A JSON value equal to this field of the request (`attributes`; `{}` when it has none).
     RequestValue(String),
-    /// A text the upstream linked to the action's account in this call (an identity field of
-    /// an answer object naming it: the user's own email, say), never another account's.
-    Linked,
-    /// Any text of at most this many characters (a display field the action writes back as
-    /// the account has it).
-    AnyText(usize),
+    /// Exactly this field of an answer object of the call that names the write's target and
+    /// is linked to the action's account: what the upstream holds for it (its own email or
+    /// name, written back as it is).
+    Held(String),
     /// A JSON value equal to this one once each string `"$key"` in it is replaced by the
     /// request's `key` (a constant when it names none): a nested body shape, exactly.
     Template(serde_json::Value),
@@ -70,10 +68,12 @@ pub enum Allowed {
         sep: String,
         index: usize,
     },
-    /// A JSON list of distinct texts, each one of `among`, that holds (`with`) or lacks the
-    /// request's text field `key`: the role set of a grant or a revoke of one role. At least
-    /// one text.
-    SetHolding {
+    /// The set of texts `field` holds in an answer object of the call that names the write's
+    /// target (as [`Allowed::Held`]), with (`with`) or without the request's text field `key`,
+    /// which must be one of `among`: the role set of a grant or a revoke of exactly one role.
+    /// Never empty; each text once.
+    HeldSet {
+        field: String,
         key: String,
         among: Vec<String>,
         with: bool,
@@ -93,16 +93,20 @@ impl Allowed {
             Allowed::Target => "the account acted on".into(),
             Allowed::Request(k) | Allowed::RequestValue(k) => format!("the request's {k}"),
             Allowed::RequestSet(k) => format!("exactly the request's {k}"),
-            Allowed::Linked => "a value the upstream linked to the account acted on".into(),
-            Allowed::AnyText(n) => format!("any text of at most {n} characters"),
+            Allowed::Held(f) => format!("the account's own {f}, as the upstream holds it"),
             Allowed::Template(t) => format!("exactly {t} ($key: the request's key)"),
             Allowed::RequestPart { key, sep, index } => {
                 format!("part {} of the request's {key} split at {sep:?}", index + 1)
             }
-            Allowed::SetHolding { key, among, with } => format!(
-                "distinct texts of {} {} the request's {key}",
-                among.join(" | "),
-                if *with { "holding" } else { "without" }
+            Allowed::HeldSet {
+                field,
+                key,
+                among,
+                with,
+            } => format!(
+                "the account's own {field} {} the request's {key} (one of {})",
+                if *with { "with" } else { "without" },
+                among.join(" | ")
             ),
         }
     }
@@ -373,6 +377,9 @@ pub struct VendorPolicy {
     routes: Vec<Arc<VendorRoute>>,
     forbidden_segments: Vec<String>,
     identity_fields: Vec<String>,
+    /// Fields of answer objects whose values a write may have to repeat (every field an
+    /// [`Allowed::Held`] or [`Allowed::HeldSet`] names).
+    held_fields: Vec<String>,
     identity_links: Vec<(String, String)>,
     response_headers: Vec<String>,
     secret_fields: SecretFields,
@@ -390,6 +397,7 @@ impl Default for VendorPolicy {
             routes: Vec::new(),
             forbidden_segments: Vec::new(),
             identity_fields: Vec::new(),
+            held_fields: Vec::new(),
             identity_links: Vec::new(),
             response_headers: Vec::new(),
             secret_fields: SecretFields::default(),
@@ -446,7 +454,20 @@ impl VendorPolicy {
             routes.push(Arc::new(VendorRoute { route, writes }));
         }
         let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_ascii_lowercase()).collect();
+        let mut held_fields: Vec<String> = Vec::new();
+        for r in &routes {
+            for w in &r.writes {
+                for f in &w.fields {
+                    if let Allowed::Held(name) | Allowed::HeldSet { field: name, .. } = &f.allowed
+                        && !held_fields.contains(name)
+                    {
+                        held_fields.push(name.clone());
+                    }
+                }
+            }
+        }
         Ok(Self {
+            held_fields,
             trusted_hosts: lower(spec.trusted_hosts),
             id_shape: spec.id_shape,
             routes,
@@ -498,6 +519,11 @@ impl VendorPolicy {
     /// Fields that name an account in an answer.
     pub fn identity_fields(&self) -> &[String] {
         &self.identity_fields
+    }
+
+    /// Fields of answer objects a write may have to repeat (see [`Allowed::Held`]).
+    pub fn held_fields(&self) -> &[String] {
+        &self.held_fields
     }
 
     /// Field pairs that link a target's object to another object of the same account.

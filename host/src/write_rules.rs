@@ -1,6 +1,7 @@
 //! A write's body and target held to its [`WriteRule`]: the fields it may carry, the values they
 //! may take for this action, and the account it names. Pure; `request_policy.rs` applies it.
 
+use crate::action_targets::ActionTargets;
 use crate::request_policy::{ActionCall, Rule};
 use crate::vendor_policy::{Allowed, BodyEncoding, FieldRule, TargetAt, Template, WriteRule};
 use serde_json::Value;
@@ -24,7 +25,7 @@ pub fn check(
     content_type: Option<&str>,
     body: &[u8],
     action: &ActionCall,
-    linked: &dyn Fn(&str) -> bool,
+    seen: &ActionTargets,
 ) -> Result<String, Refusal> {
     let decoded = decode(rule.encoding, content_type, body)?;
     let target = match &rule.target {
@@ -44,8 +45,8 @@ pub fn check(
     };
     match &decoded {
         Decoded::Empty => {}
-        Decoded::Form(pairs) => check_form(rule, pairs, &target, action, linked)?,
-        Decoded::Json(map) => check_json(&rule.fields, "", map, &target, action, linked)?,
+        Decoded::Form(pairs) => check_form(rule, pairs, &target, action, seen)?,
+        Decoded::Json(map) => check_json(&rule.fields, "", map, &target, action, seen)?,
     }
     for f in rule.fields.iter().filter(|f| f.required) {
         if lookup(&decoded, &f.name).is_none() {
@@ -204,13 +205,13 @@ fn check_form(
     pairs: &[(String, String)],
     target: &str,
     action: &ActionCall,
-    linked: &dyn Fn(&str) -> bool,
+    seen: &ActionTargets,
 ) -> Result<(), Refusal> {
     for (k, v) in pairs {
         let Some(f) = rule.fields.iter().find(|f| f.name == *k) else {
             return Err(field_not_allowed(rule, k, action));
         };
-        check_value(f, &Value::String(v.clone()), target, action, linked)?;
+        check_value(f, &Value::String(v.clone()), target, action, seen)?;
     }
     Ok(())
 }
@@ -222,7 +223,7 @@ fn check_json(
     map: &serde_json::Map<String, Value>,
     target: &str,
     action: &ActionCall,
-    linked: &dyn Fn(&str) -> bool,
+    seen: &ActionTargets,
 ) -> Result<(), Refusal> {
     for (k, v) in map {
         // A key holding the separator could pass for a nested field it is not.
@@ -238,7 +239,7 @@ fn check_json(
             format!("{prefix}.{k}")
         };
         if let Some(f) = rules.iter().find(|f| f.name == name) {
-            check_value(f, v, target, action, linked)?;
+            check_value(f, v, target, action, seen)?;
             continue;
         }
         let nested = format!("{name}.");
@@ -249,7 +250,7 @@ fn check_json(
             ));
         }
         match v {
-            Value::Object(inner) => check_json(rules, &name, inner, target, action, linked)?,
+            Value::Object(inner) => check_json(rules, &name, inner, target, action, seen)?,
             _ => {
                 return Err((
                     Rule::BodyValueNotAllowed,
@@ -278,7 +279,7 @@ fn check_value(
     v: &Value,
     target: &str,
     action: &ActionCall,
-    linked: &dyn Fn(&str) -> bool,
+    seen: &ActionTargets,
 ) -> Result<(), Refusal> {
     let request = |key: &str| request_field(action, key);
     let ok = match &f.allowed {
@@ -302,23 +303,31 @@ fn check_value(
             let empty = Value::Object(Default::default());
             request(key).unwrap_or(&empty) == v
         }
-        Allowed::Linked => v.as_str().is_some_and(linked),
-        Allowed::AnyText(max) => v.as_str().is_some_and(|s| s.chars().count() <= *max),
+        Allowed::Held(field) => seen.held(target, field).is_some_and(|held| held == v),
         Allowed::Template(t) => filled(t, action).is_some_and(|want| &want == v),
         Allowed::RequestPart { key, sep, index } => request(key)
             .and_then(Value::as_str)
-            .and_then(|r| r.split(sep.as_str()).nth(*index))
+            .and_then(|r| exact_part(r, sep, *index))
             .is_some_and(|part| v.as_str() == Some(part)),
-        Allowed::SetHolding { key, among, with } => {
-            let wanted = request(key).and_then(Value::as_str);
-            match (wanted, v.as_array()) {
-                (Some(wanted), Some(got)) if !got.is_empty() && got.len() <= among.len() => {
-                    let texts: Vec<&str> = got.iter().filter_map(Value::as_str).collect();
-                    let distinct: std::collections::HashSet<&str> = texts.iter().copied().collect();
-                    texts.len() == got.len()
-                        && distinct.len() == texts.len()
-                        && texts.iter().all(|t| among.iter().any(|a| a == t))
-                        && distinct.contains(wanted) == *with
+        Allowed::HeldSet {
+            field,
+            key,
+            among,
+            with,
+        } => {
+            let wanted = request(key)
+                .and_then(Value::as_str)
+                .filter(|w| among.iter().any(|a| a == w));
+            let held = seen.held(target, field).and_then(text_set);
+            match (wanted, held, text_set(v)) {
+                (Some(wanted), Some(mut want), Some(got)) => {
+                    if *with {
+                        want.insert(wanted.to_string());
+                    } else {
+                        want.remove(wanted);
+                    }
+                    let listed = v.as_array().map_or(0, Vec::len);
+                    !got.is_empty() && listed == got.len() && got == want
                 }
                 _ => false,
             }
@@ -329,6 +338,22 @@ fn check_value(
     } else {
         Err(value_refused(f, action))
     }
+}
+
+/// A JSON list of texts as a set (`None` for anything else).
+fn text_set(v: &Value) -> Option<std::collections::BTreeSet<String>> {
+    v.as_array()?
+        .iter()
+        .map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The `index`th of exactly two non-empty parts of `text` split at `sep`.
+fn exact_part<'a>(text: &'a str, sep: &str, index: usize) -> Option<&'a str> {
+    let parts: Vec<&str> = text.split(sep).collect();
+    (parts.len() == 2 && parts.iter().all(|p| !p.is_empty()))
+        .then(|| parts.get(index).copied())
+        .flatten()
 }
 
 fn request_field<'a>(action: &'a ActionCall, key: &str) -> Option<&'a Value> {
@@ -398,6 +423,15 @@ fn form_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_entitlement_part_is_one_of_exactly_two_non_empty_ones() {
+        assert_eq!(super::exact_part("IX1@AC1", "@", 0), Some("IX1"));
+        assert_eq!(super::exact_part("IX1@AC1", "@", 1), Some("AC1"));
+        for bad in ["IX1", "IX1@AC1@x", "@AC1", "IX1@", ""] {
+            assert_eq!(super::exact_part(bad, "@", 0), None, "{bad}");
+        }
+    }
+
     fn check_unlinked(
         rule: &WriteRule,
         template: &Template,
@@ -406,7 +440,15 @@ mod tests {
         body: &[u8],
         action: &ActionCall,
     ) -> Result<String, Refusal> {
-        check(rule, template, path, content_type, body, action, &|_| false)
+        check(
+            rule,
+            template,
+            path,
+            content_type,
+            body,
+            action,
+            &ActionTargets::default(),
+        )
     }
 
     use super::*;

@@ -295,3 +295,56 @@ async fn the_cli_lists_and_grants_with_the_environments_oauth_client() {
         connector_e2e::text(&out.stderr)
     );
 }
+
+/// A tenants file names the Organization and its OAuth client (the secret in an owner-only
+/// file): the CLI lists the Organization's users for that tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_file_names_the_organization_and_its_oauth_client() {
+    let sim = sim(Fixture::demo()).await;
+    let addr = sim.addr().to_string();
+    let (sid, token) = sim.main_credentials();
+    let (client_id, secret) = sim.oauth_credentials().unwrap();
+    let org = sim.organization_sid().unwrap();
+    let dir = connector_e2e::scratch_dir("org-tenants");
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret_file = dir.join("client.secret");
+    std::fs::write(&secret_file, &secret).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!(
+            "[[tenant]]\nname = \"acme\"\napp = \"organization\"\naccount_sid = \"{sid}\"\n\
+             auth_token_env = \"ACME_TOKEN\"\norganization_sid = \"{org}\"\n\
+             client_id = \"{client_id}\"\nclient_secret_file = \"client.secret\"\n"
+        ),
+    )
+    .unwrap();
+    let out = connector_e2e::run_clean(
+        &[
+            "accounts",
+            "--tenants",
+            tenants.to_str().unwrap(),
+            "--json",
+            "--connect-to",
+            &addr,
+        ],
+        &[("ACME_TOKEN", token.as_str())],
+    );
+    let printed = connector_e2e::text(&out.stdout);
+    assert!(out.status.success(), "{}", connector_e2e::text(&out.stderr));
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|l| l.contains("\"id\":\"US"))
+            .count(),
+        5,
+        "{printed}"
+    );
+    assert!(!printed.contains(&secret));
+    assert_eq!(sim.tokens_minted(), 1);
+}

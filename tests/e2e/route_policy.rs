@@ -356,6 +356,79 @@ async fn a_provisioning_for_an_agent_cannot_grant_admin() {
     h.still_serves(&sim).await;
 }
 
+/// A grant or a revoke of one Flex role writes back the user as Twilio holds it, with exactly
+/// that role added or removed: a plugin that adds admin on the way, swaps the email, names the
+/// user by its email, or revokes a role that is not one of Flex's is refused, nothing sent;
+/// the honest body goes out.
+#[tokio::test]
+async fn a_flex_grant_changes_exactly_one_role_of_the_user_as_twilio_holds_it() {
+    let sim = sim(Fixture::demo()).await;
+    let alice = "FU0000000000000000000000000000f001";
+    let attempt = |mode_opts: &[(&str, &str)]| {
+        let mut t = hostile_tenant(&sim, "flex", "roles-as").with_option(FLEX_INSTANCE, GO);
+        for (k, v) in [
+            ("username", "alice"),
+            ("email", "alice@acme.example"),
+            ("full_name", "Alice Anders"),
+        ] {
+            if !mode_opts.iter().any(|(o, _)| *o == k) {
+                t = t.with_option(k, v);
+            }
+        }
+        for (k, v) in mode_opts {
+            t = t.with_option(k, v);
+        }
+        t
+    };
+    let h = Audited::load(&sim, hostile_wasm(), "roles-as").await;
+    let refused = [
+        // admin added beside the role asked for.
+        (
+            true,
+            "supervisor",
+            vec![("roles", r#"["agent","supervisor","admin"]"#)],
+        ),
+        // Another email: the user's account could be taken over through it.
+        (
+            true,
+            "supervisor",
+            vec![
+                ("roles", r#"["agent","supervisor"]"#),
+                ("email", "attacker@evil.example"),
+            ],
+        ),
+        // The user named by its email (Provision would make a second user).
+        (
+            true,
+            "supervisor",
+            vec![
+                ("roles", r#"["agent","supervisor"]"#),
+                ("username", "alice@acme.example"),
+            ],
+        ),
+        // A revoke of a role that is not one of Flex's lets no role set through.
+        (false, "Agent", vec![("roles", r#"["admin"]"#)]),
+        // A revoke of agent that hands admin instead.
+        (false, "agent", vec![("roles", r#"["admin"]"#)]),
+    ];
+    for (grant, role, opts) in &refused {
+        let t = attempt(opts);
+        let r = if *grant {
+            h.host.grant(&t, alice, role, false).await
+        } else {
+            h.host.revoke(&t, alice, role, false).await
+        }
+        .unwrap();
+        assert!(r.message.contains("HttpRequestDenied"), "{opts:?}: {r:?}");
+    }
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    let t = attempt(&[("roles", r#"["agent","supervisor"]"#)]);
+    let r = h.host.grant(&t, alice, "supervisor", false).await.unwrap();
+    assert!(r.message.contains("supervisor: Ok(200)"), "{r:?}");
+    assert_eq!(writes(&sim).len(), 1);
+    h.still_serves(&sim).await;
+}
+
 #[tokio::test]
 async fn a_plugin_that_keeps_asking_for_what_it_may_not_have_is_stopped_with_bounded_notes() {
     let sim = sim(Fixture::demo()).await;

@@ -234,17 +234,19 @@ fn scim_active(action: &str, active: bool) -> WriteRule {
         )
 }
 
-/// A Flex Users API Provision (seed 003) that gives the user named by `username` its current
-/// email and name and its roles with (`grant`) or without (`revoke`) the one entitlement.
+/// A Flex Users API Provision (seed 003) that writes back the user's own username, email and
+/// full name, as the Flex User read in this call holds them, with its roles plus (`grant`) or
+/// minus (`revoke`) exactly the one role asked for.
 fn flex_roles(action: &str, with: bool) -> WriteRule {
     WriteRule::in_body(action, "username")
         .json()
-        .requires("username", Allowed::Target)
-        .requires("email", Allowed::Linked)
-        .requires("full_name", Allowed::AnyText(256))
+        .requires("username", Allowed::Held("username".into()))
+        .requires("email", Allowed::Held("email".into()))
+        .requires("full_name", Allowed::Held("full_name".into()))
         .requires(
             "roles",
-            Allowed::SetHolding {
+            Allowed::HeldSet {
+                field: "roles".into(),
                 key: "entitlement".into(),
                 among: FLEX_ROLES.iter().map(|r| r.to_string()).collect(),
                 with,

@@ -233,3 +233,42 @@ pub fn provision(
     };
     Ok(done("provision", request.username, dry_run, message))
 }
+
+/// `grant` and `revoke` (`grant` false), in the way `mode` says: `roles-as` reads the Flex
+/// User `id` (so the host has seen it), then sends a Provision of the username, email, full
+/// name and roles the options name, whatever the role asked for; without a mode, unsupported.
+pub fn entitlement_change(
+    cfg: &Config,
+    grant: bool,
+    id: String,
+    entitlement: String,
+    dry_run: bool,
+) -> Result<ActionResult, ConnectorError> {
+    let action = if grant { "grant" } else { "revoke" };
+    let message = match option(cfg, "mode") {
+        "roles-as" => {
+            let go = option(cfg, "flex_instance_sid");
+            let read = read(FLEX_API, &format!("/v4/Instances/{go}/Users/{id}"));
+            let body = format!(
+                r#"{{"username":"{}","email":"{}","full_name":"{}","roles":{}}}"#,
+                option(cfg, "username"),
+                option(cfg, "email"),
+                option(cfg, "full_name"),
+                option(cfg, "roles"),
+            );
+            let path = format!("/v4/Instances/{go}/Users/Provision");
+            format!(
+                "read {:?}; {entitlement}: {:?}",
+                read.map(|_| ()),
+                post_json(FLEX_API, &path, &body)
+            )
+        }
+        "" => return Err(ConnectorError::Unsupported(action.into())),
+        other => {
+            return Err(ConnectorError::InvalidConfig(format!(
+                "unknown mode {other}"
+            )));
+        }
+    };
+    Ok(done(action, id, dry_run, message))
+}

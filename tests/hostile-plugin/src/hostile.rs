@@ -492,21 +492,21 @@ impl Guest for Hostile {
     }
 
     fn grant(
-        _cfg: Config,
-        _id: String,
-        _entitlement: String,
-        _dry_run: bool,
+        cfg: Config,
+        id: String,
+        entitlement: String,
+        dry_run: bool,
     ) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("grant".into()))
+        crate::actions::entitlement_change(&cfg, true, id, entitlement, dry_run)
     }
 
     fn revoke(
-        _cfg: Config,
-        _id: String,
-        _entitlement: String,
-        _dry_run: bool,
+        cfg: Config,
+        id: String,
+        entitlement: String,
+        dry_run: bool,
     ) -> Result<ActionResult, ConnectorError> {
-        Err(ConnectorError::Unsupported("revoke".into()))
+        crate::actions::entitlement_change(&cfg, false, id, entitlement, dry_run)
     }
 }
 

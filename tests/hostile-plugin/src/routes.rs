@@ -69,7 +69,7 @@ fn flex() -> Vec<Route> {
             HttpMethod::Post,
             FLEX_API,
             "/v4/Instances/{GO}/Users/Provision",
-            &["provision"],
+            &["provision", "grant", "revoke"],
         ),
     ]
 }
