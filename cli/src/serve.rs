@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The roles a Flex user can hold (the Flex Users API's `roles`: agent, supervisor, admin).
-const ROLES: &[(&str, &[&str])] = &[("flex", &["agent", "supervisor", "admin"])];
+const ROLES: &[(&str, &[&str])] = &[("flex", twilio_policy::FLEX_ROLES)];
 
 /// A provisioned Flex user gets the least of them when the SCIM User names none.
 const DEFAULT_ROLES: &[(&str, &[&str])] = &[("flex", &["agent"])];

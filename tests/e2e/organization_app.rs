@@ -186,6 +186,9 @@ async fn an_expired_token_is_minted_again_once_and_a_wrong_secret_is_unauthorize
 #[tokio::test]
 async fn the_minted_token_never_reaches_the_guest() {
     let sim = sim(Fixture::demo()).await;
+    // Test-only upstream behaviour: every answer repeats the request's Authorization (the
+    // minted bearer token) in a header the vendor policy lets through.
+    sim.faults().echo_authorization_in = vec!["twilio-request-id".into()];
     let host = Host::load(hostile_wasm(), options(&sim)).await.unwrap();
     let (t, client) = org_tenant(&sim, None);
     let t = t.with_option("mode", "org-echo");
@@ -211,11 +214,39 @@ async fn the_minted_token_never_reaches_the_guest() {
             "{form} reached the guest: {seen}"
         );
     }
-    assert!(!seen.to_lowercase().contains("bearer"), "{seen}");
+    // The echo came through, the token in it blanked.
+    assert!(
+        seen.contains("twilio-request-id=Bearer [redacted]"),
+        "{seen}"
+    );
     assert!(
         seen.contains("mint: Err"),
         "the token URL is not the guest's: {seen}"
     );
+}
+
+/// A plugin that keeps reading where the token is refused makes the host mint one more token
+/// for the call, not one per refusal.
+#[tokio::test]
+async fn refusals_of_the_token_mint_at_most_once_more_per_call() {
+    let sim = sim(Fixture::demo()).await;
+    sim.inject(twilio_sim::FaultRule::on(
+        "/scim/Users",
+        twilio_sim::Fault::Status(401),
+        1000,
+    ));
+    let host = Host::load(hostile_wasm(), options(&sim)).await.unwrap();
+    let (t, client) = org_tenant(&sim, None);
+    let t = t.with_option("mode", "org-401s");
+    let page = host.list_page(&t, None).await.unwrap();
+    let seen = page.accounts[0].display_name.clone().unwrap_or_default();
+    assert_eq!(seen, vec!["401"; 20].join(","));
+    assert_eq!(
+        client.minted(),
+        2,
+        "one token, and one more after the first refusal"
+    );
+    assert_eq!(sim.tokens_minted(), 2);
 }
 
 /// The CLI with the Organization's variables: the users listed, a role granted, and neither

@@ -191,6 +191,23 @@ impl Guest for Hostile {
                 let mint = get(Scheme::Https, "oauth.twilio.com", "/v2/token", &[]);
                 format!("{seen}\nmint: {mint:?}")
             }
+            // Twenty reads where the bearer token is refused: the host may mint one more
+            // token for the call, never one per refusal.
+            "org-401s" => {
+                let users = format!(
+                    "/Organizations/{}/scim/Users",
+                    option(&cfg, "organization_sid")
+                );
+                let statuses: Vec<String> = (0..20)
+                    .map(
+                        |_| match get(Scheme::Https, crate::routes::PREVIEW_IAM, &users, &[]) {
+                            Ok((status, _)) => status.to_string(),
+                            Err(e) => e,
+                        },
+                    )
+                    .collect();
+                statuses.join(",")
+            }
             "echo" => match get(Scheme::Https, "api.twilio.com", accounts, &[]) {
                 Ok((_, body)) => body,
                 Err(e) => e,
