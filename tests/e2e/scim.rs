@@ -1015,3 +1015,49 @@ async fn the_organizations_users_and_roles_through_scim() {
         nora_now.body
     );
 }
+
+/// An action taken while a sync runs is not lost when the sync, which read the account before
+/// the action, replaces the snapshot: the first listing (its sync slowed on another
+/// subaccount's usage) already shows the subaccount suspended during it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_during_a_sync_survives_the_snapshot_it_completes() {
+    let sim = sim(Fixture::demo()).await;
+    sim.inject(twilio_sim::FaultRule::on(
+        "AC0000000000000000000000000000b002/Usage",
+        twilio_sim::Fault::Delay(std::time::Duration::from_secs(3)),
+        20,
+    ));
+    let scim = Scim::start(&sim, "scim-journal", ServeOptions::default()).await;
+    let listed = || {
+        sim.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with("/Accounts.json"))
+    };
+    let (list, suspended) = tokio::join!(scim.get("/acme/twilio/Users?count=100"), async {
+        // The sync has read the account list (SUB active in it) and waits on b002's usage.
+        while !listed() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        scim.call(
+            "PATCH",
+            &format!("/acme/twilio/Users/{SUB}"),
+            Some(OKTA),
+            Some(patch_active(json!(false))),
+            &[],
+        )
+        .await
+    });
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    assert_eq!(status_in_sim(&sim, SUB), "suspended");
+    assert_eq!(list.status, 200, "{}", list.body);
+    let sub = list.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == SUB)
+        .unwrap_or_else(|| panic!("{SUB} listed: {}", list.body));
+    assert_eq!(
+        sub["active"], false,
+        "the suspension survived the sync: {sub}"
+    );
+}
