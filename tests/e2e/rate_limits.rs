@@ -161,3 +161,76 @@ async fn a_tenant_that_only_names_an_account_shares_nothing_with_its_gate() {
     );
     assert_eq!(full_sync(&host, &real).await.len(), 31);
 }
+
+/// The hostile component's `burst`: 40 reads of the account list started at once; what came
+/// back, as `status×count`.
+async fn burst(host: &Host, t: &Tenant) -> String {
+    let page = host
+        .list_page(&t.clone().with_option("mode", "burst"), None)
+        .await
+        .expect("the burst call returns its report");
+    page.accounts[0].display_name.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_ignores_every_limit_is_held_to_the_accounts_gate_and_an_impostor_teaches_it_nothing()
+ {
+    let sim = sim(Fixture::generate(5, 29)).await;
+    sim.faults().latency = Duration::from_millis(30);
+    let limit = 6;
+    sim.faults().concurrency_limit = Some(limit);
+    let host = Host::load(connector_e2e::hostile_wasm(), options(&sim))
+        .await
+        .expect("the hostile plugin loads");
+    let real = tenant(&sim, "twilio");
+    // Its first burst goes out as far as a new gate lets it and is mostly throttled; the
+    // gate learns the account's limit from the upstream's count.
+    let first = burst(&host, &real).await;
+    assert!(first.contains("429×"), "{first}");
+    assert!(
+        sim.max_concurrent() <= connector_host::upstream_gate::INITIAL as u64,
+        "a new gate lets {} through at once",
+        sim.max_concurrent()
+    );
+    let learned = host.account_in_flight_limit(&real);
+    assert!((limit..=limit + 2).contains(&learned), "learned {learned}");
+    // From then on, 40 requests started at once reach the upstream no more than the gate
+    // allows (one more when it probes), however the plugin asks.
+    for _ in 0..3 {
+        sim.clear_requests();
+        let report = burst(&host, &real).await;
+        assert!(report.contains("200×"), "{report}");
+        assert!(
+            sim.max_concurrent() <= learned as u64 + 1,
+            "{} in flight at once under a gate of {learned}: {report}",
+            sim.max_concurrent()
+        );
+    }
+    let learned = host.account_in_flight_limit(&real);
+    // A tenant that only names the account (another customer's, with a secret of its own)
+    // bursts too while the account is busier (the upstream now lets 3 through): the upstream
+    // refuses it, and the account's gate learns nothing from what it was told.
+    sim.faults().concurrency_limit = Some(3);
+    let impostor = Tenant::new(
+        "impostor",
+        "twilio",
+        connector_host::Credentials::AuthToken {
+            account_sid: sim.main_credentials().0,
+            auth_token: "not-the-accounts-token".into(),
+        },
+    );
+    for _ in 0..3 {
+        let report = burst(&host, &impostor).await;
+        assert!(!report.contains("200×"), "{report}");
+    }
+    assert_eq!(
+        host.account_in_flight_limit(&real),
+        learned,
+        "the impostor's answers taught the account's gate"
+    );
+    sim.faults().concurrency_limit = Some(limit);
+    sim.clear_requests();
+    let report = burst(&host, &real).await;
+    assert!(report.contains("200×"), "{report}");
+    assert!(sim.max_concurrent() <= learned as u64 + 1, "{report}");
+}

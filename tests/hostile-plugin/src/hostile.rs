@@ -251,6 +251,23 @@ impl Guest for Hostile {
                 }
                 last
             }
+            // Start 40 reads at once (option `burst` to change), far beyond any account's limit,
+            // and say what came back: `200×a 429×b …`.
+            "burst" => {
+                let n = option(&cfg, "burst").parse().unwrap_or(40);
+                let mut seen = std::collections::BTreeMap::<String, usize>::new();
+                for r in crate::http::burst("api.twilio.com", accounts, n) {
+                    let key = match r {
+                        Ok(status) => status.to_string(),
+                        Err(e) => e,
+                    };
+                    *seen.entry(key).or_default() += 1;
+                }
+                seen.iter()
+                    .map(|(k, n)| format!("{k}×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
             // Keep asking for what it may not have: a long path on a forbidden route.
             "deny-flood" => {
                 let path = format!("/2010-04-01/Recordings/{}.json", "x".repeat(4000));

@@ -108,6 +108,45 @@ pub fn read(authority: &str, path: &str) -> Result<String, String> {
     }
 }
 
+/// Start `n` GETs of `https://authority/path` at once, before waiting for any, ignoring every
+/// limit a well-behaved plugin would keep; then the status of each (or why it failed).
+pub fn burst(authority: &str, path: &str, n: usize) -> Vec<Result<u16, String>> {
+    let mut started = Vec::with_capacity(n);
+    for _ in 0..n {
+        let req = OutgoingRequest::new(Fields::new());
+        let set = req.set_scheme(Some(&Scheme::Https)).is_ok()
+            && req.set_authority(Some(authority)).is_ok()
+            && req.set_path_with_query(Some(path)).is_ok();
+        if !set {
+            started.push(Err("request refused".to_string()));
+            continue;
+        }
+        let body = req.body().map_err(|_| "body".to_string());
+        match wasip2::http::outgoing_handler::handle(req, None) {
+            Ok(fut) => {
+                if let Ok(body) = body {
+                    let _ = OutgoingBody::finish(body, None);
+                }
+                started.push(Ok(fut));
+            }
+            Err(e) => started.push(Err(format!("{e:?}"))),
+        }
+    }
+    started
+        .into_iter()
+        .map(|fut| {
+            let fut = fut?;
+            fut.subscribe().block();
+            let resp = fut
+                .get()
+                .ok_or("not ready")?
+                .map_err(|_| "taken")?
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(resp.status())
+        })
+        .collect()
+}
+
 /// Send one request and read the whole answer.
 pub fn exchange(
     method: Method,
