@@ -58,7 +58,7 @@ pub fn handle(
 /// `ListUsageRecordMonthly` in the api v2010 OpenAPI), its page written straight to JSON text:
 /// a Monthly page of an account with two years of history is hundreds of records.
 fn usage_records(
-    state: &State,
+    state: &mut State,
     sid: &str,
     sub: &str,
     method: &str,
@@ -84,6 +84,11 @@ fn usage_records(
         "/Monthly.json" => Granularity::Monthly,
         _ => return not_found(path).into(),
     };
+    let reuse = state.fixture.behaviour.reuse_usage_answers;
+    let key = format!("{path}?{query:?}");
+    if reuse && let Some(text) = state.usage_answers.get(&key) {
+        return Reply::Text(200, text.clone());
+    }
     let rows = usage(state, sid, granularity, query);
     let decimals = state.fixture.behaviour.price_decimals.unwrap_or(5);
     let as_of = chrono::Utc::now()
@@ -96,6 +101,10 @@ fn usage_records(
             .map(|row| row.resource(sid, &records, decimals, &as_of))
             .collect::<Vec<_>>()
     });
+    drop(rows);
+    if reuse {
+        state.usage_answers.insert(key, page.clone());
+    }
     Reply::Text(200, page)
 }
 

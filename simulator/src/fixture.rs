@@ -83,6 +83,14 @@ pub struct Behaviour {
     /// version can access 30 days of data." Omitted: 30 (see [`MONITOR_RETENTION_DAYS`]).
     #[serde(default)]
     pub monitor_retention_days: Option<u32>,
+    /// A benchmark's switch, not a Twilio behaviour to test against: a usage list page is
+    /// written once and answered again from the same text until the fixture or any account
+    /// changes (its `as_of` stays the time it was computed, which is what that field says:
+    /// records up to date as of then). The simulator's own CPU then barely shares the machine
+    /// with the connector a benchmark measures. Off by default: the text of every page read is
+    /// kept.
+    #[serde(default)]
+    pub reuse_usage_answers: bool,
 }
 
 /// Monitor Events' retention for the free version, in days (see

@@ -252,7 +252,9 @@ impl Simulator {
 
     /// Change the state as Twilio's would change between two syncs (e.g. new usage).
     pub fn update_fixture<R>(&self, f: impl FnOnce(&mut Fixture) -> R) -> R {
-        f(&mut lock(&self.shared.state).fixture)
+        let mut state = lock(&self.shared.state);
+        state.usage_answers.clear();
+        f(&mut state.fixture)
     }
 
     /// The main account's SID and auth token (what a tenant would configure).
@@ -491,6 +493,9 @@ async fn dispatch(
             BTreeMap::new()
         };
         let mut state = lock(&shared.state);
+        if method != "GET" {
+            state.usage_answers.clear();
+        }
         match host.as_str() {
             hosts::API => {
                 let caller = user.clone().unwrap_or_default();
@@ -901,5 +906,67 @@ mod concurrency_tests {
         let got = get(sim.addr(), &main, &token, "/2010-04-01/Accounts.json").await;
         assert_eq!((got.status, concurrent(&got)), (200, 1));
         sim.stop().await;
+    }
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+    use crate::test_http::get;
+
+    #[tokio::test]
+    async fn a_reused_usage_page_is_written_again_once_anything_changes() {
+        let mut fixture = Fixture::demo();
+        fixture.behaviour.reuse_usage_answers = true;
+        let sim = Simulator::start(fixture, "127.0.0.1:0").await.unwrap();
+        let (main, token) = sim.main_credentials();
+        let path = "/2010-04-01/Accounts/{main}/Usage/Records/Monthly.json?PageSize=1000"
+            .replace("{main}", &main);
+        let first = get(sim.addr(), &main, &token, &path).await;
+        assert_eq!(first.status, 200);
+        assert!(first.json()["usage_records"].as_array().unwrap().len() > 1);
+        let again = get(sim.addr(), &main, &token, &path).await;
+        assert_eq!(again.body, first.body, "the same text, as_of included");
+        assert_eq!(lock(&sim.shared.state).usage_answers.len(), 1);
+        // Another query is another page.
+        let other = get(sim.addr(), &main, &token, &format!("{path}&Page=0")).await;
+        assert_eq!(other.status, 200);
+        assert_eq!(lock(&sim.shared.state).usage_answers.len(), 2);
+        // A change of the fixture is seen at once.
+        sim.update_fixture(|f| {
+            f.usage_records.clear();
+            f.usage_history.clear();
+        });
+        let changed = get(sim.addr(), &main, &token, &path).await;
+        assert_eq!(
+            changed.json()["usage_records"].as_array().unwrap().len(),
+            0,
+            "{}",
+            changed.body
+        );
+        // Any write empties what was kept.
+        let _ = get(sim.addr(), &main, &token, &path).await;
+        assert_eq!(lock(&sim.shared.state).usage_answers.len(), 1);
+        let form = "FriendlyName=renamed";
+        let post = crate::test_http::request(&main, &token, &format!("/2010-04-01/Accounts/{main}.json"))
+            .replacen("GET ", "POST ", 1)
+            .replace(
+                "Connection: close\r\n",
+                &format!(
+                    "Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                    form.len()
+                ),
+            )
+            + form;
+        let mut s = crate::test_http::connect(sim.addr()).await;
+        tokio::io::AsyncWriteExt::write_all(&mut s, post.as_bytes())
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut s, &mut answer)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+        assert!(lock(&sim.shared.state).usage_answers.is_empty());
     }
 }

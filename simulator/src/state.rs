@@ -12,6 +12,10 @@ pub struct State {
     pub next_sid: u64,
     /// The OAuth access tokens minted so far.
     pub tokens: crate::oauth::Tokens,
+    /// Usage pages already written, by path and query, while
+    /// [`Behaviour::reuse_usage_answers`](crate::fixture::Behaviour::reuse_usage_answers) is
+    /// on; emptied by every write and fixture change.
+    pub usage_answers: std::collections::HashMap<String, String>,
 }
 
 impl State {
@@ -41,6 +45,7 @@ impl State {
             accepted,
             next_sid: 1,
             tokens: crate::oauth::Tokens::default(),
+            usage_answers: std::collections::HashMap::new(),
         }
     }
 
