@@ -740,16 +740,17 @@ async fn fetch(
 ) -> Result<(http::response::Parts, Bytes), HttpError> {
     let response = connections.send(request).await?;
     let (parts, mut body) = response.into_parts();
-    if parts
+    let announced = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > cap)
-    {
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > cap) {
         return Err(HttpError::HttpResponseBodySize(Some(cap as u64)));
     }
-    let mut buf = bytes::BytesMut::new();
+    // Room for the announced length at once (within the cap): a large answer is copied once,
+    // not again at every doubling of its buffer.
+    let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| exchange_failed(&e))?;
         if let Ok(data) = frame.into_data() {
