@@ -76,6 +76,7 @@ impl Host {
                     dry_run,
                     target: id.into(),
                     request: None,
+                    configured: Vec::new(),
                 }),
                 fence: fence,
                 |api, store| api.call_status_change(store, action.name(), &cfg, id, dry_run)
@@ -105,6 +106,7 @@ impl Host {
                     dry_run,
                     target: request.username.clone(),
                     request: Some(provision_fields(request)),
+                    configured: Vec::new(),
                 }),
                 |api, store| api.call_provision(store, &cfg, request, dry_run)
             )
@@ -179,6 +181,7 @@ impl Host {
                     target: id.into(),
                     // What the vendor policy's body rules read of a grant or a revoke.
                     request: Some(serde_json::json!({ "entitlement": entitlement })),
+                    configured: Vec::new(),
                 }),
                 fence: fence,
                 |api, store| api.call_entitlement_change(

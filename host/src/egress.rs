@@ -779,6 +779,7 @@ mod tests {
                 response_headers: vec!["retry-after".into()],
                 secret_fields: vec![],
                 concurrency_header: None,
+                configured_placeholders: vec![],
             })
             .unwrap();
         EgressPolicy::new(

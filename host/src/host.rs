@@ -295,13 +295,17 @@ impl Host {
     pub(crate) async fn start(
         &self,
         tenant: Option<&Tenant>,
-        kind: CallKind,
+        mut kind: CallKind,
         fence: Option<Arc<dyn crate::write_fence::WriteFence>>,
     ) -> Result<Call, CallError> {
         let policy = match tenant {
             Some(t) => self.policy_for(&t.app)?,
             None => Arc::new(EgressPolicy::default()),
         };
+        // An action's writes are held to what its tenant configured (`{GO}` to its instance…).
+        if let (CallKind::Action(action), Some(t)) = (&mut kind, tenant) {
+            action.configured = configured_values(&policy, t);
+        }
         let hooks = EgressHooks::new(
             policy,
             tenant.map(|t| t.credentials.clone()),
@@ -674,4 +678,23 @@ fn state_scope(tenant: &Tenant) -> String {
         tenant.credentials.account_sid(),
         tenant.app
     )
+}
+
+/// The tenant's value of each placeholder the vendor policy says it configures (`None` when
+/// the tenant set no such option).
+fn configured_values(policy: &EgressPolicy, tenant: &Tenant) -> Vec<(String, Option<String>)> {
+    policy
+        .vendor
+        .configured_placeholders()
+        .iter()
+        .map(|(placeholder, option)| {
+            let value = tenant
+                .options
+                .iter()
+                .find(|(k, _)| k == option)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty());
+            (placeholder.clone(), value)
+        })
+        .collect()
 }

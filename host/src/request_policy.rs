@@ -89,6 +89,10 @@ pub struct ActionCall {
     /// The account id the action was called with (a provisioning's username).
     pub target: String,
     pub request: Option<serde_json::Value>,
+    /// The path placeholders that stand for something the tenant configures, each with the
+    /// tenant's value (none when it configured nothing): filled by the host from the vendor
+    /// policy's `configured_placeholders` and the tenant's options.
+    pub configured: Vec<(String, Option<String>)>,
 }
 
 /// Which export of the plugin is running (the host knows: it made the call).
@@ -165,6 +169,9 @@ pub enum Rule {
     BodyFieldNotAllowed,
     /// A body value the action may not send (or a required one missing).
     BodyValueNotAllowed,
+    /// A write's path names another instance of what the tenant configured (another Flex
+    /// instance, another Organization), or something the tenant configured none of.
+    NotTheConfiguredValue,
 }
 
 /// Every rule with its stable name, as audit lines and messages spell it.
@@ -182,6 +189,7 @@ const RULE_NAMES: &[(Rule, &str)] = &[
     (Rule::BodyNotAllowed, "body-not-allowed"),
     (Rule::BodyFieldNotAllowed, "body-field-not-allowed"),
     (Rule::BodyValueNotAllowed, "body-value-not-allowed"),
+    (Rule::NotTheConfiguredValue, "not-the-configured-value"),
 ];
 
 impl Rule {
@@ -314,6 +322,12 @@ pub fn decide(
             ),
         );
     };
+    holds_the_configured_values(&route.declared.template, path, action).map_err(|detail| {
+        Denial {
+            rule: Rule::NotTheConfiguredValue,
+            detail: format!("{method} {host}{path}: {detail}"),
+        }
+    })?;
     let target = write_rules::check(
         rule,
         &route.declared.template,
@@ -331,6 +345,36 @@ pub fn decide(
     // The body goes out declared as what the host read it as, whatever else was declared.
     let media_type = (!req.body.is_empty()).then(|| rule.encoding.media_type());
     Ok(Allowed::Write { target, media_type })
+}
+
+/// Each placeholder of a write's path that stands for something the tenant configures holds
+/// the tenant's own value: an action never writes to another Flex instance or Organization
+/// than the one its tenant names, even through a route granted for it.
+fn holds_the_configured_values(
+    template: &crate::vendor_policy::Template,
+    path: &str,
+    action: &ActionCall,
+) -> Result<(), String> {
+    for (name, configured) in &action.configured {
+        let Some(seen) = template.capture(path, name) else {
+            continue;
+        };
+        let seen = percent_decode(seen);
+        match configured {
+            Some(value) if *value == seen => {}
+            Some(value) => {
+                return Err(format!(
+                    "{{{name}}} is {seen:?}, not the tenant's configured {value:?}"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{{{name}}} is {seen:?}, and the tenant configured none"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn known_method(req: Outbound<'_>) -> Result<Method, Denial> {
@@ -503,6 +547,7 @@ mod tests {
             dry_run,
             target: target.into(),
             request: None,
+            configured: Vec::new(),
         })
     }
 
@@ -750,6 +795,54 @@ mod tests {
             Err(Rule::BodyFieldNotAllowed),
             "a query on a write could say more than its body"
         );
+    }
+
+    #[test]
+    fn a_write_holds_the_tenants_configured_values_in_its_path() {
+        const WS: &str = "WS00000000000000000000000000000001";
+        const WS2: &str = "WS00000000000000000000000000000002";
+        const WK: &str = "WK00000000000000000000000000000001";
+        let deprovision = |configured: Option<&str>| {
+            CallKind::Action(ActionCall {
+                action: "deprovision".into(),
+                dry_run: false,
+                target: WK.into(),
+                request: None,
+                configured: vec![("WS".into(), configured.map(str::to_string))],
+            })
+        };
+        let url = |ws: &str| format!("https://api.example.com/v1/Workspaces/{ws}/Workers/{WK}");
+        assert!(matches!(
+            outcome(&deprovision(Some(WS)), "DELETE", &url(WS), None, b""),
+            Ok(Allowed::Write { .. })
+        ));
+        assert_eq!(
+            outcome(&deprovision(Some(WS)), "DELETE", &url(WS2), None, b""),
+            Err(Rule::NotTheConfiguredValue),
+            "another workspace than the tenant's"
+        );
+        assert_eq!(
+            outcome(&deprovision(None), "DELETE", &url(WS), None, b""),
+            Err(Rule::NotTheConfiguredValue),
+            "a tenant that configured none"
+        );
+        // A route without the placeholder is not concerned.
+        assert!(matches!(
+            outcome(
+                &CallKind::Action(ActionCall {
+                    configured: vec![("WS".into(), None)],
+                    ..match act("reactivate", SUB, false) {
+                        CallKind::Action(a) => a,
+                        _ => unreachable!(),
+                    }
+                }),
+                "POST",
+                &account(SUB),
+                FORM,
+                b"Status=active"
+            ),
+            Ok(Allowed::Write { .. })
+        ));
     }
 
     #[test]

@@ -366,6 +366,10 @@ pub struct VendorPolicySpec {
     /// (a throttled one included), if it has one: each account's gate takes the count on a 429
     /// as the account's ceiling (`upstream_gate.rs`).
     pub concurrency_header: Option<String>,
+    /// Path placeholders that stand for something a tenant configures, each with the plugin
+    /// option that holds the tenant's value (a vendor instance, an organization): a write whose
+    /// path holds another value, or one the tenant configured none of, is refused.
+    pub configured_placeholders: Vec<(String, String)>,
 }
 
 /// The policy the host enforces: built once from a [`VendorPolicySpec`], checked, then shared.
@@ -384,6 +388,7 @@ pub struct VendorPolicy {
     response_headers: Vec<String>,
     secret_fields: SecretFields,
     concurrency_header: Option<String>,
+    configured_placeholders: Vec<(String, String)>,
 }
 
 impl Default for VendorPolicy {
@@ -402,6 +407,7 @@ impl Default for VendorPolicy {
             response_headers: Vec::new(),
             secret_fields: SecretFields::default(),
             concurrency_header: None,
+            configured_placeholders: Vec::new(),
         }
     }
 }
@@ -480,6 +486,7 @@ impl VendorPolicy {
                 .concurrency_header
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty()),
+            configured_placeholders: spec.configured_placeholders,
         })
     }
 
@@ -529,6 +536,12 @@ impl VendorPolicy {
     /// Field pairs that link a target's object to another object of the same account.
     pub fn identity_links(&self) -> &[(String, String)] {
         &self.identity_links
+    }
+
+    /// Path placeholders a write must fill with the tenant's configured value, each with the
+    /// option that holds it.
+    pub fn configured_placeholders(&self) -> &[(String, String)] {
+        &self.configured_placeholders
     }
 
     /// Answer fields blanked wherever they appear.
@@ -749,6 +762,7 @@ pub(crate) mod tests {
             response_headers: vec!["retry-after".into(), "x-request-id".into()],
             secret_fields: vec!["auth_token".into()],
             concurrency_header: Some(" X-Concurrent-Requests ".into()),
+            configured_placeholders: vec![],
         })
         .unwrap()
     }
@@ -825,6 +839,7 @@ pub(crate) mod tests {
             response_headers: vec![],
             secret_fields: vec![],
             concurrency_header: None,
+            configured_placeholders: vec![],
         };
         assert!(matches!(
             VendorPolicy::new(spec("/{a}/{b}", vec![])),

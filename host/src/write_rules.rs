@@ -460,6 +460,7 @@ mod tests {
             dry_run: false,
             target: "AC2".into(),
             request,
+            configured: Vec::new(),
         }
     }
 

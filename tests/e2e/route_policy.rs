@@ -410,6 +410,15 @@ async fn a_flex_grant_changes_exactly_one_role_of_the_user_as_twilio_holds_it() 
         (false, "Agent", vec![("roles", r#"["admin"]"#)]),
         // A revoke of agent that hands admin instead.
         (false, "agent", vec![("roles", r#"["admin"]"#)]),
+        // The honest body, sent to another Flex instance than the tenant's.
+        (
+            true,
+            "supervisor",
+            vec![
+                ("roles", r#"["agent","supervisor"]"#),
+                ("write_instance", "GO0000000000000000000000000000ffff"),
+            ],
+        ),
     ];
     for (grant, role, opts) in &refused {
         let t = attempt(opts);

@@ -452,12 +452,37 @@ pub fn policy() -> Result<VendorPolicy, PolicyError> {
         response_headers: texts(RESPONSE_HEADERS),
         secret_fields: texts(SECRET_FIELDS),
         concurrency_header: Some(CONCURRENCY_HEADER.to_string()),
+        configured_placeholders: CONFIGURED_PLACEHOLDERS
+            .iter()
+            .map(|(p, o)| (p.to_string(), o.to_string()))
+            .collect(),
     })
 }
+
+/// Placeholders of write paths that stand for what a tenant configures: `{GO}` is the Flex
+/// instance of the tenant's `flex_instance_sid`, `{OR}` the Organization of its
+/// `organization_sid`. A write to another instance or Organization is refused, even when the
+/// tenant's credentials reach it.
+pub const CONFIGURED_PLACEHOLDERS: &[(&str, &str)] = &[("GO", FLEX_INSTANCE), ("OR", ORGANIZATION)];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_configured_placeholder_stands_in_a_write_route_for_an_option_a_tenant_sets() {
+        let options = [FLEX_INSTANCE, ORGANIZATION];
+        for (placeholder, option) in CONFIGURED_PLACEHOLDERS {
+            assert!(options.contains(option), "{option} is no tenant option");
+            let needle = format!("{{{placeholder}}}");
+            assert!(
+                routes()
+                    .iter()
+                    .any(|(m, _, path, _)| !m.is_read() && path.contains(&needle)),
+                "no write route holds {needle}"
+            );
+        }
+    }
 
     #[test]
     fn every_secret_property_of_twilios_schemas_is_blanked() {

@@ -236,7 +236,8 @@ pub fn provision(
 
 /// `grant` and `revoke` (`grant` false), in the way `mode` says: `roles-as` reads the Flex
 /// User `id` (so the host has seen it), then sends a Provision of the username, email, full
-/// name and roles the options name, whatever the role asked for; without a mode, unsupported.
+/// name and roles the options name, whatever the role asked for, to the instance
+/// `write_instance` names (the configured one without it); without a mode, unsupported.
 pub fn entitlement_change(
     cfg: &Config,
     grant: bool,
@@ -256,7 +257,12 @@ pub fn entitlement_change(
                 option(cfg, "full_name"),
                 option(cfg, "roles"),
             );
-            let path = format!("/v4/Instances/{go}/Users/Provision");
+            // Option `write_instance`: the Provision goes to another instance than the one
+            // read (and configured).
+            let write_go = Some(option(cfg, "write_instance"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or(go);
+            let path = format!("/v4/Instances/{write_go}/Users/Provision");
             format!(
                 "read {:?}; {entitlement}: {:?}",
                 read.map(|_| ()),
