@@ -392,7 +392,14 @@ impl Worker {
             chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
         let mut restarted = false;
+        // A head with pages and no next cursor is a listing already complete (a run that
+        // stored its last page and lost the job before switching): it is published as it is,
+        // not listed again from the start onto the same pages.
+        let complete = head.cursor.is_none() && !head.pages.is_empty();
         loop {
+            if complete {
+                break;
+            }
             let page = match self.host.list_page(tenant, head.cursor.as_deref()).await {
                 Ok(p) => p,
                 // A cursor from a worker that died names a listing this host never held: a

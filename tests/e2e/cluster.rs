@@ -1556,3 +1556,78 @@ async fn grants_and_revokes_are_jobs_written_once() {
     drop(nats);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A run that stored its last page and lost the job before switching leaves a head with every
+/// page and no next cursor: the worker that takes the job over publishes those pages as they
+/// are, once, and lists nothing again (it used to list from the start onto the same pages, so
+/// the tenant's snapshot held every account twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_taken_over_after_its_last_page_is_published_once() {
+    use connector_cluster::{checkpoint, jobs::Job, results, setup};
+    let sim = sim(Fixture::generate(5, 31)).await;
+    let (sid, token) = sim.main_credentials();
+    let dir = connector_e2e::scratch_dir("cluster-last-page");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = dir.join("tenants.toml");
+    std::fs::write(
+        &tenants,
+        format!(
+            "[[tenant]]\nname = \"t0\"\naccount_sid = \"{sid}\"\nauth_token_env = \"{TOKEN_ENV}\"\n"
+        ),
+    )
+    .unwrap();
+    let nats = Nats::start(free_port(), &dir);
+    let url = nats.url();
+    let c = setup::connect(&url, setup::Patience::Command)
+        .await
+        .unwrap();
+    // The run before: its one page stored and its head moved past it, then nothing.
+    let job = Job::sync("t0", "twilio", chrono::Utc::now());
+    let line = "{\"tenant\":\"t0\",\"id\":\"stored-by-the-run-before\"}\n";
+    let page = results::store_page(
+        &c.results,
+        "t0",
+        "twilio",
+        &job.id,
+        "run0",
+        0,
+        line.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let head = checkpoint::Head {
+        cursor: None,
+        pages: vec![page],
+        started_ms: 1,
+    };
+    checkpoint::advance(&c.checkpoints, &job.id, &head, None)
+        .await
+        .unwrap();
+    connector_cluster::enqueue::enqueue(&c, &job).await.unwrap();
+    sim.clear_requests();
+    let _workers = Workers(vec![worker(
+        &token,
+        &url,
+        &sim.addr().to_string(),
+        &tenants,
+        &dir,
+        0,
+    )]);
+    wait_for(&token, &url, &dir, "the snapshot", |s| {
+        num(s, "snapshots") == 1 && num(s, "queued") == 0 && num(s, "in_flight") == 0
+    });
+    let snapshots = results::read_all(&c.snapshots, &c.results, Some("t0"))
+        .await
+        .unwrap();
+    assert_eq!(snapshots.len(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&snapshots[0].1),
+        line,
+        "the stored pages, once"
+    );
+    assert!(
+        sim.requests().is_empty(),
+        "nothing listed again: {:?}",
+        sim.requests().len()
+    );
+}
