@@ -33,6 +33,18 @@ async fn unthrottled(fixture: Fixture) -> Vec<Account> {
     list
 }
 
+/// Another customer's tenant that names `sim`'s account with a secret of its own.
+fn impostor(sim: &Simulator) -> Tenant {
+    Tenant::new(
+        "impostor",
+        "twilio",
+        connector_host::Credentials::AuthToken {
+            account_sid: sim.main_credentials().0,
+            auth_token: "not-the-accounts-token".into(),
+        },
+    )
+}
+
 /// Requests the simulator answered 429.
 fn throttled(sim: &Simulator) -> usize {
     sim.requests().iter().filter(|r| r.status == 429).count()
@@ -140,14 +152,7 @@ async fn a_tenant_that_only_names_an_account_shares_nothing_with_its_gate() {
         "learned {learned}"
     );
     // Another customer's tenant that names this account with a secret of its own.
-    let impostor = Tenant::new(
-        "impostor",
-        "twilio",
-        connector_host::Credentials::AuthToken {
-            account_sid: sim.main_credentials().0,
-            auth_token: "not-the-accounts-token".into(),
-        },
-    );
+    let impostor = impostor(&sim);
     assert!(host.list_all(&impostor, |_| {}).await.is_err());
     assert_eq!(
         host.account_in_flight_limit(&impostor),
@@ -211,14 +216,7 @@ async fn a_plugin_that_ignores_every_limit_is_held_to_the_accounts_gate_and_an_i
     // bursts too while the account is busier (the upstream now lets 3 through): the upstream
     // refuses it, and the account's gate learns nothing from what it was told.
     sim.faults().concurrency_limit = Some(3);
-    let impostor = Tenant::new(
-        "impostor",
-        "twilio",
-        connector_host::Credentials::AuthToken {
-            account_sid: sim.main_credentials().0,
-            auth_token: "not-the-accounts-token".into(),
-        },
-    );
+    let impostor = impostor(&sim);
     for _ in 0..3 {
         let report = burst(&host, &impostor).await;
         assert!(!report.contains("200×"), "{report}");

@@ -134,17 +134,19 @@ pub fn burst(authority: &str, path: &str, n: usize) -> Vec<Result<u16, String>> 
     }
     started
         .into_iter()
-        .map(|fut| {
-            let fut = fut?;
-            fut.subscribe().block();
-            let resp = fut
-                .get()
-                .ok_or("not ready")?
-                .map_err(|_| "taken")?
-                .map_err(|e| format!("{e:?}"))?;
-            Ok(resp.status())
-        })
+        .map(|fut| Ok(answer(fut?)?.status()))
         .collect()
+}
+
+/// Wait for an answer.
+fn answer(
+    fut: wasip2::http::types::FutureIncomingResponse,
+) -> Result<wasip2::http::types::IncomingResponse, String> {
+    fut.subscribe().block();
+    fut.get()
+        .ok_or("not ready")?
+        .map_err(|_| "taken")?
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Send one request and read the whole answer.
@@ -190,12 +192,7 @@ pub fn exchange(
         }
     }
     let _ = OutgoingBody::finish(body, None);
-    fut.subscribe().block();
-    let resp = fut
-        .get()
-        .ok_or("not ready")?
-        .map_err(|_| "taken")?
-        .map_err(|e| format!("{e:?}"))?;
+    let resp = answer(fut)?;
     let status = resp.status();
     let headers = resp
         .headers()
