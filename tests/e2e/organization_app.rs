@@ -339,12 +339,7 @@ async fn a_tenants_file_names_the_organization_and_its_oauth_client() {
     let dir = connector_e2e::scratch_dir("org-tenants");
     std::fs::create_dir_all(&dir).unwrap();
     let secret_file = dir.join("client.secret");
-    std::fs::write(&secret_file, &secret).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    connector_e2e::owner_only_file(&secret_file, &secret);
     let tenants = dir.join("tenants.toml");
     std::fs::write(
         &tenants,

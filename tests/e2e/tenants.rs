@@ -128,12 +128,7 @@ async fn tenants_file_through_the_cli_with_tenant_fields_and_audit() {
     let dir = cache_dir().join(format!("tenants-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let token_file = dir.join("sub-token");
-    std::fs::write(&token_file, token_of(&sim, SUB)).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    connector_e2e::owner_only_file(&token_file, &token_of(&sim, SUB));
     let file = dir.join("tenants.toml");
     std::fs::write(
         &file,

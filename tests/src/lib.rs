@@ -248,6 +248,16 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Write `text` to `path`, readable by its owner only (as a tenants file's secret file must be).
+pub fn owner_only_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
 /// `plugin` in a host aimed at `sim` that audits every request and action to its own file
 /// (in a fresh scratch directory `name`): the host and the audit file's path.
 pub async fn audited_host(
