@@ -245,10 +245,35 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
         format!("enqueued {TENANTS} job(s)")
     );
 
-    // A worker dies mid-work once some snapshots exist; the server restarts later on.
+    // A worker dies mid-work once some snapshots exist, while a tenant it has read from has
+    // no snapshot yet (its sync is in progress); the server restarts later on.
+    let tenants_in = |i: usize| -> std::collections::BTreeSet<String> {
+        std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl")))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["tenant"].as_str().map(str::to_string))
+            .collect()
+    };
     wait_for(&token, &url, &dir, "the first snapshots", |s| {
         num(s, "snapshots") >= 20
     });
+    let c = connector_cluster::setup::connect(&url, connector_cluster::setup::Patience::Command)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    'mid_work: while Instant::now() < deadline {
+        for t in tenants_in(0) {
+            if connector_cluster::results::manifests(&c.snapshots, Some(&t))
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                break 'mid_work;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     workers.0[0].kill().unwrap();
     workers.0[0].wait().unwrap();
     wait_for(&token, &url, &dir, "half the snapshots", |s| {
@@ -260,14 +285,6 @@ async fn a_killed_worker_and_a_restarted_server_lose_nothing_and_double_nothing(
     });
     assert!(done["failures"].as_array().unwrap().is_empty(), "{done}");
     // The killed worker was in the middle of a tenant's sync, which another worker finished.
-    let tenants_in = |i: usize| -> std::collections::BTreeSet<String> {
-        std::fs::read_to_string(dir.join(format!("audit-{i}.jsonl")))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["tenant"].as_str().map(str::to_string))
-            .collect()
-    };
     let (killed, others) = (tenants_in(0), [tenants_in(1), tenants_in(2)]);
     assert!(
         killed.iter().any(|t| others.iter().any(|o| o.contains(t))),
