@@ -35,6 +35,9 @@ pub struct RecordedRequest {
     pub content_length: Option<u64>,
     /// Whether the body came with `Transfer-Encoding: chunked`.
     pub chunked: bool,
+    /// The names of the headers it carried (lowercase), so a test can tell what reached the
+    /// upstream besides what Twilio reads.
+    pub header_names: Vec<String>,
     /// When the request arrived.
     pub received: std::time::Instant,
     /// When its answer (or refusal) was ready to go, latency included.
@@ -359,6 +362,11 @@ async fn dispatch(
         .and_then(|h| h.to_str().ok())
         .is_some_and(|h| h.to_ascii_lowercase().contains("chunked"));
     let query_text = parts.uri.query().unwrap_or("").to_string();
+    let header_names: Vec<String> = parts
+        .headers
+        .keys()
+        .map(|k| k.as_str().to_string())
+        .collect();
     let auth_header = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -412,6 +420,7 @@ async fn dispatch(
         status,
         content_length,
         chunked,
+        header_names: header_names.clone(),
         received,
         answered: std::time::Instant::now(),
     };

@@ -15,7 +15,7 @@ pub struct State {
     /// Usage pages already written, by path and query, while
     /// [`Behaviour::reuse_usage_answers`](crate::fixture::Behaviour::reuse_usage_answers) is
     /// on; emptied by every write and fixture change.
-    pub usage_answers: std::collections::HashMap<String, String>,
+    pub usage_answers: std::collections::HashMap<String, axum::body::Bytes>,
 }
 
 impl State {
@@ -79,7 +79,8 @@ pub type Answer = (u16, Option<Value>);
 /// (long usage pages are serialised as they are built, without a `Value` tree).
 pub enum Reply {
     Answer(Answer),
-    Text(u16, String),
+    /// A body written as text already (shared, so an answer served again is not copied).
+    Text(u16, axum::body::Bytes),
     /// An [`Answer`] with its own content type (SCIM's `application/scim+json`) and extra
     /// headers (`WWW-Authenticate`, `Allow`, `ETag`).
     Typed {
