@@ -6,6 +6,7 @@
 
 use crate::action_targets::ActionTargets;
 use crate::answer_hygiene::answer_hygiene;
+use crate::answer_projection::{ANSWER_FIELDS_HEADER, Projection};
 use crate::audit::{AuditLog, RequestEvent};
 use crate::credentials::{BoundCredential, Credential, Credentials, TokenEndpoint};
 use crate::limits::{LimitExceeded, Limits};
@@ -239,7 +240,8 @@ impl WasiHttpHooks for EgressHooks {
                 .acquire_owned()
                 .await
                 .map_err(|_| HttpError::InternalError(None))?;
-            let (request, host, write) = shared.decide(request).await?;
+            let (mut request, host, write) = shared.decide(request).await?;
+            let projection = shared.projection(&mut request)?;
             if write {
                 shared.fence_write().await?;
             }
@@ -264,7 +266,7 @@ impl WasiHttpHooks for EgressHooks {
                     retried = true;
                     continue;
                 }
-                return shared.answer(parts, body, &host);
+                return shared.answer(parts, body, &host, projection.as_ref());
             }
         })
     }
@@ -411,6 +413,33 @@ impl Shared {
             forms.extend(b.credential.secret_forms());
         }
         forms
+    }
+
+    /// What the guest asked to keep of the answer ([`ANSWER_FIELDS_HEADER`]), taken off the
+    /// request: it is the host's to read and never goes upstream. A value the host cannot read
+    /// refuses the request, so a plugin learns its mistake instead of reading whole answers.
+    fn projection(
+        &self,
+        request: &mut http::Request<Bytes>,
+    ) -> Result<Option<Projection>, HttpError> {
+        let values: Vec<HeaderValue> = match request.headers_mut().entry(ANSWER_FIELDS_HEADER) {
+            http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect(),
+            http::header::Entry::Vacant(_) => return Ok(None),
+        };
+        let refuse = |why: String| {
+            let path = crate::request_policy::truncated(request.uri().path());
+            self.note(format!("{path}: {ANSWER_FIELDS_HEADER} refused: {why}"));
+            HttpError::HttpRequestDenied
+        };
+        let [value] = values.as_slice() else {
+            return Err(refuse(format!("given {} times", values.len())));
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| refuse("not visible ASCII".into()))?;
+        text.parse::<Projection>()
+            .map(Some)
+            .map_err(|e| refuse(e.to_string()))
     }
 
     /// Stage 2: the host's own headers (credentials, `Host`, one plain representation) and,
@@ -576,8 +605,20 @@ impl Shared {
 
     /// Stage 4: what the guest may see of the answer, held against its memory budget until
     /// it reads it.
-    fn answer(&self, mut parts: http::response::Parts, body: Bytes, host: &str) -> SendOutput {
+    fn answer(
+        &self,
+        mut parts: http::response::Parts,
+        body: Bytes,
+        host: &str,
+        projection: Option<&Projection>,
+    ) -> SendOutput {
         let forms = self.secret_forms();
+        // Narrowed first, so the hygiene below judges exactly what the guest will read; a page
+        // the projection does not fit is judged whole.
+        let body = match projection.and_then(|p| p.apply(&body)) {
+            Some(narrow) => Bytes::from(narrow),
+            None => body,
+        };
         let body = answer_hygiene(&parts, body, &forms, self.policy.vendor.secret_fields())
             .map_err(|why| {
                 lock(&self.traffic)

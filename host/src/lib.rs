@@ -7,6 +7,7 @@
 pub mod action_targets;
 pub mod actions;
 pub mod answer_hygiene;
+pub mod answer_projection;
 pub mod audit;
 pub mod audit_events;
 pub mod bindings;

@@ -40,6 +40,10 @@ pub struct Request {
     pub url: String,
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// The fields this connector reads of a list page (`<list>=<field>,…`), sent as the
+    /// host's `connector-answer-fields` header: a host that honours it passes on only those
+    /// fields of each item, one that does not passes the whole page, and either reads the same.
+    pub answer_fields: Option<&'static str>,
 }
 
 impl Request {
@@ -50,6 +54,7 @@ impl Request {
             url,
             content_type: None,
             body: Vec::new(),
+            answer_fields: None,
         }
     }
 
@@ -60,6 +65,7 @@ impl Request {
             url,
             content_type: None,
             body: Vec::new(),
+            answer_fields: None,
         }
     }
 
@@ -75,6 +81,7 @@ impl Request {
             url,
             content_type: Some("application/x-www-form-urlencoded"),
             body: body.into_bytes(),
+            answer_fields: None,
         }
     }
 
@@ -85,7 +92,15 @@ impl Request {
             url,
             content_type: Some("application/json"),
             body: body.to_string().into_bytes(),
+            answer_fields: None,
         }
+    }
+
+    /// The same request, asking the host for only `fields` of each list item (see
+    /// [`Request::answer_fields`]).
+    pub fn reading(mut self, fields: &'static str) -> Self {
+        self.answer_fields = Some(fields);
+        self
     }
 }
 
@@ -131,6 +146,10 @@ impl Response {
 
 /// Identifies one started request until its answer comes back.
 pub type Ticket = u64;
+
+/// The host's request header for [`Request::answer_fields`] (the host reads it and never
+/// sends it on).
+pub const ANSWER_FIELDS_HEADER: &str = "connector-answer-fields";
 
 /// Twilio's report, on its answers, of the account's requests being processed when this one
 /// arrived, itself included (its 429 / 20429 page names it).

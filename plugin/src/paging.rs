@@ -38,9 +38,9 @@ pub fn resolve_link(host: &str, link: &str) -> Result<String, ConnectorError> {
 
 /// Decode a list page whose items are under `key` (either paging style), straight into typed
 /// items: one pass over the bytes, unknown fields skipped, no intermediate JSON tree.
-pub fn parse_page<I: DeserializeOwned>(
+pub fn parse_page<'b, I: serde::Deserialize<'b>>(
     host: &str,
-    body: &[u8],
+    body: &'b [u8],
     key: &str,
     what: &str,
 ) -> Result<Page<I>, ConnectorError> {
@@ -131,7 +131,7 @@ impl serde::de::Visitor<'_> for FieldSeed<'_> {
     }
 }
 
-impl<'de, I: DeserializeOwned> serde::de::Visitor<'de> for PageVisitor<'_, I> {
+impl<'de, I: serde::Deserialize<'de>> serde::de::Visitor<'de> for PageVisitor<'_, I> {
     type Value = RawPage<I>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -205,6 +205,19 @@ pub fn walk_lists<T, I: DeserializeOwned>(
 pub fn walk_pages<T, P>(
     client: &mut Client<'_>,
     starts: Vec<(T, String)>,
+    parse: impl FnMut(&T, &Response) -> Result<(P, Option<String>), ConnectorError>,
+    what: &str,
+    on_page: impl FnMut(&T, Result<P, ConnectorError>, bool) -> Result<Vec<(T, String)>, ConnectorError>,
+) -> Result<(), ConnectorError> {
+    walk_pages_reading(client, starts, |_| None, parse, what, on_page)
+}
+
+/// [`walk_pages`], asking the host for only the fields `reads` names for each list's tag (see
+/// [`Request::answer_fields`]) on every page of that list.
+pub fn walk_pages_reading<T, P>(
+    client: &mut Client<'_>,
+    starts: Vec<(T, String)>,
+    reads: impl Fn(&T) -> Option<&'static str>,
     mut parse: impl FnMut(&T, &Response) -> Result<(P, Option<String>), ConnectorError>,
     what: &str,
     mut on_page: impl FnMut(
@@ -213,13 +226,21 @@ pub fn walk_pages<T, P>(
         bool,
     ) -> Result<Vec<(T, String)>, ConnectorError>,
 ) -> Result<(), ConnectorError> {
+    let get = |tag: &T, url: String| {
+        let r = Request::get(url);
+        match reads(tag) {
+            Some(fields) => r.reading(fields),
+            None => r,
+        }
+    };
     let mut seen: HashMap<usize, HashSet<u64>> = HashMap::new();
     let mut next_id = 0usize;
     let mut open = |tag: T, url: String, seen: &mut HashMap<usize, HashSet<u64>>| {
         let id = next_id;
         next_id += 1;
         seen.insert(id, HashSet::from([fingerprint(&url)]));
-        ((id, tag), Request::get(url))
+        let request = get(&tag, url);
+        ((id, tag), request)
     };
     let jobs: Vec<_> = starts
         .into_iter()
@@ -246,7 +267,10 @@ pub fn walk_pages<T, P>(
         };
         let more = on_page(&tag, items, next.is_none())?;
         match next {
-            Some(url) => follow.push((id, tag), Request::get(url)),
+            Some(url) => {
+                let request = get(&tag, url);
+                follow.push((id, tag), request)
+            }
             None => {
                 seen.remove(&id);
             }
@@ -357,10 +381,10 @@ mod tests {
             typed.next_url.as_deref(),
             Some("https://api.twilio.com/2010-04-01/x?Page=1")
         );
-        let from_tree: Vec<UsageRecord> = tree
-            .items
-            .into_iter()
-            .map(|v| serde_json::from_value(v).unwrap())
+        let texts: Vec<String> = tree.items.iter().map(Value::to_string).collect();
+        let from_tree: Vec<UsageRecord> = texts
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
             .collect();
         assert_eq!(format!("{:?}", typed.items), format!("{from_tree:?}"));
         // A wrong item shape is named as such, not as bad JSON.

@@ -14,7 +14,21 @@ pub fn date_rfc3339(d: NaiveDate) -> String {
 
 /// Parse a `YYYY-MM-DD` date.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+    let s = s.get(..10)?;
+    // Twilio writes every date as `YYYY-MM-DD`: read those digits directly (a usage page has
+    // hundreds); anything else goes through chrono's format parser, which reads the same
+    // text to the same date.
+    match s.as_bytes() {
+        [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]
+            if [y0, y1, y2, y3, m0, m1, d0, d1]
+                .iter()
+                .all(|b| b.is_ascii_digit()) =>
+        {
+            let n = |bs: &[&u8]| bs.iter().fold(0u32, |n, b| n * 10 + u32::from(**b - b'0'));
+            NaiveDate::from_ymd_opt(n(&[y0, y1, y2, y3]) as i32, n(&[m0, m1]), n(&[d0, d1]))
+        }
+        _ => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+    }
 }
 
 /// Parse any timestamp Twilio emits (RFC 3339/ISO 8601 or RFC 2822) into UTC.

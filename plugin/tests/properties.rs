@@ -8,6 +8,7 @@ use twilio_connector::fake::FakeTransport;
 use twilio_connector::http::Request;
 use twilio_connector::paging::resolve_link;
 use twilio_connector::retry::{Client, Policy};
+use twilio_connector::time::parse_date;
 use twilio_connector::twilio::account_resource::map_status;
 use twilio_connector::twilio::services::{Category, classify, service_for_category};
 use twilio_connector::twilio::usage::{Activity, UsageRecord, is_priced};
@@ -40,15 +41,32 @@ fn price() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn record() -> impl Strategy<Value = UsageRecord> {
+fn record() -> impl Strategy<Value = UsageRecord<'static>> {
     (prop::sample::select(CATEGORIES), price(), day()).prop_map(|(c, p, d)| UsageRecord {
-        category: Some(c.to_string()),
+        category: Some(c.into()),
         price: p.into(),
-        end_date: Some(d.to_string()),
+        end_date: Some(d.to_string().into()),
     })
 }
 
 proptest! {
+    /// The digits read directly give the date chrono's format parser gives, on dates written
+    /// as Twilio writes them and on text that only looks like one.
+    #[test]
+    fn a_date_is_read_as_chronos_parser_reads_it(
+        text in prop_oneof![
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}.{0,4}",
+            "[0-9+ -]{4}-[0-9 ]{2}-[0-9]{1,3}",
+            ".{0,12}",
+        ],
+        day in day(),
+    ) {
+        let chrono = |s: &str| s.get(..10).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        prop_assert_eq!(parse_date(&text), chrono(&text), "{:?}", text);
+        let written = day.to_string();
+        prop_assert_eq!(parse_date(&written), Some(day));
+    }
+
     #[test]
     fn priced_iff_the_number_is_not_zero(cents in -1_000_000i64..1_000_000, decimals in 0usize..5) {
         let text = format!("{:.*}", decimals, cents as f64 / 100.0);
@@ -73,14 +91,14 @@ proptest! {
     /// reading every daily record (for positive prices, where monthly sums cannot cancel out).
     #[test]
     fn two_step_reading_equals_the_full_scan(days in prop::collection::vec((prop::sample::select(CATEGORIES), 1u32..5000, day()), 0..40)) {
-        let daily: Vec<UsageRecord> = days.iter().map(|(c, p, d)| UsageRecord { category: Some(c.to_string()), price: json!(format!("{}.{:02}", p / 100, p % 100)).into(), end_date: Some(d.to_string()) }).collect();
+        let daily: Vec<UsageRecord> = days.iter().map(|(c, p, d)| UsageRecord { category: Some(c.to_string().into()), price: json!(format!("{}.{:02}", p / 100, p % 100)).into(), end_date: Some(d.to_string().into()) }).collect();
         let mut monthly: std::collections::BTreeMap<(String, i32, u32), f64> = Default::default();
         for (c, p, d) in &days {
             *monthly.entry((c.to_string(), d.year(), d.month())).or_default() += *p as f64;
         }
         let monthly: Vec<UsageRecord> = monthly.into_iter().map(|((c, y, m), p)| {
             let (_, last) = twilio_connector::time::month_bounds(NaiveDate::from_ymd_opt(y, m, 1).unwrap());
-            UsageRecord { category: Some(c), price: json!(p).into(), end_date: Some(last.to_string()) }
+            UsageRecord { category: Some(c.into()), price: json!(p).into(), end_date: Some(last.to_string().into()) }
         }).collect();
         let mut exact = Activity::from_records(&monthly);
         for month in exact.months_to_refine() {

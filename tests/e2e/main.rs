@@ -2,6 +2,7 @@
 //! one, built once by this crate's build script, in the real host against the simulator on
 //! loopback. One module per area.
 
+mod answer_fields;
 mod cli;
 mod cluster;
 mod cluster_metrics;

@@ -96,6 +96,7 @@ fn json_request(method: Method, url: String, body: Vec<u8>) -> Request {
         url,
         content_type: Some(JSON),
         body,
+        answer_fields: None,
     }
 }
 

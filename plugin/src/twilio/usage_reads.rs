@@ -83,7 +83,8 @@ enum Read {
 /// A page of either kind. The account page carries its next link itself: the walk must not
 /// follow it (the next call does).
 enum Listed {
-    Usage(Vec<UsageRecord>),
+    /// A usage page, reduced as it was read (its records borrowed from the answer).
+    Usage(Activity),
     Accounts(Vec<AccountResource>, Option<String>),
 }
 
@@ -120,14 +121,26 @@ pub fn with_usage(
         starts.push((Read::Accounts, link));
         joinable = most;
     }
-    paging::walk_pages(
+    paging::walk_pages_reading(
         client,
         starts,
+        |read| match read {
+            Read::Usage(_) => Some(UsageRecord::FIELDS),
+            Read::Accounts => None,
+        },
         |read, response| match read {
             Read::Usage(_) => {
                 response.ok("usage")?;
-                let page = paging::parse_page(API_HOST, &response.body, "usage_records", "usage")?;
-                Ok((Listed::Usage(page.items), page.next_url))
+                let page = paging::parse_page::<UsageRecord<'_>>(
+                    API_HOST,
+                    &response.body,
+                    "usage_records",
+                    "usage",
+                )?;
+                Ok((
+                    Listed::Usage(Activity::from_records(&page.items)),
+                    page.next_url,
+                ))
             }
             Read::Accounts => {
                 response.ok("account list")?;
@@ -139,11 +152,11 @@ pub fn with_usage(
         "usage",
         |read, page, last| match (read, page) {
             (Read::Usage(list), page) => {
-                let records = page.map(|p| match p {
-                    Listed::Usage(records) => records,
-                    Listed::Accounts(..) => Vec::new(),
+                let activity = page.map(|p| match p {
+                    Listed::Usage(activity) => activity,
+                    Listed::Accounts(..) => Activity::default(),
                 });
-                reads.on_usage(*list, records, last)
+                reads.on_usage(*list, activity, last)
             }
             (Read::Accounts, Ok(Listed::Accounts(items, next))) if items.len() <= joinable => {
                 match next {
@@ -228,7 +241,7 @@ impl Reads<'_> {
     fn on_usage(
         &mut self,
         list: UsageList,
-        page: Result<Vec<UsageRecord>>,
+        page: Result<Activity>,
         last: bool,
     ) -> Result<Vec<(Read, String)>> {
         let mut more = Vec::new();
@@ -236,9 +249,9 @@ impl Reads<'_> {
             UsageList::Monthly(i) | UsageList::Since(i) => {
                 let r = &self.resources[i];
                 match page {
-                    Ok(records) => {
+                    Ok(read) => {
                         if let Some(a) = self.activity[i].as_mut() {
-                            a.merge(Activity::from_records(&records));
+                            a.merge(read);
                         }
                     }
                     Err(e) => {
@@ -263,7 +276,7 @@ impl Reads<'_> {
                 match page {
                     Ok(days) => {
                         if let Some(d) = self.months.get_mut(&(i, month)) {
-                            d.merge(Activity::from_records(&days));
+                            d.merge(days);
                         }
                         if last {
                             let d = self.months.remove(&(i, month)).unwrap_or_default();

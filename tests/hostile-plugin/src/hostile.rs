@@ -212,6 +212,25 @@ impl Guest for Hostile {
                 Ok((_, body)) => body,
                 Err(e) => e,
             },
+            // Read `path` asking the host for only `fields` of its list (`connector-answer-fields`,
+            // as given, however malformed); without `fields`, the whole page.
+            "narrow" => {
+                let fields = option(&cfg, "fields");
+                let headers: &[(&str, &str)] = if fields.is_empty() {
+                    &[]
+                } else {
+                    &[("connector-answer-fields", fields)]
+                };
+                match get(
+                    Scheme::Https,
+                    "api.twilio.com",
+                    option(&cfg, "path"),
+                    headers,
+                ) {
+                    Ok((status, body)) => format!("{status}\n{body}"),
+                    Err(e) => format!("error: {e}"),
+                }
+            }
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
                 let root = std::fs::read_dir("/")

@@ -1,0 +1,405 @@
+//! A plugin may ask for less of a list page than the upstream sends. With the request header
+//! [`ANSWER_FIELDS_HEADER`] (`<list>=<field>,<field>,…`) the host passes on, of each object in
+//! the page's top-level `<list>` array, only the named fields; everything else at the top level
+//! (paging links, metadata) is passed on whole. The header never leaves the host.
+//!
+//! It only ever narrows what the guest reads: every kept value is its original text, keys keep
+//! their order and repeats, and the answer hygiene then runs on what is kept, so a secret field
+//! or an echo of the tenant's secret inside a kept value is blanked as in any answer. A page of
+//! another shape (not an object, the list missing, not an array, an item that is not an object)
+//! or that is not JSON is passed on whole, to be judged as any other answer: a projection never
+//! turns an answer the guest would have refused into one it takes.
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+/// The request header that names the fields a plugin reads of a list page.
+pub const ANSWER_FIELDS_HEADER: &str = "connector-answer-fields";
+
+/// Most fields one projection may keep.
+pub const MAX_FIELDS: usize = 32;
+
+/// Longest name of a list or a field.
+pub const MAX_NAME: usize = 64;
+
+/// What a plugin asked to keep of a list page: the top-level array and its items' fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Projection {
+    list: String,
+    fields: Vec<String>,
+}
+
+/// Why an [`ANSWER_FIELDS_HEADER`] value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("expected <list>=<field>,<field>,…")]
+    Shape,
+    #[error("it names no field")]
+    NoField,
+    #[error("it names {0} fields; at most {MAX_FIELDS}")]
+    TooManyFields(usize),
+    #[error("{0:?} is not a name (1 to {MAX_NAME} of the characters A-Z, a-z, 0-9, '_', '-', '.')")]
+    BadName(String),
+}
+
+fn checked_name(name: &str) -> Result<&str, ProjectionError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(ProjectionError::BadName(
+            name.chars().take(MAX_NAME).collect(),
+        ))
+    }
+}
+
+impl FromStr for Projection {
+    type Err = ProjectionError;
+
+    fn from_str(s: &str) -> Result<Self, ProjectionError> {
+        let (list, fields) = s.trim().split_once('=').ok_or(ProjectionError::Shape)?;
+        let list = checked_name(list.trim())?.to_string();
+        let mut kept: Vec<String> = Vec::new();
+        for f in fields.split(',').map(str::trim) {
+            if f.is_empty() {
+                continue;
+            }
+            let f = checked_name(f)?;
+            if !kept.iter().any(|k| k == f) {
+                kept.push(f.to_string());
+            }
+        }
+        if kept.is_empty() {
+            return Err(ProjectionError::NoField);
+        }
+        if kept.len() > MAX_FIELDS {
+            return Err(ProjectionError::TooManyFields(kept.len()));
+        }
+        Ok(Self { list, fields: kept })
+    }
+}
+
+impl Projection {
+    /// The page narrowed to the asked fields, or `None` when it must be passed on whole (not
+    /// JSON, another shape, or no such list).
+    pub fn apply(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(body.len() / 8 + 64);
+        let mut found = false;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        de::Deserializer::deserialize_map(
+            &mut de,
+            Top {
+                p: self,
+                out: &mut out,
+                found: &mut found,
+            },
+        )
+        .and_then(|()| de.end())
+        .ok()?;
+        found.then_some(out)
+    }
+
+    fn keeps(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f == key)
+    }
+}
+
+/// One object key, decoded (borrowed when it had no escapes).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, k: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(k)))
+            }
+            fn visit_str<E>(self, k: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(k.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Write `"key":raw` (the key written anew from its decoded text, the value as it came).
+fn write_member(out: &mut Vec<u8>, first: &mut bool, key: &str, raw: &RawValue) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, key);
+    out.push(b':');
+    out.extend_from_slice(raw.get().as_bytes());
+}
+
+/// The page's top-level object.
+struct Top<'a> {
+    p: &'a Projection,
+    out: &'a mut Vec<u8>,
+    found: &'a mut bool,
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list page")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.out.push(b'{');
+        let mut first = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == self.p.list.as_str() {
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                let _ = serde_json::to_writer(&mut *self.out, key.as_ref());
+                self.out.push(b':');
+                map.next_value_seed(Items {
+                    p: self.p,
+                    out: &mut *self.out,
+                })?;
+                *self.found = true;
+            } else {
+                let raw: &'de RawValue = map.next_value()?;
+                write_member(self.out, &mut first, &key, raw);
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
+/// The list: an array of objects.
+struct Items<'a> {
+    p: &'a Projection,
+    out: &'a mut Vec<u8>,
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let item = Item {
+                p: self.p,
+                out: &mut *self.out,
+                first,
+            };
+            if seq.next_element_seed(item)?.is_none() {
+                break;
+            }
+            first = false;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+}
+
+/// One item: only the asked fields are written; the rest is read past.
+struct Item<'a> {
+    p: &'a Projection,
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Item<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Item<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.out.push(b'{');
+        let mut first = true;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if self.p.keeps(&key) {
+                let raw: &'de RawValue = map.next_value()?;
+                write_member(self.out, &mut first, &key, raw);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn usage() -> Projection {
+        "usage_records=category,price,end_date".parse().unwrap()
+    }
+
+    fn projected(p: &Projection, body: &str) -> Option<Value> {
+        p.apply(body.as_bytes())
+            .map(|b| serde_json::from_slice(&b).expect("a projection writes JSON"))
+    }
+
+    #[test]
+    fn the_header_is_read_as_a_list_and_its_fields() {
+        type Read<'a> = Result<(&'a str, &'a [&'a str]), ProjectionError>;
+        let cases: &[(&str, Read)] = &[
+            (
+                "usage_records=category,price",
+                Ok(("usage_records", &["category", "price"])),
+            ),
+            (
+                " accounts = sid , status ,sid",
+                Ok(("accounts", &["sid", "status"])),
+            ),
+            ("a=b,", Ok(("a", &["b"]))),
+            ("usage_records", Err(ProjectionError::Shape)),
+            ("usage_records=", Err(ProjectionError::NoField)),
+            ("usage_records= , ", Err(ProjectionError::NoField)),
+            ("=price", Err(ProjectionError::BadName(String::new()))),
+            (
+                "usage records=price",
+                Err(ProjectionError::BadName("usage records".into())),
+            ),
+            ("a=b\"c", Err(ProjectionError::BadName("b\"c".into()))),
+            ("a=b=c", Err(ProjectionError::BadName("b=c".into()))),
+        ];
+        for (text, want) in cases {
+            let got = text.parse::<Projection>();
+            let want = want.clone().map(|(list, fields)| Projection {
+                list: list.into(),
+                fields: fields.iter().map(|f| f.to_string()).collect(),
+            });
+            assert_eq!(got, want, "{text:?}");
+        }
+        let many = format!(
+            "a={}",
+            (0..=MAX_FIELDS)
+                .map(|i| format!("f{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(
+            many.parse::<Projection>(),
+            Err(ProjectionError::TooManyFields(MAX_FIELDS + 1))
+        );
+        let long = format!("a={}", "x".repeat(MAX_NAME + 1));
+        assert!(matches!(
+            long.parse::<Projection>(),
+            Err(ProjectionError::BadName(_))
+        ));
+    }
+
+    #[test]
+    fn only_the_asked_fields_of_each_item_are_kept_and_the_rest_of_the_page_whole() {
+        let body = json!({
+            "first_page_uri": "/2010-04-01/Accounts/AC1/Usage/Records/Monthly.json?Page=0",
+            "usage_records": [
+                {"account_sid": "AC1", "category": "sms", "price": "1.25", "end_date": "2026-01-31",
+                 "subresource_uris": {"daily": "/x", "all_time": "/y"}, "usage": "3"},
+                {"category": "calls", "price": null, "description": "Voice \"minutes\"", "end_date": "2026-02-28"},
+                {"uri": "/z"}
+            ],
+            "next_page_uri": null,
+            "page": 0
+        });
+        let got = projected(&usage(), &body.to_string()).unwrap();
+        assert_eq!(
+            got,
+            json!({
+                "first_page_uri": "/2010-04-01/Accounts/AC1/Usage/Records/Monthly.json?Page=0",
+                "usage_records": [
+                    {"category": "sms", "price": "1.25", "end_date": "2026-01-31"},
+                    {"category": "calls", "price": null, "end_date": "2026-02-28"},
+                    {}
+                ],
+                "next_page_uri": null,
+                "page": 0
+            })
+        );
+    }
+
+    #[test]
+    fn kept_values_are_their_original_text_and_keys_keep_order_repeats_and_meaning() {
+        let p = usage();
+        // A number is not rewritten (1E2 stays 1E2, 0.10 stays 0.10); an escaped key is
+        // matched by what it decodes to; a repeated field stays repeated, so a reader that
+        // refuses repeats refuses the projection too.
+        let body = r#"{"usage_records":[{"pr\u0069ce":1E2,"category":"a\u00e9b","price":0.10,"x":[1,{"price":9}]}]}"#;
+        let out = String::from_utf8(p.apply(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            r#"{"usage_records":[{"price":1E2,"category":"a\u00e9b","price":0.10}]}"#
+        );
+    }
+
+    #[test]
+    fn a_page_of_another_shape_or_not_json_is_passed_on_whole() {
+        let p = usage();
+        let whole = [
+            "[1,2]",
+            r#"{"accounts":[]}"#,
+            r#"{"usage_records":null}"#,
+            r#"{"usage_records":{"category":"sms"}}"#,
+            r#"{"usage_records":[{"category":"sms"},"text"]}"#,
+            r#"{"usage_records":[{"category":"sms"}]"#,
+            r#"{"usage_records":[]} trailing"#,
+            "",
+            r#"{"code":20429,"message":"Too Many Requests","status":429}"#,
+        ];
+        for body in whole {
+            assert_eq!(p.apply(body.as_bytes()), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_kept_value_that_is_not_valid_json_text_refuses_the_projection() {
+        let p = usage();
+        // Not UTF-8 inside a kept value: the raw text cannot be taken, the page is passed
+        // on whole (and refused by the hygiene, as without a projection).
+        let mut body = br#"{"usage_records":[{"category":""#.to_vec();
+        body.extend_from_slice(&[0xff, 0xfe]);
+        body.extend_from_slice(br#""}]}"#);
+        assert_eq!(p.apply(&body), None);
+    }
+}
