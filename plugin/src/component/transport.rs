@@ -3,13 +3,15 @@
 
 use crate::errors::ConnectorError;
 use crate::http::{
-    Answer, CONCURRENT_REQUESTS_HEADER, Method, Request, Response, Ticket, Transport,
+    ANSWER_FIELDS_HEADER, Answer, CONCURRENT_REQUESTS_HEADER, Method, Request, Response, Ticket,
+    Transport,
 };
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method as WasiMethod,
     OutgoingBody, OutgoingRequest, Scheme,
 };
+use wasip2::io::poll::Pollable;
 
 /// Largest body the plugin itself will hold (the host enforces its own, smaller cap first).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -18,15 +20,31 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 /// answer is collected.
 #[derive(Default)]
 pub struct WasiTransport {
-    flying: Vec<(Ticket, Request, FutureIncomingResponse)>,
+    flying: Vec<Flying>,
     /// Requests that failed before reaching the network (refused, bad URL): answered next.
     failed: Vec<(Ticket, ConnectorError)>,
+}
+
+/// A request in flight: its answer's future and the pollable that tells when it is ready,
+/// subscribed once (not at every wait: with a hundred requests in flight that would be a
+/// hundred resources made and dropped per answer). Fields drop in order: the pollable before
+/// the future it belongs to, as wasi requires.
+struct Flying {
+    ticket: Ticket,
+    request: Request,
+    ready: Pollable,
+    future: FutureIncomingResponse,
 }
 
 impl Transport for WasiTransport {
     fn start(&mut self, ticket: Ticket, request: &Request) {
         match start(request) {
-            Ok(future) => self.flying.push((ticket, request.clone(), future)),
+            Ok(future) => self.flying.push(Flying {
+                ticket,
+                request: request.clone(),
+                ready: future.subscribe(),
+                future,
+            }),
             Err(e) => self.failed.push((ticket, e)),
         }
     }
@@ -50,24 +68,28 @@ impl Transport for WasiTransport {
             .collect();
         if done.is_empty() && (!self.flying.is_empty() || timeout_ms.is_some()) {
             // Readiness is asked of pollables: `get` would consume the answer.
-            let mut pollables: Vec<_> = self.flying.iter().map(|(_, _, f)| f.subscribe()).collect();
-            if let Some(ms) = timeout_ms {
-                pollables.push(wasip2::clocks::monotonic_clock::subscribe_duration(
-                    ms.saturating_mul(1_000_000),
-                ));
-            }
-            let refs: Vec<_> = pollables.iter().collect();
+            let timer = timeout_ms.map(|ms| {
+                wasip2::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000))
+            });
+            let mut refs: Vec<&Pollable> = self.flying.iter().map(|f| &f.ready).collect();
+            refs.extend(timer.as_ref());
             let ready = wasip2::io::poll::poll(&refs);
             drop(refs);
+            drop(timer);
             let mut ready: Vec<usize> = ready
                 .into_iter()
                 .map(|i| i as usize)
                 .filter(|i| *i < self.flying.len())
                 .collect();
-            drop(pollables);
             ready.sort_unstable();
             for i in ready.into_iter().rev() {
-                let (ticket, request, future) = self.flying.swap_remove(i);
+                let Flying {
+                    ticket,
+                    request,
+                    ready,
+                    future,
+                } = self.flying.swap_remove(i);
+                drop(ready);
                 let (result, upstream_in_flight) = match finish(future, &request) {
                     Ok((response, count)) => (Ok(response), count),
                     Err(e) => (Err(e), None),
@@ -122,6 +144,11 @@ fn start(req: &Request) -> Result<FutureIncomingResponse, ConnectorError> {
     headers
         .append("accept", b"application/json")
         .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    if let Some(fields) = req.answer_fields {
+        headers
+            .append(ANSWER_FIELDS_HEADER, fields.as_bytes())
+            .map_err(|e| ConnectorError::Transport(format!("header: {e:?}")))?;
+    }
     // A body of known size goes out with Content-Length, as Twilio's helper libraries send it,
     // not chunked (some gateways answer 411 to a chunked POST).
     if !req.body.is_empty() || matches!(req.method, Method::Post | Method::Patch) {
