@@ -525,6 +525,14 @@ async fn main() -> anyhow::Result<()> {
                 let sim_cpu = sim.cpu_s() - cpu0;
                 let connector_cpu = process_cpu_s() - process0 - sim_cpu;
                 let stats_now = sim.concurrency_stats();
+                // `BENCH_TRACE=1`: the simulator's count of requests in flight every 50 ms of
+                // the sync, on stderr (where a sync loses time: its start, bursts, its tail).
+                if std::env::var_os("BENCH_TRACE").is_some() {
+                    eprintln!(
+                        "in flight every 50 ms: {}",
+                        in_flight_trace(&sim.requests(), started, wall)
+                    );
+                }
                 let sent = sim.requests().len() as u64;
                 let needed = sent - stats_now.throttled;
                 let floor = needed as f64 * 0.1 / limit as f64;
@@ -797,4 +805,23 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&path, text)?;
     eprintln!("appended to {}", path.display());
     Ok(())
+}
+
+/// Requests the simulator held in flight at each 50 ms of a sync started at `started`.
+fn in_flight_trace(
+    requests: &[twilio_sim::RecordedRequest],
+    started: Instant,
+    wall: f64,
+) -> String {
+    (0..(wall / 0.05).ceil() as usize)
+        .map(|i| {
+            let at = started + Duration::from_secs_f64(i as f64 * 0.05);
+            requests
+                .iter()
+                .filter(|r| r.received <= at && at < r.answered)
+                .count()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
