@@ -184,7 +184,21 @@ async fn component_sync(
         let cpu0 = sim.cpu_s();
         let started = Instant::now();
         accounts = host.list_all(t, |_| {}).await?.len();
-        times.push(started.elapsed().as_secs_f64());
+        let wall = started.elapsed().as_secs_f64();
+        times.push(wall);
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            let reqs = sim.requests();
+            let first = reqs.iter().map(|r| r.received).min();
+            let last = reqs.iter().map(|r| r.answered).max();
+            if let (Some(first), Some(last)) = (first, last) {
+                eprintln!(
+                    "first request at {:.3} s, last answer at {:.3} s, call done at {wall:.3} s; in flight every 50 ms: {}",
+                    (first - started).as_secs_f64(),
+                    (last - started).as_secs_f64(),
+                    in_flight_trace(&reqs, started, wall)
+                );
+            }
+        }
         cpu.push(sim.cpu_s() - cpu0);
         requests = sim.requests().len();
         sim_answer_ms = mean_answer_ms(sim);
