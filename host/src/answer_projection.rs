@@ -7,8 +7,10 @@
 //! their order and repeats, and the answer hygiene then runs on what is kept, so a secret field
 //! or an echo of the tenant's secret inside a kept value is blanked as in any answer. A page of
 //! another shape (not an object, the list missing, not an array, an item that is not an object)
-//! or that is not JSON is passed on whole, to be judged as any other answer: a projection never
-//! turns an answer the guest would have refused into one it takes.
+//! or that is not JSON is passed on whole, to be judged as any other answer. Dropped fields are
+//! read past for their JSON syntax only, not their content: text that is not UTF-8, a lone
+//! surrogate or a number out of range in a field nobody reads no longer refuses the page (the
+//! guest never sees it; what it sees is checked by the hygiene as always).
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -39,8 +41,10 @@ pub enum ProjectionError {
     Shape,
     #[error("it names no field")]
     NoField,
-    #[error("it names {0} fields; at most {MAX_FIELDS}")]
+    #[error("it names more than {MAX_FIELDS} fields")]
     TooManyFields(usize),
+    #[error("it is {0} bytes long; a list of at most {MAX_FIELDS} names is shorter")]
+    TooLong(usize),
     #[error("{0:?} is not a name (1 to {MAX_NAME} of the characters A-Z, a-z, 0-9, '_', '-', '.')")]
     BadName(String),
 }
@@ -64,6 +68,11 @@ impl FromStr for Projection {
     type Err = ProjectionError;
 
     fn from_str(s: &str) -> Result<Self, ProjectionError> {
+        // Longer than the most fields of the longest names: refused before it is read.
+        let longest = (MAX_FIELDS + 1) * (MAX_NAME + 1);
+        if s.len() > longest {
+            return Err(ProjectionError::TooLong(s.len()));
+        }
         let (list, fields) = s.trim().split_once('=').ok_or(ProjectionError::Shape)?;
         let list = checked_name(list.trim())?.to_string();
         let mut kept: Vec<String> = Vec::new();
@@ -73,14 +82,14 @@ impl FromStr for Projection {
             }
             let f = checked_name(f)?;
             if !kept.iter().any(|k| k == f) {
+                if kept.len() == MAX_FIELDS {
+                    return Err(ProjectionError::TooManyFields(MAX_FIELDS + 1));
+                }
                 kept.push(f.to_string());
             }
         }
         if kept.is_empty() {
             return Err(ProjectionError::NoField);
-        }
-        if kept.len() > MAX_FIELDS {
-            return Err(ProjectionError::TooManyFields(kept.len()));
         }
         Ok(Self { list, fields: kept })
     }
@@ -323,6 +332,11 @@ mod tests {
             many.parse::<Projection>(),
             Err(ProjectionError::TooManyFields(MAX_FIELDS + 1))
         );
+        let flood = format!("a={}", vec!["f"; 5000].join(","));
+        assert!(matches!(
+            flood.parse::<Projection>(),
+            Err(ProjectionError::TooLong(_))
+        ));
         let long = format!("a={}", "x".repeat(MAX_NAME + 1));
         assert!(matches!(
             long.parse::<Projection>(),

@@ -240,8 +240,7 @@ impl WasiHttpHooks for EgressHooks {
                 .acquire_owned()
                 .await
                 .map_err(|_| HttpError::InternalError(None))?;
-            let (mut request, host, write) = shared.decide(request).await?;
-            let projection = shared.projection(&mut request)?;
+            let (request, host, write, projection) = shared.decide(request).await?;
             if write {
                 shared.fence_write().await?;
             }
@@ -278,7 +277,7 @@ impl Shared {
     async fn decide(
         &self,
         request: http::Request<WasiBody>,
-    ) -> Result<(http::Request<Bytes>, String, bool), HttpError> {
+    ) -> Result<(http::Request<Bytes>, String, bool, Option<Projection>), HttpError> {
         let method = crate::request_policy::truncated(request.method().as_str());
         let path = crate::request_policy::truncated(request.uri().path());
         // Every attempt counts against the call's request limit, allowed or not.
@@ -290,7 +289,10 @@ impl Shared {
             ));
             return Err(HttpError::ConnectionLimitReached);
         }
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // Read before the policy, which remembers a write it allows: a request refused here
+        // was never allowed.
+        let projection = self.projection(&mut parts)?;
         // A body the guest never finishes waits no longer than one request may.
         let collected = tokio::time::timeout(
             self.limits.request_timeout,
@@ -373,7 +375,12 @@ impl Shared {
             self.note(format!("egress denied: {method} {why}"));
             HttpError::HttpRequestDenied
         })?;
-        Ok((http::Request::from_parts(parts, body), host, write))
+        Ok((
+            http::Request::from_parts(parts, body),
+            host,
+            write,
+            projection,
+        ))
     }
 
     /// Before a write: the caller's fence, when it has one, must still let it write. Once it
@@ -420,14 +427,14 @@ impl Shared {
     /// refuses the request, so a plugin learns its mistake instead of reading whole answers.
     fn projection(
         &self,
-        request: &mut http::Request<Bytes>,
+        request: &mut http::request::Parts,
     ) -> Result<Option<Projection>, HttpError> {
-        let values: Vec<HeaderValue> = match request.headers_mut().entry(ANSWER_FIELDS_HEADER) {
+        let values: Vec<HeaderValue> = match request.headers.entry(ANSWER_FIELDS_HEADER) {
             http::header::Entry::Occupied(e) => e.remove_entry_mult().1.collect(),
             http::header::Entry::Vacant(_) => return Ok(None),
         };
         let refuse = |why: String| {
-            let path = crate::request_policy::truncated(request.uri().path());
+            let path = crate::request_policy::truncated(request.uri.path());
             self.note(format!("{path}: {ANSWER_FIELDS_HEADER} refused: {why}"));
             HttpError::HttpRequestDenied
         };
@@ -616,7 +623,11 @@ impl Shared {
         // Narrowed first, so the hygiene below judges exactly what the guest will read; a page
         // the projection does not fit is judged whole.
         let body = match projection.and_then(|p| p.apply(&body)) {
-            Some(narrow) => Bytes::from(narrow),
+            // Counted below by its length: no spare capacity is held beside it.
+            Some(mut narrow) => {
+                narrow.shrink_to_fit();
+                Bytes::from(narrow)
+            }
             None => body,
         };
         let body = answer_hygiene(&parts, body, &forms, self.policy.vendor.secret_fields())
