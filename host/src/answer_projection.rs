@@ -8,9 +8,10 @@
 //! or an echo of the tenant's secret inside a kept value is blanked as in any answer. A page of
 //! another shape (not an object, the list missing, not an array, an item that is not an object)
 //! or that is not JSON is passed on whole, to be judged as any other answer. Dropped fields are
-//! read past for their JSON syntax only, not their content: text that is not UTF-8, a lone
-//! surrogate or a number out of range in a field nobody reads no longer refuses the page (the
-//! guest never sees it; what it sees is checked by the hygiene as always).
+//! read past for their JSON syntax only, not their content: text that is not UTF-8 (in the
+//! field's value or its key), a lone surrogate or a number out of range in a field nobody
+//! reads does not refuse the page (the guest never sees it; what it sees is checked by the
+//! hygiene as always).
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -115,13 +116,26 @@ impl Projection {
         found.then_some(out)
     }
 
-    fn keeps(&self, key: &str) -> bool {
-        self.fields.iter().any(|f| f == key)
+    /// The asked field this key names, if any.
+    fn kept(&self, key: &[u8]) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.as_bytes() == key)
+            .map(String::as_str)
     }
 }
 
-/// One object key, decoded (borrowed when it had no escapes).
-struct Key<'de>(Cow<'de, str>);
+/// One object key, its escapes decoded but its bytes not yet checked as UTF-8 (borrowed when
+/// it had no escapes): an item's keys are only compared with the asked names (checked ASCII),
+/// so the many keys of dropped fields are never validated, and a key that is written out is
+/// checked then ([`Key::text`]).
+struct Key<'de>(Cow<'de, [u8]>);
+
+impl Key<'_> {
+    fn text<E: de::Error>(&self) -> Result<&str, E> {
+        std::str::from_utf8(&self.0).map_err(|_| E::custom("a key that is not UTF-8"))
+    }
+}
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -131,14 +145,20 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_borrowed_str<E>(self, k: &'de str) -> Result<Key<'de>, E> {
+            fn visit_borrowed_bytes<E>(self, k: &'de [u8]) -> Result<Key<'de>, E> {
                 Ok(Key(Cow::Borrowed(k)))
             }
+            fn visit_bytes<E>(self, k: &[u8]) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(k.to_vec())))
+            }
+            fn visit_borrowed_str<E>(self, k: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(k.as_bytes())))
+            }
             fn visit_str<E>(self, k: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(k.to_string())))
+                Ok(Key(Cow::Owned(k.as_bytes().to_vec())))
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_bytes(V)
     }
 }
 
@@ -171,13 +191,14 @@ impl<'de> Visitor<'de> for Top<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         self.out.push(b'{');
         let mut first = true;
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if key == self.p.list.as_str() {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let text = key.text()?;
+            if text == self.p.list {
                 if !first {
                     self.out.push(b',');
                 }
                 first = false;
-                let _ = serde_json::to_writer(&mut *self.out, key.as_ref());
+                let _ = serde_json::to_writer(&mut *self.out, text);
                 self.out.push(b':');
                 map.next_value_seed(Items {
                     p: self.p,
@@ -186,7 +207,7 @@ impl<'de> Visitor<'de> for Top<'_> {
                 *self.found = true;
             } else {
                 let raw: &'de RawValue = map.next_value()?;
-                write_member(self.out, &mut first, &key, raw);
+                write_member(self.out, &mut first, text, raw);
             }
         }
         self.out.push(b'}');
@@ -263,9 +284,9 @@ impl<'de> Visitor<'de> for Item<'_> {
         self.out.push(b'{');
         let mut first = true;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if self.p.keeps(&key) {
+            if let Some(field) = self.p.kept(&key) {
                 let raw: &'de RawValue = map.next_value()?;
-                write_member(self.out, &mut first, &key, raw);
+                write_member(self.out, &mut first, field, raw);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -414,6 +435,25 @@ mod tests {
         let mut body = br#"{"usage_records":[{"category":""#.to_vec();
         body.extend_from_slice(&[0xff, 0xfe]);
         body.extend_from_slice(br#""}]}"#);
+        assert_eq!(p.apply(&body), None);
+    }
+
+    #[test]
+    fn only_keys_that_are_written_out_must_be_utf8() {
+        let p = usage();
+        // A dropped field's key is only compared, never checked: the page is narrowed.
+        let mut body = br#"{"usage_records":[{""#.to_vec();
+        body.extend_from_slice(&[0xff]);
+        body.extend_from_slice(br#"":1,"price":"2"}]}"#);
+        assert_eq!(
+            p.apply(&body).as_deref(),
+            Some(br#"{"usage_records":[{"price":"2"}]}"#.as_slice())
+        );
+        // A top-level key is written out: not UTF-8, the page is passed on whole (and refused
+        // by the hygiene).
+        let mut body = br#"{""#.to_vec();
+        body.extend_from_slice(&[0xff]);
+        body.extend_from_slice(br#"":1,"usage_records":[]}"#);
         assert_eq!(p.apply(&body), None);
     }
 }

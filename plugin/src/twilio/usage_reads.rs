@@ -118,7 +118,10 @@ pub fn with_usage(
     let mut outcome = Ahead::Unread;
     let mut joinable = 0;
     if let Some((link, most)) = ahead {
-        starts.push((Read::Accounts, link));
+        // Read first: when it is the list's last page, its accounts' usage reads then queue
+        // behind this page's Monthly reads, not behind every Daily read those start (where
+        // they would be a tail of two round trips with the slots idle).
+        starts.insert(0, (Read::Accounts, link));
         joinable = most;
     }
     paging::walk_pages_reading(
