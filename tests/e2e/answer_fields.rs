@@ -10,6 +10,10 @@ use twilio_sim::{Fault, FaultRule, Fixture, History, Simulator};
 
 const USAGE_FIELDS: &str = "usage_records=category,price,end_date";
 
+/// What the Twilio plugin asks of a page of the account list (`AccountResource::FIELDS`).
+const ACCOUNT_FIELDS: &str =
+    "accounts=sid,friendly_name,status,type,owner_account_sid,date_created";
+
 async fn hostile(sim: &Simulator) -> Host {
     host_with(sim, hostile_wasm(), Limits::default()).await
 }
@@ -89,6 +93,45 @@ async fn a_usage_page_narrowed_by_the_host_holds_exactly_the_asked_fields_of_eve
         narrow.len() * 4 < serde_json::to_string(&whole).unwrap().len(),
         "the guest reads a fraction of the page: {} bytes",
         narrow.len()
+    );
+}
+
+#[tokio::test]
+async fn an_account_page_narrowed_by_the_host_holds_no_auth_token_at_all() {
+    let sim = sim(Fixture::generate(40, 8)).await;
+    let host = hostile(&sim).await;
+    let path = "/2010-04-01/Accounts.json?PageSize=1000";
+    let (status, whole) = read(&host, &sim, path, "").await;
+    assert_eq!(status, 200, "{whole}");
+    let (status, narrow) = read(&host, &sim, path, ACCOUNT_FIELDS).await;
+    assert_eq!(status, 200, "{narrow}");
+    let whole: Value = serde_json::from_str(&whole).unwrap();
+    let narrow: Value = serde_json::from_str(&narrow).unwrap();
+    // Whole, every account comes with its auth token blanked by the host...
+    let accounts = whole["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 41);
+    assert!(
+        accounts.iter().all(|a| a["auth_token"] == json!("")),
+        "{whole}"
+    );
+    // ...narrowed, with the fields the plugin reads and no auth token field at all (the host
+    // no longer parses the page whole to blank it).
+    let fields = [
+        "sid",
+        "friendly_name",
+        "status",
+        "type",
+        "owner_account_sid",
+        "date_created",
+    ];
+    assert_eq!(narrow, narrowed(&whole, "accounts", &fields));
+    assert!(
+        narrow["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a.get("auth_token").is_none() && a["sid"].is_string()),
+        "{narrow}"
     );
 }
 

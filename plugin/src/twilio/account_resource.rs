@@ -23,6 +23,14 @@ pub struct AccountResource {
     pub date_created: Option<String>,
 }
 
+impl AccountResource {
+    /// What the host needs pass on of a page of the account list (`Request::reading`): the
+    /// fields above. The rest of each account (its `auth_token` above all, which the host
+    /// would otherwise parse the page whole to blank, and its links) never reaches the guest.
+    pub const FIELDS: &'static str =
+        "accounts=sid,friendly_name,status,type,owner_account_sid,date_created";
+}
+
 /// Read a nullable string as empty when null.
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())

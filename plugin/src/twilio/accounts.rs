@@ -77,7 +77,8 @@ pub fn list_page(
     let (resources, next_url) = match kept {
         Some(page) => (page.accounts, Some(page.next)),
         None => {
-            let response = client.send(Request::get(list_url(cfg, cursor)?))?;
+            let request = Request::get(list_url(cfg, cursor)?).reading(AccountResource::FIELDS);
+            let response = client.send(request)?;
             response.ok("account list")?;
             let page: paging::Page<AccountResource> =
                 paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;

@@ -93,7 +93,8 @@ enum Listed {
 /// priced date (each month refined by its own Daily records). An account whose usage `state`
 /// kept from an earlier sync reads only the Daily records since instead. Every page is reduced
 /// to the latest priced date per service as it arrives, so memory does not grow with usage
-/// history. What was read completely is kept in `state` for the next sync.
+/// history. What was read completely is kept in `state` for the next sync, each account as
+/// soon as its last read is done.
 ///
 /// With `ahead` (the account list's next page link and the most accounts it may add), that
 /// page is read in the same pipeline; when it is the list's last, its accounts join this call
@@ -129,7 +130,7 @@ pub fn with_usage(
         starts,
         |read| match read {
             Read::Usage(_) => Some(UsageRecord::FIELDS),
-            Read::Accounts => None,
+            Read::Accounts => Some(AccountResource::FIELDS),
         },
         |read, response| match read {
             Read::Usage(_) => {
@@ -159,7 +160,7 @@ pub fn with_usage(
                     Listed::Usage(activity) => activity,
                     Listed::Accounts(..) => Activity::default(),
                 });
-                reads.on_usage(*list, activity, last)
+                reads.on_usage(state.as_deref_mut(), *list, activity, last)
             }
             (Read::Accounts, Ok(Listed::Accounts(items, next))) if items.len() <= joinable => {
                 match next {
@@ -178,15 +179,6 @@ pub fn with_usage(
             (Read::Accounts, _) => Ok(Vec::new()),
         },
     )?;
-    if let Some(state) = state {
-        keep(
-            state,
-            &reads.resources,
-            &reads.activity,
-            &reads.warnings,
-            reads.today,
-        );
-    }
     Ok((reads.finish(), outcome))
 }
 
@@ -240,8 +232,56 @@ impl Reads<'_> {
         starts
     }
 
-    /// Reduce one usage page; the Daily reads a complete Monthly list asks for.
+    /// Take one usage page in; keep the account once its last read is done.
     fn on_usage(
+        &mut self,
+        state: Option<&mut (dyn State + '_)>,
+        list: UsageList,
+        page: Result<Activity>,
+        last: bool,
+    ) -> Result<Vec<(Read, String)>> {
+        let more = self.take_usage(list, page, last)?;
+        // An account whose reads are all done is kept now, while other answers are awaited,
+        // not in one run after the last (the host commits it only if the call succeeds).
+        let i = match list {
+            UsageList::Monthly(i) | UsageList::Since(i) | UsageList::Daily(i, _) => i,
+        };
+        if let Some(state) = state
+            && last
+            && more.is_empty()
+            && self
+                .months
+                .range((i, chrono::NaiveDate::MIN)..=(i, chrono::NaiveDate::MAX))
+                .next()
+                .is_none()
+        {
+            self.keep(state, i);
+        }
+        Ok(more)
+    }
+
+    /// Keep account `i`'s usage if it was read completely (no warning); otherwise forget it,
+    /// so the next sync reads that account in full.
+    fn keep(&self, state: &mut dyn State, i: usize) {
+        use crate::state::Scope::Tenant;
+        let key = kept_usage::key(&self.resources[i].sid);
+        match self.activity[i]
+            .as_ref()
+            .filter(|_| self.warnings[i].is_empty())
+        {
+            Some(a) => {
+                // A refused write only costs the next sync a full read of this account.
+                let kept = KeptUsage::new(a, self.today);
+                if crate::state::set_json(state, Tenant, &key, &kept).is_err() {
+                    state.delete(Tenant, &key);
+                }
+            }
+            None => state.delete(Tenant, &key),
+        }
+    }
+
+    /// Reduce one usage page; the Daily reads a complete Monthly list asks for.
+    fn take_usage(
         &mut self,
         list: UsageList,
         page: Result<Activity>,
@@ -318,30 +358,6 @@ impl Reads<'_> {
                 to_account(r, self.activity[i].as_ref(), std::mem::take(&mut self.warnings[i]))
             })
             .collect()
-    }
-}
-
-/// Keep each account's usage if it was read completely (no warning); otherwise forget it, so
-/// the next sync reads that account in full.
-fn keep(
-    state: &mut dyn State,
-    resources: &[AccountResource],
-    activity: &[Option<Activity>],
-    warnings: &[Vec<String>],
-    today: chrono::NaiveDate,
-) {
-    use crate::state::Scope::Tenant;
-    for (i, r) in resources.iter().enumerate() {
-        let key = kept_usage::key(&r.sid);
-        match activity[i].as_ref().filter(|_| warnings[i].is_empty()) {
-            Some(a) => {
-                // A refused write only costs the next sync a full read of this account.
-                if crate::state::set_json(state, Tenant, &key, &KeptUsage::new(a, today)).is_err() {
-                    state.delete(Tenant, &key);
-                }
-            }
-            None => state.delete(Tenant, &key),
-        }
     }
 }
 
