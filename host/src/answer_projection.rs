@@ -127,11 +127,20 @@ impl Projection {
 
 /// One object key, its escapes decoded but its bytes not yet checked as UTF-8 (borrowed when
 /// it had no escapes): an item's keys are only compared with the asked names (checked ASCII),
-/// so the many keys of dropped fields are never validated, and a key that is written out is
-/// checked then ([`Key::text`]).
+/// so the many keys of dropped fields are not checked as UTF-8, and a key that is written out
+/// is checked then ([`Key::text`]). Read this way, serde_json lets control characters through
+/// (a raw one is not JSON): any key holding one refuses the projection, so such a page goes to
+/// the hygiene whole and is judged there, and a key written out never grows by escaping.
 struct Key<'de>(Cow<'de, [u8]>);
 
-impl Key<'_> {
+impl<'de> Key<'de> {
+    fn checked<E: de::Error>(bytes: Cow<'de, [u8]>) -> Result<Self, E> {
+        if bytes.iter().any(|b| *b < 0x20) {
+            return Err(E::custom("a key with a control character"));
+        }
+        Ok(Key(bytes))
+    }
+
     fn text<E: de::Error>(&self) -> Result<&str, E> {
         std::str::from_utf8(&self.0).map_err(|_| E::custom("a key that is not UTF-8"))
     }
@@ -145,17 +154,17 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_borrowed_bytes<E>(self, k: &'de [u8]) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(k)))
+            fn visit_borrowed_bytes<E: de::Error>(self, k: &'de [u8]) -> Result<Key<'de>, E> {
+                Key::checked(Cow::Borrowed(k))
             }
-            fn visit_bytes<E>(self, k: &[u8]) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(k.to_vec())))
+            fn visit_bytes<E: de::Error>(self, k: &[u8]) -> Result<Key<'de>, E> {
+                Key::checked(Cow::Owned(k.to_vec()))
             }
-            fn visit_borrowed_str<E>(self, k: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(k.as_bytes())))
+            fn visit_borrowed_str<E: de::Error>(self, k: &'de str) -> Result<Key<'de>, E> {
+                Key::checked(Cow::Borrowed(k.as_bytes()))
             }
-            fn visit_str<E>(self, k: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(k.as_bytes().to_vec())))
+            fn visit_str<E: de::Error>(self, k: &str) -> Result<Key<'de>, E> {
+                Key::checked(Cow::Owned(k.as_bytes().to_vec()))
             }
         }
         d.deserialize_bytes(V)
@@ -455,5 +464,24 @@ mod tests {
         body.extend_from_slice(&[0xff]);
         body.extend_from_slice(br#"":1,"usage_records":[]}"#);
         assert_eq!(p.apply(&body), None);
+    }
+
+    #[test]
+    fn a_key_with_a_control_character_refuses_the_projection() {
+        let p = usage();
+        // Raw (not JSON) or escaped, at the top level or in a dropped field: the page goes to
+        // the hygiene whole, which refuses the raw one and reads the escaped one.
+        for body in [
+            "{\"\u{1}\":1,\"usage_records\":[]}",
+            "{\"usage_records\":[{\"a\u{1f}\":1,\"price\":\"2\"}]}",
+            r#"{"\u0001":1,"usage_records":[]}"#,
+            r#"{"usage_records":[{"a\u001f":1,"price":"2"}]}"#,
+        ] {
+            assert_eq!(p.apply(body.as_bytes()), None, "{body:?}");
+        }
+        // A lone surrogate in a dropped key is only compared; in a top-level key it is not
+        // UTF-8 once decoded, and the page goes whole.
+        assert!(p.apply(br#"{"usage_records":[{"\ud800":1}]}"#).is_some());
+        assert_eq!(p.apply(br#"{"\ud800":1,"usage_records":[]}"#), None);
     }
 }

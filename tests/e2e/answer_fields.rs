@@ -114,8 +114,8 @@ async fn an_account_page_narrowed_by_the_host_holds_no_auth_token_at_all() {
         accounts.iter().all(|a| a["auth_token"] == json!("")),
         "{whole}"
     );
-    // ...narrowed, with the fields the plugin reads and no auth token field at all (the host
-    // no longer parses the page whole to blank it).
+    // ...narrowed, with the fields the plugin reads and no auth token field at all: dropped
+    // before the hygiene, not blanked by it.
     let fields = [
         "sid",
         "friendly_name",
