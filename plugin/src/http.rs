@@ -104,6 +104,22 @@ impl Request {
     }
 }
 
+/// An item of a list page as a host that honours `fields` (a [`Request::reading`] value)
+/// passes it on: only the fields named after the list's `=`. For tests that hold a plugin's
+/// field list to what it parses.
+#[cfg(test)]
+pub fn narrowed_item(fields: &str, item: &serde_json::Value) -> serde_json::Value {
+    let (_, names) = fields.split_once('=').expect("<list>=<field>,…");
+    let kept = item
+        .as_object()
+        .expect("an item is an object")
+        .iter()
+        .filter(|(k, _)| names.split(',').any(|f| f == k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::Value::Object(kept)
+}
+
 /// An answer from upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {

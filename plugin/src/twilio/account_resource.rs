@@ -136,17 +136,10 @@ mod tests {
 
     #[test]
     fn an_account_narrowed_to_its_fields_reads_as_the_whole_account() {
-        let (list, fields) = AccountResource::FIELDS.split_once('=').unwrap();
-        assert_eq!(list, "accounts");
+        assert!(AccountResource::FIELDS.starts_with("accounts="));
         let whole = whole_resource();
-        let narrow: serde_json::Map<String, serde_json::Value> = whole
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| fields.split(',').any(|f| f == k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        assert!(!narrow.contains_key("auth_token"));
+        let narrow = crate::http::narrowed_item(AccountResource::FIELDS, &whole);
+        assert!(narrow.get("auth_token").is_none());
         let read = |v: serde_json::Value| {
             format!(
                 "{:?}",
@@ -155,7 +148,7 @@ mod tests {
         };
         // Every field the connector reads is set in the whole account, so a field missing
         // from FIELDS (read as its default) reads differently here.
-        assert_eq!(read(serde_json::Value::Object(narrow)), read(whole));
+        assert_eq!(read(narrow), read(whole));
     }
 
     #[test]
