@@ -329,24 +329,7 @@ mod flows {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    const GO: &str = "GO00000000000000000000000000000001";
-    const WS: &str = "WS00000000000000000000000000000001";
-    const WK: &str = "WK00000000000000000000000000000001";
-    const FU: &str = "FU00000000000000000000000000000001";
-    const TR: &str = "https://taskrouter.twilio.com";
-    const FLEX: &str = "https://flex-api.twilio.com";
-
-    fn cfg(instance: bool) -> Config {
-        Config {
-            app: "flex".into(),
-            account_id: "AC00000000000000000000000000000000".into(),
-            options: if instance {
-                vec![(crate::options::FLEX_INSTANCE.into(), GO.into())]
-            } else {
-                vec![]
-            },
-        }
-    }
+    use crate::flex::test_fixtures::{FLEX, FU, GO, TR, WK, WS, cfg};
 
     /// One workspace; the worker `alice` exists until a DELETE removes it.
     fn taskrouter(t: FakeTransport) -> (FakeTransport, Rc<Cell<bool>>) {

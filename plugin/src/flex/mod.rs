@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod actions;
 pub mod entitlements;
 pub mod listing;
+#[cfg(test)]
+mod test_fixtures;
 pub mod users_api;
 pub mod workers;
 
