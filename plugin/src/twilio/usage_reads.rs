@@ -246,9 +246,10 @@ impl Reads<'_> {
         let i = match list {
             UsageList::Monthly(i) | UsageList::Since(i) | UsageList::Daily(i, _) => i,
         };
+        // Every read an account still waits for is a month in `months` (a complete Monthly
+        // list's Daily reads are entered there as they are asked for).
         if let Some(state) = state
             && last
-            && more.is_empty()
             && self
                 .months
                 .range((i, chrono::NaiveDate::MIN)..=(i, chrono::NaiveDate::MAX))
