@@ -41,6 +41,10 @@ pub struct HostOptions {
     pub state_dir: Option<PathBuf>,
     /// Keep tenants' state elsewhere (e.g. a cluster's store); overrides `state_dir`.
     pub state_backend: Option<std::sync::Arc<dyn crate::state::StateBackend>>,
+    /// Where each account's learned concurrency limit is kept between runs
+    /// (`gate_memory.rs`); `None` keeps it under `state_dir` (in `.limits`) when that is set,
+    /// else in this host's memory only.
+    pub gate_memory: Option<Arc<dyn crate::gate_memory::GateMemory>>,
     /// Told when each upstream request starts and ends, with its status (metrics).
     pub request_observer: Option<Arc<dyn crate::request_observer::RequestObserver>>,
 }

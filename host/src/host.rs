@@ -96,6 +96,21 @@ pub(crate) struct Call {
     pub(crate) plugin: Plugin,
     traffic: Arc<Mutex<CallTraffic>>,
     stderr: MemoryOutputPipe,
+    /// The key of the account gate the call's requests went through.
+    gate_key: Option<String>,
+}
+
+/// Where the host keeps what account gates learned: the options' memory, else a directory
+/// under the state directory (`.limits`: a name no tenant's state directory can have, since
+/// those are `%`-escaped), else none.
+fn gate_memory(options: &HostOptions) -> Option<Arc<dyn crate::gate_memory::GateMemory>> {
+    if let Some(memory) = &options.gate_memory {
+        return Some(memory.clone());
+    }
+    let dir = options.state_dir.as_ref()?;
+    Some(Arc::new(crate::gate_memory::GateMemoryDir::new(
+        dir.join(crate::gate_memory::DIR_NAME),
+    )))
 }
 
 impl Host {
@@ -177,6 +192,10 @@ impl Host {
         };
         let connections =
             crate::upstream_connections::UpstreamConnections::new(options.limits.request_timeout);
+        let gates = match gate_memory(&options) {
+            Some(memory) => UpstreamGates::remembered_in(memory),
+            None => UpstreamGates::default(),
+        };
         let mut host = Self {
             engine,
             pre,
@@ -187,7 +206,7 @@ impl Host {
             listings: Listings::default(),
             states,
             policies: Default::default(),
-            gates: UpstreamGates::default(),
+            gates,
             connections,
             _ticker: ticker,
         };
@@ -343,6 +362,7 @@ impl Host {
             plugin,
             traffic,
             stderr,
+            gate_key: tenant.map(|t| t.credentials.gate_key()),
         })
     }
 
@@ -355,6 +375,11 @@ impl Host {
             call.store.data().limiter.peak,
             std::sync::atomic::Ordering::Relaxed,
         );
+        // What the account's gate learned during the call outlives it, whatever the call's
+        // outcome (the upstream's answers taught it, not the plugin).
+        if let Some(key) = &call.gate_key {
+            self.gates.remember(key);
+        }
         let (mut notes, stopped_at, network, fenced, writes_sent, unauthorized) = {
             let traffic = lock(&call.traffic);
             (

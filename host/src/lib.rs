@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod egress;
 pub mod engine;
 pub mod errors;
+pub mod gate_memory;
 pub mod host;
 pub mod limits;
 pub mod network;

@@ -28,14 +28,19 @@
 //! - one **episode**: requests sent before the limit last fell lower nothing more (a count they
 //!   report still may).
 //!
+//! What a gate learned outlives the process when the host keeps a
+//! [`GateMemory`](crate::gate_memory::GateMemory) (under the state directory): a gate first
+//! used in a later process starts where the account's last one left off.
+//!
 //! The rules are the `connector-limit` crate's, which the plugin follows for its own limit too,
 //! since it cannot see the other calls; the gate is what holds them all to the
 //! account's. A call's configuration tells the plugin where the gate is
 //! ([`HOST_ACCOUNT_IN_FLIGHT`](crate::options::HOST_ACCOUNT_IN_FLIGHT)), so its own limit
 //! starts near it rather than from scratch.
 
+use crate::gate_memory::{GateMemory, RETOLD_AFTER};
 use crate::sync::lock;
-pub use connector_limit::{AdaptiveLimit as GateRules, INITIAL, Outcome, Sent};
+pub use connector_limit::{AdaptiveLimit as GateRules, INITIAL, Learned, Outcome, Sent};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -56,19 +61,62 @@ pub enum Answered {
     Unknown,
 }
 
-/// Every account's gate in this process, by connecting account id. Clones share them.
+/// Every account's gate in this process, by gate key. Clones share them.
 #[derive(Clone, Default)]
 pub struct UpstreamGates {
     gates: Arc<Mutex<HashMap<String, Arc<UpstreamGate>>>>,
+    memory: Option<Arc<dyn GateMemory>>,
 }
 
 impl UpstreamGates {
-    /// The gate of `account` (made on first use; the same one from then on).
-    pub fn gate(&self, account: &str) -> Arc<UpstreamGate> {
+    /// Gates that start from what `memory` recalls and tell it what they learn.
+    pub fn remembered_in(memory: Arc<dyn GateMemory>) -> Self {
+        Self {
+            gates: Arc::default(),
+            memory: Some(memory),
+        }
+    }
+
+    /// The gate of `key` (made on first use, from what the memory recalls of it; the same one
+    /// from then on).
+    pub fn gate(&self, key: &str) -> Arc<UpstreamGate> {
+        if let Some(gate) = lock(&self.gates).get(key) {
+            return gate.clone();
+        }
+        // Recalled outside the map's lock (it may read a file); the first gate made wins.
+        let recalled = self.memory.as_ref().and_then(|m| m.recall(key));
+        let made = match recalled {
+            Some((learned, at)) => UpstreamGate::resumed(learned, at),
+            None => UpstreamGate::default(),
+        };
         lock(&self.gates)
-            .entry(account.to_string())
-            .or_insert_with(|| Arc::new(UpstreamGate::default()))
+            .entry(key.to_string())
+            .or_insert_with(|| Arc::new(made))
             .clone()
+    }
+
+    /// Tell the memory what the gate of `key` learned, if that changed since it was last told
+    /// (or recalled), or was told more than [`RETOLD_AFTER`] ago.
+    pub fn remember(&self, key: &str) {
+        let Some(memory) = &self.memory else { return };
+        let Some(gate) = lock(&self.gates).get(key).cloned() else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        let learned = {
+            let mut s = lock(&gate.state);
+            let learned = s.rules.learned();
+            let told = match s.remembered {
+                Some((was, at)) => was == learned && now - at < RETOLD_AFTER,
+                None => learned == Learned::NOTHING,
+            };
+            if told {
+                return;
+            }
+            s.remembered = Some((learned, now));
+            learned
+        };
+        memory.remember(key, learned);
     }
 }
 
@@ -88,6 +136,8 @@ struct GateState {
     /// emptied before it came back (answers of one round arrive together, and are released
     /// faster than the calls refill them).
     filled_by: Option<u64>,
+    /// What the memory holds of this gate and since when (as recalled or last told).
+    remembered: Option<(Learned, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Default for UpstreamGate {
@@ -105,8 +155,21 @@ impl UpstreamGate {
                 in_flight: 0,
                 waiting: VecDeque::new(),
                 filled_by: None,
+                remembered: None,
             }),
         }
+    }
+
+    /// A gate that starts where an earlier process's gate left off.
+    pub fn resumed(learned: Learned, at: chrono::DateTime<chrono::Utc>) -> Self {
+        let gate = Self::with_rules(GateRules::resume(learned, MAX_LIMIT));
+        lock(&gate.state).remembered = Some((learned, at));
+        gate
+    }
+
+    /// What this gate has learned.
+    pub fn learned(&self) -> Learned {
+        lock(&self.state).rules.learned()
     }
 
     /// Requests this gate lets in flight now.
@@ -324,6 +387,63 @@ mod tests {
         // A request that got no answer teaches nothing.
         drop(gate.acquire().await);
         assert_eq!((gate.limit(), gate.in_flight()), (10, 0));
+    }
+
+    /// A memory in a map, counting what it is told.
+    #[derive(Default)]
+    struct Notebook {
+        kept: Mutex<HashMap<String, (Learned, chrono::DateTime<chrono::Utc>)>>,
+        told: AtomicUsize,
+    }
+
+    impl GateMemory for Notebook {
+        fn recall(&self, key: &str) -> Option<(Learned, chrono::DateTime<chrono::Utc>)> {
+            lock(&self.kept).get(key).copied()
+        }
+        fn remember(&self, key: &str, learned: Learned) {
+            self.told.fetch_add(1, Ordering::SeqCst);
+            lock(&self.kept).insert(key.into(), (learned, chrono::Utc::now()));
+        }
+    }
+
+    #[tokio::test]
+    async fn what_a_gate_learned_starts_the_next_processes_gate_and_is_told_once() {
+        let notebook = Arc::new(Notebook::default());
+        let gates = UpstreamGates::remembered_in(notebook.clone());
+        let gate = gates.gate("AC1/00");
+        // Nothing learned yet: nothing to tell.
+        gates.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 0);
+        let mut held = Vec::new();
+        for _ in 0..12 {
+            held.push(gate.acquire().await);
+        }
+        held.remove(0)
+            .finish(Answered::Throttled { reported: Some(11) });
+        for permit in held {
+            permit.finish(Answered::Unknown);
+        }
+        gates.remember("AC1/00");
+        gates.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 1, "told once");
+        // A later process's gate for the same key starts at the ceiling; another key at INITIAL.
+        let later = UpstreamGates::remembered_in(notebook.clone());
+        let resumed = later.gate("AC1/00");
+        assert_eq!((resumed.limit(), resumed.ceiling()), (10, Some(10)));
+        assert_eq!(later.gate("AC1/ff").limit(), INITIAL);
+        // Recalled and unchanged, it is not told again (until RETOLD_AFTER)...
+        later.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
+        // ...and a key whose gate this process never made is not told anything.
+        later.remember("AC9/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
+        // A stale telling is renewed.
+        lock(&resumed.state).remembered = Some((
+            resumed.learned(),
+            chrono::Utc::now() - RETOLD_AFTER - chrono::TimeDelta::minutes(1),
+        ));
+        later.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -57,6 +57,26 @@ pub enum Outcome {
     Unknown,
 }
 
+/// What the rules learned about an upstream, in a form a later process can start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learned {
+    /// Where the limit starts.
+    pub start: usize,
+    /// The level the upstream accepted at the last throttle, if it throttled.
+    pub ceiling: Option<usize>,
+    /// The account's whole ceiling as the upstream reported it then, if it did.
+    pub reported_ceiling: Option<usize>,
+}
+
+impl Learned {
+    /// What a new limit knows: nothing.
+    pub const NOTHING: Learned = Learned {
+        start: INITIAL,
+        ceiling: None,
+        reported_ceiling: None,
+    };
+}
+
 /// The adaptive limit (see the module's rules).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdaptiveLimit {
@@ -72,6 +92,8 @@ pub struct AdaptiveLimit {
     next_seq: u64,
     /// Requests sent before this one belong to the last throttle's episode.
     episode_end: u64,
+    /// Where [`resume`](Self::resume) started the limit, 0 for a new one.
+    resumed_from: usize,
 }
 
 impl AdaptiveLimit {
@@ -86,6 +108,7 @@ impl AdaptiveLimit {
             credit: 0,
             next_seq: 0,
             episode_end: 0,
+            resumed_from: 0,
         }
     }
 
@@ -97,6 +120,40 @@ impl AdaptiveLimit {
     /// The level the upstream accepted at the last throttle, while it holds.
     pub fn ceiling(&self) -> Option<usize> {
         self.ceiling
+    }
+
+    /// What these rules learned about the upstream, to start a later process from
+    /// ([`resume`](Self::resume)).
+    pub fn learned(&self) -> Learned {
+        match self.ceiling {
+            Some(c) => Learned {
+                start: c,
+                ceiling: Some(c),
+                reported_ceiling: self.reported_ceiling,
+            },
+            // Without a throttle, the limit grew one slot per busy answer: at least half of it
+            // was in flight and taken at once (and where it resumed from was, before).
+            None => Learned {
+                start: (self.limit / 2).max(INITIAL).max(self.resumed_from),
+                ceiling: None,
+                reported_ceiling: None,
+            },
+        }
+    }
+
+    /// Start where `learned` says, never above `cap`: at a known ceiling, held there and
+    /// probed as after a throttle (if the upstream's limit fell since, the first throttle
+    /// lowers it as usual); without one, slow start from the level the upstream took.
+    pub fn resume(learned: Learned, cap: usize) -> Self {
+        let mut rules = Self::new(learned.start, cap);
+        rules.resumed_from = rules.limit;
+        if let Some(c) = learned.ceiling {
+            let c = c.clamp(1, rules.cap);
+            rules.limit = c;
+            rules.ceiling = Some(c);
+            rules.reported_ceiling = learned.reported_ceiling;
+        }
+        rules
     }
 
     /// Count a request going out.
@@ -350,6 +407,149 @@ mod tests {
         assert_eq!(run(32, 100, &[Busy(1000)]).limit(), 100);
         assert_eq!(run(500, 100, &[]).limit(), 100);
         assert_eq!(run(0, 100, &[]).limit(), 1);
+    }
+
+    #[test]
+    fn what_was_learned_starts_a_later_limit_where_it_left_off() {
+        // A new limit has learned nothing.
+        assert_eq!(
+            AdaptiveLimit::new(INITIAL, 1000).learned(),
+            Learned::NOTHING
+        );
+        // (answers seen, what is learned, the resumed limit and ceiling), under a cap of 1000.
+        type Row = (&'static [Step], Learned, usize, Option<usize>);
+        let table: &[Row] = &[
+            // A throttle's ceiling: resumed at it, and held there.
+            (
+                &[Busy(32 + 64), Throttle(128, Some(101))],
+                Learned {
+                    start: 100,
+                    ceiling: Some(100),
+                    reported_ceiling: Some(100),
+                },
+                100,
+                Some(100),
+            ),
+            // A low limit with no count: the level taken, not the eighth below it.
+            (
+                &[Throttle(9, None)],
+                Learned {
+                    start: 16,
+                    ceiling: Some(16),
+                    reported_ceiling: None,
+                },
+                16,
+                Some(16),
+            ),
+            // No throttle: half the limit was in flight and taken.
+            (
+                &[Busy(32 + 64 + 128)],
+                Learned {
+                    start: 128,
+                    ceiling: None,
+                    reported_ceiling: None,
+                },
+                128,
+                None,
+            ),
+            // Never below where a new limit starts.
+            (&[Busy(10)], Learned::NOTHING, INITIAL, None),
+        ];
+        for (i, (steps, learned, limit, ceiling)) in table.iter().enumerate() {
+            let got = run(INITIAL, 1000, steps).learned();
+            assert_eq!(got, *learned, "row {i}");
+            let resumed = AdaptiveLimit::resume(got, 1000);
+            assert_eq!(
+                (resumed.limit(), resumed.ceiling()),
+                (*limit, *ceiling),
+                "row {i}"
+            );
+        }
+        // Resumed at a ceiling, the limit holds for a window of answers, probes one above it,
+        // and a lower upstream limit lowers it at the first throttle.
+        let at_100 = Learned {
+            start: 100,
+            ceiling: Some(100),
+            reported_ceiling: Some(100),
+        };
+        let mut r = AdaptiveLimit::resume(at_100, 1000);
+        for _ in 0..PROBE_MIN_ANSWERS - 1 {
+            let s = r.sent();
+            r.learn(
+                s,
+                Outcome::Accepted {
+                    busy: true,
+                    reported: None,
+                },
+            );
+        }
+        assert_eq!(r.limit(), 100);
+        let s = r.sent();
+        r.learn(
+            s,
+            Outcome::Accepted {
+                busy: true,
+                reported: None,
+            },
+        );
+        assert_eq!(r.limit(), 101, "probed one above");
+        let mut r = AdaptiveLimit::resume(at_100, 1000);
+        let s = r.sent();
+        r.learn(
+            s,
+            Outcome::Throttled {
+                in_flight: 100,
+                reported: Some(9),
+            },
+        );
+        assert_eq!((r.limit(), r.ceiling()), (8, Some(8)));
+        // A count above the one reported then: the upstream's limit rose, climb again.
+        let mut r = AdaptiveLimit::resume(at_100, 1000);
+        let s = r.sent();
+        r.learn(
+            s,
+            Outcome::Accepted {
+                busy: false,
+                reported: Some(120),
+            },
+        );
+        assert_eq!(r.ceiling(), None);
+        // Never above the cap, never below one.
+        let huge = Learned {
+            start: usize::MAX,
+            ceiling: Some(usize::MAX),
+            reported_ceiling: None,
+        };
+        assert_eq!(AdaptiveLimit::resume(huge, 300).limit(), 300);
+        let zero = Learned {
+            start: 0,
+            ceiling: Some(0),
+            reported_ceiling: None,
+        };
+        assert_eq!(AdaptiveLimit::resume(zero, 300).limit(), 1);
+        let no_ceiling = Learned {
+            start: 5000,
+            ceiling: None,
+            reported_ceiling: None,
+        };
+        assert_eq!(AdaptiveLimit::resume(no_ceiling, 300).limit(), 300);
+        // Resumed without a ceiling and then hardly used, it still knows where it started: a
+        // quiet run does not halve what the next one starts at.
+        let at_128 = Learned {
+            start: 128,
+            ceiling: None,
+            reported_ceiling: None,
+        };
+        let mut r = AdaptiveLimit::resume(at_128, 1000);
+        let s = r.sent();
+        r.learn(
+            s,
+            Outcome::Accepted {
+                busy: false,
+                reported: None,
+            },
+        );
+        assert_eq!(r.learned(), at_128);
     }
 
     /// An upstream that accepts `accepts` at once, seen through the rules for `answers`

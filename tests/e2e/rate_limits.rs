@@ -232,3 +232,104 @@ async fn a_plugin_that_ignores_every_limit_is_held_to_the_accounts_gate_and_an_i
     assert!(report.contains("200×"), "{report}");
     assert!(sim.max_concurrent() <= learned as u64 + 1, "{report}");
 }
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_host_on_the_same_state_starts_at_the_accounts_learned_limit_and_an_impostor_changes_none_of_it()
+ {
+    let sim = sim(Fixture::generate(5, 31)).await;
+    sim.faults().latency = Duration::from_millis(30);
+    let limit = 6;
+    sim.faults().concurrency_limit = Some(limit);
+    let dir =
+        connector_e2e::target_dir().join(format!("test-remembered-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let load = || async {
+        let options = connector_host::HostOptions {
+            state_dir: Some(dir.clone()),
+            ..options(&sim)
+        };
+        Host::load(connector_e2e::hostile_wasm(), options)
+            .await
+            .expect("the hostile plugin loads")
+    };
+    let real = tenant(&sim, "twilio");
+    // The first process learns the account's limit from the upstream's throttles.
+    let learned = {
+        let host = load().await;
+        let first = burst(&host, &real).await;
+        assert!(first.contains("429×"), "{first}");
+        host.account_in_flight_limit(&real)
+    };
+    assert!((limit..=limit + 2).contains(&learned), "learned {learned}");
+    // What it keeps names the account, never its secret.
+    let (_, token) = sim.main_credentials();
+    let kept = files_under(&dir);
+    assert!(
+        !kept.is_empty(),
+        "the learned limit is kept under the state directory"
+    );
+    for (path, bytes) in &kept {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains(&token),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+    // A later process starts at it before its first request: 40 reads started at once by a
+    // plugin that ignores every limit reach the upstream no more than the account allows,
+    // where a new gate lets 32 out at once and most are refused.
+    sim.clear_requests();
+    let host = load().await;
+    assert_eq!(host.account_in_flight_limit(&real), learned);
+    let report = burst(&host, &real).await;
+    assert!(report.contains("200×"), "{report}");
+    assert!(
+        sim.max_concurrent() <= learned as u64,
+        "{} in flight at once after the account's gate learned {learned}: {report}",
+        sim.max_concurrent()
+    );
+    assert!(
+        throttled(&sim) <= learned - limit,
+        "{} refused: {report}",
+        throttled(&sim)
+    );
+    drop(host);
+    // Another customer's tenant that names the account, while the upstream lets 3 through,
+    // learns a limit of its own in a process of its own; the account's next process still
+    // starts at what the account's gate learned.
+    sim.faults().concurrency_limit = Some(3);
+    let impostor = impostor(&sim);
+    {
+        let host = load().await;
+        for _ in 0..3 {
+            let report = burst(&host, &impostor).await;
+            assert!(!report.contains("200×"), "{report}");
+        }
+    }
+    sim.faults().concurrency_limit = Some(limit);
+    let host = load().await;
+    assert_eq!(
+        host.account_in_flight_limit(&real),
+        learned,
+        "the impostor's answers changed what the account's gate remembers"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

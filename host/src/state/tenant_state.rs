@@ -25,7 +25,7 @@ pub struct TenantStates {
 }
 
 /// A path segment from any text: letters, digits, `-` and `_` kept, every other byte `%XX`.
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     if s.is_empty() {
         return "%".into();
     }
