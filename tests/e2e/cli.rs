@@ -247,6 +247,9 @@ fn a_second_cli_run_does_no_compilation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_is_kept_shown_and_cleared_and_full_reads_everything_again() {
     let sim = sim(Fixture::demo()).await;
+    // An account that allows 3 requests at once: the host learns it, and remembers it.
+    sim.faults().concurrency_limit = Some(3);
+    sim.faults().latency = std::time::Duration::from_millis(20);
     let addr = sim.addr().to_string();
     let dir = connector_e2e::target_dir().join(format!("test-cli-state-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -277,6 +280,11 @@ async fn state_is_kept_shown_and_cleared_and_full_reads_everything_again() {
         shown.contains("usage/AC0000000000000000000000000000b001"),
         "{shown}"
     );
+    assert!(
+        shown.contains("  concurrency limit remembered for the account: 3 in flight (the upstream's ceiling at its last throttle), learned "),
+        "{shown}"
+    );
+    assert!(shown.ends_with("; a new run starts there\n"), "{shown}");
     let (_, secret) = sim.main_credentials();
     assert!(!shown.contains(&secret));
 
@@ -292,17 +300,14 @@ async fn state_is_kept_shown_and_cleared_and_full_reads_everything_again() {
     assert!(monthly(&sim) > 0, "--full reads everything");
     assert_eq!(full.stdout, first.stdout);
 
-    let cleared = run(&["state", "clear"]);
+    let cleared = text(&run(&["state", "clear"]).stdout);
+    assert!(cleared.contains("): state cleared\n"), "{cleared}");
     assert!(
-        text(&cleared.stdout).ends_with("state cleared\n"),
-        "{}",
-        text(&cleared.stdout)
+        cleared.ends_with(": its remembered concurrency limit forgotten\n"),
+        "{cleared}"
     );
-    let empty = run(&["state", "show"]);
-    assert!(
-        text(&empty.stdout).contains(": 0 key(s), 0 bytes"),
-        "{}",
-        text(&empty.stdout)
-    );
+    let empty = text(&run(&["state", "show"]).stdout);
+    assert!(empty.contains(": 0 key(s), 0 bytes"), "{empty}");
+    assert!(!empty.contains("concurrency limit"), "{empty}");
     let _ = std::fs::remove_dir_all(dir);
 }
