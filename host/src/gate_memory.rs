@@ -70,9 +70,11 @@ impl Remembered {
         }
     }
 
-    /// Whether it is still to be used at `now`.
+    /// Whether it is still to be used at `now`: learned less than [`REMEMBERED_FOR`] ago, and
+    /// not in the future (beyond a clock's drift), so a wrong timestamp cannot keep it forever.
     pub fn fresh(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        now - self.learned_at <= REMEMBERED_FOR
+        let age = now - self.learned_at;
+        age <= REMEMBERED_FOR && age >= -RETOLD_AFTER
     }
 }
 
@@ -141,9 +143,8 @@ impl GateMemoryDir {
         })
     }
 
-    /// Every limit remembered for `account`, with whatever credential (read without any
-    /// secret), in the order of their files; unreadable files are left out.
-    pub fn remembered_for_account(&self, account: &str) -> Result<Vec<Remembered>, String> {
+    /// The memory files of `account`, in order (none when it has no directory).
+    fn account_files(&self, account: &str) -> Result<Vec<PathBuf>, String> {
         let dir = self.dir.join(segment(account));
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -155,7 +156,14 @@ impl GateMemoryDir {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         paths.sort();
-        Ok(paths
+        Ok(paths)
+    }
+
+    /// Every limit remembered for `account`, with whatever credential (read without any
+    /// secret), in the order of their files; unreadable files are left out.
+    pub fn remembered_for_account(&self, account: &str) -> Result<Vec<Remembered>, String> {
+        Ok(self
+            .account_files(account)?
             .iter()
             .filter_map(|p| Self::read(p).ok().flatten())
             .collect())
@@ -163,21 +171,12 @@ impl GateMemoryDir {
 
     /// Forget every limit remembered for `account`; how many there were.
     pub fn forget_account(&self, account: &str) -> Result<usize, String> {
-        let dir = self.dir.join(segment(account));
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
-        };
-        let mut forgotten = 0;
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.extension().is_some_and(|x| x == "json") {
-                std::fs::remove_file(&path)
-                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
-                forgotten += 1;
-            }
+        let paths = self.account_files(account)?;
+        for path in &paths {
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
         }
-        Ok(forgotten)
+        Ok(paths.len())
     }
 }
 
@@ -296,6 +295,10 @@ mod tests {
         kept.learned_at = chrono::Utc::now() - REMEMBERED_FOR - chrono::TimeDelta::minutes(1);
         std::fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
         assert_eq!(memory.recall(KEY), None, "stale");
+        // Learned in the future: a wrong clock or a hand-edited file, not kept forever.
+        kept.learned_at = chrono::Utc::now() + RETOLD_AFTER + chrono::TimeDelta::minutes(1);
+        std::fs::write(&path, serde_json::to_vec(&kept).unwrap()).unwrap();
+        assert_eq!(memory.recall(KEY), None, "from the future");
         for damaged in [
             b"not json".to_vec(),
             br#"{"format":2,"account":"AC","start":5,"ceiling":null,"reported_ceiling":null,"learned_at":"2026-12-01T00:00:00Z"}"#.to_vec(),

@@ -321,6 +321,7 @@ impl Host {
             Some(t) => self.policy_for(&t.app)?,
             None => Arc::new(EgressPolicy::default()),
         };
+        let gate_key = tenant.map(|t| t.credentials.gate_key());
         // An action's writes are held to what its tenant configured (`{GO}` to its instance…).
         if let (CallKind::Action(action), Some(t)) = (&mut kind, tenant) {
             action.configured = configured_values(&policy, t);
@@ -333,7 +334,7 @@ impl Host {
             self.options.audit.clone(),
             kind,
             crate::egress::Upstream {
-                gate: tenant.map(|t| self.gates.gate(&t.credentials.gate_key())),
+                gate: gate_key.as_deref().map(|k| self.gates.gate(k)),
                 bound: tenant.map(|t| t.bound.clone()).unwrap_or_default(),
                 connections: self.connections.clone(),
                 fence,
@@ -362,7 +363,7 @@ impl Host {
             plugin,
             traffic,
             stderr,
-            gate_key: tenant.map(|t| t.credentials.gate_key()),
+            gate_key,
         })
     }
 

@@ -167,11 +167,6 @@ impl UpstreamGate {
         gate
     }
 
-    /// What this gate has learned.
-    pub fn learned(&self) -> Learned {
-        lock(&self.state).rules.learned()
-    }
-
     /// Requests this gate lets in flight now.
     pub fn limit(&self) -> usize {
         lock(&self.state).rules.limit()
@@ -438,8 +433,9 @@ mod tests {
         later.remember("AC9/00");
         assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
         // A stale telling is renewed.
+        let learned = lock(&resumed.state).rules.learned();
         lock(&resumed.state).remembered = Some((
-            resumed.learned(),
+            learned,
             chrono::Utc::now() - RETOLD_AFTER - chrono::TimeDelta::minutes(1),
         ));
         later.remember("AC1/00");
