@@ -94,6 +94,9 @@ pub struct AdaptiveLimit {
     episode_end: u64,
     /// Where [`resume`](Self::resume) started the limit, 0 for a new one.
     resumed_from: usize,
+    /// The highest ceiling the upstream has since been seen to take more than (the level it
+    /// surely takes while its limit does not fall), 0 for none.
+    outgrown: usize,
 }
 
 impl AdaptiveLimit {
@@ -109,6 +112,7 @@ impl AdaptiveLimit {
             next_seq: 0,
             episode_end: 0,
             resumed_from: 0,
+            outgrown: 0,
         }
     }
 
@@ -132,9 +136,14 @@ impl AdaptiveLimit {
                 reported_ceiling: self.reported_ceiling,
             },
             // Without a throttle, the limit grew one slot per busy answer: at least half of it
-            // was in flight and taken at once (and where it resumed from was, before).
+            // was in flight and taken at once (and where it resumed from was, before, and a
+            // ceiling the upstream was seen to take more than).
             None => Learned {
-                start: (self.limit / 2).max(INITIAL).max(self.resumed_from),
+                start: (self.limit / 2)
+                    .max(INITIAL)
+                    .max(self.resumed_from)
+                    .max(self.outgrown)
+                    .min(self.cap),
                 ceiling: None,
                 reported_ceiling: None,
             },
@@ -211,6 +220,9 @@ impl AdaptiveLimit {
 
     /// The upstream accepts more than the ceiling said: climb as at the start.
     fn forget_ceiling(&mut self) {
+        if let Some(c) = self.ceiling {
+            self.outgrown = self.outgrown.max(c);
+        }
         self.ceiling = None;
         self.reported_ceiling = None;
         self.credit = 0;
@@ -231,6 +243,8 @@ impl AdaptiveLimit {
             None => others.max(self.limit / 2),
         }
         .min(self.cap);
+        // The upstream's limit may have fallen: what it took before proves no more than this.
+        self.outgrown = self.outgrown.min(level);
         if sent.seq < self.episode_end {
             // Already backed off for this episode; only a reported count lowers further.
             if whole.is_some() && level < self.limit {
@@ -454,6 +468,34 @@ mod tests {
             ),
             // Never below where a new limit starts.
             (&[Busy(10)], Learned::NOTHING, INITIAL, None),
+            // Climbing again past a ceiling the upstream took more than: at least that ceiling
+            // (not half of where the new climb had got to)...
+            (
+                &[Throttle(65, None), Busy(8 + 64 + 65)],
+                Learned {
+                    start: 64,
+                    ceiling: None,
+                    reported_ceiling: None,
+                },
+                64,
+                None,
+            ),
+            // ...unless a throttle since said the upstream's limit fell.
+            (
+                &[
+                    Throttle(65, None),
+                    Busy(8 + 64 + 65),
+                    Throttle(41, None),
+                    Busy(5 + 64 + 41),
+                ],
+                Learned {
+                    start: 40,
+                    ceiling: None,
+                    reported_ceiling: None,
+                },
+                40,
+                None,
+            ),
         ];
         for (i, (steps, learned, limit, ceiling)) in table.iter().enumerate() {
             let got = run(INITIAL, 1000, steps).learned();
