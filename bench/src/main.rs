@@ -566,6 +566,13 @@ async fn main() -> anyhow::Result<()> {
             for &(pass, new_process) in passes {
                 if new_process {
                     drop(host);
+                    if std::env::var_os("BENCH_TRACE").is_some() {
+                        let remembered = connector_host::gate_memory::GateMemoryDir::new(
+                            memory.clone(),
+                        )
+                        .remembered_for_account(&t.credentials.account_sid().to_string());
+                        eprintln!("the memory holds: {remembered:?}");
+                    }
                     host = fresh(Some(memory.clone())).await?;
                 }
                 // A full sync each time: what the first kept for a re-sync is dropped.
