@@ -463,16 +463,28 @@ mod tests {
         }
     }
 
+    /// Starting at 32 rather than [`limiter::INITIAL`], so a few hundred requests show windows.
+    fn from_32(max_in_flight: usize) -> Policy {
+        Policy {
+            start_in_flight: 32,
+            ..with_cap(max_in_flight)
+        }
+    }
+
     #[test]
     fn slow_start_reaches_the_cap() {
         let mut t = ok_everywhere();
-        let mut c = Client::new(&mut t, with_cap(100));
+        let mut c = Client::new(&mut t, from_32(100));
         let out = c.send_all(get(1000));
         assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
         assert_eq!(c.in_flight_limit(), 100);
         assert_eq!(c.sent, 1000, "nothing sent twice");
         let peak = |from: usize, to: usize| t.in_flight_at_start[from..to].iter().max().copied();
-        assert_eq!(peak(0, 32), Some(limiter::INITIAL), "starts below the cap");
+        assert_eq!(
+            peak(0, 32),
+            Some(32),
+            "starts where it was told, below the cap"
+        );
         assert_eq!(peak(32, 96), Some(64), "doubles per window of answers");
         assert_eq!(peak(96, 1000), Some(100), "up to the cap, never past it");
     }
@@ -480,7 +492,7 @@ mod tests {
     #[test]
     fn a_throttle_with_the_upstreams_count_sets_the_limit_just_under_it() {
         let mut t = ok_everywhere().script_answers([Scripted::throttled(Some(0), Some(9))]);
-        let mut c = Client::new(&mut t, with_cap(100));
+        let mut c = Client::new(&mut t, from_32(100));
         let out = c.send_all(get(60));
         assert!(out.iter().all(|r| r.as_ref().unwrap().status == 200));
         assert_eq!(c.sent, 61, "one retry");
@@ -633,7 +645,7 @@ mod tests {
     #[test]
     fn an_error_from_the_handler_stops_the_run() {
         let mut t = ok_everywhere();
-        let mut c = Client::new(&mut t, Policy::default());
+        let mut c = Client::new(&mut t, from_32(100));
         let e = c
             .run(get(100).into_iter().enumerate(), |i, _, _| {
                 if i == 3 {
