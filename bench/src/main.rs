@@ -569,7 +569,7 @@ async fn main() -> anyhow::Result<()> {
                     if std::env::var_os("BENCH_TRACE").is_some() {
                         let remembered =
                             connector_host::gate_memory::GateMemoryDir::new(memory.clone())
-                                .remembered_for_account(&t.credentials.account_sid().to_string());
+                                .remembered_for_account(t.credentials.account_sid());
                         eprintln!("the memory holds: {remembered:?}");
                     }
                     host = fresh(Some(memory.clone())).await?;
