@@ -23,14 +23,15 @@
 
 /// Where the limit starts when nothing is known of the upstream: a first burst small enough
 /// that a low upstream limit throttles few requests, large enough to reach a high one in a few
-/// windows. A start of 128 took the first sync at a limit of 200 from 1.40× to 1.24–1.27× its
-/// floor, but refused 84 of a 465-request sync against a limit of 8 (18 %); a process that
-/// keeps state starts at what an earlier one learned instead (`host/src/gate_memory.rs`).
+/// windows. A start of 128 spares a first sync the climb to a limit of 200 (BENCHMARKS.md,
+/// 2026-12-02 17:13: its first sync as fast as the next), but had 84 of a 465-request sync
+/// refused against a limit of 8 (18 %); a process that keeps state starts at what an earlier
+/// one learned instead (`host/src/gate_memory.rs`).
 pub const INITIAL: usize = 32;
 
 /// Busy answers at the ceiling before a probe one slot above it: at least this many, so each
-/// probe's throttle stays a small share of the requests (0.7 % of a sync at a limit of 50;
-/// 64 cost 1.5 %)...
+/// probe's throttle stays a small share of the requests (a sync at a limit of 8, where nearly
+/// every refusal is a probe: 1.7 % refused, 2.5 % with a hold of 64; BENCHMARKS.md)...
 pub const PROBE_MIN_ANSWERS: usize = 128;
 
 /// ...and at least a window of answers divided by this (half a window), so a higher ceiling
@@ -146,8 +147,7 @@ impl AdaptiveLimit {
                 start: (self.limit / 2)
                     .max(INITIAL)
                     .max(self.resumed_from)
-                    .max(self.outgrown)
-                    .min(self.cap),
+                    .max(self.outgrown),
                 ceiling: None,
                 reported_ceiling: None,
             },
