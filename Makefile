@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build release demo cluster-demo serve-demo test test-unit test-e2e test-crate lint bench bench-cluster fuzz clean
+.PHONY: setup component hostile build release demo cluster-demo serve-demo test test-unit test-e2e test-crate lint bench profile bench-cluster fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -90,6 +90,11 @@ bench: component
 	./target/release/connector-bench
 	$(CARGO) bench -p connector-bench --bench instantiate
 	$(MAKE) bench-cluster
+
+## Where the CPU goes during syncs (perf, sampled once the first sync starts; timings not recorded).
+profile: component
+	$(CARGO) build --release -p connector-bench
+	sh scripts/profile-sync.sh
 
 ## Tenants per minute with 1, 2 and 3 workers at 100 ms, appended to BENCHMARKS.md.
 bench-cluster: release
