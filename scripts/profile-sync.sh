@@ -16,19 +16,28 @@ command -v perf >/dev/null || { echo "profile: perf is not installed" >&2; exit 
 [ -x "$BIN" ] || { echo "profile: build it first: make component && cargo build --release -p connector-bench" >&2; exit 1; }
 WORK=$(mktemp -d)
 cp BENCHMARKS.md "$WORK/BENCHMARKS.md"
-restore() { cp "$WORK/BENCHMARKS.md" BENCHMARKS.md && rm -rf "$WORK"; }
+PID=
+# Whatever way this ends (perf refused, no sync, ^C), the bench is stopped before BENCHMARKS.md
+# is put back, so it cannot append to it afterwards.
+restore() {
+  [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+  [ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+  cp "$WORK/BENCHMARKS.md" BENCHMARKS.md && rm -rf "$WORK"
+}
 trap restore EXIT
+trap 'exit 130' INT TERM
 "$BIN" >"$WORK/bench.log" 2>&1 &
 PID=$!
 # The bench prints "first sync of …" when a section's first sync starts.
 i=0
 until grep -q "sync of" "$WORK/bench.log"; do
   kill -0 "$PID" 2>/dev/null || { cat "$WORK/bench.log" >&2; echo "profile: the bench ended before a sync started" >&2; exit 1; }
-  i=$((i + 1)); [ "$i" -lt 6000 ] || { kill "$PID"; echo "profile: no sync started in 5 min" >&2; exit 1; }
+  i=$((i + 1)); [ "$i" -lt 6000 ] || { echo "profile: no sync started in 5 min" >&2; exit 1; }
   sleep 0.05
 done
 perf record -q -F 999 -p "$PID" -o "$WORK/perf.data" -- sleep "$SECONDS_TO_SAMPLE" 2>/dev/null
 wait "$PID" || true
+PID=
 grep '^| ' "$WORK/bench.log" || true
 echo
 echo "share of samples by thread and object:"
