@@ -5,7 +5,7 @@ CARGO     ?= cargo
 COMPONENT := target/wasm32-wasip2/component/twilio_connector.wasm
 HOSTILE   := target/wasm32-wasip2/component/hostile_plugin.wasm
 
-.PHONY: setup component hostile build release demo cluster-demo serve-demo test test-unit test-e2e test-crate lint bench profile bench-cluster fuzz clean
+.PHONY: setup component hostile build release demo cluster-demo serve-demo test test-unit test-e2e test-crate lint bench profile profile-guest bench-cluster fuzz clean
 
 ## Install the wasm target (idempotent).
 setup:
@@ -95,6 +95,14 @@ bench: component
 profile: component
 	$(CARGO) build --release -p connector-bench
 	sh scripts/profile-sync.sh
+
+## The same, with the guest's compiled functions named: a host build with wasmtime's perf map
+## and a component that keeps its function names, both kept apart in target/perfmap (the first
+## build compiles wasmtime again, about 20 min on 2 cores).
+profile-guest: component
+	CARGO_TARGET_DIR=target/perfmap $(CARGO) build --release -p connector-bench --features perfmap
+	CARGO_TARGET_DIR=target/perfmap CARGO_PROFILE_COMPONENT_STRIP=false $(CARGO) build -p twilio-connector --target wasm32-wasip2 --profile component
+	BENCH_PLUGIN=target/perfmap/wasm32-wasip2/component/twilio_connector.wasm PROFILE_BIN=target/perfmap/release/connector-bench sh scripts/profile-sync.sh
 
 ## Tenants per minute with 1, 2 and 3 workers at 100 ms, appended to BENCHMARKS.md.
 bench-cluster: release

@@ -11,23 +11,28 @@ SECONDS_TO_SAMPLE=${PROFILE_SECONDS:-5}
 export BENCH_ONLY=${BENCH_ONLY:-ceiling}
 export BENCH_CEILING_LIMITS=${BENCH_CEILING_LIMITS:-200}
 export BENCH_RUNS=${BENCH_RUNS:-1}
-BIN=./target/release/connector-bench
+# `make profile-guest` runs a build whose wasmtime writes /tmp/perf-<pid>.map, so the guest's
+# compiled functions are named in the report instead of `[JIT]` addresses.
+BIN=${PROFILE_BIN:-./target/release/connector-bench}
 command -v perf >/dev/null || { echo "profile: perf is not installed" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "profile: build it first: make component && cargo build --release -p connector-bench" >&2; exit 1; }
 WORK=$(mktemp -d)
 cp BENCHMARKS.md "$WORK/BENCHMARKS.md"
 PID=
+MAPPED=
 # Whatever way this ends (perf refused, no sync, ^C), the bench is stopped before BENCHMARKS.md
 # is put back, so it cannot append to it afterwards.
 restore() {
   [ -z "$PID" ] || kill "$PID" 2>/dev/null || true
   [ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+  [ -z "$MAPPED" ] || rm -f "/tmp/perf-$MAPPED.map"
   cp "$WORK/BENCHMARKS.md" BENCHMARKS.md && rm -rf "$WORK"
 }
 trap restore EXIT
 trap 'exit 130' INT TERM
 "$BIN" >"$WORK/bench.log" 2>&1 &
 PID=$!
+MAPPED=$PID
 # The bench prints "first sync of …" when a section's first sync starts.
 i=0
 until grep -q "sync of" "$WORK/bench.log"; do
@@ -46,5 +51,5 @@ for comm in tokio-rt-worker connector-bench simulator; do
   echo
   echo "hottest symbols in $comm:"
   perf report -i "$WORK/perf.data" --no-children --comm "$comm" --sort symbol --stdio -g none 2>/dev/null \
-    | grep '%' | cut -c1-140 | head -15
+    | grep '%' | cut -c1-140 | head -"${PROFILE_TOP:-15}"
 done

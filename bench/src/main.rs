@@ -174,8 +174,12 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The component measured: `make component`'s, or `BENCH_PLUGIN` (`make profile-guest` points
+/// it at a build that keeps its function names, so a profile can name them).
 fn plugin() -> PathBuf {
-    root().join("target/wasm32-wasip2/component/twilio_connector.wasm")
+    std::env::var_os("BENCH_PLUGIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wasm32-wasip2/component/twilio_connector.wasm"))
 }
 
 fn tenant(sim: &Simulator, app: &str) -> Tenant {
