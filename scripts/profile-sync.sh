@@ -15,7 +15,7 @@ export BENCH_RUNS=${BENCH_RUNS:-1}
 # compiled functions are named in the report instead of `[JIT]` addresses.
 BIN=${PROFILE_BIN:-./target/release/connector-bench}
 command -v perf >/dev/null || { echo "profile: perf is not installed" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "profile: build it first: make component && cargo build --release -p connector-bench" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "profile: $BIN is not built: run make profile (or make profile-guest), which builds it" >&2; exit 1; }
 WORK=$(mktemp -d)
 cp BENCHMARKS.md "$WORK/BENCHMARKS.md"
 PID=
