@@ -99,7 +99,7 @@ profile: component
 ## The same, with the guest's compiled functions named: a host build with wasmtime's perf map
 ## and a component that keeps its function names, both kept apart in target/perfmap (the first
 ## build compiles wasmtime again, about 20 min on 2 cores).
-profile-guest: component
+profile-guest: setup
 	CARGO_TARGET_DIR=target/perfmap $(CARGO) build --release -p connector-bench --features perfmap
 	CARGO_TARGET_DIR=target/perfmap CARGO_PROFILE_COMPONENT_STRIP=false $(CARGO) build -p twilio-connector --target wasm32-wasip2 --profile component
 	BENCH_PLUGIN=target/perfmap/wasm32-wasip2/component/twilio_connector.wasm PROFILE_BIN=target/perfmap/release/connector-bench sh scripts/profile-sync.sh

@@ -960,3 +960,67 @@ fn in_flight_trace(
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sync(wall: f64, throttled: u64, same: Listed) -> CeilingSync {
+        CeilingSync {
+            wall,
+            sent: 2408 + throttled,
+            throttled,
+            peak: 200,
+            same,
+            connector_cpu: wall / 2.0,
+            sim_cpu: 0.3,
+        }
+    }
+
+    #[test]
+    fn a_ceiling_row_is_the_median_round_with_its_range() {
+        // 2408 requests at 200 in flight, 100 ms: a floor of 1.204 s.
+        let row = ceiling_row(
+            &[
+                sync(2.4, 30, Listed::Reference),
+                sync(1.8, 10, Listed::Alike),
+                sync(1.5, 60, Listed::Alike),
+            ],
+            1000,
+            200,
+        );
+        assert!(
+            row.starts_with("median of 3 rounds; 1.80 s (1.50–2.40);"),
+            "{row}"
+        );
+        assert!(
+            row.contains("2408 requests + 30 (10–60) throttled"),
+            "{row}"
+        );
+        assert!(
+            row.contains("**1.50× (1.25–1.99) the floor at 200** (1.20 s)"),
+            "{row}"
+        );
+        assert!(
+            row.contains("reference, the others the same accounts"),
+            "{row}"
+        );
+        assert!(row.contains("connector CPU 0.90 s"), "{row}");
+    }
+
+    #[test]
+    fn one_round_has_no_range_and_a_different_listing_is_flagged() {
+        let one = ceiling_row(&[sync(1.5, 0, Listed::Alike)], 1000, 200);
+        assert!(
+            one.starts_with("1.50 s; 2408 requests + 0 throttled (**0.0 %**)"),
+            "{one}"
+        );
+        assert!(one.contains("; same accounts;"), "{one}");
+        let odd = ceiling_row(
+            &[sync(1.5, 0, Listed::Alike), sync(1.6, 0, Listed::Different)],
+            1000,
+            200,
+        );
+        assert!(odd.contains("**different accounts**"), "{odd}");
+    }
+}
