@@ -127,3 +127,99 @@ async fn clearing_the_state_forces_a_full_sync() {
     );
     let _ = std::fs::remove_dir_all(kept);
 }
+
+#[tokio::test]
+async fn a_resync_reads_known_accounts_usage_while_the_account_page_is_read() {
+    let sim = sim(Fixture::generate(12, 11)).await;
+    let t = tenant(&sim, "twilio");
+    let kept = state_dir("early");
+    // One subaccount opens after day 1, another is no longer listed on day 2.
+    let (joiner, leaver) = sim.with_fixture(|f| {
+        let n = f.accounts.len();
+        (f.accounts[n - 1].clone(), f.accounts[n - 2].clone())
+    });
+    let sid_of = |a: &serde_json::Value| a["sid"].as_str().unwrap().to_string();
+    let (joiner_sid, leaver_sid) = (sid_of(&joiner), sid_of(&leaver));
+    // Twilio refuses a suspended or closed subaccount's usage (20003): its read early on day 2
+    // is judged once the page says the account is not active, a warning and not a failure.
+    sim.update_fixture(|f| {
+        f.accounts.retain(|a| a["sid"] != joiner["sid"]);
+        f.behaviour.refuse_inactive_usage = true;
+    });
+    host_on(&sim, "2025-12-30", &kept)
+        .await
+        .list_all(&t, |_| {})
+        .await
+        .unwrap();
+
+    sim.update_fixture(|f| {
+        f.accounts.retain(|a| a["sid"] != leaver["sid"]);
+        f.accounts.push(joiner.clone());
+    });
+    sim.clear_requests();
+    sim.faults().latency = std::time::Duration::from_millis(150);
+    // What the account no longer listed answers is not this sync's concern.
+    sim.faults().rules.push_back(twilio_sim::FaultRule::on(
+        &format!("{leaver_sid}/Usage"),
+        twilio_sim::Fault::Malformed,
+        1,
+    ));
+    let resync = sorted(
+        host_on(&sim, "2025-12-31", &kept)
+            .await
+            .list_all(&t, |_| {})
+            .await
+            .unwrap(),
+    );
+    sim.faults().latency = std::time::Duration::ZERO;
+    let requests = sim.requests();
+    let page = requests
+        .iter()
+        .find(|r| r.path.ends_with("/Accounts.json"))
+        .expect("the account list was read");
+    let daily: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/Daily.json"))
+        .collect();
+    assert!(!daily.is_empty());
+    assert!(
+        daily.iter().any(|r| r.received < page.answered),
+        "the kept accounts' usage is read while the account page is, not after it"
+    );
+    // The new account is read in full; the one no longer listed is not reported.
+    assert!(
+        requests.iter().any(|r| r
+            .path
+            .ends_with(&format!("{joiner_sid}/Usage/Records/Monthly.json"))),
+        "the new account's whole history is read"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.contains(&format!("{leaver_sid}/Usage")) && r.received < page.answered),
+        "the account the last sync listed was read early"
+    );
+    let ids: Vec<&str> = resync.iter().map(|a| a.id.as_str()).collect();
+    assert!(ids.contains(&joiner_sid.as_str()));
+    assert!(!ids.contains(&leaver_sid.as_str()));
+    assert!(
+        resync.iter().any(|a| a
+            .warnings
+            .iter()
+            .any(|w| w.contains("are refused to these credentials"))),
+        "an inactive account's refused usage read early is a warning"
+    );
+
+    // Exactly what a full sync of the same data reports.
+    let fresh = state_dir("early-full");
+    let full = sorted(
+        host_on(&sim, "2025-12-31", &fresh)
+            .await
+            .list_all(&t, |_| {})
+            .await
+            .unwrap(),
+    );
+    assert_eq!(resync, full);
+    let _ = std::fs::remove_dir_all(kept);
+    let _ = std::fs::remove_dir_all(fresh);
+}

@@ -2,8 +2,9 @@
 //! activity its usage shows (`usage_reads.rs`).
 
 use super::account_resource::AccountResource;
-use super::usage_reads::{Ahead, with_usage};
+use super::usage_reads::{Ahead, Page, with_usage};
 use super::{API_HOST, url, validate_sid};
+use crate::errors::ConnectorError;
 use crate::http::Request;
 use crate::model::{Account, AccountPage, Config, Result};
 use crate::paging;
@@ -58,10 +59,21 @@ fn ahead_key(cursor: &str) -> String {
     format!("twilio/accounts-ahead/{cursor}")
 }
 
+/// The SIDs the last sync's first page listed, with the URL it was read from: a re-sync's first
+/// call reads their usage while the page itself is read (`usage_reads::Page::Reading`).
+#[derive(Debug, Serialize, Deserialize)]
+struct ListingHead {
+    url: String,
+    sids: Vec<String>,
+}
+
+const HEAD_KEY: &str = "twilio/listing-head";
+
 /// One page of accounts, each with its usage-derived activity. While their usage is read, the
 /// next page of the list is read too: when it is the last, its accounts join this page (the
 /// list ends in this call instead of one more whose reads no concurrency overlaps); otherwise
-/// it is kept for the next call.
+/// it is kept for the next call. A first call whose page the last sync kept the head of starts
+/// those accounts' usage reads with the page read.
 pub fn list_page(
     client: &mut Client<'_>,
     state: &mut dyn State,
@@ -74,30 +86,37 @@ pub fn list_page(
         state.delete(Scope::Listing, &key);
         page
     });
-    let (resources, next_url) = match kept {
-        Some(page) => (page.accounts, Some(page.next)),
+    let page = match kept {
+        Some(page) => Page::Read(page.accounts, Some(page.next)),
         None => {
-            let request = Request::get(list_url(cfg, cursor)?).reading(AccountResource::FIELDS);
-            let response = client.send(request)?;
-            response.ok("account list")?;
-            let page: paging::Page<AccountResource> =
-                paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
-            (page.items, page.next_url)
+            let url = list_url(cfg, cursor)?;
+            let early = match cursor {
+                None => get_json::<ListingHead>(state, Scope::Tenant, HEAD_KEY)
+                    .filter(|head| head.url == url)
+                    .map(|head| head.sids)
+                    .unwrap_or_default(),
+                Some(_) => Vec::new(),
+            };
+            Page::Reading { url, early }
         }
     };
     let most = page_size(cfg) as usize;
-    let (accounts, ahead) = with_usage(
-        client,
-        Some(state),
-        cfg,
-        resources,
-        next_url.clone().map(|u| (u, most)),
-    )?;
-    let next_cursor = match ahead {
+    let listing = with_usage(client, Some(state), cfg, page, most)?;
+    if cursor.is_none() {
+        let head = ListingHead {
+            url: list_url(cfg, None)?,
+            sids: listing.accounts.iter().map(|a| a.id.clone()).collect(),
+        };
+        // Refused (the bucket is full): the next sync reads its first page before its usage.
+        if set_json(state, Scope::Tenant, HEAD_KEY, &head).is_err() {
+            state.delete(Scope::Tenant, HEAD_KEY);
+        }
+    }
+    let next_cursor = match listing.ahead {
         Ahead::Joined => None,
-        Ahead::Unread => next_url.as_deref().map(cursor_of),
+        Ahead::Unread => listing.next.as_deref().map(cursor_of),
         Ahead::Read(accounts, next) => {
-            let cursor = next_url.as_deref().map(cursor_of);
+            let cursor = listing.next.as_deref().map(cursor_of);
             if let Some(c) = &cursor {
                 // Refused (the bucket is full): the next call reads the page again.
                 let _ = set_json(
@@ -111,7 +130,7 @@ pub fn list_page(
         }
     };
     Ok(AccountPage {
-        accounts,
+        accounts: listing.accounts,
         next_cursor,
     })
 }
@@ -129,9 +148,10 @@ pub fn fetch_resource(client: &mut Client<'_>, id: &str) -> Result<AccountResour
 /// One account with its activity.
 pub fn get(client: &mut Client<'_>, cfg: &Config, id: &str) -> Result<Account> {
     let resource = fetch_resource(client, id)?;
-    Ok(with_usage(client, None, cfg, vec![resource], None)?
-        .0
-        .remove(0))
+    with_usage(client, None, cfg, Page::Read(vec![resource], None), 0)?
+        .accounts
+        .pop()
+        .ok_or_else(|| ConnectorError::MalformedResponse(format!("account {id}: not read")))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::paging;
 use crate::retry::Client;
 use crate::state::State;
 use crate::time::month_bounds;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Largest page the 2010 API serves: usage lists are read in pages this size and reduced page
 /// by page.
@@ -74,18 +74,42 @@ pub enum Ahead {
     Read(Vec<AccountResource>, String),
 }
 
-/// What one pipeline reads: usage lists, and at most one page of the account list ahead.
+/// What one pipeline reads: usage lists, the call's own page of the account list, and at most
+/// one page of the list ahead.
 enum Read {
     Usage(UsageList),
+    /// The call's page of the account list: its accounts are this call's.
+    Page,
+    /// The page after it, read ahead.
     Accounts,
 }
 
-/// A page of either kind. The account page carries its next link itself: the walk must not
+/// A page of either kind. An account page carries its next link itself: the walk must not
 /// follow it (the next call does).
 enum Listed {
     /// A usage page, reduced as it was read (its records borrowed from the answer).
     Usage(Activity),
     Accounts(Vec<AccountResource>, Option<String>),
+}
+
+/// Where a call's accounts come from.
+pub enum Page {
+    /// Already read (one account, or a page the call before read ahead), with the list's next
+    /// page link.
+    Read(Vec<AccountResource>, Option<String>),
+    /// Read in the pipeline from this URL. The usage of the accounts `early` names (the SIDs
+    /// the last sync's first page listed) is read alongside it, so a re-sync does not wait one
+    /// round trip for the account page with every slot idle; an early read whose account the
+    /// page no longer lists is dropped, and the page's other accounts are read when it arrives.
+    Reading { url: String, early: Vec<String> },
+}
+
+/// What a call listed: its accounts with their activity, the list's next page link, and the
+/// page read ahead.
+pub struct Listing {
+    pub accounts: Vec<Account>,
+    pub next: Option<String>,
+    pub ahead: Ahead,
 }
 
 /// Read usage for many accounts at once, one pipeline: each account's Monthly records, and as
@@ -96,41 +120,54 @@ enum Listed {
 /// history. What was read completely is kept in `state` for the next sync, each account as
 /// soon as its last read is done.
 ///
-/// With `ahead` (the account list's next page link and the most accounts it may add), that
-/// page is read in the same pipeline; when it is the list's last, its accounts join this call
-/// (their usage read with the rest), so a list that ends just past a page costs no call of its
-/// own.
+/// The list's next page (at most `most` accounts) is read in the same pipeline; when it is the
+/// list's last, its accounts join this call (their usage read with the rest), so a list that
+/// ends just past a page costs no call of its own.
 pub fn with_usage(
     client: &mut Client<'_>,
     mut state: Option<&mut dyn State>,
     cfg: &Config,
-    resources: Vec<AccountResource>,
-    ahead: Option<(String, usize)>,
-) -> Result<(Vec<Account>, Ahead)> {
+    page: Page,
+    most: usize,
+) -> Result<Listing> {
     let mut reads = Reads {
         cfg,
         today: client.now().date_naive(),
+        sids: Vec::new(),
         resources: Vec::new(),
         activity: Vec::new(),
         warnings: Vec::new(),
+        pending: Vec::new(),
+        early: HashMap::new(),
+        listed: Vec::new(),
         months: BTreeMap::new(),
     };
-    let mut starts: Vec<(Read, String)> = reads.add(state.as_deref_mut(), resources);
+    let mut next = None;
+    let mut starts: Vec<(Read, String)> = match page {
+        Page::Read(resources, link) => {
+            let mut starts = reads.add(state.as_deref_mut(), resources)?;
+            if let Some(link) = &link {
+                // Read first: when it is the list's last page, its accounts' usage reads then
+                // queue behind this page's Monthly reads, not behind every Daily read those
+                // start (where they would be a tail of two round trips with the slots idle).
+                starts.insert(0, (Read::Accounts, link.clone()));
+            }
+            next = link;
+            starts
+        }
+        Page::Reading { url, early } => {
+            let mut starts = vec![(Read::Page, url)];
+            starts.extend(reads.add_early(state.as_deref_mut(), early));
+            starts
+        }
+    };
     let mut outcome = Ahead::Unread;
-    let mut joinable = 0;
-    if let Some((link, most)) = ahead {
-        // Read first: when it is the list's last page, its accounts' usage reads then queue
-        // behind this page's Monthly reads, not behind every Daily read those start (where
-        // they would be a tail of two round trips with the slots idle).
-        starts.insert(0, (Read::Accounts, link));
-        joinable = most;
-    }
     paging::walk_pages_reading(
         client,
-        starts,
+        std::mem::take(&mut starts),
         |read| match read {
             Read::Usage(_) => Some(UsageRecord::FIELDS),
-            Read::Accounts => Some(AccountResource::FIELDS),
+            Read::Page | Read::Accounts => Some(AccountResource::FIELDS),
         },
         |read, response| match read {
             Read::Usage(_) => {
@@ -146,7 +183,7 @@ pub fn with_usage(
                     page.next_url,
                 ))
             }
-            Read::Accounts => {
+            Read::Page | Read::Accounts => {
                 response.ok("account list")?;
                 let page =
                     paging::parse_page(API_HOST, &response.body, "accounts", "account list")?;
@@ -162,14 +199,29 @@ pub fn with_usage(
                 });
                 reads.on_usage(state.as_deref_mut(), *list, activity, last)
             }
-            (Read::Accounts, Ok(Listed::Accounts(items, next))) if items.len() <= joinable => {
-                match next {
+            (Read::Page, Ok(Listed::Accounts(items, link))) => {
+                let mut more = Vec::new();
+                if let Some(link) = &link {
+                    // Read first, as above.
+                    more.push((Read::Accounts, link.clone()));
+                }
+                next = link;
+                more.extend(reads.add(state.as_deref_mut(), items)?);
+                // The page is the truth: what it does not list is not this call's.
+                reads.early.clear();
+                Ok(more)
+            }
+            (Read::Page, Ok(Listed::Usage(_))) => Ok(Vec::new()),
+            // The call's own page failing fails the call, as when it is read on its own.
+            (Read::Page, Err(e)) => Err(e),
+            (Read::Accounts, Ok(Listed::Accounts(items, link))) if items.len() <= most => {
+                match link {
                     None => {
                         outcome = Ahead::Joined;
-                        Ok(reads.add(state.as_deref_mut(), items))
+                        reads.add(state.as_deref_mut(), items)
                     }
-                    Some(next) => {
-                        outcome = Ahead::Read(items, next);
+                    Some(link) => {
+                        outcome = Ahead::Read(items, link);
                         Ok(Vec::new())
                     }
                 }
@@ -179,57 +231,118 @@ pub fn with_usage(
             (Read::Accounts, _) => Ok(Vec::new()),
         },
     )?;
-    Ok((reads.finish(), outcome))
+    Ok(Listing {
+        accounts: reads.finish(),
+        next,
+        ahead: outcome,
+    })
 }
 
-/// The pipeline's accounts and what their usage has shown so far.
+/// The pipeline's accounts and what their usage has shown so far. An account is a slot, by
+/// index; its SID is known from the start, its resource once a page of the list names it.
 struct Reads<'c> {
     cfg: &'c Config,
     today: chrono::NaiveDate,
-    resources: Vec<AccountResource>,
+    sids: Vec<String>,
+    /// `None` while only the kept listing head names the account (its usage read early).
+    resources: Vec<Option<AccountResource>>,
     activity: Vec<Option<Activity>>,
     warnings: Vec<Vec<String>>,
+    /// A usage error of an account read early, judged by the account's status once its page
+    /// arrives (a suspended account's 401 is a warning, an active one's fails the call).
+    pending: Vec<Option<ConnectorError>>,
+    /// Accounts read early, by SID, that no page has named yet.
+    early: HashMap<String, usize>,
+    /// The accounts this call reports, in the list's order.
+    listed: Vec<usize>,
     /// Daily records of a month being read, reduced as pages arrive.
     months: BTreeMap<(usize, chrono::NaiveDate), Activity>,
 }
 
+/// Most accounts a call reads early: two pages (its own and one joined), whatever a kept head
+/// says.
+const MOST_EARLY: usize = 2 * super::accounts::ACCOUNTS_PER_PAGE as usize;
+
 impl Reads<'_> {
-    /// Take in more accounts; the first read of each (Monthly, or Daily since the kept read).
+    /// Take in the accounts a page lists: an account read early is bound to its resource (and
+    /// an error its read met is judged now); any other starts its first read.
     fn add(
         &mut self,
         mut state: Option<&mut (dyn State + '_)>,
         resources: Vec<AccountResource>,
-    ) -> Vec<(Read, String)> {
+    ) -> Result<Vec<(Read, String)>> {
         let mut starts = Vec::with_capacity(resources.len());
         for r in resources {
-            let i = self.resources.len();
-            let kept = state.as_deref_mut().and_then(|s| {
-                crate::state::get_json::<KeptUsage>(
-                    s,
-                    crate::state::Scope::Tenant,
-                    &kept_usage::key(&r.sid),
-                )
-            });
-            match kept.as_ref().and_then(|k| Some((k, k.window(self.today)?))) {
-                Some((k, range)) => {
-                    self.activity.push(Some(k.activity()));
-                    starts.push((
-                        Read::Usage(UsageList::Since(i)),
-                        usage_url(self.cfg, &r.sid, "Daily", Some(range)),
-                    ));
-                }
+            let i = match self.early.remove(&r.sid) {
+                Some(i) => i,
                 None => {
-                    self.activity.push(Some(Activity::default()));
-                    starts.push((
-                        Read::Usage(UsageList::Monthly(i)),
-                        usage_url(self.cfg, &r.sid, "Monthly", None),
-                    ));
+                    let (i, start) = self.open(state.as_deref_mut(), r.sid.clone());
+                    starts.push(start);
+                    i
                 }
+            };
+            if let Some(e) = self.pending[i].take() {
+                usage_unreadable(&r, e, &mut self.warnings[i])?;
             }
-            self.warnings.push(Vec::new());
-            self.resources.push(r);
+            self.resources[i] = Some(r);
+            self.listed.push(i);
+        }
+        Ok(starts)
+    }
+
+    /// Start reading the usage of accounts known only by SID (the last sync's first page).
+    fn add_early(
+        &mut self,
+        mut state: Option<&mut (dyn State + '_)>,
+        sids: Vec<String>,
+    ) -> Vec<(Read, String)> {
+        let mut starts = Vec::new();
+        for sid in sids.into_iter().take(MOST_EARLY) {
+            if super::validate_sid(&sid).is_err() || self.early.contains_key(&sid) {
+                continue;
+            }
+            let (i, start) = self.open(state.as_deref_mut(), sid.clone());
+            self.early.insert(sid, i);
+            starts.push(start);
         }
         starts
+    }
+
+    /// A slot for an account, and its first read: Monthly, or Daily since the kept read.
+    fn open(
+        &mut self,
+        state: Option<&mut (dyn State + '_)>,
+        sid: String,
+    ) -> (usize, (Read, String)) {
+        let i = self.sids.len();
+        let kept = state.and_then(|s| {
+            crate::state::get_json::<KeptUsage>(
+                s,
+                crate::state::Scope::Tenant,
+                &kept_usage::key(&sid),
+            )
+        });
+        let start = match kept.as_ref().and_then(|k| Some((k, k.window(self.today)?))) {
+            Some((k, range)) => {
+                self.activity.push(Some(k.activity()));
+                (
+                    Read::Usage(UsageList::Since(i)),
+                    usage_url(self.cfg, &sid, "Daily", Some(range)),
+                )
+            }
+            None => {
+                self.activity.push(Some(Activity::default()));
+                (
+                    Read::Usage(UsageList::Monthly(i)),
+                    usage_url(self.cfg, &sid, "Monthly", None),
+                )
+            }
+        };
+        self.warnings.push(Vec::new());
+        self.pending.push(None);
+        self.resources.push(None);
+        self.sids.push(sid);
+        (i, start)
     }
 
     /// Take one usage page in; keep the account once its last read is done.
@@ -265,7 +378,7 @@ impl Reads<'_> {
     /// so the next sync reads that account in full.
     fn keep(&self, state: &mut dyn State, i: usize) {
         use crate::state::Scope::Tenant;
-        let key = kept_usage::key(&self.resources[i].sid);
+        let key = kept_usage::key(&self.sids[i]);
         match self.activity[i]
             .as_ref()
             .filter(|_| self.warnings[i].is_empty())
@@ -291,7 +404,6 @@ impl Reads<'_> {
         let mut more = Vec::new();
         match list {
             UsageList::Monthly(i) | UsageList::Since(i) => {
-                let r = &self.resources[i];
                 match page {
                     Ok(read) => {
                         if let Some(a) = self.activity[i].as_mut() {
@@ -300,9 +412,14 @@ impl Reads<'_> {
                     }
                     Err(e) => {
                         self.activity[i] = None;
-                        usage_unreadable(r, e, &mut self.warnings[i])?;
+                        match &self.resources[i] {
+                            Some(r) => usage_unreadable(r, e, &mut self.warnings[i])?,
+                            // Read early: judged when the page names the account.
+                            None => self.pending[i] = Some(e),
+                        }
                     }
                 }
+                let sid = &self.sids[i];
                 if let (true, UsageList::Monthly(_), Some(a)) =
                     (last, list, self.activity[i].as_ref())
                 {
@@ -310,13 +427,12 @@ impl Reads<'_> {
                         self.months.insert((i, m), Activity::default());
                         more.push((
                             Read::Usage(UsageList::Daily(i, m)),
-                            usage_url(self.cfg, &r.sid, "Daily", Some(month_bounds(m))),
+                            usage_url(self.cfg, sid, "Daily", Some(month_bounds(m))),
                         ));
                     }
                 }
             }
             UsageList::Daily(i, month) => {
-                let r = &self.resources[i];
                 match page {
                     Ok(days) => {
                         if let Some(d) = self.months.get_mut(&(i, month)) {
@@ -334,7 +450,7 @@ impl Reads<'_> {
                         self.months.remove(&(i, month));
                         self.warnings[i].push(format!(
                             "daily usage of {} for {} could not be read, so dates in that month are the month's end: {e}",
-                            r.sid,
+                            self.sids[i],
                             month.format("%Y-%m")
                         ));
                     }
@@ -344,11 +460,13 @@ impl Reads<'_> {
         Ok(more)
     }
 
-    /// The accounts, each with its activity and warnings.
+    /// The accounts the call's pages listed, in their order, each with its activity and
+    /// warnings.
     fn finish(mut self) -> Vec<Account> {
-        self.resources
-            .iter()
-            .enumerate()
+        let listed = std::mem::take(&mut self.listed);
+        listed
+            .into_iter()
+            .filter_map(|i| Some((i, self.resources[i].take()?)))
             .map(|(i, r)| {
                 if self.activity[i].as_ref().is_some_and(|a| a.uncategorised > 0) {
                     self.warnings[i].push(format!(
@@ -356,7 +474,7 @@ impl Reads<'_> {
                         r.sid
                     ));
                 }
-                to_account(r, self.activity[i].as_ref(), std::mem::take(&mut self.warnings[i]))
+                to_account(&r, self.activity[i].as_ref(), std::mem::take(&mut self.warnings[i]))
             })
             .collect()
     }
