@@ -178,6 +178,85 @@ mod flows {
         assert!(matches!(e, ConnectorError::NotFound(_)), "{e:?}");
         assert_eq!(t.requests.len(), 1, "one read, no usage queries for nobody");
     }
+
+    const MAIN: &str = "AC00000000000000000000000000000000";
+    const SUB: &str = "AC000000000000000000000000000000a1";
+
+    /// A re-sync's first call whose kept head names `SUB`, against a list that shows it with
+    /// `status` (after one 503) and a usage list that refuses its credentials (401, as Twilio
+    /// answers for a suspended subaccount).
+    fn resync_with_refused_usage(status: &str) -> (Result<AccountPage>, FakeTransport) {
+        let cfg = Config {
+            app: "twilio".into(),
+            account_id: MAIN.into(),
+            options: vec![],
+        };
+        let mut state = crate::state::MemoryState::default();
+        let head = ListingHead {
+            url: list_url(&cfg, None).unwrap(),
+            sids: vec![SUB.into()],
+        };
+        set_json(&mut state, Scope::Tenant, HEAD_KEY, &head).unwrap();
+        let page = serde_json::json!({
+            "accounts": [{"sid": SUB, "status": status, "friendly_name": "sub"}],
+            "next_page_uri": null
+        });
+        let refused = serde_json::json!({"code": 20003, "message": "Authenticate", "status": 401});
+        // The page's first answer is a 503, so its retry comes after the usage answer: the
+        // refusal is met before the page says what the account is.
+        let mut answers = 0;
+        let page = page.to_string().into_bytes();
+        let mut t = FakeTransport::for_app(&crate::twilio::INFO)
+            .on(
+                crate::http::Method::Get,
+                "https://api.twilio.com/2010-04-01/Accounts.json",
+                move |_| {
+                    answers += 1;
+                    Ok(match answers {
+                        1 => crate::fake::answer(503, b"{}".to_vec()),
+                        _ => crate::fake::answer(200, page.clone()),
+                    })
+                },
+            )
+            .json(
+                crate::http::Method::Get,
+                &format!("https://api.twilio.com/2010-04-01/Accounts/{SUB}/Usage/*"),
+                401,
+                refused,
+            );
+        let got = list_page(
+            &mut Client::new(&mut t, Policy::default()),
+            &mut state,
+            &cfg,
+            None,
+        );
+        (got, t)
+    }
+
+    #[test]
+    fn an_early_read_is_judged_by_the_status_the_page_gives() {
+        let (got, t) = resync_with_refused_usage("suspended");
+        assert!(
+            t.requests[1].url.contains(SUB) && t.in_flight_at_start[1] == 2,
+            "the kept account's usage is asked for while the page is: {:?}",
+            t.requests
+        );
+        let page = got.expect("a suspended account's refused usage is a warning");
+        assert_eq!(page.accounts.len(), 1);
+        assert!(
+            page.accounts[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("refused")),
+            "{:?}",
+            page.accounts[0].warnings
+        );
+        let (got, _) = resync_with_refused_usage("active");
+        assert!(
+            matches!(got, Err(ConnectorError::Unauthorized(_))),
+            "an active account's refused usage fails the call: {got:?}"
+        );
+    }
 }
 
 #[cfg(test)]
