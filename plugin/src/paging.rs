@@ -209,15 +209,17 @@ pub fn walk_pages<T, P>(
     what: &str,
     on_page: impl FnMut(&T, Result<P, ConnectorError>, bool) -> Result<Vec<(T, String)>, ConnectorError>,
 ) -> Result<(), ConnectorError> {
-    walk_pages_reading(client, starts, |_| None, parse, what, on_page)
+    walk_pages_reading(client, starts, |_| None, |_| false, parse, what, on_page)
 }
 
 /// [`walk_pages`], asking the host for only the fields `reads` names for each list's tag (see
-/// [`Request::answer_fields`]) on every page of that list.
+/// [`Request::answer_fields`]) on every page of that list. A list `on_page` starts goes after
+/// what is queued, unless `leads` says its tag goes before (a page the walk needs soon).
 pub fn walk_pages_reading<T, P>(
     client: &mut Client<'_>,
     starts: Vec<(T, String)>,
     reads: impl Fn(&T) -> Option<&'static str>,
+    leads: impl Fn(&T) -> bool,
     mut parse: impl FnMut(&T, &Response) -> Result<(P, Option<String>), ConnectorError>,
     what: &str,
     mut on_page: impl FnMut(
@@ -278,8 +280,13 @@ pub fn walk_pages_reading<T, P>(
         // A list an answer starts waits behind what is queued (see `FollowUps`); its own
         // next pages then go first.
         for (tag, url) in more {
+            let lead = leads(&tag);
             let (t, r) = open(tag, url, &mut seen);
-            follow.push_later(t, r);
+            if lead {
+                follow.push(t, r);
+            } else {
+                follow.push_later(t, r);
+            }
         }
         Ok(())
     })

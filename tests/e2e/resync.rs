@@ -133,24 +133,33 @@ async fn a_resync_reads_known_accounts_usage_while_the_account_page_is_read() {
     let sim = sim(Fixture::generate(12, 11)).await;
     let t = tenant(&sim, "twilio");
     let kept = state_dir("early");
-    // One subaccount opens after day 1, another is no longer listed on day 2.
+    // One subaccount opens after day 1, another (an active one) is no longer listed on day 2.
     let (joiner, leaver) = sim.with_fixture(|f| {
         let n = f.accounts.len();
-        (f.accounts[n - 1].clone(), f.accounts[n - 2].clone())
+        let leaver = f.accounts[1..n - 1]
+            .iter()
+            .rev()
+            .find(|a| a["status"] == "active")
+            .expect("an active subaccount")
+            .clone();
+        (f.accounts[n - 1].clone(), leaver)
     });
     let sid_of = |a: &serde_json::Value| a["sid"].as_str().unwrap().to_string();
     let (joiner_sid, leaver_sid) = (sid_of(&joiner), sid_of(&leaver));
-    // Twilio refuses a suspended or closed subaccount's usage (20003): its read early on day 2
-    // is judged once the page says the account is not active, a warning and not a failure.
+    // Twilio refuses a suspended or closed subaccount's usage (20003): on day 2 that is still a
+    // warning, not a failure, whether the refusal or the page comes first (the unit test
+    // `an_early_read_is_judged_by_the_status_the_page_gives` fixes the order).
     sim.update_fixture(|f| {
         f.accounts.retain(|a| a["sid"] != joiner["sid"]);
         f.behaviour.refuse_inactive_usage = true;
     });
-    host_on(&sim, "2025-12-30", &kept)
-        .await
-        .list_all(&t, |_| {})
-        .await
-        .unwrap();
+    let day1 = host_on(&sim, "2025-12-30", &kept).await;
+    day1.list_all(&t, |_| {}).await.unwrap();
+    let leaver_key = format!("usage/{leaver_sid}");
+    let kept_of =
+        |b: &connector_host::state::bucket::Bucket| b.get(&leaver_key).map(<[u8]>::to_vec);
+    let leaver_kept = kept_of(&day1.state(&t).await.unwrap());
+    assert!(leaver_kept.is_some(), "day 1 kept the leaver's usage");
 
     sim.update_fixture(|f| {
         f.accounts.retain(|a| a["sid"] != leaver["sid"]);
@@ -164,14 +173,24 @@ async fn a_resync_reads_known_accounts_usage_while_the_account_page_is_read() {
         twilio_sim::Fault::Malformed,
         1,
     ));
-    let resync = sorted(
-        host_on(&sim, "2025-12-31", &kept)
-            .await
-            .list_all(&t, |_| {})
-            .await
-            .unwrap(),
-    );
+    let day2 = host_on(&sim, "2025-12-31", &kept).await;
+    let resync = sorted(day2.list_all(&t, |_| {}).await.unwrap());
     sim.faults().latency = std::time::Duration::ZERO;
+    let after = day2.state(&t).await.unwrap();
+    assert_eq!(
+        kept_of(&after),
+        leaver_kept,
+        "what is kept of an account the sync no longer lists is left as it was"
+    );
+    // What was read early of the accounts the page lists is kept for the next sync.
+    for a in resync.iter().filter(|a| a.warnings.is_empty()) {
+        let kept = after.get(&format!("usage/{}", a.id)).unwrap_or_default();
+        assert!(
+            String::from_utf8_lossy(kept).contains("\"as_of\":\"2025-12-31\""),
+            "{} is kept as of day 2",
+            a.id
+        );
+    }
     let requests = sim.requests();
     let page = requests
         .iter()

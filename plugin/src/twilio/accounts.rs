@@ -59,10 +59,12 @@ fn ahead_key(cursor: &str) -> String {
     format!("twilio/accounts-ahead/{cursor}")
 }
 
-/// The SIDs the last sync's first page listed, with the URL it was read from: a re-sync's first
-/// call reads their usage while the page itself is read (`usage_reads::Page::Reading`).
+/// The SIDs the last sync's first call listed (its page and a joined last page), with the
+/// connecting account and the URL the page was read from: a re-sync's first call reads their
+/// usage while the page itself is read (`usage_reads::Page::Reading`).
 #[derive(Debug, Serialize, Deserialize)]
 struct ListingHead {
+    account: String,
     url: String,
     sids: Vec<String>,
 }
@@ -86,13 +88,20 @@ pub fn list_page(
         state.delete(Scope::Listing, &key);
         page
     });
+    let most = page_size(cfg) as usize;
     let page = match kept {
         Some(page) => Page::Read(page.accounts, Some(page.next)),
         None => {
             let url = list_url(cfg, cursor)?;
+            // Another account's, another page size's, or longer than a first call lists (its
+            // page and a joined one): not this listing's head.
             let early = match cursor {
                 None => get_json::<ListingHead>(state, Scope::Tenant, HEAD_KEY)
-                    .filter(|head| head.url == url)
+                    .filter(|head| {
+                        head.account == cfg.account_id
+                            && head.url == url
+                            && head.sids.len() <= 2 * most
+                    })
                     .map(|head| head.sids)
                     .unwrap_or_default(),
                 Some(_) => Vec::new(),
@@ -100,10 +109,10 @@ pub fn list_page(
             Page::Reading { url, early }
         }
     };
-    let most = page_size(cfg) as usize;
     let listing = with_usage(client, Some(state), cfg, page, most)?;
     if cursor.is_none() {
         let head = ListingHead {
+            account: cfg.account_id.clone(),
             url: list_url(cfg, None)?,
             sids: listing.accounts.iter().map(|a| a.id.clone()).collect(),
         };
@@ -186,6 +195,20 @@ mod flows {
     /// `status` (after one 503) and a usage list that refuses its credentials (401, as Twilio
     /// answers for a suspended subaccount).
     fn resync_with_refused_usage(status: &str) -> (Result<AccountPage>, FakeTransport) {
+        let (got, t, _) = resync_with_usage(status, 401);
+        (got, t)
+    }
+
+    /// The same, the usage list answering `usage_status` (a 200: an empty list); with the
+    /// state the call left.
+    fn resync_with_usage(
+        status: &str,
+        usage_status: u16,
+    ) -> (
+        Result<AccountPage>,
+        FakeTransport,
+        crate::state::MemoryState,
+    ) {
         let cfg = Config {
             app: "twilio".into(),
             account_id: MAIN.into(),
@@ -193,6 +216,7 @@ mod flows {
         };
         let mut state = crate::state::MemoryState::default();
         let head = ListingHead {
+            account: MAIN.into(),
             url: list_url(&cfg, None).unwrap(),
             sids: vec![SUB.into()],
         };
@@ -201,7 +225,10 @@ mod flows {
             "accounts": [{"sid": SUB, "status": status, "friendly_name": "sub"}],
             "next_page_uri": null
         });
-        let refused = serde_json::json!({"code": 20003, "message": "Authenticate", "status": 401});
+        let usage = match usage_status {
+            200 => serde_json::json!({"usage_records": [], "next_page_uri": null}),
+            _ => serde_json::json!({"code": 20003, "message": "Authenticate", "status": 401}),
+        };
         // The page's first answer is a 503, so its retry comes after the usage answer: the
         // refusal is met before the page says what the account is.
         let mut answers = 0;
@@ -221,8 +248,8 @@ mod flows {
             .json(
                 crate::http::Method::Get,
                 &format!("https://api.twilio.com/2010-04-01/Accounts/{SUB}/Usage/*"),
-                401,
-                refused,
+                usage_status,
+                usage,
             );
         let got = list_page(
             &mut Client::new(&mut t, Policy::default()),
@@ -230,7 +257,97 @@ mod flows {
             &cfg,
             None,
         );
-        (got, t)
+        (got, t, state)
+    }
+
+    #[test]
+    fn an_account_read_before_its_page_arrived_is_kept_once_the_page_lists_it() {
+        let (got, _, mut state) = resync_with_usage("active", 200);
+        assert!(got.unwrap().accounts[0].warnings.is_empty());
+        assert!(
+            get_json::<super::super::kept_usage::KeptUsage>(
+                &mut state,
+                Scope::Tenant,
+                &super::super::kept_usage::key(SUB)
+            )
+            .is_some(),
+            "its usage is kept for the next sync"
+        );
+    }
+
+    #[test]
+    fn accounts_of_a_joined_last_page_are_read_once_and_the_page_ahead_goes_first() {
+        const SUBS: [&str; 3] = [
+            "AC000000000000000000000000000000b1",
+            "AC000000000000000000000000000000b2",
+            "AC000000000000000000000000000000b3",
+        ];
+        let cfg = Config {
+            app: "twilio".into(),
+            account_id: MAIN.into(),
+            options: vec![(crate::options::PAGE_SIZE.into(), "2".into())],
+        };
+        // Last sync's first call listed all three (its page of two and a joined last page).
+        let mut state = crate::state::MemoryState::default();
+        let head = ListingHead {
+            account: MAIN.into(),
+            url: list_url(&cfg, None).unwrap(),
+            sids: SUBS.iter().map(|s| s.to_string()).collect(),
+        };
+        set_json(&mut state, Scope::Tenant, HEAD_KEY, &head).unwrap();
+        let account = |sid: &str| serde_json::json!({"sid": sid, "status": "active"});
+        let first = serde_json::json!({
+            "accounts": [account(SUBS[0]), account(SUBS[1])],
+            "next_page_uri": "/2010-04-01/Accounts.json?PageSize=2&Page=1&PageToken=PAb2"
+        })
+        .to_string()
+        .into_bytes();
+        let last = serde_json::json!({"accounts": [account(SUBS[2])], "next_page_uri": null})
+            .to_string()
+            .into_bytes();
+        let mut t = FakeTransport::for_app(&crate::twilio::INFO)
+            .on(
+                crate::http::Method::Get,
+                "https://api.twilio.com/2010-04-01/Accounts.json",
+                move |r| {
+                    let body = if r.url.contains("Page=1") {
+                        &last
+                    } else {
+                        &first
+                    };
+                    Ok(crate::fake::answer(200, body.clone()))
+                },
+            )
+            .json(
+                crate::http::Method::Get,
+                "https://api.twilio.com/2010-04-01/Accounts/*",
+                200,
+                serde_json::json!({"usage_records": [], "next_page_uri": null}),
+            );
+        // Two in flight: the page and one early read; the others wait in the queue.
+        let policy = Policy {
+            max_in_flight: 2,
+            start_in_flight: 2,
+            ..Policy::default()
+        };
+        let page = list_page(&mut Client::new(&mut t, policy), &mut state, &cfg, None).unwrap();
+        let ids: Vec<&str> = page.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, SUBS, "the joined page's account is this call's");
+        assert_eq!(page.next_cursor, None);
+        let urls: Vec<&str> = t.requests.iter().map(|r| r.url.as_str()).collect();
+        for sid in SUBS {
+            let reads = urls
+                .iter()
+                .filter(|u| u.contains(&format!("{sid}/Usage")))
+                .count();
+            assert_eq!(reads, 1, "{sid}'s usage is read once: {urls:#?}");
+        }
+        let ahead = urls.iter().position(|u| u.contains("Page=1")).unwrap();
+        let queued = urls.iter().position(|u| u.contains(SUBS[2])).unwrap();
+        assert!(
+            ahead < queued,
+            "the page ahead goes before the early reads still queued: {urls:#?}"
+        );
     }
 
     #[test]

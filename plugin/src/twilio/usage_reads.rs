@@ -98,9 +98,11 @@ pub enum Page {
     /// page link.
     Read(Vec<AccountResource>, Option<String>),
     /// Read in the pipeline from this URL. The usage of the accounts `early` names (the SIDs
-    /// the last sync's first page listed) is read alongside it, so a re-sync does not wait one
-    /// round trip for the account page with every slot idle; an early read whose account the
-    /// page no longer lists is dropped, and the page's other accounts are read when it arrives.
+    /// the last sync's first call listed, at most two pages of them: the caller bounds it) is
+    /// read alongside it, so a re-sync does not wait one round trip for the account page with
+    /// every slot idle. The page's other accounts are read when it arrives; an early account
+    /// that neither it nor a joined last page lists is dropped: its reads start nothing more
+    /// and keep nothing, whatever they answered.
     Reading { url: String, early: Vec<String> },
 }
 
@@ -139,6 +141,8 @@ pub fn with_usage(
         warnings: Vec::new(),
         pending: Vec::new(),
         early: HashMap::new(),
+        dropped: Vec::new(),
+        read_all: Vec::new(),
         listed: Vec::new(),
         months: BTreeMap::new(),
     };
@@ -169,6 +173,8 @@ pub fn with_usage(
             Read::Usage(_) => Some(UsageRecord::FIELDS),
             Read::Page | Read::Accounts => Some(AccountResource::FIELDS),
         },
+        // The page ahead goes before the queued reads (see `Page::Read` above).
+        |read| matches!(read, Read::Accounts),
         |read, response| match read {
             Read::Usage(_) => {
                 response.ok("usage")?;
@@ -202,20 +208,25 @@ pub fn with_usage(
             (Read::Page, Ok(Listed::Accounts(items, link))) => {
                 let mut more = Vec::new();
                 if let Some(link) = &link {
-                    // Read first, as above.
                     more.push((Read::Accounts, link.clone()));
                 }
+                let last = link.is_none();
                 next = link;
                 more.extend(reads.add(state.as_deref_mut(), items)?);
-                // The page is the truth: what it does not list is not this call's.
-                reads.early.clear();
+                // The pages are the truth: what neither this one nor a joined last page lists
+                // is not this call's (with a page ahead, that is decided when it is).
+                if last {
+                    reads.drop_unlisted();
+                }
                 Ok(more)
             }
-            (Read::Page, Ok(Listed::Usage(_))) => Ok(Vec::new()),
+            (Read::Page, Ok(Listed::Usage(_))) => Err(ConnectorError::MalformedResponse(
+                "account list: read as a usage page".into(),
+            )),
             // The call's own page failing fails the call, as when it is read on its own.
             (Read::Page, Err(e)) => Err(e),
             (Read::Accounts, Ok(Listed::Accounts(items, link))) if items.len() <= most => {
-                match link {
+                let more = match link {
                     None => {
                         outcome = Ahead::Joined;
                         reads.add(state.as_deref_mut(), items)
@@ -224,11 +235,16 @@ pub fn with_usage(
                         outcome = Ahead::Read(items, link);
                         Ok(Vec::new())
                     }
-                }
+                };
+                reads.drop_unlisted();
+                more
             }
             // Unreadable now, or larger than a page: the next call reads it as its own and
             // reports what fails.
-            (Read::Accounts, _) => Ok(Vec::new()),
+            (Read::Accounts, _) => {
+                reads.drop_unlisted();
+                Ok(Vec::new())
+            }
         },
     )?;
     Ok(Listing {
@@ -253,15 +269,15 @@ struct Reads<'c> {
     pending: Vec<Option<ConnectorError>>,
     /// Accounts read early, by SID, that no page has named yet.
     early: HashMap<String, usize>,
+    /// Accounts read early that the call's pages turned out not to list.
+    dropped: Vec<bool>,
+    /// Accounts whose reads are all done.
+    read_all: Vec<bool>,
     /// The accounts this call reports, in the list's order.
     listed: Vec<usize>,
     /// Daily records of a month being read, reduced as pages arrive.
     months: BTreeMap<(usize, chrono::NaiveDate), Activity>,
 }
-
-/// Most accounts a call reads early: two pages (its own and one joined), whatever a kept head
-/// says.
-const MOST_EARLY: usize = 2 * super::accounts::ACCOUNTS_PER_PAGE as usize;
 
 impl Reads<'_> {
     /// Take in the accounts a page lists: an account read early is bound to its resource (and
@@ -286,6 +302,11 @@ impl Reads<'_> {
             }
             self.resources[i] = Some(r);
             self.listed.push(i);
+            if self.read_all[i]
+                && let Some(state) = state.as_deref_mut()
+            {
+                self.keep(state, i);
+            }
         }
         Ok(starts)
     }
@@ -297,7 +318,7 @@ impl Reads<'_> {
         sids: Vec<String>,
     ) -> Vec<(Read, String)> {
         let mut starts = Vec::new();
-        for sid in sids.into_iter().take(MOST_EARLY) {
+        for sid in sids {
             if super::validate_sid(&sid).is_err() || self.early.contains_key(&sid) {
                 continue;
             }
@@ -340,9 +361,22 @@ impl Reads<'_> {
         };
         self.warnings.push(Vec::new());
         self.pending.push(None);
+        self.dropped.push(false);
+        self.read_all.push(false);
         self.resources.push(None);
         self.sids.push(sid);
         (i, start)
+    }
+
+    /// The accounts read early that no page of this call lists are dropped: what their reads
+    /// answer from now on is ignored (no Daily reads, nothing kept).
+    fn drop_unlisted(&mut self) {
+        for (_, i) in self.early.drain() {
+            self.dropped[i] = true;
+            self.pending[i] = None;
+            self.activity[i] = None;
+            self.months.retain(|(account, _), _| *account != i);
+        }
     }
 
     /// Take one usage page in; keep the account once its last read is done.
@@ -353,23 +387,32 @@ impl Reads<'_> {
         page: Result<Activity>,
         last: bool,
     ) -> Result<Vec<(Read, String)>> {
-        let more = self.take_usage(list, page, last)?;
-        // An account whose reads are all done is kept now, while other answers are awaited,
-        // not in one run after the last (the host commits it only if the call succeeds).
         let i = match list {
             UsageList::Monthly(i) | UsageList::Since(i) | UsageList::Daily(i, _) => i,
         };
+        if self.dropped[i] {
+            return Ok(Vec::new());
+        }
+        let more = self.take_usage(list, page, last)?;
+        // An account whose reads are all done is kept now, while other answers are awaited,
+        // not in one run after the last (the host commits it only if the call succeeds).
         // Every read an account still waits for is a month in `months` (a complete Monthly
         // list's Daily reads are entered there as they are asked for).
-        if let Some(state) = state
-            && last
+        // An account read early is kept once a page lists it (`add`): until then it may be
+        // none of this call's, and an error its read met is not judged yet.
+        if last
             && self
                 .months
                 .range((i, chrono::NaiveDate::MIN)..=(i, chrono::NaiveDate::MAX))
                 .next()
                 .is_none()
         {
-            self.keep(state, i);
+            self.read_all[i] = true;
+            if let Some(state) = state
+                && self.resources[i].is_some()
+            {
+                self.keep(state, i);
+            }
         }
         Ok(more)
     }
