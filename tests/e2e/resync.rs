@@ -27,6 +27,19 @@ fn sorted(mut list: Vec<Account>) -> Vec<Account> {
     list
 }
 
+/// What a full sync on `day` reports of the same data (no kept state), sorted.
+async fn full_sync(sim: &twilio_sim::Simulator, day: &str, name: &str) -> Vec<Account> {
+    let fresh = state_dir(name);
+    let t = tenant(sim, "twilio");
+    let full = host_on(sim, day, &fresh)
+        .await
+        .list_all(&t, |_| {})
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(fresh);
+    sorted(full)
+}
+
 #[tokio::test]
 async fn a_resync_a_day_later_reads_little_and_equals_a_full_sync() {
     let sim = sim(Fixture::generate(300, 7)).await;
@@ -86,19 +99,10 @@ async fn a_resync_a_day_later_reads_little_and_equals_a_full_sync() {
     );
 
     // The same data, synced in full (no kept state), gives exactly the same accounts.
-    let fresh = state_dir("resync-full");
-    let full = sorted(
-        host_on(&sim, "2025-12-31", &fresh)
-            .await
-            .list_all(&t, |_| {})
-            .await
-            .unwrap(),
-    );
-    assert_eq!(resync, full);
+    assert_eq!(resync, full_sync(&sim, "2025-12-31", "resync-full").await);
     // And the new usage shows: the re-sync did not just repeat day 1.
     assert_ne!(resync, sorted(day1));
     let _ = std::fs::remove_dir_all(kept);
-    let _ = std::fs::remove_dir_all(fresh);
 }
 
 #[tokio::test]
@@ -226,19 +230,10 @@ async fn a_resync_reads_known_accounts_usage_while_the_account_page_is_read() {
             .warnings
             .iter()
             .any(|w| w.contains("are refused to these credentials"))),
-        "an inactive account's refused usage read early is a warning"
+        "an inactive account's refused usage is a warning"
     );
 
     // Exactly what a full sync of the same data reports.
-    let fresh = state_dir("early-full");
-    let full = sorted(
-        host_on(&sim, "2025-12-31", &fresh)
-            .await
-            .list_all(&t, |_| {})
-            .await
-            .unwrap(),
-    );
-    assert_eq!(resync, full);
+    assert_eq!(resync, full_sync(&sim, "2025-12-31", "early-full").await);
     let _ = std::fs::remove_dir_all(kept);
-    let _ = std::fs::remove_dir_all(fresh);
 }
