@@ -136,18 +136,16 @@ pub fn with_usage(
         cfg,
         today: client.now().date_naive(),
         sids: Vec::new(),
-        resources: Vec::new(),
+        slots: Vec::new(),
         activity: Vec::new(),
         warnings: Vec::new(),
-        pending: Vec::new(),
         early: HashMap::new(),
-        dropped: Vec::new(),
         read_all: Vec::new(),
         listed: Vec::new(),
         months: BTreeMap::new(),
     };
     let mut next = None;
-    let mut starts: Vec<(Read, String)> = match page {
+    let starts: Vec<(Read, String)> = match page {
         Page::Read(resources, link) => {
             let mut starts = reads.add(state.as_deref_mut(), resources)?;
             if let Some(link) = &link {
@@ -168,7 +166,7 @@ pub fn with_usage(
     let mut outcome = Ahead::Unread;
     paging::walk_pages_reading(
         client,
-        std::mem::take(&mut starts),
+        starts,
         |read| match read {
             Read::Usage(_) => Some(UsageRecord::FIELDS),
             Read::Page | Read::Accounts => Some(AccountResource::FIELDS),
@@ -254,23 +252,30 @@ pub fn with_usage(
     })
 }
 
+/// Where an account of the pipeline stands with the list's pages.
+enum Slot {
+    /// Read early: only the kept listing head names it so far. A usage error its read met
+    /// waits here, to be judged by the account's status once a page gives it (a suspended
+    /// account's 401 is a warning, an active one's fails the call).
+    Early(Option<ConnectorError>),
+    /// A page lists it, with this resource.
+    Listed(AccountResource),
+    /// Read early, and the call's pages turned out not to list it: what its reads answer is
+    /// ignored.
+    Dropped,
+}
+
 /// The pipeline's accounts and what their usage has shown so far. An account is a slot, by
 /// index; its SID is known from the start, its resource once a page of the list names it.
 struct Reads<'c> {
     cfg: &'c Config,
     today: chrono::NaiveDate,
     sids: Vec<String>,
-    /// `None` while only the kept listing head names the account (its usage read early).
-    resources: Vec<Option<AccountResource>>,
+    slots: Vec<Slot>,
     activity: Vec<Option<Activity>>,
     warnings: Vec<Vec<String>>,
-    /// A usage error of an account read early, judged by the account's status once its page
-    /// arrives (a suspended account's 401 is a warning, an active one's fails the call).
-    pending: Vec<Option<ConnectorError>>,
     /// Accounts read early, by SID, that no page has named yet.
     early: HashMap<String, usize>,
-    /// Accounts read early that the call's pages turned out not to list.
-    dropped: Vec<bool>,
     /// Accounts whose reads are all done.
     read_all: Vec<bool>,
     /// The accounts this call reports, in the list's order.
@@ -297,10 +302,10 @@ impl Reads<'_> {
                     i
                 }
             };
-            if let Some(e) = self.pending[i].take() {
+            if let Slot::Early(Some(e)) = std::mem::replace(&mut self.slots[i], Slot::Dropped) {
                 usage_unreadable(&r, e, &mut self.warnings[i])?;
             }
-            self.resources[i] = Some(r);
+            self.slots[i] = Slot::Listed(r);
             self.listed.push(i);
             if self.read_all[i]
                 && let Some(state) = state.as_deref_mut()
@@ -360,10 +365,8 @@ impl Reads<'_> {
             }
         };
         self.warnings.push(Vec::new());
-        self.pending.push(None);
-        self.dropped.push(false);
         self.read_all.push(false);
-        self.resources.push(None);
+        self.slots.push(Slot::Early(None));
         self.sids.push(sid);
         (i, start)
     }
@@ -372,8 +375,7 @@ impl Reads<'_> {
     /// answer from now on is ignored (no Daily reads, nothing kept).
     fn drop_unlisted(&mut self) {
         for (_, i) in self.early.drain() {
-            self.dropped[i] = true;
-            self.pending[i] = None;
+            self.slots[i] = Slot::Dropped;
             self.activity[i] = None;
             self.months.retain(|(account, _), _| *account != i);
         }
@@ -390,7 +392,7 @@ impl Reads<'_> {
         let i = match list {
             UsageList::Monthly(i) | UsageList::Since(i) | UsageList::Daily(i, _) => i,
         };
-        if self.dropped[i] {
+        if matches!(self.slots[i], Slot::Dropped) {
             return Ok(Vec::new());
         }
         let more = self.take_usage(list, page, last)?;
@@ -409,7 +411,7 @@ impl Reads<'_> {
         {
             self.read_all[i] = true;
             if let Some(state) = state
-                && self.resources[i].is_some()
+                && matches!(self.slots[i], Slot::Listed(_))
             {
                 self.keep(state, i);
             }
@@ -455,10 +457,11 @@ impl Reads<'_> {
                     }
                     Err(e) => {
                         self.activity[i] = None;
-                        match &self.resources[i] {
-                            Some(r) => usage_unreadable(r, e, &mut self.warnings[i])?,
+                        match &mut self.slots[i] {
+                            Slot::Listed(r) => usage_unreadable(r, e, &mut self.warnings[i])?,
                             // Read early: judged when the page names the account.
-                            None => self.pending[i] = Some(e),
+                            Slot::Early(pending) => *pending = Some(e),
+                            Slot::Dropped => {}
                         }
                     }
                 }
@@ -509,7 +512,10 @@ impl Reads<'_> {
         let listed = std::mem::take(&mut self.listed);
         listed
             .into_iter()
-            .filter_map(|i| Some((i, self.resources[i].take()?)))
+            .filter_map(|i| match std::mem::replace(&mut self.slots[i], Slot::Dropped) {
+                Slot::Listed(r) => Some((i, r)),
+                _ => None,
+            })
             .map(|(i, r)| {
                 if self.activity[i].as_ref().is_some_and(|a| a.uncategorised > 0) {
                     self.warnings[i].push(format!(
