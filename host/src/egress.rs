@@ -831,6 +831,7 @@ mod tests {
                 response_headers: vec!["retry-after".into()],
                 secret_fields: vec![],
                 concurrency_header: None,
+                first_in_flight: None,
                 configured_placeholders: vec![],
             })
             .unwrap();

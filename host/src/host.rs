@@ -195,7 +195,8 @@ impl Host {
         let gates = match gate_memory(&options) {
             Some(memory) => UpstreamGates::remembered_in(memory),
             None => UpstreamGates::default(),
-        };
+        }
+        .starting_at(options.vendor_policy.first_in_flight());
         let mut host = Self {
             engine,
             pre,

@@ -62,18 +62,47 @@ pub enum Answered {
 }
 
 /// Every account's gate in this process, by gate key. Clones share them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct UpstreamGates {
     gates: Arc<Mutex<HashMap<String, Arc<UpstreamGate>>>>,
     memory: Option<Arc<dyn GateMemory>>,
+    /// Where a gate starts that the memory recalls nothing of.
+    first: usize,
+}
+
+impl Default for UpstreamGates {
+    fn default() -> Self {
+        Self {
+            gates: Arc::default(),
+            memory: None,
+            first: INITIAL,
+        }
+    }
 }
 
 impl UpstreamGates {
     /// Gates that start from what `memory` recalls and tell it what they learn.
     pub fn remembered_in(memory: Arc<dyn GateMemory>) -> Self {
         Self {
-            gates: Arc::default(),
             memory: Some(memory),
+            ..Self::default()
+        }
+    }
+
+    /// The same gates, a new one (of an account nothing is remembered of) starting at `first`
+    /// in flight (the vendor policy's `first_in_flight`) rather than at [`INITIAL`].
+    pub fn starting_at(self, first: usize) -> Self {
+        Self {
+            first: first.clamp(1, MAX_LIMIT),
+            ..self
+        }
+    }
+
+    /// What a new gate of these knows: nothing but where it starts.
+    fn nothing_learned(&self) -> Learned {
+        Learned {
+            start: self.first,
+            ..Learned::NOTHING
         }
     }
 
@@ -87,7 +116,7 @@ impl UpstreamGates {
         let recalled = self.memory.as_ref().and_then(|m| m.recall(key));
         let made = match recalled {
             Some((learned, at)) => UpstreamGate::resumed(learned, at),
-            None => UpstreamGate::default(),
+            None => UpstreamGate::with_rules(GateRules::new(self.first, MAX_LIMIT)),
         };
         lock(&self.gates)
             .entry(key.to_string())
@@ -108,7 +137,7 @@ impl UpstreamGates {
             let learned = s.rules.learned();
             let told = match s.remembered {
                 Some((was, at)) => was == learned && now - at < RETOLD_AFTER,
-                None => learned == Learned::NOTHING,
+                None => learned == self.nothing_learned(),
             };
             if told {
                 return;
@@ -440,6 +469,57 @@ mod tests {
         ));
         later.remember("AC1/00");
         assert_eq!(notebook.told.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_new_accounts_gate_starts_at_the_vendors_first_burst_and_a_recalled_one_where_it_left_off()
+     {
+        let notebook = Arc::new(Notebook::default());
+        let gates = UpstreamGates::remembered_in(notebook.clone()).starting_at(100);
+        let gate = gates.gate("AC1/00");
+        assert_eq!(gate.limit(), 100);
+        // Its first 100 requests go out at once; the 101st waits for a slot.
+        let held: Vec<_> = {
+            let mut held = Vec::new();
+            for _ in 0..100 {
+                held.push(gate.acquire().await);
+            }
+            held
+        };
+        let mut waiting = Box::pin(gate.acquire());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            waiting.as_mut().poll(&mut cx).is_pending(),
+            "the 101st waits"
+        );
+        drop(waiting);
+        for permit in held {
+            permit.finish(Answered::Unknown);
+        }
+        // Where it starts is not news: nothing is told.
+        gates.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 0);
+        // A throttle teaches it the account's limit, which a later process recalls in place of
+        // the first burst.
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            held.push(gate.acquire().await);
+        }
+        held.remove(0)
+            .finish(Answered::Throttled { reported: Some(9) });
+        for permit in held {
+            permit.finish(Answered::Unknown);
+        }
+        gates.remember("AC1/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
+        let later = UpstreamGates::remembered_in(notebook.clone()).starting_at(100);
+        assert_eq!(later.gate("AC1/00").limit(), 8);
+        assert_eq!(later.gate("AC2/00").limit(), 100);
+        // Bounded like any gate.
+        assert_eq!(
+            UpstreamGates::default().starting_at(0).gate("AC1").limit(),
+            1
+        );
     }
 
     #[tokio::test]

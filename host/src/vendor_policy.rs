@@ -366,6 +366,11 @@ pub struct VendorPolicySpec {
     /// (a throttled one included), if it has one: each account's gate takes the count on a 429
     /// as the account's ceiling (`upstream_gate.rs`).
     pub concurrency_header: Option<String>,
+    /// Where a new account's gate starts when nothing is remembered of the account: the
+    /// vendor's usual per-account limit on concurrent requests, if it has one (none:
+    /// `connector_limit::INITIAL`). An account whose limit is lower has the excess of the
+    /// first burst refused, once, and the gate then holds to what the refusals taught it.
+    pub first_in_flight: Option<usize>,
     /// Path placeholders that stand for something a tenant configures, each with the plugin
     /// option that holds the tenant's value (a vendor instance, an organization): a write whose
     /// path holds another value, or one the tenant configured none of, is refused.
@@ -388,6 +393,7 @@ pub struct VendorPolicy {
     response_headers: Vec<String>,
     secret_fields: SecretFields,
     concurrency_header: Option<String>,
+    first_in_flight: usize,
     configured_placeholders: Vec<(String, String)>,
 }
 
@@ -407,6 +413,7 @@ impl Default for VendorPolicy {
             response_headers: Vec::new(),
             secret_fields: SecretFields::default(),
             concurrency_header: None,
+            first_in_flight: connector_limit::INITIAL,
             configured_placeholders: Vec::new(),
         }
     }
@@ -486,6 +493,9 @@ impl VendorPolicy {
                 .concurrency_header
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty()),
+            first_in_flight: spec.first_in_flight.map_or(connector_limit::INITIAL, |n| {
+                n.clamp(1, crate::upstream_gate::MAX_LIMIT)
+            }),
             configured_placeholders: spec.configured_placeholders,
         })
     }
@@ -552,6 +562,11 @@ impl VendorPolicy {
     /// The header in which the upstream reports the account's requests in flight (lower case).
     pub fn concurrency_header(&self) -> Option<&str> {
         self.concurrency_header.as_deref()
+    }
+
+    /// Where a new account's gate starts when nothing is remembered of it.
+    pub fn first_in_flight(&self) -> usize {
+        self.first_in_flight
     }
 
     /// Whether a response header reaches the plugin.
@@ -762,6 +777,7 @@ pub(crate) mod tests {
             response_headers: vec!["retry-after".into(), "x-request-id".into()],
             secret_fields: vec!["auth_token".into()],
             concurrency_header: Some(" X-Concurrent-Requests ".into()),
+            first_in_flight: Some(60),
             configured_placeholders: vec![],
         })
         .unwrap()
@@ -774,6 +790,36 @@ pub(crate) mod tests {
             host: "api.example.com".into(),
             path: path.into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_new_accounts_gate_starts_where_the_vendor_says_within_the_gates_bounds() {
+        assert_eq!(example().first_in_flight(), 60);
+        assert_eq!(
+            VendorPolicy::default().first_in_flight(),
+            connector_limit::INITIAL
+        );
+        let with = |n| VendorPolicySpec {
+            trusted_hosts: vec![],
+            id_shape: IdShape {
+                prefix_len: 0,
+                hex_digits: 0,
+            },
+            routes: vec![],
+            forbidden_segments: vec![],
+            identity_fields: vec![],
+            identity_links: vec![],
+            response_headers: vec![],
+            secret_fields: vec![],
+            concurrency_header: None,
+            first_in_flight: Some(n),
+            configured_placeholders: vec![],
+        };
+        let max = crate::upstream_gate::MAX_LIMIT;
+        for (asked, got) in [(0, 1), (1, 1), (100, 100), (usize::MAX, max)] {
+            let p = VendorPolicy::new(with(asked)).unwrap();
+            assert_eq!(p.first_in_flight(), got, "asked {asked}");
         }
     }
 
@@ -839,6 +885,7 @@ pub(crate) mod tests {
             response_headers: vec![],
             secret_fields: vec![],
             concurrency_header: None,
+            first_in_flight: None,
             configured_placeholders: vec![],
         };
         assert!(matches!(

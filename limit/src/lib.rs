@@ -26,7 +26,9 @@
 /// windows. A start of 128 spares a first sync the climb to a limit of 200 (BENCHMARKS.md,
 /// 2026-12-02 17:13: its first sync as fast as the next), but had 84 of a 465-request sync
 /// refused against a limit of 8 (18 %); a process that keeps state starts at what an earlier
-/// one learned instead (`host/src/gate_memory.rs`).
+/// one learned instead (`host/src/gate_memory.rs`). A vendor whose usual per-account limit is
+/// known can start its accounts' gates there instead (the host's vendor policy,
+/// `first_in_flight`).
 pub const INITIAL: usize = 32;
 
 /// Busy answers at the ceiling before a probe one slot above it: at least this many, so each
@@ -99,6 +101,8 @@ pub struct AdaptiveLimit {
     episode_end: u64,
     /// Where [`resume`](Self::resume) started the limit, 0 for a new one.
     resumed_from: usize,
+    /// Where [`new`](Self::new) started the limit.
+    started_at: usize,
     /// The highest ceiling the upstream has since been seen to take more than (the level it
     /// surely takes while its limit does not fall), 0 for none.
     outgrown: usize,
@@ -108,8 +112,9 @@ impl AdaptiveLimit {
     /// Start at `initial`, never above `cap` (at least one slot either way).
     pub fn new(initial: usize, cap: usize) -> Self {
         let cap = cap.max(1);
+        let limit = initial.clamp(1, cap);
         Self {
-            limit: initial.clamp(1, cap),
+            limit,
             cap,
             ceiling: None,
             reported_ceiling: None,
@@ -117,6 +122,7 @@ impl AdaptiveLimit {
             next_seq: 0,
             episode_end: 0,
             resumed_from: 0,
+            started_at: limit,
             outgrown: 0,
         }
     }
@@ -141,11 +147,12 @@ impl AdaptiveLimit {
                 reported_ceiling: self.reported_ceiling,
             },
             // Without a throttle, the limit grew one slot per busy answer: at least half of it
-            // was in flight and taken at once (and where it resumed from was, before, and a
-            // ceiling the upstream was seen to take more than).
+            // was in flight and taken at once (and where it started or resumed from was, before,
+            // and a ceiling the upstream was seen to take more than).
             None => Learned {
                 start: (self.limit / 2)
                     .max(INITIAL)
+                    .max(self.started_at)
                     .max(self.resumed_from)
                     .max(self.outgrown),
                 ceiling: None,
@@ -521,6 +528,16 @@ mod tests {
                 "row {i}"
             );
         }
+        // A limit started above INITIAL (a vendor's usual per-account limit) tells a later
+        // process to start there too, however little it was used; a throttle still lowers it.
+        let high = Learned {
+            start: 100,
+            ceiling: None,
+            reported_ceiling: None,
+        };
+        assert_eq!(run(100, 1000, &[]).learned(), high);
+        assert_eq!(run(100, 1000, &[Idle(50), Busy(10)]).learned(), high);
+        assert_eq!(run(100, 1000, &[Throttle(9, Some(9))]).learned().start, 8);
         // Resumed at a ceiling, the limit holds for a window of answers, probes one above it,
         // and a lower upstream limit lowers it at the first throttle.
         let at_100 = Learned {

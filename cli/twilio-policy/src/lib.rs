@@ -122,6 +122,17 @@ pub const RESPONSE_HEADERS: &[&str] = &[
 /// is one of [`RESPONSE_HEADERS`], so the plugin reads it too.
 pub const CONCURRENCY_HEADER: &str = "twilio-concurrent-requests";
 
+/// Where a new account's gate starts, with nothing remembered of the account: 100 requests in
+/// flight, the per-account REST concurrency third-party references give as Twilio's default
+/// (Twilio's own 20429 page gives no number) and the host's default cap for a call
+/// (`Limits::max_in_flight`). An account allowed more
+/// climbs from there in fewer round trips than from `connector_limit::INITIAL` (the first
+/// sync at 200, BENCHMARKS.md 2026-12-04: 1.23× the floor against 1.33–1.36×); one allowed
+/// less has the excess of the first burst refused at once, and the 20429 page says such
+/// requests are not processed and safe to retry: 110 of 2,408 requests at a limit of 8, one
+/// time, and with a state directory once for every later process too.
+pub const FIRST_IN_FLIGHT: usize = 100;
+
 /// The tenants file's keys, as the Twilio front names them (what [`tenants_schema`] allows,
 /// in the order errors list them).
 pub const TENANT_KEYS: &[&str] = &[
@@ -452,6 +463,7 @@ pub fn policy() -> Result<VendorPolicy, PolicyError> {
         response_headers: texts(RESPONSE_HEADERS),
         secret_fields: texts(SECRET_FIELDS),
         concurrency_header: Some(CONCURRENCY_HEADER.to_string()),
+        first_in_flight: Some(FIRST_IN_FLIGHT),
         configured_placeholders: CONFIGURED_PLACEHOLDERS
             .iter()
             .map(|(p, o)| (p.to_string(), o.to_string()))
@@ -549,6 +561,13 @@ mod tests {
             );
         }
         assert_eq!(p.routes().len(), 27);
+    }
+
+    #[test]
+    fn a_new_accounts_first_burst_is_twilios_usual_limit_within_a_calls_default_cap() {
+        let p = policy().unwrap();
+        assert_eq!(p.first_in_flight(), FIRST_IN_FLIGHT);
+        assert!(FIRST_IN_FLIGHT <= connector_host::Limits::default().max_in_flight);
     }
 
     #[test]
