@@ -129,7 +129,8 @@ pub const CONCURRENCY_HEADER: &str = "twilio-concurrent-requests";
 /// climbs from there in fewer round trips than from `connector_limit::INITIAL` (the first
 /// sync at 200, BENCHMARKS.md 2026-12-04: 1.23× the floor against 1.33–1.36×); one allowed
 /// less has the excess of the first burst refused at once, and the 20429 page says such
-/// requests are not processed and safe to retry: 110 of 2,408 requests at a limit of 8, one
+/// requests are not processed and safe to retry: 110 of 2,408 requests at a limit of 8 (a
+/// smaller tenant pays the same hundred or so refusals, a larger share of its requests), one
 /// time, and with a state directory once for every later process too.
 pub const FIRST_IN_FLIGHT: usize = 100;
 
