@@ -501,7 +501,7 @@ impl Host {
             HOST_ACCOUNT_IN_FLIGHT.into(),
             self.gates
                 .gate(&tenant.credentials.gate_key())
-                .limit()
+                .offered()
                 .to_string(),
         ));
         options.push((

@@ -90,19 +90,14 @@ impl UpstreamGates {
     }
 
     /// The same gates, a new one (of an account nothing is remembered of) starting at `first`
-    /// in flight (the vendor policy's `first_in_flight`) rather than at [`INITIAL`].
+    /// in flight (the vendor policy's `first_in_flight`) rather than at [`INITIAL`], once the
+    /// account's credentials have been answered with a success: until then it holds at
+    /// [`INITIAL`] (or `first`, if lower), so a tenant whose secret is wrong never bursts at
+    /// the account it names with more than that.
     pub fn starting_at(self, first: usize) -> Self {
         Self {
             first: first.clamp(1, MAX_LIMIT),
             ..self
-        }
-    }
-
-    /// What a new gate of these knows: nothing but where it starts.
-    fn nothing_learned(&self) -> Learned {
-        Learned {
-            start: self.first,
-            ..Learned::NOTHING
         }
     }
 
@@ -116,7 +111,7 @@ impl UpstreamGates {
         let recalled = self.memory.as_ref().and_then(|m| m.recall(key));
         let made = match recalled {
             Some((learned, at)) => UpstreamGate::resumed(learned, at),
-            None => UpstreamGate::with_rules(GateRules::new(self.first, MAX_LIMIT)),
+            None => UpstreamGate::unproven(self.first),
         };
         lock(&self.gates)
             .entry(key.to_string())
@@ -137,7 +132,7 @@ impl UpstreamGates {
             let learned = s.rules.learned();
             let told = match s.remembered {
                 Some((was, at)) => was == learned && now - at < RETOLD_AFTER,
-                None => learned == self.nothing_learned(),
+                None => learned == s.unlearned,
             };
             if told {
                 return;
@@ -167,6 +162,11 @@ struct GateState {
     filled_by: Option<u64>,
     /// What the memory holds of this gate and since when (as recalled or last told).
     remembered: Option<(Learned, chrono::DateTime<chrono::Utc>)>,
+    /// The first burst the gate rises to at its first success (see
+    /// [`UpstreamGates::starting_at`]), while it has not had one.
+    unproven_first: Option<usize>,
+    /// What the rules tell before they learned anything (not worth telling the memory).
+    unlearned: Learned,
 }
 
 impl Default for UpstreamGate {
@@ -178,6 +178,7 @@ impl Default for UpstreamGate {
 impl UpstreamGate {
     /// A gate that follows `rules`.
     pub fn with_rules(rules: GateRules) -> Self {
+        let unlearned = rules.learned();
         Self {
             state: Mutex::new(GateState {
                 rules,
@@ -185,8 +186,29 @@ impl UpstreamGate {
                 waiting: VecDeque::new(),
                 filled_by: None,
                 remembered: None,
+                unproven_first: None,
+                unlearned,
             }),
         }
+    }
+
+    /// A new account's gate: at [`INITIAL`] (or `first`, if lower) until the upstream first
+    /// answers a request with a success, then at `first` unless a throttle came before.
+    pub fn unproven(first: usize) -> Self {
+        let gate = Self::with_rules(GateRules::new(first.min(INITIAL), MAX_LIMIT));
+        if first > INITIAL {
+            lock(&gate.state).unproven_first = Some(first);
+        }
+        gate
+    }
+
+    /// Where the gate lets the account go once its credentials are proven: its limit, or the
+    /// first burst it rises to at its first success (what a plugin may plan for).
+    pub fn offered(&self) -> usize {
+        let s = lock(&self.state);
+        s.unproven_first
+            .unwrap_or(s.rules.limit())
+            .max(s.rules.limit())
     }
 
     /// A gate that starts where an earlier process's gate left off.
@@ -261,7 +283,17 @@ impl UpstreamGate {
             Answered::Unknown => Outcome::Unknown,
         };
         s.in_flight = s.in_flight.saturating_sub(1);
+        let success = matches!(outcome, Outcome::Accepted { .. });
         s.rules.learn(sent, outcome);
+        if success && let Some(first) = s.unproven_first.take() {
+            // Rising to where a new gate of a known vendor starts teaches nothing, unless
+            // something was learned before (a throttle, which also keeps it from rising).
+            let learned_nothing = s.rules.learned() == s.unlearned;
+            s.rules.raise_to(first);
+            if learned_nothing {
+                s.unlearned = s.rules.learned();
+            }
+        }
         s.hand_over();
     }
 }
@@ -472,13 +504,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_new_accounts_gate_starts_at_the_vendors_first_burst_and_a_recalled_one_where_it_left_off()
-     {
+    async fn a_new_accounts_gate_rises_to_the_vendors_first_burst_at_its_first_success() {
         let notebook = Arc::new(Notebook::default());
         let gates = UpstreamGates::remembered_in(notebook.clone()).starting_at(100);
         let gate = gates.gate("AC1/00");
-        assert_eq!(gate.limit(), 100);
-        // Its first 100 requests go out at once; the 101st waits for a slot.
+        // Until the upstream has answered a success, no more than INITIAL at once (a tenant
+        // with a wrong secret never gets further), though the plugin may plan for 100.
+        assert_eq!((gate.limit(), gate.offered()), (INITIAL, 100));
+        for _ in 0..3 {
+            gate.acquire().await.finish(Answered::Unknown);
+        }
+        assert_eq!(gate.limit(), INITIAL, "refusals prove nothing");
+        gate.acquire()
+            .await
+            .finish(Answered::Accepted { reported: None });
+        assert_eq!((gate.limit(), gate.offered()), (100, 100));
+        // Its next 100 requests go out at once; the 101st waits for a slot.
         let held: Vec<_> = {
             let mut held = Vec::new();
             for _ in 0..100 {
@@ -514,12 +555,43 @@ mod tests {
         assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
         let later = UpstreamGates::remembered_in(notebook.clone()).starting_at(100);
         assert_eq!(later.gate("AC1/00").limit(), 8);
-        assert_eq!(later.gate("AC2/00").limit(), 100);
-        // Bounded like any gate.
+        // A gate throttled before any success stays at what the throttle taught.
+        let other = later.gate("AC2/00");
+        let mut held = Vec::new();
+        for _ in 0..6 {
+            held.push(other.acquire().await);
+        }
+        held.remove(0)
+            .finish(Answered::Throttled { reported: Some(5) });
+        for permit in held {
+            permit.finish(Answered::Unknown);
+        }
+        other
+            .acquire()
+            .await
+            .finish(Answered::Accepted { reported: None });
+        assert_eq!(other.limit(), 4);
+        later.remember("AC2/00");
+        assert_eq!(
+            notebook.told.load(Ordering::SeqCst),
+            2,
+            "what it learned is told"
+        );
+        // Never told what a gate whose credentials never succeeded started at.
+        later
+            .gate("AC3/00")
+            .acquire()
+            .await
+            .finish(Answered::Unknown);
+        later.remember("AC3/00");
+        assert_eq!(notebook.told.load(Ordering::SeqCst), 2);
+        // Bounded like any gate; a first burst below INITIAL is where it starts.
         assert_eq!(
             UpstreamGates::default().starting_at(0).gate("AC1").limit(),
             1
         );
+        let low = UpstreamGates::default().starting_at(10).gate("AC1");
+        assert_eq!((low.limit(), low.offered()), (10, 10));
     }
 
     #[tokio::test]

@@ -366,10 +366,12 @@ pub struct VendorPolicySpec {
     /// (a throttled one included), if it has one: each account's gate takes the count on a 429
     /// as the account's ceiling (`upstream_gate.rs`).
     pub concurrency_header: Option<String>,
-    /// Where a new account's gate starts when nothing is remembered of the account: the
-    /// vendor's usual per-account limit on concurrent requests, if it has one (none:
-    /// `connector_limit::INITIAL`). An account whose limit is lower has the excess of the
-    /// first burst refused, once, and the gate then holds to what the refusals taught it.
+    /// Where a new account's gate starts when nothing is remembered of the account, once one
+    /// of its requests has been answered with a success (before that, at most
+    /// `connector_limit::INITIAL`): the vendor's usual per-account limit on concurrent
+    /// requests, if it has one (none: `connector_limit::INITIAL`). An account whose limit is
+    /// lower has the excess of the first burst refused, once, and the gate then holds to what
+    /// the refusals taught it.
     pub first_in_flight: Option<usize>,
     /// Path placeholders that stand for something a tenant configures, each with the plugin
     /// option that holds the tenant's value (a vendor instance, an organization): a write whose

@@ -148,10 +148,10 @@ impl AdaptiveLimit {
             },
             // Without a throttle, the limit grew one slot per busy answer: at least half of it
             // was in flight and taken at once (and where it started or resumed from was, before,
-            // and a ceiling the upstream was seen to take more than).
+            // and a ceiling the upstream was seen to take more than; each lowered to what a
+            // throttle since took).
             None => Learned {
                 start: (self.limit / 2)
-                    .max(INITIAL)
                     .max(self.started_at)
                     .max(self.resumed_from)
                     .max(self.outgrown),
@@ -174,6 +174,17 @@ impl AdaptiveLimit {
             rules.reported_ceiling = learned.reported_ceiling;
         }
         rules
+    }
+
+    /// Raise a limit that has seen no throttle to `n` (never above the cap): where it would
+    /// have started had the upstream been known (a host that holds a vendor's usual first
+    /// burst back until an account's credentials have been answered once). A limit that was
+    /// throttled, or is already higher, stays as it is.
+    pub fn raise_to(&mut self, n: usize) {
+        if self.episode_end == 0 && self.ceiling.is_none() && n > self.limit {
+            self.limit = n.min(self.cap);
+            self.started_at = self.started_at.max(self.limit);
+        }
     }
 
     /// Count a request going out.
@@ -254,8 +265,11 @@ impl AdaptiveLimit {
             None => others.max(self.limit / 2),
         }
         .min(self.cap);
-        // The upstream's limit may have fallen: what it took before proves no more than this.
+        // The upstream's limit may have fallen: what it took before, and where this limit
+        // started or resumed, prove no more than this.
         self.outgrown = self.outgrown.min(level);
+        self.started_at = self.started_at.min(level);
+        self.resumed_from = self.resumed_from.min(level);
         if sent.seq < self.episode_end {
             // Already backed off for this episode; only a reported count lowers further.
             if whole.is_some() && level < self.limit {
@@ -538,6 +552,27 @@ mod tests {
         assert_eq!(run(100, 1000, &[]).learned(), high);
         assert_eq!(run(100, 1000, &[Idle(50), Busy(10)]).learned(), high);
         assert_eq!(run(100, 1000, &[Throttle(9, Some(9))]).learned().start, 8);
+        // Raised to a first burst before any throttle: it starts there, and says so...
+        let mut raised = run(32, 1000, &[Busy(4)]);
+        raised.raise_to(100);
+        assert_eq!((raised.limit(), raised.learned()), (100, high));
+        raised.raise_to(50);
+        assert_eq!(raised.limit(), 100, "never lowered by a raise");
+        // ...but a throttled limit is not raised, nor is one above the cap.
+        let mut throttled = run(32, 1000, &[Throttle(9, Some(9))]);
+        throttled.raise_to(100);
+        assert_eq!(throttled.limit(), 8);
+        let mut capped = run(32, 64, &[]);
+        capped.raise_to(100);
+        assert_eq!(capped.limit(), 64);
+        // ...and once the upstream took more than that ceiling for a window and the limit
+        // climbed again, still not the first burst: the throttle proved less.
+        let after = run(100, 1000, &[Throttle(4, Some(9)), Busy(128), Busy(4)]).learned();
+        assert_eq!(after.ceiling, None);
+        assert!(after.start < 100, "{after:?}");
+        // A limit started below INITIAL (a vendor's small first burst) tells that start, not
+        // INITIAL.
+        assert_eq!(run(10, 1000, &[]).learned().start, 10);
         // Resumed at a ceiling, the limit holds for a window of answers, probes one above it,
         // and a lower upstream limit lowers it at the first throttle.
         let at_100 = Learned {

@@ -122,16 +122,17 @@ pub const RESPONSE_HEADERS: &[&str] = &[
 /// is one of [`RESPONSE_HEADERS`], so the plugin reads it too.
 pub const CONCURRENCY_HEADER: &str = "twilio-concurrent-requests";
 
-/// Where a new account's gate starts, with nothing remembered of the account: 100 requests in
-/// flight, the per-account REST concurrency third-party references give as Twilio's default
-/// (Twilio's own 20429 page gives no number) and the host's default cap for a call
-/// (`Limits::max_in_flight`). An account allowed more
-/// climbs from there in fewer round trips than from `connector_limit::INITIAL` (the first
-/// sync at 200, BENCHMARKS.md 2026-12-04: 1.23× the floor against 1.33–1.36×); one allowed
-/// less has the excess of the first burst refused at once, and the 20429 page says such
-/// requests are not processed and safe to retry: 110 of 2,408 requests at a limit of 8 (a
-/// smaller tenant pays the same hundred or so refusals, a larger share of its requests), one
-/// time, and with a state directory once for every later process too.
+/// Where a new account's gate starts, with nothing remembered of the account, once one of its
+/// requests has been answered with a success (until then `connector_limit::INITIAL`): 100
+/// requests in flight, the per-account REST concurrency third-party references give as
+/// Twilio's default (Twilio's own 20429 page gives no number) and the host's default cap for a
+/// call (`Limits::max_in_flight`). An account allowed more climbs from there in fewer round
+/// trips than from `connector_limit::INITIAL` (the first sync at 200, BENCHMARKS.md
+/// 2026-12-04: 1.23× the floor against 1.33–1.36×); one allowed less has the excess of the
+/// first burst refused at once, and the 20429 page says such requests are not processed and
+/// safe to retry: 110 of 2,408 requests at a limit of 8 (a smaller tenant pays the same
+/// hundred or so refusals, a larger share of its requests), one time, and with a state
+/// directory once for every later process too.
 pub const FIRST_IN_FLIGHT: usize = 100;
 
 /// The tenants file's keys, as the Twilio front names them (what [`tenants_schema`] allows,
