@@ -390,6 +390,21 @@ mod tests {
         Arc::new(UpstreamGate::with_rules(rules))
     }
 
+    /// `held` requests in flight at `gate`, the first refused with the upstream reporting
+    /// `reported`, the others answered with nothing to learn.
+    async fn throttle_one_of(gate: &Arc<UpstreamGate>, held: usize, reported: u32) {
+        let mut permits = Vec::new();
+        for _ in 0..held {
+            permits.push(gate.acquire().await);
+        }
+        permits.remove(0).finish(Answered::Throttled {
+            reported: Some(reported),
+        });
+        for permit in permits {
+            permit.finish(Answered::Unknown);
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_burst_of_acquirers_never_exceeds_the_limit() {
         let gate = gate_of(8);
@@ -470,15 +485,7 @@ mod tests {
         // Nothing learned yet: nothing to tell.
         gates.remember("AC1/00");
         assert_eq!(notebook.told.load(Ordering::SeqCst), 0);
-        let mut held = Vec::new();
-        for _ in 0..12 {
-            held.push(gate.acquire().await);
-        }
-        held.remove(0)
-            .finish(Answered::Throttled { reported: Some(11) });
-        for permit in held {
-            permit.finish(Answered::Unknown);
-        }
+        throttle_one_of(&gate, 12, 11).await;
         gates.remember("AC1/00");
         gates.remember("AC1/00");
         assert_eq!(notebook.told.load(Ordering::SeqCst), 1, "told once");
@@ -542,30 +549,14 @@ mod tests {
         assert_eq!(notebook.told.load(Ordering::SeqCst), 0);
         // A throttle teaches it the account's limit, which a later process recalls in place of
         // the first burst.
-        let mut held = Vec::new();
-        for _ in 0..10 {
-            held.push(gate.acquire().await);
-        }
-        held.remove(0)
-            .finish(Answered::Throttled { reported: Some(9) });
-        for permit in held {
-            permit.finish(Answered::Unknown);
-        }
+        throttle_one_of(&gate, 10, 9).await;
         gates.remember("AC1/00");
         assert_eq!(notebook.told.load(Ordering::SeqCst), 1);
         let later = UpstreamGates::remembered_in(notebook.clone()).starting_at(100);
         assert_eq!(later.gate("AC1/00").limit(), 8);
         // A gate throttled before any success stays at what the throttle taught.
         let other = later.gate("AC2/00");
-        let mut held = Vec::new();
-        for _ in 0..6 {
-            held.push(other.acquire().await);
-        }
-        held.remove(0)
-            .finish(Answered::Throttled { reported: Some(5) });
-        for permit in held {
-            permit.finish(Answered::Unknown);
-        }
+        throttle_one_of(&other, 6, 5).await;
         other
             .acquire()
             .await

@@ -785,6 +785,23 @@ pub(crate) mod tests {
         .unwrap()
     }
 
+    /// A spec that trusts, grants and names nothing.
+    fn bare_spec() -> VendorPolicySpec {
+        VendorPolicySpec {
+            trusted_hosts: vec![],
+            id_shape: IDS,
+            routes: vec![],
+            forbidden_segments: vec![],
+            identity_fields: vec![],
+            identity_links: vec![],
+            response_headers: vec![],
+            secret_fields: vec![],
+            concurrency_header: None,
+            first_in_flight: None,
+            configured_placeholders: vec![],
+        }
+    }
+
     /// A route declared on the example vendor's host.
     pub(crate) fn declared(method: &str, path: &str, actions: &[&str]) -> Declared {
         Declared {
@@ -803,20 +820,8 @@ pub(crate) mod tests {
             connector_limit::INITIAL
         );
         let with = |n| VendorPolicySpec {
-            trusted_hosts: vec![],
-            id_shape: IdShape {
-                prefix_len: 0,
-                hex_digits: 0,
-            },
-            routes: vec![],
-            forbidden_segments: vec![],
-            identity_fields: vec![],
-            identity_links: vec![],
-            response_headers: vec![],
-            secret_fields: vec![],
-            concurrency_header: None,
             first_in_flight: Some(n),
-            configured_placeholders: vec![],
+            ..bare_spec()
         };
         let max = crate::upstream_gate::MAX_LIMIT;
         for (asked, got) in [(0, 1), (1, 1), (100, 100), (usize::MAX, max)] {
@@ -881,14 +886,7 @@ pub(crate) mod tests {
                 path.into(),
                 writes,
             )],
-            forbidden_segments: vec![],
-            identity_fields: vec![],
-            identity_links: vec![],
-            response_headers: vec![],
-            secret_fields: vec![],
-            concurrency_header: None,
-            first_in_flight: None,
-            configured_placeholders: vec![],
+            ..bare_spec()
         };
         assert!(matches!(
             VendorPolicy::new(spec("/{a}/{b}", vec![])),
