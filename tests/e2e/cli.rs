@@ -1,6 +1,6 @@
 //! The `connector` CLI as an operator runs it, against the simulator over loopback.
 
-use connector_e2e::{cache_dir, connector_bin, run_cli as cli, sim, text};
+use connector_e2e::{cache_dir, connector_bin, run_clean, run_cli as cli, sim, text};
 use serde_json::Value;
 use std::process::{Command, Output};
 use twilio_sim::Fixture;
@@ -310,4 +310,30 @@ async fn state_is_kept_shown_and_cleared_and_full_reads_everything_again() {
     assert!(empty.contains(": 0 key(s), 0 bytes"), "{empty}");
     assert!(!empty.contains("concurrency limit"), "{empty}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `make demo`'s job: every app the plugin declares synced from the built-in simulator, each
+/// configured as an operator would (the Flex instance, the Frontline identities, the
+/// Organization and its OAuth client), with nothing failing.
+#[test]
+fn the_demo_syncs_every_app_and_fails_none() {
+    let out = run_clean(&["demo"], &[]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("error:"), "{stderr}");
+    for app in ["twilio", "flex", "frontline", "organization"] {
+        let header = format!("== app: {app}");
+        let section = stdout
+            .split(&header)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {app} section: {stdout}"));
+        let count = section
+            .lines()
+            .find_map(|l| l.strip_suffix(" account(s)"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("{app} lists no accounts: {section}"));
+        assert!(count > 0, "{app}: {section}");
+    }
+    assert_eq!(stdout.matches("== app: ").count(), 4, "{stdout}");
 }
