@@ -205,6 +205,12 @@ pub async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
         tenant = tenant.with_option(FLEX_INSTANCE, go.trim());
     }
     let org = env_credentials::organization_from_lookup(|k| std::env::var(k).ok())?;
+    Ok((host, with_organization(tenant, &org)))
+}
+
+/// `tenant` with the Organization it governs and the OAuth client for the Organization API,
+/// where given.
+pub fn with_organization(mut tenant: Tenant, org: &env_credentials::OrganizationAccess) -> Tenant {
     if let Some(or) = &org.organization_sid {
         tenant = tenant.with_option(twilio_policy::ORGANIZATION, or);
     }
@@ -220,7 +226,7 @@ pub async fn setup(g: &Global) -> anyhow::Result<(Host, Tenant)> {
             )),
         );
     }
-    Ok((host, tenant))
+    tenant
 }
 
 #[cfg(test)]

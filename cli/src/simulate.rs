@@ -95,25 +95,15 @@ pub async fn demo(g: &Global) -> anyhow::Result<ExitCode> {
             }
             "organization" => {
                 // As an operator configures it (TWILIO_ORGANIZATION_SID, TWILIO_CLIENT_ID and
-                // TWILIO_CLIENT_SECRET): the demo's Organization, and its OAuth client for the
-                // Organization API's host, whose tokens the host mints.
-                let org = sim.organization_sid();
-                if let Some(or) = &org {
-                    tenant = tenant.with_option(twilio_policy::ORGANIZATION, or);
-                }
-                if let Some((id, secret)) = sim.oauth_credentials() {
-                    tenant = tenant.with_credential(
-                        &[twilio_policy::PREVIEW_IAM],
-                        std::sync::Arc::new(connector_host::oauth::ClientCredentials::new(
-                            &id,
-                            &secret,
-                            twilio_policy::OAUTH_TOKEN_URL,
-                        )),
-                    );
-                }
+                // TWILIO_CLIENT_SECRET): the demo's Organization and its OAuth client.
+                let org = crate::env_credentials::OrganizationAccess {
+                    organization_sid: sim.organization_sid(),
+                    client: sim.oauth_credentials(),
+                };
+                tenant = crate::setup::with_organization(tenant, &org);
                 println!(
                     "== app: organization (Organization {}) ==",
-                    org.as_deref().unwrap_or("none")
+                    org.organization_sid.as_deref().unwrap_or("none")
                 );
                 listing::accounts(&host, &tenant, &listing::Listing::plain(g.json)).await
             }

@@ -99,9 +99,8 @@ pub struct AdaptiveLimit {
     next_seq: u64,
     /// Requests sent before this one belong to the last throttle's episode.
     episode_end: u64,
-    /// Where [`resume`](Self::resume) started the limit, 0 for a new one.
-    resumed_from: usize,
-    /// Where [`new`](Self::new) started the limit.
+    /// Where [`new`](Self::new) or [`resume`](Self::resume) started the limit (raised with it
+    /// by [`raise_to`](Self::raise_to), lowered to what a throttle took).
     started_at: usize,
     /// The highest ceiling the upstream has since been seen to take more than (the level it
     /// surely takes while its limit does not fall), 0 for none.
@@ -121,7 +120,6 @@ impl AdaptiveLimit {
             credit: 0,
             next_seq: 0,
             episode_end: 0,
-            resumed_from: 0,
             started_at: limit,
             outgrown: 0,
         }
@@ -151,10 +149,7 @@ impl AdaptiveLimit {
             // and a ceiling the upstream was seen to take more than; each lowered to what a
             // throttle since took).
             None => Learned {
-                start: (self.limit / 2)
-                    .max(self.started_at)
-                    .max(self.resumed_from)
-                    .max(self.outgrown),
+                start: (self.limit / 2).max(self.started_at).max(self.outgrown),
                 ceiling: None,
                 reported_ceiling: None,
             },
@@ -166,7 +161,6 @@ impl AdaptiveLimit {
     /// lowers it as usual); without one, slow start from the level the upstream took.
     pub fn resume(learned: Learned, cap: usize) -> Self {
         let mut rules = Self::new(learned.start, cap);
-        rules.resumed_from = rules.limit;
         if let Some(c) = learned.ceiling {
             let c = c.clamp(1, rules.cap);
             rules.limit = c;
@@ -266,10 +260,9 @@ impl AdaptiveLimit {
         }
         .min(self.cap);
         // The upstream's limit may have fallen: what it took before, and where this limit
-        // started or resumed, prove no more than this.
+        // started, prove no more than this.
         self.outgrown = self.outgrown.min(level);
         self.started_at = self.started_at.min(level);
-        self.resumed_from = self.resumed_from.min(level);
         if sent.seq < self.episode_end {
             // Already backed off for this episode; only a reported count lowers further.
             if whole.is_some() && level < self.limit {

@@ -246,7 +246,6 @@ async fn a_new_accounts_gate_lets_out_the_first_burst_only_after_a_success_and_n
     let sim = sim(Fixture::generate(5, 37)).await;
     sim.faults().latency = Duration::from_millis(30);
     let limit = 6;
-    sim.faults().concurrency_limit = Some(limit);
     // A call cap far above the first burst, so only the account's gate holds the plugin back.
     let opts = connector_host::HostOptions {
         limits: connector_host::Limits {
@@ -270,6 +269,27 @@ async fn a_new_accounts_gate_lets_out_the_first_burst_only_after_a_success_and_n
             page.accounts[0].display_name.clone().unwrap_or_default()
         }
     };
+    // A tenant that names the account with a secret of its own starts 150 reads at once,
+    // with no limit upstream to refuse them: all are refused as unauthenticated, none proves
+    // its credentials, and no more than INITIAL are ever out at once.
+    let impostor = impostor(&sim)
+        .with_option("mode", "burst")
+        .with_option("burst", "150");
+    sim.clear_requests();
+    let page = host
+        .list_page(&impostor, None)
+        .await
+        .expect("the burst returns");
+    let report = page.accounts[0].display_name.clone().unwrap_or_default();
+    assert!(!report.contains("200×"), "{report}");
+    let initial = connector_host::upstream_gate::INITIAL;
+    assert!(
+        sim.max_concurrent() <= initial as u64,
+        "{} of the impostor's reads out at once: {report}",
+        sim.max_concurrent()
+    );
+    assert_eq!(host.account_in_flight_limit(&impostor), initial);
+    sim.faults().concurrency_limit = Some(limit);
     // One read answered: the credentials are good, and the gate rises to the first burst.
     assert_eq!(burst_of("1").await, "200×1");
     assert_eq!(host.account_in_flight_limit(&real), first_burst());

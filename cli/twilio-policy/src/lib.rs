@@ -128,7 +128,7 @@ pub const CONCURRENCY_HEADER: &str = "twilio-concurrent-requests";
 /// Twilio's default (Twilio's own 20429 page gives no number) and the host's default cap for a
 /// call (`Limits::max_in_flight`). An account allowed more climbs from there in fewer round
 /// trips than from `connector_limit::INITIAL` (the first sync at 200, BENCHMARKS.md
-/// 2026-12-04: 1.23× the floor against 1.33–1.36×); one allowed less has the excess of the
+/// 2026-12-04: 1.23–1.28× the floor against 1.33–1.36×); one allowed less has the excess of the
 /// first burst refused at once, and the 20429 page says such requests are not processed and
 /// safe to retry: 110 of 2,408 requests at a limit of 8 (a smaller tenant pays the same
 /// hundred or so refusals, a larger share of its requests), one time, and with a state
